@@ -1,0 +1,64 @@
+/**
+ * One undici keep-alive pool per backend origin, created at start-up and closed on shutdown
+ * (STYLE §5). Timeouts are explicit: the endpoint deadline aborts a request as a whole, these bound
+ * each phase so a stuck socket is noticed even without one.
+ */
+import { Pool } from 'undici';
+
+export interface PoolOptions {
+  readonly connectTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  /** Upper bound of sockets per origin: a slow backend cannot make the gateway open thousands. */
+  readonly connections: number;
+}
+
+export const DEFAULT_POOL_OPTIONS: PoolOptions = {
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 60_000,
+  bodyTimeoutMs: 60_000,
+  connections: 512,
+};
+
+export class PoolRegistry {
+  readonly #pools = new Map<string, Pool>();
+  readonly #options: PoolOptions;
+
+  constructor(options: PoolOptions = DEFAULT_POOL_OPTIONS) {
+    this.#options = options;
+  }
+
+  /** The pool of an origin (`http://host:port`), created on first use (which is start-up). */
+  get(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (pool === undefined) {
+      pool = new Pool(origin, {
+        connections: this.#options.connections,
+        connect: { timeout: this.#options.connectTimeoutMs },
+        headersTimeout: this.#options.headersTimeoutMs,
+        bodyTimeout: this.#options.bodyTimeoutMs,
+        keepAliveTimeout: 4_000,
+        pipelining: 1,
+      });
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.#pools.size;
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(pools.map((p) => p.close()));
+  }
+
+  /** For a shutdown deadline: abort what is still in flight. */
+  async destroy(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(pools.map((p) => p.destroy()));
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The extra_config namespaces Tollgate implements, with the schema of each at the scopes where it may
+ * appear. Every other namespace is listed in the start-up warning and ignored (never a crash).
+ */
+
+export interface NamespaceSchema {
+  readonly name: string;
+  readonly scopes: Partial<Record<'root' | 'endpoint' | 'backend', object>>;
+}
+
+/** Legacy keys that KrakenD CE renames to the current namespace (krakend-ce main.go). */
+export const NAMESPACE_ALIASES: Readonly<Record<string, string>> = {
+  'github_com/devopsfaith/krakend-metrics': 'telemetry/metrics',
+  'github_com/letgoapp/krakend-influx': 'telemetry/influx',
+  'github_com/devopsfaith/krakend-opencensus': 'telemetry/opencensus',
+  'github_com/devopsfaith/krakend-gelf': 'telemetry/gelf',
+  'github_com/devopsfaith/krakend-gologging': 'telemetry/logging',
+  'github_com/devopsfaith/krakend-logstash': 'telemetry/logstash',
+};
+
+const router = {
+  type: 'object',
+  properties: {
+    disable_health: { type: 'boolean' },
+    health_path: { type: 'string', pattern: '^/' },
+  },
+};
+
+export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [{ name: 'router', scopes: { root: router } }];
+
+/** Keys of a supported namespace that Tollgate reads (others in it are reported as ignored). */
+export const NAMESPACE_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
+  router: new Set(['disable_health', 'health_path']),
+};
+
+export function isSupportedNamespace(name: string, scope: 'root' | 'endpoint' | 'backend'): boolean {
+  return NAMESPACE_SCHEMAS.some((ns) => ns.name === name && ns.scopes[scope] !== undefined);
+}

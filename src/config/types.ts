@@ -1,0 +1,82 @@
+/**
+ * The normalised, frozen configuration the gateway runs on. Built once from a KrakenD v3 file by
+ * `normalizeConfig`; nothing on the request path reads the raw file.
+ */
+
+export type Encoding = 'json' | 'safejson' | 'string' | 'no-op' | 'json-collection' | 'yaml';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
+
+/** `*` forwards everything; otherwise a set of names (header names lower-cased). */
+export type ForwardRule = '*' | ReadonlySet<string>;
+
+export interface TlsKeyPair {
+  readonly publicKey: string;
+  readonly privateKey: string;
+}
+
+export interface TlsConfig {
+  readonly keys: readonly TlsKeyPair[];
+  readonly minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly enableMtls: boolean;
+  readonly caCerts: readonly string[];
+}
+
+export interface BackendConfig {
+  /** Position in the endpoint's `backend` array: the stable identity used by telemetry. */
+  readonly index: number;
+  readonly hosts: readonly string[];
+  readonly urlPattern: string;
+  readonly method: string;
+  readonly encoding: Encoding;
+  readonly group: string | undefined;
+  readonly target: string | undefined;
+  readonly mapping: Readonly<Record<string, string>>;
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
+  readonly isCollection: boolean;
+  /** Narrows the endpoint's rule when set (backend-level `input_headers`). */
+  readonly inputHeaders: ForwardRule | undefined;
+  readonly inputQueryStrings: ForwardRule | undefined;
+  readonly extraConfig: Readonly<Record<string, unknown>>;
+}
+
+export interface EndpointConfig {
+  readonly index: number;
+  /** The path exactly as configured, e.g. `/users/{id}`. */
+  readonly path: string;
+  readonly method: string;
+  readonly timeoutMs: number;
+  readonly outputEncoding: Encoding;
+  readonly cacheTtlSeconds: number | undefined;
+  readonly inputHeaders: ForwardRule;
+  readonly inputQueryStrings: ForwardRule;
+  readonly backends: readonly BackendConfig[];
+  readonly extraConfig: Readonly<Record<string, unknown>>;
+}
+
+export interface GatewayConfig {
+  readonly version: 3;
+  readonly name: string;
+  readonly port: number;
+  /** Empty string: every interface, as KrakenD. */
+  readonly listenIp: string;
+  readonly timeoutMs: number;
+  readonly outputEncoding: Encoding;
+  readonly debugEndpoint: boolean;
+  readonly echoEndpoint: boolean;
+  readonly healthPath: string | undefined;
+  readonly tls: TlsConfig | undefined;
+  /** Largest request body buffered to send to several backends (bytes). */
+  readonly maxBufferedBody: number;
+  readonly endpoints: readonly EndpointConfig[];
+  readonly extraConfig: Readonly<Record<string, unknown>>;
+}
+
+export interface LoadedConfig {
+  readonly config: GatewayConfig;
+  /** Human-readable warnings (unsupported fields, ignored namespaces). Never fatal. */
+  readonly warnings: readonly string[];
+  readonly file: string;
+}

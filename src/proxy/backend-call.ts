@@ -1,0 +1,66 @@
+/**
+ * Everything needed to call one backend, composed once at start-up (lura's backend factory): the
+ * compiled url_pattern, the round-robin targets with their pools, the forwarding rules and method.
+ * Per request it only fills the template and copies the allowed headers.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { BackendConfig, EndpointConfig, ForwardRule } from '../config/types.js';
+import { RoundRobin } from '../backends/balancer.js';
+import { TollgateError } from '../errors/catalogue.js';
+import type { PoolRegistry } from '../backends/pools.js';
+import { parseEndpointPattern, paramNames, type EndpointPattern } from '../routing/pattern.js';
+import { backendRequestHeaders, narrowRule } from './headers.js';
+import { forwardedQuery, joinQuery } from './query.js';
+import { compileUrlTemplate, renderPath, type UrlTemplate } from './url-template.js';
+
+export interface BackendRequest {
+  readonly dispatcher: Dispatcher;
+  readonly options: Dispatcher.RequestOptions;
+  readonly origin: string;
+}
+
+const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
+
+export class BackendCall {
+  readonly config: BackendConfig;
+  readonly method: string;
+  readonly balancer: RoundRobin;
+  readonly #template: UrlTemplate;
+  readonly #headers: ForwardRule;
+  readonly #query: ForwardRule;
+  readonly #userAgent: string;
+
+  constructor(endpoint: EndpointConfig, backend: BackendConfig, pools: PoolRegistry, userAgent: string) {
+    this.config = backend;
+    this.method = backend.method;
+    const pattern = parseEndpointPattern(endpoint.path) as EndpointPattern;
+    this.#template = compileUrlTemplate(backend.urlPattern, paramNames(pattern));
+    this.balancer = new RoundRobin(backend.hosts, pools);
+    this.#headers = narrowRule(endpoint.inputHeaders, backend.inputHeaders);
+    this.#query = narrowRule(endpoint.inputQueryStrings, backend.inputQueryStrings);
+    this.#userAgent = userAgent;
+  }
+
+  /** Whether this backend's method carries the client's body (a GET backend of a POST endpoint does not). */
+  get sendsBody(): boolean {
+    return !BODYLESS.has(this.method);
+  }
+
+  prepare(req: IncomingMessage, params: readonly string[], rawQuery: string, body: Dispatcher.DispatchOptions['body'], signal: AbortSignal): BackendRequest {
+    const target = this.balancer.pick();
+    if (target === undefined) throw new TollgateError('TG_ERR_BACKEND_UNAVAILABLE', 'the backend has no http(s) host');
+    const query = joinQuery(this.#template.query, forwardedQuery(rawQuery, this.#query));
+    const path = target.basePath + renderPath(this.#template, params) + (query === '' ? '' : `?${query}`);
+    const hasBody = body !== undefined && body !== null;
+    const headers = backendRequestHeaders(req, this.#headers, hasBody, { userAgent: this.#userAgent });
+    if (hasBody && typeof body !== 'object') headers['content-length'] = String(Buffer.byteLength(body));
+    else if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
+    else if (hasBody && req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
+    return {
+      dispatcher: target.dispatcher,
+      origin: target.origin,
+      options: { path, method: this.method as Dispatcher.HttpMethod, headers, body: hasBody ? body : null, signal },
+    };
+  }
+}

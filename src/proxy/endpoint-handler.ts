@@ -1,0 +1,13 @@
+/** What the router hands a matched request to: one handler per endpoint, built at start-up. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TollgateError } from '../errors/catalogue.js';
+
+export interface EndpointHandler {
+  /** `params` are the decoded path parameters in pattern order; `rawQuery` has no leading `?`. */
+  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string): void;
+}
+
+export interface HandlerDeps {
+  readonly userAgent: string;
+  readonly onBackendError: (endpoint: string, backend: string, err: TollgateError) => void;
+}

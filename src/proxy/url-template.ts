@@ -1,0 +1,51 @@
+/**
+ * A backend `url_pattern` compiled once: literal text and `{param}` slots filled per request from the
+ * endpoint's parameters (values percent-encoded again, so a decoded `/` or `..` cannot escape the
+ * segment on the way to the backend).
+ */
+export interface UrlTemplate {
+  readonly path: readonly (string | { readonly param: number })[];
+  /** Query string written in the url_pattern itself, without `?`; kept on every request. */
+  readonly query: string;
+  readonly placeholders: readonly string[];
+}
+
+const PLACEHOLDER = /\{([^{}]+)\}/g;
+
+/** KrakenD matches `{id}` and `{Id}` to the same endpoint parameter (it capitalises the first letter). */
+export function paramKey(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+export function compileUrlTemplate(urlPattern: string, endpointParams: readonly string[]): UrlTemplate {
+  const q = urlPattern.indexOf('?');
+  const pathPart = q === -1 ? urlPattern : urlPattern.slice(0, q);
+  const query = q === -1 ? '' : urlPattern.slice(q + 1);
+  const keys = endpointParams.map(paramKey);
+  const path: (string | { param: number })[] = [];
+  const placeholders: string[] = [];
+  let last = 0;
+  for (const m of pathPart.matchAll(PLACEHOLDER)) {
+    const name = m[1] as string;
+    placeholders.push(name);
+    if (m.index > last) path.push(pathPart.slice(last, m.index));
+    path.push({ param: keys.indexOf(paramKey(name)) });
+    last = m.index + m[0].length;
+  }
+  if (last < pathPart.length) path.push(pathPart.slice(last));
+  return { path, query, placeholders };
+}
+
+export function placeholdersOf(urlPattern: string): string[] {
+  const q = urlPattern.indexOf('?');
+  const pathPart = q === -1 ? urlPattern : urlPattern.slice(0, q);
+  return [...pathPart.matchAll(PLACEHOLDER)].map((m) => m[1] as string);
+}
+
+export function renderPath(t: UrlTemplate, params: readonly string[]): string {
+  let out = '';
+  for (const part of t.path) {
+    out += typeof part === 'string' ? part : encodeURIComponent(params[part.param] ?? '');
+  }
+  return out;
+}

@@ -1,0 +1,178 @@
+/**
+ * The gateway: composes the route table, backend pools and endpoint handlers once from a frozen
+ * config, then serves them on the data listener. Lifecycle: `start()` opens the listener, `close()`
+ * drains (stop accepting, let in-flight requests finish up to a deadline) and closes the pools.
+ */
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { GatewayConfig } from '../config/types.js';
+import { TollgateError } from '../errors/catalogue.js';
+import type { Logger } from '../log/logger.js';
+import { RateLimitedLog } from '../log/logger.js';
+import { PoolRegistry } from '../backends/pools.js';
+import { BackendCall } from '../proxy/backend-call.js';
+import type { EndpointHandler, HandlerDeps } from '../proxy/endpoint-handler.js';
+import { MergeHandler } from '../proxy/merge-handler.js';
+import { NoopHandler } from '../proxy/noop-handler.js';
+import { causeCode } from '../proxy/upstream-error.js';
+import { parseEndpointPattern, type EndpointPattern } from '../routing/pattern.js';
+import { Router, trailingSlashAlternative } from '../routing/router.js';
+import { VERSION } from '../version.js';
+import { builtinFor } from './builtins.js';
+import { sendError } from './respond.js';
+import { tlsServerOptions } from './tls.js';
+
+export interface GatewayOptions {
+  readonly logger: Logger;
+}
+
+const NOT_FOUND = new TollgateError('TG_ERR_ROUTE_NOT_FOUND');
+
+export class Gateway {
+  readonly config: GatewayConfig;
+  readonly #logger: Logger;
+  readonly #pools = new PoolRegistry();
+  readonly #router: Router;
+  readonly #handlers: EndpointHandler[];
+  readonly #failures = new RateLimitedLog();
+  #server: Server | undefined;
+  #inFlight = 0;
+  #draining = false;
+
+  constructor(config: GatewayConfig, options: GatewayOptions) {
+    this.config = config;
+    this.#logger = options.logger;
+    const deps: HandlerDeps = {
+      userAgent: `Tollgate/${VERSION}`,
+      onBackendError: (endpoint, backend, err) => this.#logBackendError(endpoint, backend, err),
+    };
+    this.#handlers = config.endpoints.map((ep) => {
+      const calls = ep.backends.map((b) => new BackendCall(ep, b, this.#pools, deps.userAgent));
+      return ep.outputEncoding === 'no-op' && calls.length === 1
+        ? new NoopHandler(ep, calls[0] as BackendCall, deps)
+        : new MergeHandler(ep, calls, deps, config.maxBufferedBody);
+    });
+    this.#router = new Router(config.endpoints.map((ep) => ({ id: ep.index, method: ep.method, pattern: parseEndpointPattern(ep.path) as EndpointPattern })));
+  }
+
+  /** Opens the data listener; resolves with its address (port 0 in the config picks a free port). */
+  async start(): Promise<AddressInfo> {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
+    const server = this.config.tls === undefined ? createHttpServer(onRequest) : createHttpsServer(tlsServerOptions(this.config.tls), onRequest);
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => rejectMalformed(err, socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new TollgateError('TG_ERR_LISTEN', `cannot listen on ${this.config.listenIp || '*'}:${this.config.port}: ${err.message}`, { cause: err })));
+      const host = this.config.listenIp === '' ? undefined : this.config.listenIp;
+      server.listen(this.config.port, host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    this.#logger.info({ address: address.address, port: address.port, tls: this.config.tls !== undefined, endpoints: this.config.endpoints.length }, 'gateway listening');
+    return address;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.#inFlight++;
+    res.once('close', () => this.#inFlight--);
+    if (this.#draining) res.setHeader('connection', 'close');
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const rawQuery = q === -1 ? '' : url.slice(q + 1);
+    if (path.charCodeAt(0) !== 47) {
+      sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'the request target must be an absolute path'));
+      return;
+    }
+    if (path.startsWith('/__') || path === this.config.healthPath) {
+      const builtin = builtinFor(this.config, path, this.#logger);
+      if (builtin !== undefined) {
+        builtin(req, res, path, rawQuery);
+        return;
+      }
+    }
+    const method = req.method ?? 'GET';
+    const found = this.#router.find(method, path);
+    if (found.kind === 'found') {
+      const params = decodeParams(found.params);
+      if (params === undefined) sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'the path has an invalid percent-encoding'));
+      else (this.#handlers[found.id] as EndpointHandler).handle(req, res, params, rawQuery);
+      return;
+    }
+    if (found.kind === 'method-not-allowed') {
+      sendError(res, new TollgateError('TG_ERR_METHOD_NOT_ALLOWED'), { allow: found.allow });
+      return;
+    }
+    const alt = trailingSlashAlternative(this.#router, method, path);
+    if (alt !== undefined) {
+      res.writeHead(method === 'GET' || method === 'HEAD' ? 301 : 307, { location: alt + (q === -1 ? '' : url.slice(q)) });
+      res.end();
+      return;
+    }
+    sendError(res, NOT_FOUND);
+  }
+
+  #logBackendError(endpoint: string, backend: string, err: TollgateError): void {
+    if (err.code === 'TG_ERR_CLIENT_ABORTED') return;
+    const cause = causeCode(err);
+    this.#failures.maybe(`${endpoint}\u0000${backend}\u0000${err.code}\u0000${cause}`, (suppressed) => {
+      this.#logger.warn({ endpoint, backend, code: err.code, cause, detail: err.message, suppressed }, 'backend request failed');
+    });
+  }
+
+  /**
+   * Graceful stop: refuse new connections, close idle keep-alive sockets, wait for in-flight requests
+   * up to `deadlineMs`, then cut what is left and close the pools.
+   */
+  async close(deadlineMs = 10_000): Promise<void> {
+    const server = this.#server;
+    if (server === undefined) return;
+    this.#draining = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const until = Date.now() + deadlineMs;
+    while (this.#inFlight > 0 && Date.now() < until) {
+      server.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const clean = this.#inFlight === 0;
+    server.closeAllConnections();
+    await closed;
+    if (clean) await this.#pools.close();
+    else await this.#pools.destroy();
+    this.#server = undefined;
+    this.#logger.info({ clean }, 'gateway stopped');
+  }
+}
+
+function decodeParams(raw: readonly string[]): string[] | undefined {
+  const out: string[] = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i] as string;
+    if (v.indexOf('%') === -1) {
+      out[i] = v;
+      continue;
+    }
+    try {
+      out[i] = decodeURIComponent(v);
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/** Malformed requests that never reach a handler (bad request line, header overflow) get a 4xx. */
+function rejectMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const code = status === 431 ? 'TG_ERR_HEADERS_TOO_LARGE' : 'TG_ERR_BAD_REQUEST';
+  const body = JSON.stringify({ error: STATUS_CODES[status], code });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}

@@ -1,0 +1,58 @@
+import { strict as assert } from 'node:assert';
+import type { IncomingMessage } from 'node:http';
+import { it } from 'node:test';
+import { backendRequestHeaders, clientResponseHeaders, narrowRule } from '../../../src/proxy/headers.js';
+import { forwardedQuery, joinQuery } from '../../../src/proxy/query.js';
+import { compileUrlTemplate, renderPath } from '../../../src/proxy/url-template.js';
+
+function req(headers: Record<string, string>, remote = '::ffff:10.1.2.3'): IncomingMessage {
+  return { headers, socket: { remoteAddress: remote } } as unknown as IncomingMessage;
+}
+
+const ua = { userAgent: 'Tollgate/test' };
+
+it('forwards only listed headers, never hop-by-hop or Connection-listed ones', () => {
+  const r = req({ authorization: 'Bearer x', cookie: 'c', connection: 'keep-alive, x-secret', 'x-secret': 'no', te: 'trailers', 'x-keep': 'yes', host: 'gw', 'content-length': '3' });
+  const listed = backendRequestHeaders(r, new Set(['authorization', 'x-secret', 'te', 'connection']), false, ua);
+  assert.deepEqual(Object.keys(listed).sort(), ['authorization', 'user-agent', 'x-forwarded-for', 'x-forwarded-host']);
+  const all = backendRequestHeaders(r, '*', false, ua);
+  assert.deepEqual(Object.keys(all).sort(), ['authorization', 'cookie', 'user-agent', 'x-forwarded-for', 'x-forwarded-host', 'x-keep']);
+  assert.equal(all['x-forwarded-host'], 'gw');
+  assert.equal(all['user-agent'], 'Tollgate/test');
+});
+
+it('appends the client address to X-Forwarded-For instead of trusting it', () => {
+  assert.equal(backendRequestHeaders(req({}), new Set(), false, ua)['x-forwarded-for'], '10.1.2.3');
+  assert.equal(backendRequestHeaders(req({ 'x-forwarded-for': '1.1.1.1' }), new Set(), false, ua)['x-forwarded-for'], '1.1.1.1, 10.1.2.3');
+});
+
+it('sends Content-Type along with a body even when not listed', () => {
+  assert.equal(backendRequestHeaders(req({ 'content-type': 'application/json' }), new Set(), true, ua)['content-type'], 'application/json');
+  assert.equal(backendRequestHeaders(req({ 'content-type': 'application/json' }), new Set(), false, ua)['content-type'], undefined);
+});
+
+it('strips hop-by-hop and Connection-listed headers from backend responses', () => {
+  const out = clientResponseHeaders({ 'content-type': 'text/plain', connection: 'x-internal', 'x-internal': '1', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'set-cookie': ['a=1', 'b=2'] });
+  assert.deepEqual(out, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
+});
+
+it('narrows an endpoint rule by a backend rule', () => {
+  assert.deepEqual(narrowRule(new Set(['a', 'b']), new Set(['b', 'c'])), new Set(['b']));
+  assert.equal(narrowRule('*', '*'), '*');
+  assert.deepEqual(narrowRule('*', new Set(['x'])), new Set(['x']));
+});
+
+it('forwards only listed query parameters, keeping their raw encoding and order', () => {
+  assert.equal(forwardedQuery('a=1&b=2&a=3&c=%20', new Set(['a', 'c'])), 'a=1&a=3&c=%20');
+  assert.equal(forwardedQuery('a=1&b=2', new Set()), '');
+  assert.equal(forwardedQuery('a=1&b=2', '*'), 'a=1&b=2');
+  assert.equal(forwardedQuery('%E0%A4%A=1&ok=1', new Set(['ok'])), 'ok=1');
+  assert.equal(joinQuery('fixed=1', 'a=1'), 'fixed=1&a=1');
+});
+
+it('fills url_pattern placeholders with re-encoded values, so decoded slashes stay inside the segment', () => {
+  const t = compileUrlTemplate('/api/{Id}/items/{item}?v=2', ['id', 'item']);
+  assert.equal(t.query, 'v=2');
+  assert.equal(renderPath(t, ['42', '../../admin']), '/api/42/items/..%2F..%2Fadmin');
+  assert.equal(renderPath(t, ['a b', 'x']), '/api/a%20b/items/x');
+});
