@@ -76,7 +76,10 @@ async function measure(generator: LoadGenerator, options: BenchOptions, url: str
     threads: options.threads,
     timeoutSeconds: options.timeoutSeconds,
   };
-  // Sampled first, while every bench process is idle: anything busy now is foreign load.
+  // Sampled first, while every bench process is idle: anything busy now is
+  // foreign load. The short settle lets the previous target finish closing
+  // its connections so our own tail of work is not counted.
+  await new Promise((resolve) => setTimeout(resolve, 250));
   const backgroundCpuBusy = await backgroundCpuBusyPercent();
   // Warm-up: lets V8 optimise the hot path and pools fill before we measure.
   if (options.warmupSeconds > 0) await generator.run({ ...base, durationSeconds: options.warmupSeconds });

@@ -28,10 +28,11 @@ export class RoundRobin {
     });
   }
 
-  pick(): Target | undefined {
-    if (this.targets.length === 0) return undefined;
-    const t = this.targets[this.#next] as Target;
-    this.#next = this.#next + 1 === this.targets.length ? 0 : this.#next + 1;
-    return t;
+  /** Index of the next target, -1 when the backend has none. */
+  pickIndex(): number {
+    if (this.targets.length === 0) return -1;
+    const i = this.#next;
+    this.#next = i + 1 === this.targets.length ? 0 : i + 1;
+    return i;
   }
 }

@@ -5,10 +5,10 @@ import { DEMO_PATHS, demoConfig } from '../demo/config.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { serve } from './run.js';
 
-export async function demoCommand(opts: { port: number; logLevel: LogLevel }): Promise<void> {
+export async function demoCommand(opts: { port: number; metricsPort: number; logLevel: LogLevel }): Promise<void> {
   const logger = createLogger(opts.logLevel);
   const backend = await startDemoBackend();
-  const loaded = loadConfigValue(demoConfig(backend.url, opts.port), '(built-in demo config)');
+  const loaded = loadConfigValue(demoConfig(backend.url, opts.port, opts.metricsPort), '(built-in demo config)');
   const gateway = await serve(loaded, logger, 5_000, () => new Promise<void>((r) => backend.server.close(() => r())));
   void gateway;
   const base = `http://127.0.0.1:${opts.port}`;
@@ -17,6 +17,7 @@ export async function demoCommand(opts: { port: number; logLevel: LogLevel }): P
     `Tollgate demo is running: gateway ${base}  →  demo backend ${backend.url}`,
     'Try:',
     ...DEMO_PATHS.map((p) => `  curl -i ${base}${p}`),
+    `Metrics (Prometheus/OpenMetrics): curl http://127.0.0.1:${opts.metricsPort}/metrics`,
     'Stop with Ctrl-C.',
     '',
   ];

@@ -55,9 +55,10 @@ program
   .command('demo')
   .description('run the gateway on a built-in demo config with its own demo backend')
   .option('-p, --port <port>', 'gateway port', port, 8080)
+  .option('--metrics-port <port>', 'Prometheus /metrics port', port, 9090)
   .addOption(logLevel().default('warn'))
-  .action(async (o: { port: number; logLevel: LogLevel }) => {
-    await demoCommand({ port: o.port, logLevel: o.logLevel });
+  .action(async (o: { port: number; metricsPort: number; logLevel: LogLevel }) => {
+    await demoCommand({ port: o.port, metricsPort: o.metricsPort, logLevel: o.logLevel });
   });
 
 program

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { TollgateError } from '../errors/catalogue.js';
 import { deepFreeze } from './freeze.js';
-import { NAMESPACE_ALIASES } from './namespaces.js';
+import { NAMESPACE_ALIASES, NAMESPACE_SCHEMAS } from './namespaces.js';
 import { normalizeConfig } from './normalize.js';
 import { parseConfigText } from './parse.js';
 import { arrayAt, isObject, stringAt, type RawObject } from './raw.js';
@@ -60,7 +60,9 @@ export function loadConfigValue(value: unknown, file: string, overrides: ConfigO
   if (overrides.port !== undefined) root.port = overrides.port;
   if (overrides.debugEndpoint === true) root.debug_endpoint = true;
   const semanticWarnings: string[] = [];
-  const issues = [...validateSchema(root), ...checkSemantics(root, semanticWarnings), ...checkTlsFiles(root)];
+  const schemaIssues = validateSchema(root);
+  const namespaceIssues = schemaIssues.length === 0 ? NAMESPACE_SCHEMAS.flatMap((ns) => ns.check?.(root) ?? []) : [];
+  const issues = [...schemaIssues, ...checkSemantics(root, semanticWarnings), ...checkTlsFiles(root), ...namespaceIssues];
   if (issues.length > 0) throw new ConfigError('TG_ERR_CONFIG_INVALID', file, issues);
   const warnings: string[] = [];
   const ignored = ignoredWarning(collectIgnored(root));

@@ -3,9 +3,15 @@
  * appear. Every other namespace is listed in the start-up warning and ignored (never a crash).
  */
 
+import { OTEL_BACKEND_SCHEMA, OTEL_ENDPOINT_SCHEMA, OTEL_KEYS, OTEL_ROOT_SCHEMA, checkOtel } from './namespaces/opentelemetry.js';
+import type { RawObject } from './raw.js';
+import type { ConfigIssue } from './validate.js';
+
 export interface NamespaceSchema {
   readonly name: string;
   readonly scopes: Partial<Record<'root' | 'endpoint' | 'backend', object>>;
+  /** Cross-field checks over the whole (schema-valid) file. */
+  readonly check?: (root: RawObject) => ConfigIssue[];
 }
 
 /** Legacy keys that KrakenD CE renames to the current namespace (krakend-ce main.go). */
@@ -26,11 +32,19 @@ const router = {
   },
 };
 
-export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [{ name: 'router', scopes: { root: router } }];
+export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
+  { name: 'router', scopes: { root: router } },
+  {
+    name: 'telemetry/opentelemetry',
+    scopes: { root: OTEL_ROOT_SCHEMA, endpoint: OTEL_ENDPOINT_SCHEMA, backend: OTEL_BACKEND_SCHEMA },
+    check: checkOtel,
+  },
+];
 
 /** Keys of a supported namespace that Tollgate reads (others in it are reported as ignored). */
 export const NAMESPACE_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   router: new Set(['disable_health', 'health_path']),
+  'telemetry/opentelemetry': OTEL_KEYS,
 };
 
 export function isSupportedNamespace(name: string, scope: 'root' | 'endpoint' | 'backend'): boolean {

@@ -6,6 +6,8 @@
 import { parseDuration } from './duration.js';
 import { formatPath } from './json-path.js';
 import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from './raw.js';
+import { parseBackendOtel, parseEndpointOtel, parseOtelSettings } from '../telemetry/otel/settings.js';
+import { VERSION } from '../version.js';
 import type { BackendConfig, Encoding, EndpointConfig, ForwardRule, GatewayConfig, TlsConfig } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -32,9 +34,12 @@ export function normalizeConfig(root: RawObject, warnings: string[]): GatewayCon
     tls: normalizeTls(root.tls),
     maxBufferedBody: typeof root.max_buffered_body === 'number' ? root.max_buffered_body : DEFAULT_MAX_BUFFERED_BODY,
     endpoints,
+    otel: isObject(objectAt(root, 'extra_config')[OTEL]) ? parseOtelSettings(objectAt(objectAt(root, 'extra_config'), OTEL), stringAt(root, 'name') ?? '', VERSION) : undefined,
     extraConfig: objectAt(root, 'extra_config'),
   };
 }
+
+const OTEL = 'telemetry/opentelemetry';
 
 interface Inherited {
   readonly timeoutMs: number;
@@ -60,6 +65,7 @@ function normalizeEndpoint(ep: RawObject, index: number, inh: Inherited, warning
     inputHeaders: headerRule(stringsAt(ep, 'input_headers')) ?? new Set<string>(),
     inputQueryStrings: queryRule(stringsAt(ep, 'input_query_strings')) ?? new Set<string>(),
     backends,
+    otel: parseEndpointOtel(objectAt(ep, 'extra_config')[OTEL]),
     extraConfig: objectAt(ep, 'extra_config'),
   };
 }
@@ -92,6 +98,7 @@ function normalizeBackend(be: RawObject, index: number, ctx: BackendContext, war
     isCollection: be.is_collection === true,
     inputHeaders: headerRule(stringsAt(be, 'input_headers')),
     inputQueryStrings: queryRule(stringsAt(be, 'input_query_strings')),
+    otel: parseBackendOtel(objectAt(be, 'extra_config')[OTEL]),
     extraConfig: objectAt(be, 'extra_config'),
   };
 }

@@ -1,3 +1,5 @@
+import type { BackendLayer, EndpointOtel, OtelSettings } from '../telemetry/otel/settings.js';
+
 /**
  * The normalised, frozen configuration the gateway runs on. Built once from a KrakenD v3 file by
  * `normalizeConfig`; nothing on the request path reads the raw file.
@@ -39,6 +41,8 @@ export interface BackendConfig {
   /** Narrows the endpoint's rule when set (backend-level `input_headers`). */
   readonly inputHeaders: ForwardRule | undefined;
   readonly inputQueryStrings: ForwardRule | undefined;
+  /** Backend-level `telemetry/opentelemetry` override (replaces the service's backend layer). */
+  readonly otel: BackendLayer | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;
 }
 
@@ -53,6 +57,8 @@ export interface EndpointConfig {
   readonly inputHeaders: ForwardRule;
   readonly inputQueryStrings: ForwardRule;
   readonly backends: readonly BackendConfig[];
+  /** Endpoint-level `telemetry/opentelemetry` overrides. */
+  readonly otel: EndpointOtel | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;
 }
 
@@ -71,6 +77,8 @@ export interface GatewayConfig {
   /** Largest request body buffered to send to several backends (bytes). */
   readonly maxBufferedBody: number;
   readonly endpoints: readonly EndpointConfig[];
+  /** `telemetry/opentelemetry`, when configured. */
+  readonly otel: OtelSettings | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;
 }
 

@@ -21,7 +21,8 @@ function validator(): ValidateFunction {
 export function validateSchema(value: unknown): ConfigIssue[] {
   const validate = validator();
   if (validate(value)) return [];
-  const issues = (validate.errors ?? []).map(toIssue);
+  // Alternatives report one error each plus the anyOf itself: keep only the summary.
+  const issues = (validate.errors ?? []).filter((e) => !e.schemaPath.includes('/anyOf/')).map(toIssue);
   return dedupe(issues);
 }
 
@@ -48,6 +49,8 @@ function toIssue(e: ErrorObject): ConfigIssue {
     case 'minimum':
     case 'maximum':
       return { path: formatPath(segments), message: `must be ${e.keyword === 'minimum' ? '>=' : '<='} ${String(p.limit)}` };
+    case 'anyOf':
+      return { path: formatPath(segments), message: 'must be a list of {"key", "value"} objects (or an object of strings)' };
     case 'pattern':
       return { path: formatPath(segments), message: patternMessage(segments, String(p.pattern)) };
     default:

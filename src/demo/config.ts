@@ -1,13 +1,20 @@
 /** The demo's KrakenD v3 configuration: every core feature on one screen, pointed at the demo backend. */
-export function demoConfig(backendUrl: string, port: number): Record<string, unknown> {
+export function demoConfig(backendUrl: string, port: number, metricsPort: number): Record<string, unknown> {
   return {
     version: 3,
     name: 'tollgate-demo',
     port,
+    listen_ip: '127.0.0.1',
     timeout: '1s',
     host: [backendUrl],
     debug_endpoint: true,
     echo_endpoint: true,
+    extra_config: {
+      'telemetry/opentelemetry': {
+        service_name: 'tollgate-demo',
+        exporters: { prometheus: [{ name: 'demo', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }] },
+      },
+    },
     endpoints: [
       {
         '@comment': 'Aggregation: two backends merged, one grouped, sensitive fields denied',

@@ -4,6 +4,8 @@
  * Per request it only fills the template and copies the allowed headers.
  */
 import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { BackendRecord } from '../telemetry/record.js';
 import type { Dispatcher } from 'undici';
 import type { BackendConfig, EndpointConfig, ForwardRule } from '../config/types.js';
 import { RoundRobin } from '../backends/balancer.js';
@@ -16,8 +18,7 @@ import { compileUrlTemplate, renderPath, type UrlTemplate } from './url-template
 
 export interface BackendRequest {
   readonly dispatcher: Dispatcher;
-  readonly options: Dispatcher.RequestOptions;
-  readonly origin: string;
+  readonly options: Dispatcher.DispatchOptions;
 }
 
 const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
@@ -47,20 +48,24 @@ export class BackendCall {
     return !BODYLESS.has(this.method);
   }
 
-  prepare(req: IncomingMessage, params: readonly string[], rawQuery: string, body: Dispatcher.DispatchOptions['body'], signal: AbortSignal): BackendRequest {
-    const target = this.balancer.pick();
+  /** Picks the target and builds the request; notes the target and request size in the record. */
+  prepare(req: IncomingMessage, params: readonly string[], rawQuery: string, body: Dispatcher.DispatchOptions['body'], rec: BackendRecord): BackendRequest {
+    const index = this.balancer.pickIndex();
+    const target = index === -1 ? undefined : this.balancer.targets[index];
     if (target === undefined) throw new TollgateError('TG_ERR_BACKEND_UNAVAILABLE', 'the backend has no http(s) host');
+    rec.target = index;
     const query = joinQuery(this.#template.query, forwardedQuery(rawQuery, this.#query));
     const path = target.basePath + renderPath(this.#template, params) + (query === '' ? '' : `?${query}`);
     const hasBody = body !== undefined && body !== null;
     const headers = backendRequestHeaders(req, this.#headers, hasBody, { userAgent: this.#userAgent });
-    if (hasBody && typeof body !== 'object') headers['content-length'] = String(Buffer.byteLength(body));
-    else if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
+    if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
     else if (hasBody && req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
+    const cl = headers['content-length'];
+    rec.requestSize = typeof cl === 'string' ? Number(cl) : hasBody ? -1 : 0;
+    rec.dispatchAt = performance.now();
     return {
       dispatcher: target.dispatcher,
-      origin: target.origin,
-      options: { path, method: this.method as Dispatcher.HttpMethod, headers, body: hasBody ? body : null, signal },
+      options: { origin: target.origin, path, method: this.method as Dispatcher.HttpMethod, headers, body: hasBody ? body : null },
     };
   }
 }

@@ -1,10 +1,11 @@
 /** What the router hands a matched request to: one handler per endpoint, built at start-up. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TollgateError } from '../errors/catalogue.js';
+import type { RequestRecord } from '../telemetry/record.js';
 
 export interface EndpointHandler {
   /** `params` are the decoded path parameters in pattern order; `rawQuery` has no leading `?`. */
-  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string): void;
+  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string, rec: RequestRecord): void;
 }
 
 export interface HandlerDeps {

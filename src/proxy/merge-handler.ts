@@ -17,14 +17,17 @@ import { compileFormatter, type Formatter, type JsonObject } from './formatter.j
 import { hasRequestBody } from './noop-handler.js';
 import { readBounded } from './read-body.js';
 import { renderOutput } from './render.js';
-import { classifyUpstreamError } from './upstream-error.js';
+import { classifyUpstreamError, outcomeOf } from './upstream-error.js';
+import { BufferExchange, type BufferedResponse } from './exchange.js';
+import type { BackendRecord, RequestRecord } from '../telemetry/record.js';
+import { performance } from 'node:perf_hooks';
 
 interface PreparedBackend {
   readonly call: BackendCall;
   readonly format: Formatter;
 }
 
-type Outcome = { readonly ok: true; readonly data: JsonObject } | { readonly ok: false; readonly error: TollgateError };
+type Result = { readonly ok: true; readonly data: JsonObject } | { readonly ok: false; readonly error: TollgateError };
 
 export class MergeHandler implements EndpointHandler {
   readonly #endpoint: EndpointConfig;
@@ -43,30 +46,43 @@ export class MergeHandler implements EndpointHandler {
     this.#cacheControl = endpoint.cacheTtlSeconds === undefined ? {} : { 'cache-control': `public, max-age=${endpoint.cacheTtlSeconds}` };
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string): void {
-    this.#run(req, res, params, rawQuery).catch((err: unknown) => {
+  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string, rec: RequestRecord): void {
+    this.#run(req, res, params, rawQuery, rec).catch((err: unknown) => {
+      if (rec.proxyStart !== 0 && rec.proxyEnd === 0) {
+        rec.proxyError = true;
+        rec.endProxy(performance.now());
+      }
       sendError(res, isTollgateError(err) ? err : new TollgateError('TG_ERR_INTERNAL', undefined, { cause: err }));
     });
   }
 
-  async #run(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string): Promise<void> {
+  async #run(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string, rec: RequestRecord): Promise<void> {
     const body = this.#needsBody && hasRequestBody(req) ? await readBounded(req, this.#maxBody, 'TG_ERR_BODY_TOO_LARGE') : undefined;
     const deadline = new Deadline(res, this.#endpoint.timeoutMs);
-    let outcomes: Outcome[];
+    rec.proxyStart = performance.now();
+    let outcomes: Result[];
     try {
-      outcomes = await Promise.all(this.#backends.map((b) => this.#call(b, req, params, rawQuery, body, deadline.signal)));
+      outcomes = await Promise.all(this.#backends.map((b, i) => this.#call(b, req, params, rawQuery, body, deadline, rec.backend(i))));
     } finally {
       deadline.dispose();
     }
-    if (res.destroyed) return;
     const merged: JsonObject = {};
     let failures = 0;
+    let canceled = false;
     for (const o of outcomes) {
       if (o.ok) Object.assign(merged, o.data);
-      else failures++;
+      else {
+        failures++;
+        if (o.error.code === 'TG_ERR_CLIENT_ABORTED') canceled = true;
+      }
     }
+    rec.proxyComplete = failures === 0;
+    rec.proxyCanceled = canceled;
+    rec.proxyError = failures > 0 && !canceled;
+    rec.endProxy(performance.now());
+    if (res.destroyed) return;
     if (failures === outcomes.length) {
-      const first = outcomes.find((o): o is Extract<Outcome, { ok: false }> => !o.ok);
+      const first = outcomes.find((o): o is Extract<Result, { ok: false }> => !o.ok);
       const cause = first?.error;
       sendError(res, new TollgateError('TG_ERR_ALL_BACKENDS_FAILED', undefined, { cause }), { 'x-krakend-completed': 'false' });
       return;
@@ -81,25 +97,35 @@ export class MergeHandler implements EndpointHandler {
     res.end(out.body);
   }
 
-  async #call(b: PreparedBackend, req: IncomingMessage, params: readonly string[], rawQuery: string, body: Buffer | undefined, signal: AbortSignal): Promise<Outcome> {
+  async #call(b: PreparedBackend, req: IncomingMessage, params: readonly string[], rawQuery: string, body: Buffer | undefined, deadline: Deadline, br: BackendRecord): Promise<Result> {
+    br.stageStart = performance.now();
     try {
-      const { dispatcher, options } = b.call.prepare(req, params, rawQuery, b.call.sendsBody ? body : undefined, signal);
-      const r = await dispatcher.request(options);
-      if (r.statusCode < 200 || r.statusCode > 299) {
-        await r.body.dump();
-        throw new TollgateError('TG_ERR_BACKEND_STATUS', `the backend answered ${r.statusCode}`);
+      const { dispatcher, options } = b.call.prepare(req, params, rawQuery, b.call.sendsBody ? body : undefined, br);
+      const r = await new Promise<BufferedResponse>((resolve, reject) => {
+        const exchange = new BufferExchange(br, this.#maxBody, resolve, reject);
+        deadline.add(exchange);
+        dispatcher.dispatch(options, exchange);
+      });
+      if (r.status < 200 || r.status > 299) {
+        throw new TollgateError('TG_ERR_BACKEND_STATUS', `the backend answered ${r.status}`);
       }
-      const raw = await readBounded(r.body, this.#maxBody, 'TG_ERR_BACKEND_DECODE');
       let text: string;
       try {
-        text = (await decompress(raw, r.headers['content-encoding'])).toString('utf8');
+        text = (await decompress(r.body, r.headers['content-encoding'])).toString('utf8');
       } catch (err) {
         throw new TollgateError('TG_ERR_BACKEND_DECODE', 'the backend response could not be decompressed', { cause: err });
       }
       const data = b.format(decodeBody(text, b.call.config.encoding, b.call.config.isCollection));
+      br.stageEnd = performance.now();
+      br.stageComplete = true;
       return { ok: true, data };
     } catch (err) {
-      const error = isTollgateError(err) && err.code !== 'TG_ERR_BACKEND_TIMEOUT' ? err : classifyUpstreamError(err, signal);
+      br.stageEnd = performance.now();
+      const error = classifyUpstreamError(err, deadline.reason);
+      // A non-2xx answer or an undecodable body is a completed round trip but a failed stage.
+      if (br.headersAt === 0 || error.code === 'TG_ERR_BACKEND_TIMEOUT' || error.code === 'TG_ERR_CLIENT_ABORTED') br.outcome = outcomeOf(error);
+      br.stageCanceled = error.code === 'TG_ERR_CLIENT_ABORTED';
+      br.stageError = !br.stageCanceled;
       this.#deps.onBackendError(this.#endpoint.path, b.call.config.urlPattern, error);
       return { ok: false, error };
     }

@@ -4,14 +4,15 @@
  * body costs no more memory than a 1 KB one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
+import { performance } from 'node:perf_hooks';
 import type { EndpointConfig } from '../config/types.js';
-import type { BackendCall, BackendRequest } from './backend-call.js';
+import { sendError } from '../server/respond.js';
+import type { BackendRecord, RequestRecord } from '../telemetry/record.js';
+import type { BackendCall } from './backend-call.js';
 import { Deadline } from './deadline.js';
 import type { EndpointHandler, HandlerDeps } from './endpoint-handler.js';
-import { clientResponseHeaders } from './headers.js';
-import { sendError } from '../server/respond.js';
-import { classifyUpstreamError } from './upstream-error.js';
+import { StreamExchange } from './exchange.js';
+import { classifyUpstreamError, outcomeOf } from './upstream-error.js';
 
 export function hasRequestBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
@@ -29,30 +30,36 @@ export class NoopHandler implements EndpointHandler {
     this.#deps = deps;
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string): void {
+  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string, rec: RequestRecord): void {
     const deadline = new Deadline(res, this.#endpoint.timeoutMs);
     const body = this.#call.sendsBody && hasRequestBody(req) ? req : undefined;
-    let prepared: BackendRequest;
-    try {
-      prepared = this.#call.prepare(req, params, rawQuery, body, deadline.signal);
-    } catch (err) {
-      this.#fail(res, err, deadline);
-      return;
-    }
-    const { dispatcher, options } = prepared;
-    const factory = ({ statusCode, headers }: Dispatcher.StreamFactoryData): ServerResponse => {
-      res.writeHead(statusCode, clientResponseHeaders(headers));
-      return res;
+    rec.proxyStart = performance.now();
+    const br = rec.backend(0);
+    br.stageStart = rec.proxyStart;
+    const done = (err: unknown): void => {
+      deadline.dispose();
+      const now = performance.now();
+      br.stageEnd = now;
+      if (err === undefined) br.stageComplete = rec.proxyComplete = true;
+      else this.#fail(res, err, deadline, br, rec);
+      rec.endProxy(now);
     };
-    dispatcher.stream(options, factory).then(
-      () => deadline.dispose(),
-      (err: unknown) => this.#fail(res, err, deadline),
-    );
+    try {
+      const { dispatcher, options } = this.#call.prepare(req, params, rawQuery, body, br);
+      const exchange = new StreamExchange(br, res, done);
+      deadline.add(exchange);
+      dispatcher.dispatch(options, exchange);
+    } catch (err) {
+      done(err);
+    }
   }
 
-  #fail(res: ServerResponse, err: unknown, deadline: Deadline): void {
-    const failure = classifyUpstreamError(err, deadline.signal);
-    deadline.dispose();
+  #fail(res: ServerResponse, err: unknown, deadline: Deadline, br: BackendRecord, rec: RequestRecord): void {
+    const failure = classifyUpstreamError(err, deadline.reason);
+    br.outcome = outcomeOf(failure);
+    const canceled = failure.code === 'TG_ERR_CLIENT_ABORTED';
+    br.stageCanceled = rec.proxyCanceled = canceled;
+    br.stageError = rec.proxyError = !canceled;
     this.#deps.onBackendError(this.#endpoint.path, this.#call.config.urlPattern, failure);
     sendError(res, failure);
   }

@@ -19,6 +19,9 @@ import { causeCode } from '../proxy/upstream-error.js';
 import { parseEndpointPattern, type EndpointPattern } from '../routing/pattern.js';
 import { Router, trailingSlashAlternative } from '../routing/router.js';
 import { VERSION } from '../version.js';
+import { performance } from 'node:perf_hooks';
+import { RequestRecord } from '../telemetry/record.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { builtinFor } from './builtins.js';
 import { sendError } from './respond.js';
 import { tlsServerOptions } from './tls.js';
@@ -36,6 +39,8 @@ export class Gateway {
   readonly #router: Router;
   readonly #handlers: EndpointHandler[];
   readonly #failures = new RateLimitedLog();
+  readonly #telemetry: Telemetry;
+  readonly #record = (rec: RequestRecord): void => this.#telemetry.record(rec);
   #server: Server | undefined;
   #inFlight = 0;
   #draining = false;
@@ -47,12 +52,15 @@ export class Gateway {
       userAgent: `Tollgate/${VERSION}`,
       onBackendError: (endpoint, backend, err) => this.#logBackendError(endpoint, backend, err),
     };
-    this.#handlers = config.endpoints.map((ep) => {
-      const calls = ep.backends.map((b) => new BackendCall(ep, b, this.#pools, deps.userAgent));
-      return ep.outputEncoding === 'no-op' && calls.length === 1
-        ? new NoopHandler(ep, calls[0] as BackendCall, deps)
-        : new MergeHandler(ep, calls, deps, config.maxBufferedBody);
+    const calls = config.endpoints.map((ep) => ep.backends.map((b) => new BackendCall(ep, b, this.#pools, deps.userAgent)));
+    this.#handlers = config.endpoints.map((ep, i) => {
+      const own = calls[i] as BackendCall[];
+      return ep.outputEncoding === 'no-op' && own.length === 1
+        ? new NoopHandler(ep, own[0] as BackendCall, deps)
+        : new MergeHandler(ep, own, deps, config.maxBufferedBody);
     });
+    const targets = calls.map((list) => list.map((c) => c.balancer.targets));
+    this.#telemetry = new Telemetry(config, targets, { logger: this.#logger, version: VERSION });
     this.#router = new Router(config.endpoints.map((ep) => ({ id: ep.index, method: ep.method, pattern: parseEndpointPattern(ep.path) as EndpointPattern })));
   }
 
@@ -67,9 +75,20 @@ export class Gateway {
       const host = this.config.listenIp === '' ? undefined : this.config.listenIp;
       server.listen(this.config.port, host, () => resolve());
     });
+    try {
+      await this.#telemetry.start();
+    } catch (err) {
+      server.close();
+      throw err;
+    }
     const address = server.address() as AddressInfo;
     this.#logger.info({ address: address.address, port: address.port, tls: this.config.tls !== undefined, endpoints: this.config.endpoints.length }, 'gateway listening');
     return address;
+  }
+
+  /** The telemetry of this gateway (metric store, exporters), for tests and the CLI. */
+  get telemetry(): Telemetry {
+    return this.#telemetry;
   }
 
   get inFlight(): number {
@@ -78,12 +97,21 @@ export class Gateway {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     this.#inFlight++;
-    res.once('close', () => this.#inFlight--);
-    if (this.#draining) res.setHeader('connection', 'close');
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
+    const rec = new RequestRecord(req.method ?? 'GET', path, performance.now());
+    res.once('close', () => {
+      this.#inFlight--;
+      rec.end = performance.now();
+      rec.status = res.statusCode;
+      const cl = res.getHeader('content-length');
+      rec.bytesOut = cl !== undefined ? Number(cl) : (rec.backends?.[0]?.readBytes ?? 0);
+      if (rec.proxyStart !== 0 && rec.proxyEnd === 0) rec.pending = this.#record;
+      else this.#telemetry.record(rec);
+    });
+    if (this.#draining) res.setHeader('connection', 'close');
     if (path.charCodeAt(0) !== 47) {
       sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'the request target must be an absolute path'));
       return;
@@ -100,7 +128,10 @@ export class Gateway {
     if (found.kind === 'found') {
       const params = decodeParams(found.params);
       if (params === undefined) sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'the path has an invalid percent-encoding'));
-      else (this.#handlers[found.id] as EndpointHandler).handle(req, res, params, rawQuery);
+      else {
+        rec.route = found.id;
+        (this.#handlers[found.id] as EndpointHandler).handle(req, res, params, rawQuery, rec);
+      }
       return;
     }
     if (found.kind === 'method-not-allowed') {
@@ -143,6 +174,7 @@ export class Gateway {
     await closed;
     if (clean) await this.#pools.close();
     else await this.#pools.destroy();
+    await this.#telemetry.close();
     this.#server = undefined;
     this.#logger.info({ clean }, 'gateway stopped');
   }

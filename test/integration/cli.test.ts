@@ -86,13 +86,17 @@ describe('tollgate CLI', () => {
 
   it('demo: runs the gateway on the built-in config with its own backend', async (t) => {
     const port = await freePort();
-    const demo = startCli(t, ['demo', '-p', String(port)]);
+    const metricsPort = await freePort();
+    const demo = startCli(t, ['demo', '-p', String(port), '--metrics-port', String(metricsPort)]);
     await waitForHttp(`http://127.0.0.1:${port}/__health`);
     const user = (await (await fetch(`http://127.0.0.1:${port}/users/1`)).json()) as Record<string, unknown>;
     assert.equal(user.name, 'Ada Lovelace');
     assert.equal(user.password_hash, undefined);
     assert.ok(user.purchases !== undefined);
     assert.match(demo.output(), new RegExp(`curl -i http://127\\.0\\.0\\.1:${port}/users/1`));
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /^http_server_duration_count\{http_request_method="GET",http_response_status_code="200",http_route="\/users\/:id"/m);
+    assert.match(metrics, /^process_resident_memory_bytes \d+/m);
     demo.child.kill('SIGINT');
     assert.equal(await demo.exited, 0);
   });

@@ -19,6 +19,7 @@ function backend(over: Partial<BackendConfig>): BackendConfig {
     isCollection: false,
     inputHeaders: undefined,
     inputQueryStrings: undefined,
+    otel: undefined,
     extraConfig: {},
     ...over,
   };

@@ -1,0 +1,159 @@
+/**
+ * Backend exchanges on undici's dispatch API: the response is handled as it arrives (no intermediate
+ * stream objects), and every phase is timestamped into the request's BackendRecord: connection given
+ * (get-conn), headers (round trip), first and last body byte (read payload).
+ */
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import { TollgateError } from '../errors/catalogue.js';
+import type { BackendRecord } from '../telemetry/record.js';
+import type { Abortable } from './deadline.js';
+import { clientResponseHeaders } from './headers.js';
+
+type Controller = Dispatcher.DispatchController;
+
+function contentLength(headers: Record<string, string | string[] | undefined>): number {
+  const v = headers['content-length'];
+  return typeof v === 'string' && v !== '' ? Number(v) : -1;
+}
+
+abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
+  protected controller: Controller | undefined;
+  #pendingAbort: TollgateError | undefined;
+  protected done = false;
+
+  constructor(protected readonly rec: BackendRecord) {}
+
+  abort(reason: TollgateError): void {
+    if (this.done) return;
+    if (this.controller !== undefined) this.controller.abort(reason);
+    else {
+      // Still queued for a connection: fail now, abort as soon as undici hands it a socket.
+      this.#pendingAbort = reason;
+      this.finish(reason);
+    }
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.#pendingAbort !== undefined) {
+      controller.abort(this.#pendingAbort);
+      return;
+    }
+    if (this.rec.connectedAt === 0) this.rec.connectedAt = performance.now();
+  }
+
+  onResponseStart(_c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.rec.headersAt = performance.now();
+    this.rec.status = statusCode;
+    this.rec.contentLength = contentLength(headers);
+  }
+
+  protected countData(len: number): void {
+    if (this.rec.bodyStartAt === 0) this.rec.bodyStartAt = performance.now();
+    this.rec.readBytes += len;
+  }
+
+  onResponseError(_c: Controller, err: Error): void {
+    if (this.rec.headersAt !== 0) this.rec.readError = true;
+    this.finish(err);
+  }
+
+  protected abstract finish(err?: unknown): void;
+}
+
+/** `no-op`: status, headers and body go straight to the client, with backpressure both ways. */
+export class StreamExchange extends Exchange {
+  readonly #res: ServerResponse;
+  readonly #onDone: (err: unknown) => void;
+
+  constructor(rec: BackendRecord, res: ServerResponse, onDone: (err: unknown) => void) {
+    super(rec);
+    this.#res = res;
+    this.#onDone = onDone;
+  }
+
+  override onResponseStart(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    super.onResponseStart(c, statusCode, headers);
+    this.#res.writeHead(statusCode, clientResponseHeaders(headers));
+  }
+
+  onResponseData(c: Controller, chunk: Buffer): void {
+    this.countData(chunk.length);
+    if (!this.#res.write(chunk)) {
+      c.pause();
+      this.#res.once('drain', () => c.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.rec.bodyEndAt = performance.now();
+    this.#res.end();
+    this.finish(undefined);
+  }
+
+  protected finish(err: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    if (err !== undefined && this.rec.bodyEndAt === 0 && this.rec.bodyStartAt !== 0) this.rec.bodyEndAt = performance.now();
+    this.#onDone(err);
+  }
+}
+
+export interface BufferedResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+/** Merging encodings: the body is collected (bounded) for decoding. */
+export class BufferExchange extends Exchange {
+  readonly #limit: number;
+  readonly #resolve: (r: BufferedResponse) => void;
+  readonly #reject: (err: unknown) => void;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #status = 0;
+  #headers: Record<string, string | string[] | undefined> = {};
+
+  constructor(rec: BackendRecord, limit: number, resolve: (r: BufferedResponse) => void, reject: (err: unknown) => void) {
+    super(rec);
+    this.#limit = limit;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  override onResponseStart(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    super.onResponseStart(c, statusCode, headers);
+    this.#status = statusCode;
+    this.#headers = headers;
+  }
+
+  onResponseData(c: Controller, chunk: Buffer): void {
+    this.countData(chunk.length);
+    this.#size += chunk.length;
+    if (this.#size > this.#limit) {
+      c.abort(new TollgateError('TG_ERR_BACKEND_DECODE', `the backend response is larger than ${this.#limit} bytes`));
+      return;
+    }
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.rec.bodyEndAt = performance.now();
+    if (this.done) return;
+    this.done = true;
+    const body = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#size);
+    this.#chunks = [];
+    this.#resolve({ status: this.#status, headers: this.#headers, body });
+  }
+
+  protected finish(err: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.#chunks = [];
+    if (this.rec.bodyStartAt !== 0 && this.rec.bodyEndAt === 0) this.rec.bodyEndAt = performance.now();
+    this.#reject(err);
+  }
+}

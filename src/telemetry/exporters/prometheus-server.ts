@@ -1,0 +1,81 @@
+/**
+ * One Prometheus pull exporter (`exporters.prometheus[]`): its own HTTP listener serving `/metrics`
+ * from the shared store. The format follows the scraper's Accept header (OpenMetrics 1.0 or text
+ * 0.0.4). Rendering is synchronous from a snapshot, so a scrape never interleaves with recording.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TollgateError } from '../../errors/catalogue.js';
+import type { Logger } from '../../log/logger.js';
+import type { MetricStore, StoreGroup } from '../store/store.js';
+import { negotiateFormat } from '../exposition/negotiate.js';
+import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from '../exposition/openmetrics.js';
+import { PROMETHEUS_TEXT_CONTENT_TYPE, renderPrometheusText } from '../exposition/prometheus-text.js';
+
+export interface PrometheusServerOptions {
+  readonly name: string;
+  readonly port: number;
+  readonly listenIp: string;
+  readonly groups: ReadonlySet<StoreGroup>;
+}
+
+export class PrometheusExporterServer {
+  readonly options: PrometheusServerOptions;
+  readonly #store: MetricStore;
+  readonly #logger: Logger;
+  #server: Server | undefined;
+
+  constructor(options: PrometheusServerOptions, store: MetricStore, logger: Logger) {
+    this.options = options;
+    this.#store = store;
+    this.#logger = logger;
+  }
+
+  async start(): Promise<AddressInfo> {
+    const server = createServer((req, res) => this.#handle(req, res));
+    // KrakenD's exporter uses a 3 s read-header timeout; a stuck scraper cannot pin a socket.
+    server.headersTimeout = 3_000;
+    server.requestTimeout = 10_000;
+    this.#server = server;
+    const { port, listenIp, name } = this.options;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new TollgateError('TG_ERR_LISTEN', `prometheus exporter "${name}" cannot listen on ${listenIp}:${port}: ${err.message}`, { cause: err })));
+      server.listen(port, listenIp === '' ? undefined : listenIp, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    this.#logger.info({ exporter: name, address: address.address, port: address.port }, 'prometheus exporter listening');
+    return address;
+  }
+
+  get address(): AddressInfo | undefined {
+    return (this.#server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('405 method not allowed\n');
+      return;
+    }
+    const format = negotiateFormat(req.headers.accept);
+    const snapshot = this.#store.snapshot(this.options.groups);
+    const body = format === 'openmetrics' ? renderOpenMetrics(snapshot) : renderPrometheusText(snapshot);
+    res.writeHead(200, {
+      'content-type': format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_TEXT_CONTENT_TYPE,
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    if (server === undefined) return;
+    this.#server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}

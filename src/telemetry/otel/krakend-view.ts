@@ -1,0 +1,282 @@
+/**
+ * KrakenD's OpenTelemetry layers as a view of the request record (spec §2.2–2.8): global, proxy,
+ * backend stage, round trip, read payload and detailed connection. Every label set is fixed at
+ * start-up per route and backend; the only dynamic dimensions are closed sets (status code, the
+ * error/canceled/complete flags, the method of unmatched requests), bound on first sight into
+ * arrays indexed by number. Recording is array indexing and `observe()`.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { BackendConfig, EndpointConfig, GatewayConfig } from '../../config/types.js';
+import type { Target } from '../../backends/balancer.js';
+import { parseEndpointPattern, type EndpointPattern } from '../../routing/pattern.js';
+import type { CounterCell, HistogramCell } from '../store/cells.js';
+import type { LabelPairs } from '../store/labels.js';
+import type { MetricStore } from '../store/store.js';
+import { Outcome, type BackendRecord, type RecordSink, type RequestRecord } from '../record.js';
+import { registerKrakendFamilies, type KrakendFamilies } from './families.js';
+import type { BackendLayerOptions, OtelSettings, ProxyLayer } from './settings.js';
+
+const METHODS = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE'];
+const STATUS_SLOTS = 1000;
+
+function methodIndex(m: string): number {
+  const i = METHODS.indexOf(m);
+  return i === -1 ? METHODS.length : i;
+}
+
+/** krakend-otel's route form of a backend url_pattern: `{id}` → `:id` (lower-cased, spec §6.2). */
+export function normalizeUrlPattern(pattern: string): string {
+  const q = pattern.indexOf('?');
+  return (q === -1 ? pattern : pattern.slice(0, q)).replace(/\{([^{}]+)\}/g, (_m, n: string) => `:${n.toLowerCase()}`);
+}
+
+interface RoundTripCells {
+  readonly duration: HistogramCell;
+  readonly responseSize: HistogramCell;
+  readonly requestSize: CounterCell | HistogramCell;
+  readonly started: CounterCell;
+  readonly failed: CounterCell;
+  readonly canceled: CounterCell;
+  readonly timedout: CounterCell;
+  readonly noContentLength: CounterCell;
+  readonly getConn: HistogramCell;
+  readonly dns: HistogramCell;
+  readonly tls: HistogramCell;
+}
+
+interface ReadCells {
+  readonly size: CounterCell;
+  readonly sizeHist: HistogramCell;
+  readonly time: CounterCell;
+  readonly timeHist: HistogramCell;
+}
+
+class BackendBinding {
+  readonly stage: (HistogramCell | undefined)[] = new Array<HistogramCell | undefined>(8);
+  /** [target][status] */
+  readonly roundTrip: (RoundTripCells | undefined)[][];
+  read: ReadCells | undefined;
+  readErr: (ReadCells & { readonly errors: CounterCell }) | undefined;
+
+  constructor(
+    readonly options: BackendLayerOptions,
+    readonly fixed: LabelPairs,
+    readonly targets: readonly Target[],
+  ) {
+    this.roundTrip = targets.map(() => new Array<RoundTripCells | undefined>(STATUS_SLOTS));
+  }
+}
+
+class RouteBinding {
+  readonly globalDuration: (HistogramCell | undefined)[] = new Array<HistogramCell | undefined>(STATUS_SLOTS);
+  readonly globalSize: (HistogramCell | undefined)[] = new Array<HistogramCell | undefined>(STATUS_SLOTS);
+  readonly proxy: (HistogramCell | undefined)[] = new Array<HistogramCell | undefined>(8);
+
+  constructor(
+    readonly skipped: boolean,
+    readonly globalLabels: LabelPairs,
+    readonly proxyLayer: ProxyLayer,
+    readonly proxyLabels: LabelPairs,
+    readonly backends: readonly BackendBinding[],
+  ) {}
+}
+
+export class KrakendOtelView implements RecordSink {
+  readonly #f: KrakendFamilies;
+  readonly #s: OtelSettings;
+  readonly #routes: RouteBinding[];
+  readonly #scheme: string;
+  /** Unmatched requests: [methodIndex * STATUS_SLOTS + status]. */
+  readonly #unmatchedDuration: (HistogramCell | undefined)[] = [];
+  readonly #unmatchedSize: (HistogramCell | undefined)[] = [];
+  readonly #modern: boolean;
+
+  constructor(store: MetricStore, settings: OtelSettings, config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], seriesLimit = 2000) {
+    this.#s = settings;
+    this.#modern = settings.global.semconv === '1.27';
+    this.#f = registerKrakendFamilies(store, settings.global.semconv, settings.timeBuckets, settings.sizeBuckets, seriesLimit);
+    this.#scheme = config.tls === undefined ? 'http' : 'https';
+    this.#routes = config.endpoints.map((ep) => this.#bindRoute(ep, targets[ep.index] ?? []));
+  }
+
+  #bindRoute(ep: EndpointConfig, targets: readonly (readonly Target[])[]): RouteBinding {
+    const s = this.#s;
+    const pattern = parseEndpointPattern(ep.path) as EndpointPattern;
+    const route = pattern.normalized;
+    const skipped = s.skipPaths.has(ep.path) || s.skipPaths.has(route);
+    const globalLabels: LabelPairs = [
+      ['http_request_method', ep.method],
+      ['url_scheme', this.#scheme],
+      ['http_route', route],
+      ...staticPairs(s.global.metricsStatic),
+      ...staticPairs(ep.otel?.globalMetricsStatic ?? []),
+    ];
+    const proxyLayer = ep.otel?.proxy ?? s.proxy;
+    const proxyLabels: LabelPairs = [['http_request_method', ep.method], ['http_route', route], ...staticPairs(proxyLayer.metricsStatic)];
+    const backends = ep.backends.map((b) => this.#bindBackend(ep, route, b, targets[b.index] ?? []));
+    return new RouteBinding(skipped, globalLabels, proxyLayer, proxyLabels, backends);
+  }
+
+  #bindBackend(ep: EndpointConfig, route: string, b: BackendConfig, targets: readonly Target[]): BackendBinding {
+    const options = (b.otel ?? this.#s.backend).metrics;
+    const fixed: LabelPairs = [
+      ['http_request_method', b.method],
+      ['http_route', normalizeUrlPattern(b.urlPattern)],
+      ['krakend_endpoint_route', route],
+      ['krakend_endpoint_method', ep.method],
+      ...staticPairs(options.staticAttributes),
+    ];
+    return new BackendBinding(options, fixed, targets);
+  }
+
+  record(rec: RequestRecord): void {
+    const g = this.#s.global;
+    const status = rec.status > 0 && rec.status < STATUS_SLOTS ? rec.status : 0;
+    if (rec.route < 0) {
+      if (!g.disableMetrics && !this.#s.skipPaths.has(rec.path)) this.#recordUnmatched(rec, status);
+      return;
+    }
+    const r = this.#routes[rec.route] as RouteBinding;
+    if (r.skipped) return;
+    if (!g.disableMetrics) {
+      const d = r.globalDuration[status] ?? this.#bindGlobal(r, status);
+      d.observe((rec.end - rec.start) / 1000);
+      (r.globalSize[status] as HistogramCell).observe(Math.max(0, rec.bytesOut));
+    }
+    if (rec.proxyStart === 0) return;
+    if (!r.proxyLayer.disableMetrics) {
+      const k = flagsIndex(rec.proxyError, rec.proxyCanceled, rec.proxyComplete);
+      const p = r.proxy[k] ?? (r.proxy[k] = this.#f.proxyDuration.bind([...r.proxyLabels, ...flagPairs(k)]));
+      p.observe((rec.proxyEnd - rec.proxyStart) / 1000);
+    }
+    const brs = rec.backends;
+    if (brs === undefined) return;
+    for (let i = 0; i < brs.length; i++) {
+      const br = brs[i];
+      const bb = r.backends[i];
+      if (br !== undefined && bb !== undefined) this.#recordBackend(bb, br);
+    }
+  }
+
+  #bindGlobal(r: RouteBinding, status: number): HistogramCell {
+    const pairs: LabelPairs = [...r.globalLabels, ['http_response_status_code', String(status)]];
+    r.globalSize[status] = this.#f.serverSize.bind(pairs);
+    return (r.globalDuration[status] = this.#f.serverDuration.bind(pairs));
+  }
+
+  #recordUnmatched(rec: RequestRecord, status: number): void {
+    const mi = methodIndex(rec.method);
+    const k = mi * STATUS_SLOTS + status;
+    let d = this.#unmatchedDuration[k];
+    if (d === undefined) {
+      const pairs: LabelPairs = [
+        ['http_request_method', METHODS[mi] ?? '_OTHER'],
+        ['url_scheme', this.#scheme],
+        ['http_route', `${status} ${STATUS_CODES[status] ?? 'Unknown'}`],
+        ['http_response_status_code', String(status)],
+        ...staticPairs(this.#s.global.metricsStatic),
+      ];
+      d = this.#unmatchedDuration[k] = this.#f.serverDuration.bind(pairs);
+      this.#unmatchedSize[k] = this.#f.serverSize.bind(pairs);
+    }
+    d.observe((rec.end - rec.start) / 1000);
+    (this.#unmatchedSize[k] as HistogramCell).observe(Math.max(0, rec.bytesOut));
+  }
+
+  #recordBackend(bb: BackendBinding, br: BackendRecord): void {
+    const o = bb.options;
+    if (!o.disableStage && br.stageStart !== 0) {
+      const k = flagsIndex(br.stageError, br.stageCanceled, br.stageComplete);
+      const c = bb.stage[k] ?? (bb.stage[k] = this.#f.backendDuration.bind([...bb.fixed, ...flagPairs(k)]));
+      c.observe((br.stageEnd - br.stageStart) / 1000);
+    }
+    if (!(o.roundTrip || o.readPayload) || br.dispatchAt === 0) return;
+    const status = br.outcome === Outcome.Ok && br.status > 0 && br.status < STATUS_SLOTS ? br.status : 0;
+    const perTarget = bb.roundTrip[br.target];
+    if (perTarget === undefined) return;
+    const rt = perTarget[status] ?? (perTarget[status] = this.#bindRoundTrip(bb, br.target, status));
+    const counters = !this.#modern || o.detailedConnection;
+    if (counters) {
+      rt.started.add(1);
+      if (br.outcome === Outcome.Failed || br.outcome === Outcome.TimedOut) rt.failed.add(1);
+      if (br.outcome === Outcome.TimedOut) rt.timedout.add(1);
+      if (br.outcome === Outcome.Canceled) rt.canceled.add(1);
+    }
+    const ended = br.headersAt !== 0 ? br.headersAt : br.stageEnd;
+    rt.duration.observe(Math.max(0, ended - br.dispatchAt) / 1000);
+    if (br.requestSize >= 0) {
+      if (this.#modern) (rt.requestSize as HistogramCell).observe(br.requestSize);
+      else (rt.requestSize as CounterCell).add(br.requestSize);
+    }
+    if (br.headersAt !== 0) {
+      if (br.contentLength >= 0) rt.responseSize.observe(br.contentLength);
+      else if (counters) rt.noContentLength.add(1);
+    }
+    if (o.detailedConnection) {
+      rt.getConn.observe(Math.max(0, (br.connectedAt !== 0 ? br.connectedAt : ended) - br.dispatchAt) / 1000);
+      rt.dns.observe(br.dnsS);
+      rt.tls.observe(br.tlsS);
+    }
+    if (o.readPayload && br.headersAt !== 0) this.#recordRead(bb, br);
+  }
+
+  #bindRoundTrip(bb: BackendBinding, target: number, status: number): RoundTripCells {
+    const t = bb.targets[target];
+    const pairs: LabelPairs = [
+      ...bb.fixed,
+      ['clientname', (bb.fixed[1] as readonly [string, string])[1]],
+      ['server_address', t?.hostname ?? ''],
+      ['server_port', String(t?.port ?? 0)],
+      ['http_response_status_code', String(status)],
+    ];
+    const f = this.#f;
+    return {
+      duration: f.clientDuration.bind(pairs),
+      responseSize: f.clientResponseSize.bind(pairs),
+      requestSize: f.clientRequestSize.bind(pairs),
+      started: f.started.bind(pairs),
+      failed: f.failed.bind(pairs),
+      canceled: f.canceled.bind(pairs),
+      timedout: f.timedout.bind(pairs),
+      noContentLength: f.noContentLength.bind(pairs),
+      getConn: f.getConn.bind(pairs),
+      dns: f.dns.bind(pairs),
+      tls: f.tls.bind(pairs),
+    };
+  }
+
+  #recordRead(bb: BackendBinding, br: BackendRecord): void {
+    const f = this.#f;
+    let cells: ReadCells;
+    if (br.readError) {
+      cells = bb.readErr ??= (() => {
+        const pairs: LabelPairs = [...bb.fixed, ['error', 'true']];
+        return { size: f.readSize.bind(pairs), sizeHist: f.readSizeHist.bind(pairs), time: f.readTime.bind(pairs), timeHist: f.readTimeHist.bind(pairs), errors: f.readErrors.bind(pairs) };
+      })();
+      bb.readErr.errors.add(1);
+    } else {
+      cells = bb.read ??= { size: f.readSize.bind(bb.fixed), sizeHist: f.readSizeHist.bind(bb.fixed), time: f.readTime.bind(bb.fixed), timeHist: f.readTimeHist.bind(bb.fixed) };
+    }
+    const seconds = Math.max(0, (br.bodyEndAt !== 0 ? br.bodyEndAt : br.headersAt) - br.headersAt) / 1000;
+    cells.size.add(br.readBytes);
+    cells.sizeHist.observe(br.readBytes);
+    cells.time.add(seconds);
+    cells.timeHist.observe(seconds);
+  }
+}
+
+function staticPairs(attrs: readonly (readonly [string, string])[]): LabelPairs {
+  return attrs.map(([k, v]) => [k.replace(/[^a-zA-Z0-9_:]/g, '_'), v] as const);
+}
+
+function flagsIndex(error: boolean, canceled: boolean, complete: boolean): number {
+  return (error ? 4 : 0) | (canceled ? 2 : 0) | (complete ? 1 : 0);
+}
+
+function flagPairs(k: number): LabelPairs {
+  return [
+    ['error', k & 4 ? 'true' : 'false'],
+    ['canceled', k & 2 ? 'true' : 'false'],
+    ['complete', k & 1 ? 'true' : 'false'],
+  ];
+}

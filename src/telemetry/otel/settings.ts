@@ -1,0 +1,206 @@
+/**
+ * `telemetry/opentelemetry` normalised with KrakenD's defaulting rules (spec §1.5): no `layers` ⇒
+ * everything on; a missing sub-object ⇒ its all-on defaults; a present sub-object is taken literally
+ * (omitted booleans are false). Endpoint `proxy` and backend `backend` overrides replace the
+ * service-level options; endpoint `global` static attributes add to the service's.
+ */
+import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from '../../config/raw.js';
+
+export type Attributes = readonly (readonly [string, string])[];
+
+export interface GlobalLayer {
+  readonly disableMetrics: boolean;
+  readonly disableTraces: boolean;
+  readonly disablePropagation: boolean;
+  readonly reportHeaders: boolean;
+  readonly skipHeaders: readonly string[];
+  readonly metricsStatic: Attributes;
+  readonly tracesStatic: Attributes;
+  readonly semconv: 'legacy' | '1.27';
+}
+
+export interface ProxyLayer {
+  readonly disableMetrics: boolean;
+  readonly disableTraces: boolean;
+  readonly reportHeaders: boolean;
+  readonly skipHeaders: readonly string[];
+  readonly metricsStatic: Attributes;
+  readonly tracesStatic: Attributes;
+}
+
+export interface BackendLayerOptions {
+  readonly disableStage: boolean;
+  readonly roundTrip: boolean;
+  readonly readPayload: boolean;
+  readonly detailedConnection: boolean;
+  readonly staticAttributes: Attributes;
+  readonly reportHeaders: boolean;
+  readonly skipHeaders: readonly string[];
+}
+
+export interface BackendLayer {
+  readonly metrics: BackendLayerOptions;
+  readonly traces: BackendLayerOptions;
+}
+
+export interface PrometheusExporterSettings {
+  readonly name: string;
+  readonly port: number;
+  readonly listenIp: string;
+  readonly processMetrics: boolean;
+  readonly goMetrics: boolean;
+  readonly disableMetrics: boolean;
+}
+
+export interface OtlpExporterSettings {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly useHttp: boolean;
+  readonly disableMetrics: boolean;
+  readonly disableTraces: boolean;
+  readonly reportingPeriodS: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface OtelSettings {
+  readonly serviceName: string;
+  readonly serviceVersion: string;
+  readonly deployEnv: string;
+  readonly metricReportingPeriodS: number;
+  readonly traceSampleRate: number;
+  readonly skipPaths: ReadonlySet<string>;
+  readonly timeBuckets: readonly number[];
+  readonly sizeBuckets: readonly number[];
+  readonly prometheus: readonly PrometheusExporterSettings[];
+  readonly otlp: readonly OtlpExporterSettings[];
+  readonly global: GlobalLayer;
+  readonly proxy: ProxyLayer;
+  readonly backend: BackendLayer;
+}
+
+/** KrakenD's fixed buckets (spec §2.1), also the schema defaults of `histograms`. */
+export const DEFAULT_TIME_BUCKETS = [0.01, 0.02, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.5, 0.75, 1, 1.5, 2, 3.5, 5, 10];
+export const DEFAULT_SIZE_BUCKETS = [128, 256, 512, 1024, 4096, 8192, 16384, 32768, 65536, 262144, 524288, 1048576, 4194304, 16777216, 67108864];
+export const DEFAULT_SKIP_PATHS = ['/__health', '/__debug/', '/__echo/', '/__stats/'];
+
+/** Metrics listeners bind to loopback unless configured (a Tollgate default; KrakenD binds all). */
+export const DEFAULT_METRICS_LISTEN_IP = '127.0.0.1';
+
+const flag = (o: RawObject, k: string): boolean => o[k] === true;
+
+function attributes(raw: unknown): Attributes {
+  const list: unknown[] = Array.isArray(raw) ? raw : isObject(raw) ? Object.entries(raw).map(([key, value]) => ({ key, value })) : [];
+  return list.flatMap((a) => (isObject(a) && typeof a.key === 'string' && typeof a.value === 'string' && a.key !== '' && a.value !== '' ? [[a.key, a.value] as const] : []));
+}
+
+export function parseGlobal(raw: unknown): GlobalLayer {
+  const o = isObject(raw) ? raw : {};
+  return {
+    disableMetrics: flag(o, 'disable_metrics'),
+    disableTraces: flag(o, 'disable_traces'),
+    disablePropagation: flag(o, 'disable_propagation'),
+    reportHeaders: flag(o, 'report_headers'),
+    skipHeaders: stringsAt(o, 'skip_headers') ?? [],
+    metricsStatic: attributes(o.metrics_static_attributes),
+    tracesStatic: attributes(o.traces_static_attributes),
+    semconv: o.semantic_convention === '1.27' ? '1.27' : 'legacy',
+  };
+}
+
+export function parseProxy(raw: unknown): ProxyLayer {
+  const o = isObject(raw) ? raw : {};
+  return {
+    disableMetrics: flag(o, 'disable_metrics'),
+    disableTraces: flag(o, 'disable_traces'),
+    reportHeaders: flag(o, 'report_headers'),
+    skipHeaders: stringsAt(o, 'skip_headers') ?? [],
+    metricsStatic: attributes(o.metrics_static_attributes),
+    tracesStatic: attributes(o.traces_static_attributes),
+  };
+}
+
+const ALL_ON: BackendLayerOptions = { disableStage: false, roundTrip: true, readPayload: true, detailedConnection: true, staticAttributes: [], reportHeaders: false, skipHeaders: [] };
+
+function parseBackendOptions(raw: unknown): BackendLayerOptions {
+  if (!isObject(raw)) return ALL_ON;
+  return {
+    disableStage: flag(raw, 'disable_stage'),
+    roundTrip: flag(raw, 'round_trip'),
+    readPayload: flag(raw, 'read_payload'),
+    detailedConnection: flag(raw, 'detailed_connection'),
+    staticAttributes: attributes(raw.static_attributes),
+    reportHeaders: flag(raw, 'report_headers'),
+    skipHeaders: stringsAt(raw, 'skip_headers') ?? [],
+  };
+}
+
+export function parseBackendLayer(raw: unknown): BackendLayer {
+  const o = isObject(raw) ? raw : {};
+  return { metrics: parseBackendOptions(o.metrics), traces: parseBackendOptions(o.traces) };
+}
+
+export function parseOtelSettings(raw: RawObject, rootName: string, version: string): OtelSettings {
+  const layers = objectAt(raw, 'layers');
+  const histograms = objectAt(raw, 'histograms');
+  const exporters = objectAt(raw, 'exporters');
+  const skip = stringsAt(raw, 'skip_paths') ?? [];
+  return {
+    serviceName: stringAt(raw, 'service_name') || rootName || 'KrakenD',
+    serviceVersion: stringAt(raw, 'service_version') || version,
+    deployEnv: stringAt(raw, 'deploy_env') ?? '',
+    metricReportingPeriodS: typeof raw.metric_reporting_period === 'number' && raw.metric_reporting_period > 0 ? raw.metric_reporting_period : 30,
+    traceSampleRate: typeof raw.trace_sample_rate === 'number' ? raw.trace_sample_rate : 1,
+    skipPaths: new Set(skip.length === 0 ? DEFAULT_SKIP_PATHS : skip),
+    timeBuckets: numbers(histograms.time_buckets) ?? DEFAULT_TIME_BUCKETS,
+    sizeBuckets: numbers(histograms.size_buckets) ?? DEFAULT_SIZE_BUCKETS,
+    prometheus: arrayAt(exporters, 'prometheus').filter(isObject).map((e) => ({
+      name: stringAt(e, 'name') ?? '',
+      port: typeof e.port === 'number' ? e.port : 9090,
+      listenIp: stringAt(e, 'listen_ip') ?? stringAt(e, 'host') ?? DEFAULT_METRICS_LISTEN_IP,
+      processMetrics: flag(e, 'process_metrics'),
+      goMetrics: flag(e, 'go_metrics'),
+      disableMetrics: flag(e, 'disable_metrics'),
+    })),
+    otlp: arrayAt(exporters, 'otlp').filter(isObject).map((e) => ({
+      name: stringAt(e, 'name') ?? '',
+      host: stringAt(e, 'host') ?? 'localhost',
+      port: typeof e.port === 'number' && e.port > 0 ? e.port : e.use_http === true ? 4318 : 4317,
+      useHttp: flag(e, 'use_http'),
+      disableMetrics: flag(e, 'disable_metrics'),
+      disableTraces: flag(e, 'disable_traces'),
+      reportingPeriodS: typeof e.custom_metric_reporting_period === 'number' && e.custom_metric_reporting_period >= 1 ? e.custom_metric_reporting_period : 0,
+      headers: Object.fromEntries(Object.entries(objectAt(e, 'headers')).filter((kv): kv is [string, string] => typeof kv[1] === 'string')),
+    })),
+    global: parseGlobal(layers.global),
+    proxy: parseProxy(layers.proxy),
+    backend: parseBackendLayer(layers.backend),
+  };
+}
+
+function numbers(v: unknown): number[] | undefined {
+  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined;
+}
+
+/** Endpoint-level overrides: `proxy` replaces, `global` static attributes add. */
+export interface EndpointOtel {
+  readonly proxy: ProxyLayer | undefined;
+  readonly globalMetricsStatic: Attributes;
+  readonly globalTracesStatic: Attributes;
+}
+
+export function parseEndpointOtel(raw: unknown): EndpointOtel | undefined {
+  if (!isObject(raw)) return undefined;
+  const g = objectAt(raw, 'global');
+  return {
+    proxy: isObject(raw.proxy) ? parseProxy(raw.proxy) : undefined,
+    globalMetricsStatic: attributes(g.metrics_static_attributes),
+    globalTracesStatic: attributes(g.traces_static_attributes),
+  };
+}
+
+/** Backend-level override: `backend` replaces the service-level backend options. */
+export function parseBackendOtel(raw: unknown): BackendLayer | undefined {
+  if (!isObject(raw) || !isObject(raw.backend)) return undefined;
+  return parseBackendLayer(raw.backend);
+}

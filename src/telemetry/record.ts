@@ -1,0 +1,92 @@
+/**
+ * One record per request, filled on the data path with monotonic timestamps (performance.now(), ms)
+ * and outcomes; the telemetry views turn it into increments when the response is done. Nothing here
+ * builds strings or looks anything up.
+ */
+
+/** How a backend exchange ended, in KrakenD's terms (spec §2.5). */
+export const enum Outcome {
+  Ok = 0,
+  Failed = 1,
+  Canceled = 2,
+  TimedOut = 3,
+}
+
+export class BackendRecord {
+  /** Index of the host (round-robin target) the request went to. */
+  target = 0;
+  stageStart = 0;
+  stageEnd = 0;
+  /** Backend stage result as the proxy sees it: error (failed or non-2xx in merging), canceled. */
+  stageError = false;
+  stageCanceled = false;
+  stageComplete = false;
+  /** Round trip: dispatched, given a connection, headers received, body finished. 0 = not reached. */
+  dispatchAt = 0;
+  connectedAt = 0;
+  headersAt = 0;
+  bodyStartAt = 0;
+  bodyEndAt = 0;
+  status = 0;
+  outcome: Outcome = Outcome.Ok;
+  requestSize = -1;
+  contentLength = -1;
+  readBytes = 0;
+  readError = false;
+  /** Connection set-up of a fresh connection (seconds), 0 when a pooled one was reused. */
+  dnsS = 0;
+  tlsS = 0;
+}
+
+export class RequestRecord {
+  start: number;
+  end = 0;
+  /** Index into the route table, -1 when no endpoint matched. */
+  route = -1;
+  status = 0;
+  bytesOut = -1;
+  proxyStart = 0;
+  proxyEnd = 0;
+  proxyError = false;
+  proxyCanceled = false;
+  proxyComplete = false;
+  backends: BackendRecord[] | undefined;
+  /**
+   * Set when the response closed while the proxy was still working (the client left): recording
+   * waits for the proxy to finish, so its duration and `canceled` flag are real.
+   */
+  pending: ((rec: RequestRecord) => void) | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    start: number,
+  ) {
+    this.start = start;
+  }
+
+  /** Marks the proxy layer finished; records the request if its response already closed. */
+  endProxy(at: number): void {
+    this.proxyEnd = at;
+    const pending = this.pending;
+    if (pending !== undefined) {
+      this.pending = undefined;
+      pending(this);
+    }
+  }
+
+  backend(i: number): BackendRecord {
+    this.backends ??= [];
+    let b = this.backends[i];
+    if (b === undefined) {
+      b = new BackendRecord();
+      this.backends[i] = b;
+    }
+    return b;
+  }
+}
+
+/** Something that turns finished records into metrics (a view), or spans. */
+export interface RecordSink {
+  record(rec: RequestRecord): void;
+}

@@ -1,0 +1,82 @@
+/**
+ * A metric family: name, help, unit, type, its label names and every series bound so far. The series
+ * limit (OTel's default cardinality limit, 2000) caps memory: past it, new label sets share one
+ * overflow series labelled `otel_metric_overflow="true"`, as the OTel SDK does.
+ */
+import { CounterCell, GaugeCell, HistogramCell } from './cells.js';
+import { renderLabels, sortPairs, type LabelPairs } from './labels.js';
+
+export type FamilyType = 'counter' | 'gauge' | 'histogram';
+
+export const DEFAULT_SERIES_LIMIT = 2000;
+
+export interface FamilyOptions {
+  /** Prometheus name without the `_total` suffix of counters. */
+  readonly name: string;
+  readonly help: string;
+  /** Unit word for OpenMetrics `# UNIT` (only written when the name ends with it). */
+  readonly unit?: string;
+  readonly buckets?: readonly number[];
+  readonly seriesLimit?: number;
+  /** Labels every series of this family carries (e.g. the OTel scope), merged in at bind time. */
+  readonly constLabels?: LabelPairs;
+}
+
+type CellOf<T extends FamilyType> = T extends 'counter' ? CounterCell : T extends 'gauge' ? GaugeCell : HistogramCell;
+
+export class Family<T extends FamilyType = FamilyType> {
+  readonly type: T;
+  readonly name: string;
+  readonly help: string;
+  readonly unit: string | undefined;
+  readonly bounds: Float64Array;
+  readonly seriesLimit: number;
+  readonly cells: CellOf<T>[] = [];
+  readonly #constLabels: LabelPairs;
+  readonly #byLabels = new Map<string, CellOf<T>>();
+  #overflow: CellOf<T> | undefined;
+  /** How many bindings were refused by the series limit (exported as a self-metric). */
+  overflowed = 0;
+
+  constructor(type: T, options: FamilyOptions) {
+    this.type = type;
+    this.name = options.name;
+    this.help = options.help;
+    this.unit = options.unit;
+    this.bounds = Float64Array.from(options.buckets ?? []);
+    this.seriesLimit = options.seriesLimit ?? DEFAULT_SERIES_LIMIT;
+    this.#constLabels = options.constLabels ?? [];
+  }
+
+  /**
+   * The cell of a label set, created on first use. Call at bind time (start-up, or once per new
+   * closed-set value); the same label set always returns the same cell.
+   */
+  bind(pairs: LabelPairs): CellOf<T> {
+    const labels = renderLabels(sortPairs([...pairs, ...this.#constLabels]));
+    const existing = this.#byLabels.get(labels);
+    if (existing !== undefined) return existing;
+    if (this.cells.length >= this.seriesLimit) {
+      this.overflowed++;
+      return this.#overflowCell();
+    }
+    const cell = this.#make(labels);
+    this.#byLabels.set(labels, cell);
+    this.cells.push(cell);
+    return cell;
+  }
+
+  #overflowCell(): CellOf<T> {
+    if (this.#overflow === undefined) {
+      this.#overflow = this.#make(renderLabels(sortPairs([['otel_metric_overflow', 'true'], ...this.#constLabels])));
+      this.cells.push(this.#overflow);
+    }
+    return this.#overflow;
+  }
+
+  #make(labels: string): CellOf<T> {
+    if (this.type === 'counter') return new CounterCell(labels) as CellOf<T>;
+    if (this.type === 'gauge') return new GaugeCell(labels) as CellOf<T>;
+    return new HistogramCell(labels, this.bounds) as CellOf<T>;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Label rendering, done once when a series is bound (never per request): names sanitised as the OTel
+ * Prometheus exporter does, values escaped per the exposition formats (`\\`, `"`, newline).
+ */
+
+/** `http.route` → `http_route`; any char outside [a-zA-Z0-9_:] becomes `_`, a leading digit gets `_`. */
+export function sanitizeName(name: string): string {
+  const s = name.replace(/[^a-zA-Z0-9_:]/g, '_');
+  return /^[0-9]/.test(s) ? `_${s}` : s;
+}
+
+/**
+ * Escapes a label value for both the 0.0.4 text format and OpenMetrics. Invalid UTF-16 (lone
+ * surrogates) is replaced so the output is always valid UTF-8.
+ */
+export function escapeLabelValue(value: string): string {
+  const v = value.isWellFormed() ? value : value.toWellFormed();
+  return v.replace(/[\\"\n]/g, (c) => (c === '\\' ? '\\\\' : c === '"' ? '\\"' : '\\n'));
+}
+
+export function escapeHelp(text: string): string {
+  return text.replace(/[\\\n]/g, (c) => (c === '\\' ? '\\\\' : '\\n'));
+}
+
+export type LabelPairs = readonly (readonly [string, string])[];
+
+/** `a="1",b="2"` in the given order (callers sort once at bind time); '' when there are none. */
+export function renderLabels(pairs: LabelPairs): string {
+  let out = '';
+  for (const [name, value] of pairs) out += `${out === '' ? '' : ','}${name}="${escapeLabelValue(value)}"`;
+  return out;
+}
+
+/**
+ * Sorted by name, as client_golang orders const-metric labels (the layout dashboards were built on);
+ * a name given twice keeps its last value (OTel attribute-set semantics).
+ */
+export function sortPairs(pairs: LabelPairs): LabelPairs {
+  const byName = new Map<string, string>();
+  for (const [k, v] of pairs) byName.set(k, v);
+  return [...byName.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}

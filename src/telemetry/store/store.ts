@@ -1,0 +1,88 @@
+/**
+ * The one metric store every exporter reads (OpenTelemetry JS MetricReader.collect() in spirit):
+ * families are registered by views at start-up, tagged with the group they belong to, and read as an
+ * immutable snapshot. Collectors (runtime metrics) refresh their gauges just before a snapshot.
+ */
+import type { Exemplar } from './cells.js';
+import { Family, type FamilyOptions, type FamilyType } from './family.js';
+
+export type StoreGroup = 'otel' | 'process' | 'nodejs' | 'self' | (string & {});
+
+export type SeriesSnapshot =
+  | { readonly labels: string; readonly value: number }
+  | {
+      readonly labels: string;
+      readonly counts: Float64Array;
+      readonly sum: number;
+      readonly count: number;
+      readonly exemplars: readonly (Exemplar | undefined)[] | undefined;
+    };
+
+export interface FamilySnapshot {
+  readonly type: FamilyType;
+  readonly name: string;
+  readonly help: string;
+  readonly unit: string | undefined;
+  readonly bounds: Float64Array;
+  readonly series: readonly SeriesSnapshot[];
+}
+
+export interface Snapshot {
+  /** Wall-clock time of the snapshot (ms since epoch). */
+  readonly at: number;
+  readonly families: readonly FamilySnapshot[];
+}
+
+export class MetricStore {
+  readonly #families: { group: StoreGroup; family: Family }[] = [];
+  readonly #names = new Set<string>();
+  readonly #collectors: { group: StoreGroup; collect: () => void }[] = [];
+
+  counter(group: StoreGroup, options: FamilyOptions): Family<'counter'> {
+    return this.#add(group, new Family('counter', options));
+  }
+
+  gauge(group: StoreGroup, options: FamilyOptions): Family<'gauge'> {
+    return this.#add(group, new Family('gauge', options));
+  }
+
+  histogram(group: StoreGroup, options: FamilyOptions & { buckets: readonly number[] }): Family<'histogram'> {
+    return this.#add(group, new Family('histogram', options));
+  }
+
+  /** A function run before each snapshot of its group (e.g. reading process or heap statistics). */
+  addCollector(group: StoreGroup, collect: () => void): void {
+    this.#collectors.push({ group, collect });
+  }
+
+  families(groups?: ReadonlySet<StoreGroup>): Family[] {
+    return this.#families.filter((f) => groups === undefined || groups.has(f.group)).map((f) => f.family);
+  }
+
+  #add<T extends FamilyType>(group: StoreGroup, family: Family<T>): Family<T> {
+    if (this.#names.has(family.name)) throw new Error(`metric family ${family.name} registered twice`);
+    this.#names.add(family.name);
+    this.#families.push({ group, family: family as Family });
+    return family;
+  }
+
+  /** Copies the current values of the given groups (all when omitted); series without data are skipped. */
+  snapshot(groups?: ReadonlySet<StoreGroup>, now = Date.now()): Snapshot {
+    for (const c of this.#collectors) if (groups === undefined || groups.has(c.group)) c.collect();
+    const families: FamilySnapshot[] = [];
+    for (const { group, family } of this.#families) {
+      if (groups !== undefined && !groups.has(group)) continue;
+      const series: SeriesSnapshot[] = [];
+      for (const cell of family.cells) {
+        if ('counts' in cell) {
+          if (cell.count === 0) continue;
+          series.push({ labels: cell.labels, counts: cell.counts.slice(), sum: cell.sum, count: cell.count, exemplars: cell.exemplars?.slice() });
+        } else {
+          series.push({ labels: cell.labels, value: cell.value });
+        }
+      }
+      if (series.length > 0) families.push({ type: family.type, name: family.name, help: family.help, unit: family.unit, bounds: family.bounds, series });
+    }
+    return { at: now, families };
+  }
+}

@@ -1,0 +1,91 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { MetricStore } from '../../../src/telemetry/store/store.js';
+import { renderPrometheusText } from '../../../src/telemetry/exposition/prometheus-text.js';
+import { renderOpenMetrics } from '../../../src/telemetry/exposition/openmetrics.js';
+import { negotiateFormat } from '../../../src/telemetry/exposition/negotiate.js';
+import { escapeLabelValue, sanitizeName } from '../../../src/telemetry/store/labels.js';
+
+const GOLDEN = join(import.meta.dirname, '../../fixtures/golden');
+
+/** Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it (review the diff before committing). */
+function golden(name: string, actual: string): void {
+  const file = join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === '1') {
+    mkdirSync(GOLDEN, { recursive: true });
+    writeFileSync(file, actual);
+  }
+  assert.equal(actual, readFileSync(file, 'utf8'), `${name} differs from its golden file`);
+}
+
+function sampleStore(): MetricStore {
+  const store = new MetricStore();
+  const scope = [['otel_scope_name', 'io.krakend.krakend-otel'], ['otel_scope_version', '']] as const;
+  const h = store.histogram('otel', { name: 'http_server_duration', help: 'Request time.', buckets: [0.01, 0.1, 1], constLabels: scope });
+  const c = h.bind([['http_route', '/users/:id'], ['http_request_method', 'GET'], ['http_response_status_code', '200']]);
+  for (const v of [0.005, 0.05, 0.05, 0.5, 2]) c.observe(v);
+  const size = store.histogram('otel', { name: 'http_server_response_size', help: 'Bytes.', buckets: [128, 1048576], constLabels: scope });
+  size.bind([['http_route', '/users/:id']]).observe(300);
+  const ctr = store.counter('otel', { name: 'http_client_request_started_count', help: 'Started.', constLabels: scope });
+  ctr.bind([['server_address', 'api.internal'], ['note', 'quote " backslash \\ newline \n end']]).add(3);
+  store.counter('otel', { name: 'http_client_response_read_time_seconds', help: 'Read time.', unit: 'seconds' }).bind([]).add(0.25);
+  store.gauge('otel', { name: 'target_info', help: 'Target metadata' }).bind([['service_name', 'gw'], ['service_version', '1.0.0']]).set(1);
+  store.histogram('otel', { name: 'never_observed', help: 'No data.', buckets: [1] }).bind([]);
+  return store;
+}
+
+describe('metric store and expositions', () => {
+  it('renders Prometheus text 0.0.4 (golden)', () => {
+    golden('exposition.prom', renderPrometheusText(sampleStore().snapshot(undefined, 0)));
+  });
+
+  it('renders OpenMetrics 1.0 with # EOF, UNIT and canonical le values (golden)', () => {
+    golden('exposition.om.txt', renderOpenMetrics(sampleStore().snapshot(undefined, 0)));
+  });
+
+  it('sorts labels by name, keeps the last of a duplicated name, and escapes values', () => {
+    const store = new MetricStore();
+    const f = store.counter('otel', { name: 'x', help: 'h' });
+    f.bind([['b', '1'], ['a', 'first'], ['a', 'second']]).add(1);
+    assert.equal(renderPrometheusText(store.snapshot()), '# HELP x_total h\n# TYPE x_total counter\nx_total{a="second",b="1"} 1\n');
+    assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
+    assert.equal(escapeLabelValue('bad \ud800 surrogate'), 'bad \ufffd surrogate');
+    assert.equal(sanitizeName('http.client.request.get-conn.duration'), 'http_client_request_get_conn_duration');
+    assert.equal(sanitizeName('9lives'), '_9lives');
+  });
+
+  it('binds each label set once and caps series with one overflow series', () => {
+    const store = new MetricStore();
+    const f = store.counter('otel', { name: 'capped', help: 'h', seriesLimit: 3 });
+    const a = f.bind([['k', 'a']]);
+    assert.equal(f.bind([['k', 'a']]), a, 'same labels, same cell');
+    for (let i = 0; i < 100; i++) f.bind([['k', `v${i}`]]).add(1);
+    assert.equal(f.cells.length, 4, '3 series + 1 overflow');
+    assert.equal(f.overflowed, 98);
+    const text = renderPrometheusText(store.snapshot());
+    assert.match(text, /capped_total\{otel_metric_overflow="true"\} 98/);
+  });
+
+  it('takes snapshots by group and runs collectors first', () => {
+    const store = new MetricStore();
+    const g = store.gauge('process', { name: 'p', help: 'h' }).bind([]);
+    let n = 0;
+    store.addCollector('process', () => g.set(++n));
+    store.counter('otel', { name: 'o', help: 'h' }).bind([]).add(1);
+    assert.deepEqual(store.snapshot(new Set(['otel'])).families.map((f) => f.name), ['o']);
+    assert.equal(n, 0, 'collector of another group not run');
+    const snap = store.snapshot(new Set(['process']));
+    assert.deepEqual(snap.families.map((f) => f.name), ['p']);
+    assert.equal(n, 1);
+    assert.throws(() => store.counter('otel', { name: 'o', help: 'dup' }), /registered twice/);
+  });
+
+  it('negotiates OpenMetrics only when the scraper asks for it', () => {
+    assert.equal(negotiateFormat(undefined), 'text');
+    assert.equal(negotiateFormat('text/plain'), 'text');
+    assert.equal(negotiateFormat('application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2'), 'openmetrics');
+    assert.equal(negotiateFormat('application/openmetrics-text;version=1.0.0;q=0.2,text/plain;q=0.9'), 'text');
+  });
+});
