@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { BackendRecord } from '../telemetry/record.js';
+import type { BackendRecord, RequestRecord } from '../telemetry/record.js';
+import type { Injector } from '../telemetry/telemetry.js';
 import type { Dispatcher } from 'undici';
 import type { BackendConfig, EndpointConfig, ForwardRule } from '../config/types.js';
 import { RoundRobin } from '../backends/balancer.js';
@@ -31,6 +32,8 @@ export class BackendCall {
   readonly #headers: ForwardRule;
   readonly #query: ForwardRule;
   readonly #userAgent: string;
+  /** Trace propagation hook, set by the gateway once telemetry is built (undefined: no tracing). */
+  injector: Injector | undefined;
 
   constructor(endpoint: EndpointConfig, backend: BackendConfig, pools: PoolRegistry, userAgent: string) {
     this.config = backend;
@@ -49,7 +52,7 @@ export class BackendCall {
   }
 
   /** Picks the target and builds the request; notes the target and request size in the record. */
-  prepare(req: IncomingMessage, params: readonly string[], rawQuery: string, body: Dispatcher.DispatchOptions['body'], rec: BackendRecord): BackendRequest {
+  prepare(req: IncomingMessage, params: readonly string[], rawQuery: string, body: Dispatcher.DispatchOptions['body'], rec: BackendRecord, request: RequestRecord): BackendRequest {
     const index = this.balancer.pickIndex();
     const target = index === -1 ? undefined : this.balancer.targets[index];
     if (target === undefined) throw new TollgateError('TG_ERR_BACKEND_UNAVAILABLE', 'the backend has no http(s) host');
@@ -62,6 +65,11 @@ export class BackendCall {
     else if (hasBody && req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
     const cl = headers['content-length'];
     rec.requestSize = typeof cl === 'string' ? Number(cl) : hasBody ? -1 : 0;
+    if (this.injector !== undefined && request.trace !== undefined) {
+      this.injector(request, rec, headers);
+      rec.origin = target.origin;
+      rec.path = path;
+    }
     rec.dispatchAt = performance.now();
     return {
       dispatcher: target.dispatcher,

@@ -62,7 +62,7 @@ export class MergeHandler implements EndpointHandler {
     rec.proxyStart = performance.now();
     let outcomes: Result[];
     try {
-      outcomes = await Promise.all(this.#backends.map((b, i) => this.#call(b, req, params, rawQuery, body, deadline, rec.backend(i))));
+      outcomes = await Promise.all(this.#backends.map((b, i) => this.#call(b, req, params, rawQuery, body, deadline, rec.backend(i), rec)));
     } finally {
       deadline.dispose();
     }
@@ -97,10 +97,10 @@ export class MergeHandler implements EndpointHandler {
     res.end(out.body);
   }
 
-  async #call(b: PreparedBackend, req: IncomingMessage, params: readonly string[], rawQuery: string, body: Buffer | undefined, deadline: Deadline, br: BackendRecord): Promise<Result> {
+  async #call(b: PreparedBackend, req: IncomingMessage, params: readonly string[], rawQuery: string, body: Buffer | undefined, deadline: Deadline, br: BackendRecord, rec: RequestRecord): Promise<Result> {
     br.stageStart = performance.now();
     try {
-      const { dispatcher, options } = b.call.prepare(req, params, rawQuery, b.call.sendsBody ? body : undefined, br);
+      const { dispatcher, options } = b.call.prepare(req, params, rawQuery, b.call.sendsBody ? body : undefined, br, rec);
       const r = await new Promise<BufferedResponse>((resolve, reject) => {
         const exchange = new BufferExchange(br, this.#maxBody, resolve, reject);
         deadline.add(exchange);
@@ -122,6 +122,7 @@ export class MergeHandler implements EndpointHandler {
     } catch (err) {
       br.stageEnd = performance.now();
       const error = classifyUpstreamError(err, deadline.reason);
+      br.error = error;
       // A non-2xx answer or an undecodable body is a completed round trip but a failed stage.
       if (br.headersAt === 0 || error.code === 'TG_ERR_BACKEND_TIMEOUT' || error.code === 'TG_ERR_CLIENT_ABORTED') br.outcome = outcomeOf(error);
       br.stageCanceled = error.code === 'TG_ERR_CLIENT_ABORTED';

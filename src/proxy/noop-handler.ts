@@ -45,7 +45,7 @@ export class NoopHandler implements EndpointHandler {
       rec.endProxy(now);
     };
     try {
-      const { dispatcher, options } = this.#call.prepare(req, params, rawQuery, body, br);
+      const { dispatcher, options } = this.#call.prepare(req, params, rawQuery, body, br, rec);
       const exchange = new StreamExchange(br, res, done);
       deadline.add(exchange);
       dispatcher.dispatch(options, exchange);
@@ -57,6 +57,7 @@ export class NoopHandler implements EndpointHandler {
   #fail(res: ServerResponse, err: unknown, deadline: Deadline, br: BackendRecord, rec: RequestRecord): void {
     const failure = classifyUpstreamError(err, deadline.reason);
     br.outcome = outcomeOf(failure);
+    br.error = failure;
     const canceled = failure.code === 'TG_ERR_CLIENT_ABORTED';
     br.stageCanceled = rec.proxyCanceled = canceled;
     br.stageError = rec.proxyError = !canceled;

@@ -61,6 +61,7 @@ export class Gateway {
     });
     const targets = calls.map((list) => list.map((c) => c.balancer.targets));
     this.#telemetry = new Telemetry(config, targets, { logger: this.#logger, version: VERSION });
+    calls.forEach((list, e) => list.forEach((c, b) => (c.injector = this.#telemetry.injector(e, b))));
     this.#router = new Router(config.endpoints.map((ep) => ({ id: ep.index, method: ep.method, pattern: parseEndpointPattern(ep.path) as EndpointPattern })));
   }
 
@@ -102,6 +103,7 @@ export class Gateway {
     const path = q === -1 ? url : url.slice(0, q);
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
     const rec = new RequestRecord(req.method ?? 'GET', path, performance.now());
+    this.#telemetry.begin(rec, req, res);
     res.once('close', () => {
       this.#inFlight--;
       rec.end = performance.now();
@@ -174,7 +176,8 @@ export class Gateway {
     await closed;
     if (clean) await this.#pools.close();
     else await this.#pools.destroy();
-    await this.#telemetry.close();
+    // Telemetry flushes (OTLP) get what is left of the deadline, and at least a second.
+    await this.#telemetry.close(Math.max(1_000, until - Date.now()));
     this.#server = undefined;
     this.#logger.info({ clean }, 'gateway stopped');
   }

@@ -4,6 +4,9 @@
  * builds strings or looks anything up.
  */
 
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context, SpanContext } from '@opentelemetry/api';
+
 /** How a backend exchange ended, in KrakenD's terms (spec §2.5). */
 export const enum Outcome {
   Ok = 0,
@@ -36,6 +39,30 @@ export class BackendRecord {
   /** Connection set-up of a fresh connection (seconds), 0 when a pooled one was reused. */
   dnsS = 0;
   tlsS = 0;
+  /** Where the request went (for the client span), set only when the request is traced. */
+  origin = '';
+  path = '';
+  sentHeaders: Record<string, string | string[]> | undefined;
+  /** Id of the client span, made before the request is sent so it can be propagated. */
+  clientSpanId: string | undefined;
+  error: Error | undefined;
+}
+
+/** The trace of one request, when tracing is on for it. */
+export class TraceContext {
+  constructor(
+    readonly traceId: string,
+    readonly rootSpanId: string,
+    readonly sampled: boolean,
+    /** The remote parent (from the request headers), and the context carrying its baggage. */
+    readonly parent: SpanContext | undefined,
+    readonly parentContext: Context | undefined,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {}
+
+  /** Span ids made at export time (proxy, stages), kept for exemplars. */
+  proxySpanId: string | undefined;
 }
 
 export class RequestRecord {
@@ -56,6 +83,7 @@ export class RequestRecord {
    * waits for the proxy to finish, so its duration and `canceled` flag are real.
    */
   pending: ((rec: RequestRecord) => void) | undefined;
+  trace: TraceContext | undefined;
 
   constructor(
     readonly method: string,

@@ -15,6 +15,16 @@ import type { RecordSink, RequestRecord } from './record.js';
 import { NodeRuntimeMetrics } from './runtime/nodejs-metrics.js';
 import { registerProcessMetrics } from './runtime/process-metrics.js';
 import { MetricStore, type StoreGroup } from './store/store.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { createMetricExporter, createSpanExporter } from './exporters/otlp-exporters.js';
+import { OtlpMetricPusher } from './exporters/otlp-metrics.js';
+import { SpanBatcher } from './tracing/span-batcher.js';
+import { RequestTracer } from './tracing/request-tracer.js';
+import type { BackendRecord } from './record.js';
+
+/** Propagates a request's trace context into one backend request's headers. */
+export type Injector = (rec: RequestRecord, br: BackendRecord, headers: Record<string, string | string[]>) => void;
 
 export interface TelemetryOptions {
   readonly logger: Logger;
@@ -28,6 +38,9 @@ export class Telemetry {
   readonly #logger: Logger;
   readonly #errors = new RateLimitedLog();
   #runtime: NodeRuntimeMetrics | undefined;
+  #tracer: RequestTracer | undefined;
+  readonly #batchers: SpanBatcher[] = [];
+  readonly #pushers: OtlpMetricPusher[] = [];
 
   constructor(config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], options: TelemetryOptions) {
     this.#logger = options.logger;
@@ -41,17 +54,57 @@ export class Telemetry {
       ['service_version', otel.serviceVersion],
     ];
     if (otel.deployEnv !== '') resource.push(['deployment_environment', otel.deployEnv]);
-    this.store.gauge('otel', { name: 'target_info', help: 'Target metadata' }).bind(resource).set(1);
-    this.store.gauge('otel', { name: 'otel_scope_info', help: 'Instrumentation Scope metadata' }).bind(SCOPE_LABELS).set(1);
+    // Resource and scope as the Prometheus exporter shows them; OTLP carries them natively instead.
+    this.store.gauge('otel-info', { name: 'target_info', help: 'Target metadata' }).bind(resource).set(1);
+    this.store.gauge('otel-info', { name: 'otel_scope_info', help: 'Instrumentation Scope metadata' }).bind(SCOPE_LABELS).set(1);
+    this.#setUpOtlp(config, otel);
     const active = otel.prometheus.filter((p) => !p.disableMetrics);
     if (active.some((p) => p.processMetrics)) registerProcessMetrics(this.store);
     if (active.some((p) => p.goMetrics)) this.#runtime = new NodeRuntimeMetrics(this.store);
     for (const p of active) {
-      const groups = new Set<StoreGroup>(['otel', 'self']);
+      const groups = new Set<StoreGroup>(['otel', 'otel-info', 'self']);
       if (p.processMetrics) groups.add('process');
       if (p.goMetrics) groups.add('nodejs');
       this.#exporters.push(new PrometheusExporterServer({ name: p.name, port: p.port, listenIp: p.listenIp, groups }, this.store, this.#logger));
     }
+  }
+
+  #setUpOtlp(config: GatewayConfig, otel: OtelSettings): void {
+    if (otel.otlp.length === 0) return;
+    const attributes: Record<string, string> = { 'service.name': otel.serviceName, 'service.version': otel.serviceVersion };
+    if (otel.deployEnv !== '') attributes['deployment.environment'] = otel.deployEnv;
+    const resource: Resource = resourceFromAttributes(attributes);
+    const spans = this.store.counter('self', { name: 'tollgate_telemetry_spans', help: 'Spans handled by each OTLP exporter, by outcome (exported, dropped when the queue is full, failed).' });
+    const pushes = this.store.counter('self', { name: 'tollgate_telemetry_metric_pushes', help: 'OTLP metric pushes of each exporter, by outcome (exported, failed, skipped while one was in flight).' });
+    for (const e of otel.otlp) {
+      if (!e.disableTraces) {
+        const stats = { exported: spans.bind([['exporter', e.name], ['outcome', 'exported']]), dropped: spans.bind([['exporter', e.name], ['outcome', 'dropped']]), failed: spans.bind([['exporter', e.name], ['outcome', 'failed']]) };
+        this.#batchers.push(new SpanBatcher(createSpanExporter(e), stats));
+      }
+      if (!e.disableMetrics) {
+        const stats = { exported: pushes.bind([['exporter', e.name], ['outcome', 'exported']]), failed: pushes.bind([['exporter', e.name], ['outcome', 'failed']]), skipped: pushes.bind([['exporter', e.name], ['outcome', 'skipped']]) };
+        const periodS = e.reportingPeriodS > 0 ? e.reportingPeriodS : otel.metricReportingPeriodS;
+        this.#pushers.push(new OtlpMetricPusher(createMetricExporter(e), this.store, new Set(['otel']), resource, periodS * 1000, stats));
+      }
+    }
+    if (this.#batchers.length > 0) {
+      const batchers = this.#batchers;
+      this.#tracer = new RequestTracer(otel, config, resource, (list) => {
+        for (const b of batchers) b.add(list);
+      });
+    }
+  }
+
+  /** At the start of a request (before routing): trace sampling and ids, when tracing is on. */
+  begin(rec: RequestRecord, req: IncomingMessage, res: ServerResponse): void {
+    if (this.#tracer !== undefined) this.#tracer.begin(rec, req, res);
+  }
+
+  /** The propagation hook of one backend, or undefined when nothing is traced. */
+  injector(endpoint: number, backend: number): Injector | undefined {
+    const tracer = this.#tracer;
+    if (tracer === undefined) return undefined;
+    return (rec, br, headers) => tracer.inject(rec, endpoint, backend, br, headers);
   }
 
   get exporters(): readonly PrometheusExporterServer[] {
@@ -60,6 +113,14 @@ export class Telemetry {
 
   /** Called once per finished request (from the response's `close` event). */
   record(rec: RequestRecord): void {
+    // Spans first: they name the span ids the metric exemplars point to.
+    if (this.#tracer !== undefined) {
+      try {
+        this.#tracer.record(rec);
+      } catch (err) {
+        this.#errors.maybe('tracer', (suppressed) => this.#logger.error({ err, suppressed }, 'tracing failed'));
+      }
+    }
     for (const sink of this.#sinks) {
       try {
         sink.record(rec);
@@ -71,6 +132,8 @@ export class Telemetry {
 
   async start(): Promise<void> {
     this.#runtime?.start();
+    for (const b of this.#batchers) b.start();
+    for (const p of this.#pushers) p.start();
     try {
       for (const e of this.#exporters) await e.start();
     } catch (err) {
@@ -79,8 +142,13 @@ export class Telemetry {
     }
   }
 
-  async close(): Promise<void> {
+  /** Stops the listeners and flushes what the push exporters hold, within `deadlineMs`. */
+  async close(deadlineMs = 5_000): Promise<void> {
     this.#runtime?.close();
-    await Promise.all(this.#exporters.map((e) => e.close()));
+    await Promise.all([
+      ...this.#exporters.map((e) => e.close()),
+      ...this.#batchers.map((b) => b.close(deadlineMs)),
+      ...this.#pushers.map((p) => p.close(deadlineMs)),
+    ]);
   }
 }

@@ -85,6 +85,7 @@ const otlpExporter = {
     disable_traces: bool,
     custom_metric_reporting_period: { type: 'integer', minimum: 0 },
     headers: { type: 'object', additionalProperties: { type: 'string' } },
+    ca_cert: { type: 'string' },
   },
 } as const;
 
@@ -98,6 +99,7 @@ export const OTEL_ROOT_SCHEMA = {
     metric_reporting_period: { type: 'integer', minimum: 0 },
     trace_sample_rate: { type: 'number', minimum: 0, maximum: 1 },
     skip_paths: stringList,
+    propagators: { type: 'array', items: { type: 'string', enum: ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'] } },
     histograms: { type: 'object', properties: { time_buckets: buckets, size_buckets: buckets } },
     exporters: {
       type: 'object',

@@ -14,6 +14,7 @@ import type { LabelPairs } from '../store/labels.js';
 import type { MetricStore } from '../store/store.js';
 import { Outcome, type BackendRecord, type RecordSink, type RequestRecord } from '../record.js';
 import { registerKrakendFamilies, type KrakendFamilies } from './families.js';
+import { epochMs } from '../tracing/time.js';
 import type { BackendLayerOptions, OtelSettings, ProxyLayer } from './settings.js';
 
 const METHODS = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE'];
@@ -105,14 +106,14 @@ export class KrakendOtelView implements RecordSink {
     const route = pattern.normalized;
     const skipped = s.skipPaths.has(ep.path) || s.skipPaths.has(route);
     const globalLabels: LabelPairs = [
-      ['http_request_method', ep.method],
-      ['url_scheme', this.#scheme],
-      ['http_route', route],
+      ['http.request.method', ep.method],
+      ['url.scheme', this.#scheme],
+      ['http.route', route],
       ...staticPairs(s.global.metricsStatic),
       ...staticPairs(ep.otel?.globalMetricsStatic ?? []),
     ];
     const proxyLayer = ep.otel?.proxy ?? s.proxy;
-    const proxyLabels: LabelPairs = [['http_request_method', ep.method], ['http_route', route], ...staticPairs(proxyLayer.metricsStatic)];
+    const proxyLabels: LabelPairs = [['http.request.method', ep.method], ['http.route', route], ...staticPairs(proxyLayer.metricsStatic)];
     const backends = ep.backends.map((b) => this.#bindBackend(ep, route, b, targets[b.index] ?? []));
     return new RouteBinding(skipped, globalLabels, proxyLayer, proxyLabels, backends);
   }
@@ -120,10 +121,10 @@ export class KrakendOtelView implements RecordSink {
   #bindBackend(ep: EndpointConfig, route: string, b: BackendConfig, targets: readonly Target[]): BackendBinding {
     const options = (b.otel ?? this.#s.backend).metrics;
     const fixed: LabelPairs = [
-      ['http_request_method', b.method],
-      ['http_route', normalizeUrlPattern(b.urlPattern)],
-      ['krakend_endpoint_route', route],
-      ['krakend_endpoint_method', ep.method],
+      ['http.request.method', b.method],
+      ['http.route', normalizeUrlPattern(b.urlPattern)],
+      ['krakend.endpoint.route', route],
+      ['krakend.endpoint.method', ep.method],
       ...staticPairs(options.staticAttributes),
     ];
     return new BackendBinding(options, fixed, targets);
@@ -138,28 +139,31 @@ export class KrakendOtelView implements RecordSink {
     }
     const r = this.#routes[rec.route] as RouteBinding;
     if (r.skipped) return;
+    const t = rec.trace?.sampled === true ? rec.trace : undefined;
     if (!g.disableMetrics) {
       const d = r.globalDuration[status] ?? this.#bindGlobal(r, status);
-      d.observe((rec.end - rec.start) / 1000);
+      if (t === undefined) d.observe((rec.end - rec.start) / 1000);
+      else d.observeWithExemplar((rec.end - rec.start) / 1000, t.traceId, t.rootSpanId, epochMs(rec.end));
       (r.globalSize[status] as HistogramCell).observe(Math.max(0, rec.bytesOut));
     }
     if (rec.proxyStart === 0) return;
     if (!r.proxyLayer.disableMetrics) {
       const k = flagsIndex(rec.proxyError, rec.proxyCanceled, rec.proxyComplete);
       const p = r.proxy[k] ?? (r.proxy[k] = this.#f.proxyDuration.bind([...r.proxyLabels, ...flagPairs(k)]));
-      p.observe((rec.proxyEnd - rec.proxyStart) / 1000);
+      if (t === undefined) p.observe((rec.proxyEnd - rec.proxyStart) / 1000);
+      else p.observeWithExemplar((rec.proxyEnd - rec.proxyStart) / 1000, t.traceId, t.proxySpanId ?? t.rootSpanId, epochMs(rec.proxyEnd));
     }
     const brs = rec.backends;
     if (brs === undefined) return;
     for (let i = 0; i < brs.length; i++) {
       const br = brs[i];
       const bb = r.backends[i];
-      if (br !== undefined && bb !== undefined) this.#recordBackend(bb, br);
+      if (br !== undefined && bb !== undefined) this.#recordBackend(bb, br, t?.traceId);
     }
   }
 
   #bindGlobal(r: RouteBinding, status: number): HistogramCell {
-    const pairs: LabelPairs = [...r.globalLabels, ['http_response_status_code', String(status)]];
+    const pairs: LabelPairs = [...r.globalLabels, ['http.response.status_code', status]];
     r.globalSize[status] = this.#f.serverSize.bind(pairs);
     return (r.globalDuration[status] = this.#f.serverDuration.bind(pairs));
   }
@@ -170,10 +174,10 @@ export class KrakendOtelView implements RecordSink {
     let d = this.#unmatchedDuration[k];
     if (d === undefined) {
       const pairs: LabelPairs = [
-        ['http_request_method', METHODS[mi] ?? '_OTHER'],
-        ['url_scheme', this.#scheme],
-        ['http_route', `${status} ${STATUS_CODES[status] ?? 'Unknown'}`],
-        ['http_response_status_code', String(status)],
+        ['http.request.method', METHODS[mi] ?? '_OTHER'],
+        ['url.scheme', this.#scheme],
+        ['http.route', `${status} ${STATUS_CODES[status] ?? 'Unknown'}`],
+        ['http.response.status_code', status],
         ...staticPairs(this.#s.global.metricsStatic),
       ];
       d = this.#unmatchedDuration[k] = this.#f.serverDuration.bind(pairs);
@@ -183,7 +187,7 @@ export class KrakendOtelView implements RecordSink {
     (this.#unmatchedSize[k] as HistogramCell).observe(Math.max(0, rec.bytesOut));
   }
 
-  #recordBackend(bb: BackendBinding, br: BackendRecord): void {
+  #recordBackend(bb: BackendBinding, br: BackendRecord, traceId: string | undefined): void {
     const o = bb.options;
     if (!o.disableStage && br.stageStart !== 0) {
       const k = flagsIndex(br.stageError, br.stageCanceled, br.stageComplete);
@@ -203,7 +207,9 @@ export class KrakendOtelView implements RecordSink {
       if (br.outcome === Outcome.Canceled) rt.canceled.add(1);
     }
     const ended = br.headersAt !== 0 ? br.headersAt : br.stageEnd;
-    rt.duration.observe(Math.max(0, ended - br.dispatchAt) / 1000);
+    const seconds = Math.max(0, ended - br.dispatchAt) / 1000;
+    if (traceId !== undefined && br.clientSpanId !== undefined) rt.duration.observeWithExemplar(seconds, traceId, br.clientSpanId, epochMs(ended));
+    else rt.duration.observe(seconds);
     if (br.requestSize >= 0) {
       if (this.#modern) (rt.requestSize as HistogramCell).observe(br.requestSize);
       else (rt.requestSize as CounterCell).add(br.requestSize);
@@ -225,9 +231,9 @@ export class KrakendOtelView implements RecordSink {
     const pairs: LabelPairs = [
       ...bb.fixed,
       ['clientname', (bb.fixed[1] as readonly [string, string])[1]],
-      ['server_address', t?.hostname ?? ''],
-      ['server_port', String(t?.port ?? 0)],
-      ['http_response_status_code', String(status)],
+      ['server.address', t?.hostname ?? ''],
+      ['server.port', t?.port ?? 0],
+      ['http.response.status_code', status],
     ];
     const f = this.#f;
     return {
@@ -250,7 +256,7 @@ export class KrakendOtelView implements RecordSink {
     let cells: ReadCells;
     if (br.readError) {
       cells = bb.readErr ??= (() => {
-        const pairs: LabelPairs = [...bb.fixed, ['error', 'true']];
+        const pairs: LabelPairs = [...bb.fixed, ['error', true]];
         return { size: f.readSize.bind(pairs), sizeHist: f.readSizeHist.bind(pairs), time: f.readTime.bind(pairs), timeHist: f.readTimeHist.bind(pairs), errors: f.readErrors.bind(pairs) };
       })();
       bb.readErr.errors.add(1);
@@ -266,7 +272,7 @@ export class KrakendOtelView implements RecordSink {
 }
 
 function staticPairs(attrs: readonly (readonly [string, string])[]): LabelPairs {
-  return attrs.map(([k, v]) => [k.replace(/[^a-zA-Z0-9_:]/g, '_'), v] as const);
+  return attrs;
 }
 
 function flagsIndex(error: boolean, canceled: boolean, complete: boolean): number {
@@ -275,8 +281,8 @@ function flagsIndex(error: boolean, canceled: boolean, complete: boolean): numbe
 
 function flagPairs(k: number): LabelPairs {
   return [
-    ['error', k & 4 ? 'true' : 'false'],
-    ['canceled', k & 2 ? 'true' : 'false'],
-    ['complete', k & 1 ? 'true' : 'false'],
+    ['error', (k & 4) !== 0],
+    ['canceled', (k & 2) !== 0],
+    ['complete', (k & 1) !== 0],
   ];
 }

@@ -61,6 +61,8 @@ export interface OtlpExporterSettings {
   readonly disableTraces: boolean;
   readonly reportingPeriodS: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** Tollgate extension: PEM file of the CA that signed the collector's certificate. */
+  readonly caCert: string | undefined;
 }
 
 export interface OtelSettings {
@@ -69,6 +71,8 @@ export interface OtelSettings {
   readonly deployEnv: string;
   readonly metricReportingPeriodS: number;
   readonly traceSampleRate: number;
+  /** Tollgate extension: propagators by name (`OTEL_PROPAGATORS` otherwise). */
+  readonly propagators: readonly string[] | undefined;
   readonly skipPaths: ReadonlySet<string>;
   readonly timeBuckets: readonly number[];
   readonly sizeBuckets: readonly number[];
@@ -151,6 +155,7 @@ export function parseOtelSettings(raw: RawObject, rootName: string, version: str
     deployEnv: stringAt(raw, 'deploy_env') ?? '',
     metricReportingPeriodS: typeof raw.metric_reporting_period === 'number' && raw.metric_reporting_period > 0 ? raw.metric_reporting_period : 30,
     traceSampleRate: typeof raw.trace_sample_rate === 'number' ? raw.trace_sample_rate : 1,
+    propagators: stringsAt(raw, 'propagators'),
     skipPaths: new Set(skip.length === 0 ? DEFAULT_SKIP_PATHS : skip),
     timeBuckets: numbers(histograms.time_buckets) ?? DEFAULT_TIME_BUCKETS,
     sizeBuckets: numbers(histograms.size_buckets) ?? DEFAULT_SIZE_BUCKETS,
@@ -171,6 +176,7 @@ export function parseOtelSettings(raw: RawObject, rootName: string, version: str
       disableTraces: flag(e, 'disable_traces'),
       reportingPeriodS: typeof e.custom_metric_reporting_period === 'number' && e.custom_metric_reporting_period >= 1 ? e.custom_metric_reporting_period : 0,
       headers: Object.fromEntries(Object.entries(objectAt(e, 'headers')).filter((kv): kv is [string, string] => typeof kv[1] === 'string')),
+      caCert: stringAt(e, 'ca_cert'),
     })),
     global: parseGlobal(layers.global),
     proxy: parseProxy(layers.proxy),

@@ -4,9 +4,15 @@
  * status code appears), so recording is an array write, never a lookup by labels.
  */
 
+/** OTel attributes of a series (typed, original keys), for OTLP; Prometheus uses `labels`. */
+export type Attributes = Readonly<Record<string, string | number | boolean>>;
+
 export class CounterCell {
   value = 0;
-  constructor(readonly labels: string) {}
+  constructor(
+    readonly labels: string,
+    readonly attributes: Attributes,
+  ) {}
 
   add(n: number): void {
     this.value += n;
@@ -15,7 +21,10 @@ export class CounterCell {
 
 export class GaugeCell {
   value = 0;
-  constructor(readonly labels: string) {}
+  constructor(
+    readonly labels: string,
+    readonly attributes: Attributes,
+  ) {}
 
   set(n: number): void {
     this.value = n;
@@ -40,6 +49,7 @@ export class HistogramCell {
 
   constructor(
     readonly labels: string,
+    readonly attributes: Attributes,
     readonly bounds: Float64Array,
   ) {
     this.counts = new Float64Array(bounds.length + 1);
@@ -54,12 +64,16 @@ export class HistogramCell {
     this.count++;
   }
 
-  /** Bucket index of a value (for an exemplar on the bucket it landed in). */
-  bucketOf(v: number): number {
+  /** `observe` for a sampled request: the observation also becomes its bucket's exemplar. */
+  observeWithExemplar(v: number, traceId: string, spanId: string, timestampMs: number): void {
     const b = this.bounds;
     let i = 0;
     while (i < b.length && v > (b[i] as number)) i++;
-    return i;
+    this.counts[i] = (this.counts[i] as number) + 1;
+    this.sum += v;
+    this.count++;
+    this.exemplars ??= new Array<Exemplar | undefined>(b.length + 1);
+    this.exemplars[i] = { traceId, spanId, value: v, timestampMs };
   }
 }
 

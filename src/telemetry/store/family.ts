@@ -3,8 +3,8 @@
  * limit (OTel's default cardinality limit, 2000) caps memory: past it, new label sets share one
  * overflow series labelled `otel_metric_overflow="true"`, as the OTel SDK does.
  */
-import { CounterCell, GaugeCell, HistogramCell } from './cells.js';
-import { renderLabels, sortPairs, type LabelPairs } from './labels.js';
+import { CounterCell, GaugeCell, HistogramCell, type Attributes } from './cells.js';
+import { dedupePairs, renderLabels, sortPairs, type LabelPairs } from './labels.js';
 
 export type FamilyType = 'counter' | 'gauge' | 'histogram';
 
@@ -13,6 +13,10 @@ export const DEFAULT_SERIES_LIMIT = 2000;
 export interface FamilyOptions {
   /** Prometheus name without the `_total` suffix of counters. */
   readonly name: string;
+  /** Instrument name for OTLP (`http.server.duration`); defaults to `name`. */
+  readonly otelName?: string;
+  /** Instrument unit for OTLP (`s`, `By`); empty when none. */
+  readonly otelUnit?: string;
   readonly help: string;
   /** Unit word for OpenMetrics `# UNIT` (only written when the name ends with it). */
   readonly unit?: string;
@@ -27,6 +31,8 @@ type CellOf<T extends FamilyType> = T extends 'counter' ? CounterCell : T extend
 export class Family<T extends FamilyType = FamilyType> {
   readonly type: T;
   readonly name: string;
+  readonly otelName: string;
+  readonly otelUnit: string;
   readonly help: string;
   readonly unit: string | undefined;
   readonly bounds: Float64Array;
@@ -41,6 +47,8 @@ export class Family<T extends FamilyType = FamilyType> {
   constructor(type: T, options: FamilyOptions) {
     this.type = type;
     this.name = options.name;
+    this.otelName = options.otelName ?? options.name;
+    this.otelUnit = options.otelUnit ?? '';
     this.help = options.help;
     this.unit = options.unit;
     this.bounds = Float64Array.from(options.buckets ?? []);
@@ -60,7 +68,7 @@ export class Family<T extends FamilyType = FamilyType> {
       this.overflowed++;
       return this.#overflowCell();
     }
-    const cell = this.#make(labels);
+    const cell = this.#make(labels, Object.fromEntries(dedupePairs(pairs)));
     this.#byLabels.set(labels, cell);
     this.cells.push(cell);
     return cell;
@@ -68,15 +76,15 @@ export class Family<T extends FamilyType = FamilyType> {
 
   #overflowCell(): CellOf<T> {
     if (this.#overflow === undefined) {
-      this.#overflow = this.#make(renderLabels(sortPairs([['otel_metric_overflow', 'true'], ...this.#constLabels])));
+      this.#overflow = this.#make(renderLabels(sortPairs([['otel_metric_overflow', 'true'], ...this.#constLabels])), { 'otel.metric.overflow': true });
       this.cells.push(this.#overflow);
     }
     return this.#overflow;
   }
 
-  #make(labels: string): CellOf<T> {
-    if (this.type === 'counter') return new CounterCell(labels) as CellOf<T>;
-    if (this.type === 'gauge') return new GaugeCell(labels) as CellOf<T>;
-    return new HistogramCell(labels, this.bounds) as CellOf<T>;
+  #make(labels: string, attributes: Attributes): CellOf<T> {
+    if (this.type === 'counter') return new CounterCell(labels, attributes) as CellOf<T>;
+    if (this.type === 'gauge') return new GaugeCell(labels, attributes) as CellOf<T>;
+    return new HistogramCell(labels, attributes, this.bounds) as CellOf<T>;
   }
 }

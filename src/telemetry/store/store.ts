@@ -3,15 +3,16 @@
  * families are registered by views at start-up, tagged with the group they belong to, and read as an
  * immutable snapshot. Collectors (runtime metrics) refresh their gauges just before a snapshot.
  */
-import type { Exemplar } from './cells.js';
+import type { Attributes, Exemplar } from './cells.js';
 import { Family, type FamilyOptions, type FamilyType } from './family.js';
 
 export type StoreGroup = 'otel' | 'process' | 'nodejs' | 'self' | (string & {});
 
 export type SeriesSnapshot =
-  | { readonly labels: string; readonly value: number }
+  | { readonly labels: string; readonly attributes: Attributes; readonly value: number }
   | {
       readonly labels: string;
+      readonly attributes: Attributes;
       readonly counts: Float64Array;
       readonly sum: number;
       readonly count: number;
@@ -21,6 +22,9 @@ export type SeriesSnapshot =
 export interface FamilySnapshot {
   readonly type: FamilyType;
   readonly name: string;
+  readonly otelName: string;
+  readonly otelUnit: string;
+  readonly group: StoreGroup;
   readonly help: string;
   readonly unit: string | undefined;
   readonly bounds: Float64Array;
@@ -76,12 +80,14 @@ export class MetricStore {
       for (const cell of family.cells) {
         if ('counts' in cell) {
           if (cell.count === 0) continue;
-          series.push({ labels: cell.labels, counts: cell.counts.slice(), sum: cell.sum, count: cell.count, exemplars: cell.exemplars?.slice() });
+          series.push({ labels: cell.labels, attributes: cell.attributes, counts: cell.counts.slice(), sum: cell.sum, count: cell.count, exemplars: cell.exemplars?.slice() });
         } else {
-          series.push({ labels: cell.labels, value: cell.value });
+          series.push({ labels: cell.labels, attributes: cell.attributes, value: cell.value });
         }
       }
-      if (series.length > 0) families.push({ type: family.type, name: family.name, help: family.help, unit: family.unit, bounds: family.bounds, series });
+      if (series.length > 0) {
+        families.push({ type: family.type, name: family.name, otelName: family.otelName, otelUnit: family.otelUnit, group, help: family.help, unit: family.unit, bounds: family.bounds, series });
+      }
     }
     return { at: now, families };
   }

@@ -1,0 +1,93 @@
+// Foreign CPU load *during* a load run (Linux): the machine's busy time
+// (os.cpus()) minus the CPU time of this driver's own process tree — the
+// driver, its live descendants (gateway, upstream, `timeout` leashes, a
+// running wrk) and the children it has already reaped (a finished wrk ends up
+// in the driver's cutime/cstime). What is left is someone else's work, which
+// lib/cpu-quiet.ts (sampled before the run, while everything is idle) cannot
+// see when it starts mid-run.
+
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(n) && n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime, stime, cutime, cstime of one process in ticks, or undefined when it is gone (or not Linux). */
+function statTimes(pid: number): readonly [number, number, number, number] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may contain spaces and parentheses: field n is at index n - 3.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [Number(f[11]), Number(f[12]), Number(f[13]), Number(f[14])];
+  } catch {
+    return undefined;
+  }
+}
+
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text !== '') for (const c of text.split(' ')) out.push(Number(c));
+    }
+  } catch {
+    // Gone, or no /proc.
+  }
+  return out;
+}
+
+/** CPU ms of this process tree: self (with reaped children) and every live descendant (with theirs). */
+function treeCpuMs(): number | undefined {
+  let ticks = 0;
+  const self = statTimes(process.pid);
+  if (self === undefined) return undefined;
+  const stack = [process.pid];
+  const seen = new Set<number>();
+  while (stack.length > 0) {
+    const pid = stack.pop() as number;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    const t = statTimes(pid);
+    if (t !== undefined) ticks += t[0] + t[1] + t[2] + t[3];
+    stack.push(...childPids(pid));
+  }
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+function machineBusyMs(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of cpus()) {
+    busy += times.user + times.nice + times.sys + times.irq;
+    total += times.user + times.nice + times.sys + times.idle + times.irq;
+  }
+  return { busy, total };
+}
+
+/**
+ * Starts a meter; the returned function gives the foreign busy share of the
+ * whole machine (0–100) since the start, or undefined where /proc is missing.
+ * A live descendant that exits between the two samples without being reaped
+ * by this driver would count as foreign; bench children only exit at cleanup.
+ */
+export function startTreeForeignLoadMeter(): () => number | undefined {
+  const m0 = machineBusyMs();
+  const own0 = treeCpuMs();
+  return () => {
+    const m1 = machineBusyMs();
+    const own1 = treeCpuMs();
+    if (own0 === undefined || own1 === undefined) return undefined;
+    const total = m1.total - m0.total;
+    if (total <= 0) return 0;
+    const foreign = m1.busy - m0.busy - (own1 - own0);
+    return Math.max(0, Math.round((1000 * foreign) / total) / 10);
+  };
+}

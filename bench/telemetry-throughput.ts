@@ -1,0 +1,409 @@
+// Gateway throughput with telemetry off versus every metrics layer and flag
+// on, in one run, against one shared upstream.
+//
+//   node --import tsx bench/telemetry-throughput.ts [--duration 4] [--warmup 1] [--rounds 3] [--connections 50]
+//
+// Two Tollgate processes (bin/tollgate.js run, built dist/) with the same two
+// endpoints — GET /noop (output_encoding no-op, bytes streamed through) and
+// GET /json (json decode + re-encode) — one without `telemetry/opentelemetry`,
+// one with every layer on (global, proxy, backend stage, round trip, read
+// payload, detailed connection), a Prometheus exporter with process_metrics
+// and go_metrics on a free loopback port. Rounds alternate off/on (ABBA) per
+// endpoint; medians and the on/off ratio are reported, and /metrics is
+// scraped once at the end to check that the counts are real.
+// See bench/TELEMETRY.md.
+
+import { request } from 'node:http';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { medianRound, type RoundResult } from './lib/bench-row.js';
+import { armWatchdog, installCleanupHandlers, isShuttingDown, runCleanup } from './lib/cleanup.js';
+import { backgroundCpuBusyPercent, NOISY_BACKGROUND_PERCENT } from './lib/cpu-quiet.js';
+import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
+import { getFreePort } from './lib/free-port.js';
+import { httpGet } from './lib/http-get.js';
+import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
+import type { LoadGenerator, LoadResult } from './lib/load-result.js';
+import { startNodeServer } from './lib/node-child.js';
+import { fileTimestamp } from './lib/results-file.js';
+import { createRunTempDir } from './lib/temp-dir.js';
+import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+const USAGE = `Usage: node --import tsx bench/telemetry-throughput.ts [options]
+
+  --duration <s>        measured seconds per run                  (default 4)
+  --warmup <s>          unmeasured warm-up seconds before each    (default 1)
+  --rounds <n>          off/on pairs per endpoint, alternated     (default 3)
+  --connections <n>     concurrent client connections             (default 50)
+  --threads <n>         wrk threads                               (default 1)
+  --payload <bytes>     upstream body size (/payload and /json)   (default 1024)
+  --timeout <s>         per-request timeout, counted as error     (default 5)
+  --tool <name>         auto | wrk | autocannon                   (default auto)
+  --tollgate-bin <path> launcher to run (default <repo>/bin/tollgate.js)
+  -h, --help            show this help
+`;
+
+interface Options {
+  readonly durationSeconds: number;
+  readonly warmupSeconds: number;
+  readonly rounds: number;
+  readonly connections: number;
+  readonly threads: number;
+  readonly payloadBytes: number;
+  readonly timeoutSeconds: number;
+  readonly tool: LoadToolChoice;
+  readonly tollgateBin: string;
+}
+
+function parseOptions(argv: readonly string[]): Options | undefined {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rounds: { type: 'string' },
+      connections: { type: 'string' },
+      threads: { type: 'string' },
+      payload: { type: 'string' },
+      timeout: { type: 'string' },
+      tool: { type: 'string' },
+      'tollgate-bin': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) return undefined;
+  const int = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+    return n;
+  };
+  const tool = values.tool ?? 'auto';
+  if (tool !== 'auto' && tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be auto, wrk or autocannon, got "${tool}"`);
+  return {
+    durationSeconds: int('duration', values.duration, 4),
+    warmupSeconds: int('warmup', values.warmup, 1, 0),
+    rounds: int('rounds', values.rounds, 3),
+    connections: int('connections', values.connections, 50),
+    threads: int('threads', values.threads, 1),
+    payloadBytes: int('payload', values.payload, 1024, 0),
+    timeoutSeconds: int('timeout', values.timeout, 5),
+    tool,
+    tollgateBin: values['tollgate-bin'] === undefined ? join(REPO_ROOT, 'bin', 'tollgate.js') : resolve(values['tollgate-bin']),
+  };
+}
+
+const ENDPOINTS = [
+  { name: 'noop', path: '/noop', description: 'GET /noop, output_encoding no-op -> upstream /payload' },
+  { name: 'json', path: '/json', description: 'GET /json, output_encoding json -> upstream /json (decode + encode)' },
+] as const;
+
+type Mode = 'off' | 'on';
+
+function gatewayConfig(mode: Mode, port: number, upstreamPort: number, metricsPort: number): { port: number } & Record<string, unknown> {
+  const upstream = [`http://127.0.0.1:${upstreamPort}`];
+  const allOn = { disable_stage: false, round_trip: true, read_payload: true, detailed_connection: true };
+  return {
+    version: 3,
+    name: `tollgate-bench-${mode}`,
+    port,
+    timeout: '3s',
+    ...(mode === 'on'
+      ? {
+          extra_config: {
+            'telemetry/opentelemetry': {
+              service_name: 'tollgate-bench',
+              exporters: {
+                prometheus: [{ name: 'local', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }],
+              },
+              layers: {
+                global: { disable_metrics: false, disable_traces: false, disable_propagation: false, report_headers: true },
+                proxy: { disable_metrics: false, disable_traces: false, report_headers: true },
+                backend: { metrics: allOn, traces: { ...allOn, report_headers: true } },
+              },
+            },
+          },
+        }
+      : {}),
+    endpoints: [
+      { endpoint: '/noop', method: 'GET', output_encoding: 'no-op', backend: [{ host: upstream, url_pattern: '/payload', encoding: 'no-op' }] },
+      { endpoint: '/json', method: 'GET', output_encoding: 'json', backend: [{ host: upstream, url_pattern: '/json', encoding: 'json' }] },
+    ],
+  };
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** GET with the body as text (for /metrics); a fresh connection, closed afterwards. */
+function getText(url: string, timeoutMs = 5000): Promise<{ status: number; text: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.once('error', reject);
+    });
+    req.once('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+interface Run {
+  readonly round: number;
+  readonly endpoint: string;
+  readonly mode: Mode;
+  readonly result: RoundResult;
+  /** Requests sent in the warm-up, for the /metrics cross-check. */
+  readonly warmupRequests: number;
+  /** Foreign CPU (% of the machine) during the measured run; undefined without /proc. */
+  readonly foreignDuringPercent: number | undefined;
+}
+
+async function measure(
+  generator: LoadGenerator,
+  options: Options,
+  url: string,
+): Promise<{ result: RoundResult; warmupRequests: number; foreignDuringPercent: number | undefined }> {
+  const base = { url, connections: options.connections, threads: options.threads, timeoutSeconds: options.timeoutSeconds };
+  // Let the previous run's connections close, then sample foreign load while every bench process is idle.
+  await new Promise((r) => setTimeout(r, 250));
+  const busy = await backgroundCpuBusyPercent();
+  let warmupRequests = 0;
+  if (options.warmupSeconds > 0) warmupRequests = (await generator.run({ ...base, durationSeconds: options.warmupSeconds })).requests;
+  const foreign = startTreeForeignLoadMeter();
+  const load = await generator.run({ ...base, durationSeconds: options.durationSeconds });
+  return { result: { load, backgroundCpuBusyPercent: Math.round(busy * 10) / 10 }, warmupRequests, foreignDuringPercent: foreign() };
+}
+
+/** Sum of every sample of `name` whose labels contain all of `must` (e.g. `http_route="/noop"`). */
+function sumSamples(text: string, name: string, must: readonly string[] = []): { series: number; sum: number } {
+  let series = 0;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!must.every((m) => line.includes(m))) continue;
+    series++;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return { series, sum };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options === undefined) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  installCleanupHandlers();
+  const perRun = options.warmupSeconds + options.durationSeconds + 2;
+  const budget = 60 + options.rounds * ENDPOINTS.length * 2 * perRun;
+  armWatchdog(budget * 1000);
+  const startedAt = new Date();
+  const tempDir = createRunTempDir('tollgate-telemetry-bench-');
+  const generator = selectLoadGenerator(options.tool);
+  log(
+    `telemetry-throughput: ${generator.version}; ${options.connections} connections, ${options.threads} thread(s), ` +
+      `${options.warmupSeconds}s warm-up + ${options.durationSeconds}s measured x ${options.rounds} round(s) x off/on x ${ENDPOINTS.length} endpoints; ` +
+      `${options.payloadBytes}-byte payloads; ${availableParallelism()} CPU(s); budget ${budget}s`,
+  );
+
+  const upstream = await startNodeServer('upstream', './telemetry-upstream.ts', ['--payload', String(options.payloadBytes)], 15_000);
+  if (!upstream.ok) throw new Error(`upstream failed to start: ${upstream.reason}`);
+  log(`telemetry-throughput: upstream on 127.0.0.1:${upstream.port}`);
+
+  // Ports picked one after another (each probe socket is closed before the next pick).
+  const metricsPort = await getFreePort();
+  const origins = new Map<Mode, string>();
+  for (const mode of ['off', 'on'] as const) {
+    if (isShuttingDown()) return;
+    const port = await getFreePort();
+    const started = await startTollgateWithConfig({
+      name: `tollgate-telemetry-${mode}`,
+      config: gatewayConfig(mode, port, upstream.port, metricsPort),
+      bin: options.tollgateBin,
+      tempDir,
+      leashSeconds: budget + 30,
+    });
+    if (!started.ok) throw new Error(started.reason);
+    origins.set(mode, started.origin);
+    log(`telemetry-throughput: telemetry ${mode}: ready at ${started.origin}${mode === 'on' ? ` (metrics on 127.0.0.1:${metricsPort})` : ''}`);
+  }
+  const originOf = (mode: Mode): string => origins.get(mode) as string;
+
+  // Correctness probe: 200, a body, and the same body size with telemetry off and on.
+  for (const ep of ENDPOINTS) {
+    const sizes: number[] = [];
+    for (const mode of ['off', 'on'] as const) {
+      const { status, bodyBytes } = await httpGet(`${originOf(mode)}${ep.path}`, 5000);
+      if (status !== 200 || bodyBytes === 0) throw new Error(`probe GET ${ep.path} (telemetry ${mode}): expected 200 with a body, got ${status} with ${bodyBytes} bytes`);
+      sizes.push(bodyBytes);
+    }
+    if (sizes[0] !== sizes[1]) throw new Error(`probe GET ${ep.path}: ${sizes[0]} bytes with telemetry off, ${sizes[1]} with it on`);
+    log(`telemetry-throughput: probe ${ep.path}: 200, ${sizes[0]} bytes`);
+  }
+
+  const runs: Run[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    for (const [e, ep] of ENDPOINTS.entries()) {
+      // ABBA: off first on even (round + endpoint), on first otherwise, so neither always runs on a warmer machine.
+      const order: Mode[] = (round + e) % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+      for (const mode of order) {
+        if (isShuttingDown()) return;
+        log(`telemetry-throughput: round ${round + 1}/${options.rounds}: ${ep.path} telemetry ${mode}...`);
+        const { result, warmupRequests, foreignDuringPercent } = await measure(generator, options, `${originOf(mode)}${ep.path}`);
+        runs.push({ round, endpoint: ep.name, mode, result, warmupRequests, foreignDuringPercent });
+        log(
+          `telemetry-throughput:   ${Math.round(result.load.requestsPerSecond)} req/s, p99 ${result.load.latencyMs.p99.toFixed(2)} ms, ` +
+            `errors ${result.load.errors}/${result.load.non2xx} (background CPU before: ${result.backgroundCpuBusyPercent.toFixed(0)}%, ` +
+            `foreign CPU during: ${foreignDuringPercent === undefined ? 'n/a' : `${foreignDuringPercent.toFixed(0)}%`})`,
+        );
+      }
+    }
+  }
+
+  // Scrape once, before stopping anything.
+  const scrape = await getText(`http://127.0.0.1:${metricsPort}/metrics`);
+  await runCleanup();
+
+  const out: string[] = [];
+  out.push(
+    '',
+    `Telemetry throughput — off vs every layer on; ${options.connections} connections, ${options.durationSeconds}s x ${options.rounds} round(s), ${generator.name}, ${options.payloadBytes}-byte payloads`,
+    '',
+  );
+  const header = ['endpoint', 'telemetry', 'req/s (median)', 'per round', 'foreign CPU during', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'on/off'];
+  const rows: string[][] = [];
+  const summary: Record<string, unknown> = {};
+  for (const ep of ENDPOINTS) {
+    const of = (mode: Mode): Run[] => runs.filter((r) => r.endpoint === ep.name && r.mode === mode);
+    const med = (mode: Mode): LoadResult => medianRound(of(mode).map((r) => r.result.load));
+    const off = med('off');
+    const on = med('on');
+    const ratio = on.requestsPerSecond / off.requestsPerSecond;
+    // Paired per-round ratios are robust to slow drift across the run.
+    const paired = of('on').map((r) => r.result.load.requestsPerSecond / ((of('off').find((o) => o.round === r.round)?.result.load.requestsPerSecond ?? NaN)));
+    const pairedMedian = [...paired].sort((a, b) => a - b)[Math.floor((paired.length - 1) / 2)] ?? NaN;
+    for (const mode of ['off', 'on'] as const) {
+      const m = mode === 'off' ? off : on;
+      const errors = of(mode).reduce((n, r) => n + r.result.load.errors, 0);
+      const non2xx = of(mode).reduce((n, r) => n + r.result.load.non2xx, 0);
+      rows.push([
+        mode === 'off' ? ep.path : '',
+        mode,
+        Math.round(m.requestsPerSecond).toLocaleString('en-US'),
+        of(mode).map((r) => Math.round(r.result.load.requestsPerSecond).toLocaleString('en-US')).join(' / '),
+        of(mode).map((r) => (r.foreignDuringPercent === undefined ? 'n/a' : `${Math.round(r.foreignDuringPercent)}%`)).join(' / '),
+        m.latencyMs.p50.toFixed(2),
+        m.latencyMs.p99.toFixed(2),
+        `${errors}/${non2xx}`,
+        mode === 'on' ? `${ratio.toFixed(3)} (paired median ${pairedMedian.toFixed(3)})` : '',
+      ]);
+    }
+    summary[ep.name] = { offRps: off.requestsPerSecond, onRps: on.requestsPerSecond, ratio, pairedRatios: paired, pairedMedian };
+  }
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const fmt = (cols: readonly string[]): string =>
+    cols
+      .map((s, c) => (c <= 1 || c === cols.length - 1 ? s.padEnd(widths[c] ?? 0) : s.padStart(widths[c] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  out.push(fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), '');
+  for (const ep of ENDPOINTS) {
+    const s = summary[ep.name] as { ratio: number };
+    out.push(`ratio on/off ${ep.path}: ${s.ratio.toFixed(3)}  (${((1 - s.ratio) * 100).toFixed(1)}% throughput cost of telemetry)`);
+  }
+
+  // /metrics cross-check: every request the "on" gateway served must be counted.
+  out.push('', `/metrics scrape (127.0.0.1:${metricsPort}): HTTP ${scrape.status}, ${Buffer.byteLength(scrape.text).toLocaleString('en-US')} bytes, ${scrape.text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length} samples`);
+  const checks: { label: string; ok: boolean; detail: string }[] = [];
+  for (const ep of ENDPOINTS) {
+    const sent = runs.filter((r) => r.endpoint === ep.name && r.mode === 'on').reduce((n, r) => n + r.result.load.requests + r.warmupRequests, 0) + 1;
+    const route = `http_route="${ep.path}"`;
+    const server = sumSamples(scrape.text, 'http_server_duration_count', [route]);
+    const proxy = sumSamples(scrape.text, 'krakend_proxy_duration_count', [route]);
+    const stage = sumSamples(scrape.text, 'krakend_backend_duration_count', [`krakend_endpoint_route="${ep.path}"`]);
+    const client = sumSamples(scrape.text, 'http_client_duration_count', [`krakend_endpoint_route="${ep.path}"`]);
+    const started = sumSamples(scrape.text, 'http_client_request_started_count_total', [`krakend_endpoint_route="${ep.path}"`]);
+    const read = sumSamples(scrape.text, 'http_client_response_read_size_hist_count', [`krakend_endpoint_route="${ep.path}"`]);
+    const getConn = sumSamples(scrape.text, 'http_client_request_get_conn_duration_count', [`krakend_endpoint_route="${ep.path}"`]);
+    // wrk counts completed responses; requests in flight when a run stops are served (and counted) too, so allow a little more.
+    const slack = options.connections * 2 * options.rounds * 2;
+    for (const [label, v] of [
+      ['http_server_duration_count', server],
+      ['krakend_proxy_duration_count', proxy],
+      ['krakend_backend_duration_count', stage],
+      ['http_client_duration_count', client],
+      ['http_client_request_started_count_total', started],
+      ['http_client_response_read_size_hist_count', read],
+      ['http_client_request_get_conn_duration_count', getConn],
+    ] as const) {
+      const ok = v.sum >= sent && v.sum <= sent + slack;
+      checks.push({ label: `${ep.path} ${label}`, ok, detail: `${v.sum.toLocaleString('en-US')} in ${v.series} series (requests sent incl. warm-ups and probe: ${sent.toLocaleString('en-US')})` });
+    }
+  }
+  for (const family of ['process_cpu_seconds_total', 'process_resident_memory_bytes']) {
+    const v = sumSamples(scrape.text, family);
+    checks.push({ label: family, ok: v.series > 0 && v.sum > 0, detail: v.series > 0 ? `= ${v.sum}` : 'missing' });
+  }
+  const nodejsFamilies = new Set(scrape.text.split('\n').filter((l) => l.startsWith('nodejs_')).map((l) => l.split(/[{ ]/)[0]));
+  checks.push({ label: 'nodejs_* families (go_metrics)', ok: nodejsFamilies.size > 0, detail: `${nodejsFamilies.size} series names` });
+  const width = Math.max(...checks.map((c) => c.label.length));
+  for (const c of checks) out.push(`  ${c.ok ? 'ok ' : 'BAD'} ${c.label.padEnd(width)}  ${c.detail}`);
+
+  const noisy = runs.filter((r) => r.result.backgroundCpuBusyPercent > NOISY_BACKGROUND_PERCENT);
+  if (noisy.length > 0) {
+    out.push(
+      '',
+      `warning: the machine was busy before ${noisy.length} of ${runs.length} runs (background CPU up to ${Math.round(Math.max(...noisy.map((r) => r.result.backgroundCpuBusyPercent)))}%); ` +
+        'numbers are noisy — rerun on a quiet machine',
+    );
+  }
+  const noisyDuring = runs.filter((r) => (r.foreignDuringPercent ?? 0) > NOISY_BACKGROUND_PERCENT);
+  if (noisyDuring.length > 0) {
+    out.push(
+      `warning: other processes used the CPU during ${noisyDuring.length} of ${runs.length} measured runs ` +
+        `(${noisyDuring.map((r) => `${r.endpoint}/${r.mode} r${r.round + 1} ${Math.round(r.foreignDuringPercent ?? 0)}%`).join(', ')}); those req/s are low`,
+    );
+  }
+
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `telemetry-throughput-${fileTimestamp(startedAt)}.json`);
+  await writeFile(
+    file,
+    `${JSON.stringify(
+      {
+        benchmark: 'telemetry-throughput',
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        options,
+        environment: { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', loadGenerator: generator.version },
+        summary,
+        runs,
+        checks,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  out.push('', `results written to ${file}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (checks.some((c) => !c.ok)) process.exitCode = 1;
+}
+
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`telemetry-throughput: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  await runCleanup();
+}

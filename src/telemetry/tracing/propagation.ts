@@ -1,0 +1,67 @@
+/**
+ * Trace context propagation with OpenTelemetry's propagators: W3C `traceparent`/`tracestate` and
+ * baggage by default; B3 (single or multi header) and Jaeger when `propagators` in the config or
+ * `OTEL_PROPAGATORS` ask for them (the config wins). `none` disables propagation.
+ */
+import { ROOT_CONTEXT, defaultTextMapGetter, defaultTextMapSetter, trace, TraceFlags, type Context, type SpanContext, type TextMapPropagator } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
+import { JaegerPropagator } from '@opentelemetry/propagator-jaeger';
+import type { IncomingHttpHeaders } from 'node:http';
+
+export const KNOWN_PROPAGATORS = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'] as const;
+export type PropagatorName = (typeof KNOWN_PROPAGATORS)[number];
+
+function one(name: PropagatorName): TextMapPropagator | undefined {
+  switch (name) {
+    case 'tracecontext':
+      return new W3CTraceContextPropagator();
+    case 'baggage':
+      return new W3CBaggagePropagator();
+    case 'b3':
+      return new B3Propagator({ injectEncoding: B3InjectEncoding.SINGLE_HEADER });
+    case 'b3multi':
+      return new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER });
+    case 'jaeger':
+      return new JaegerPropagator();
+    default:
+      return undefined;
+  }
+}
+
+/** Names from the config, else `OTEL_PROPAGATORS`, else the W3C default. Unknown names are ignored. */
+export function propagatorNames(configured: readonly string[] | undefined, env = process.env.OTEL_PROPAGATORS): PropagatorName[] {
+  const raw = configured ?? (env === undefined || env.trim() === '' ? ['tracecontext', 'baggage'] : env.split(','));
+  const names = raw.map((n) => n.trim().toLowerCase()).filter((n): n is PropagatorName => (KNOWN_PROPAGATORS as readonly string[]).includes(n));
+  return names.includes('none') ? [] : [...new Set(names)];
+}
+
+export class Propagation {
+  readonly #propagator: TextMapPropagator | undefined;
+
+  constructor(names: readonly PropagatorName[]) {
+    const list = names.map(one).filter((p): p is TextMapPropagator => p !== undefined);
+    this.#propagator = list.length === 0 ? undefined : new CompositePropagator({ propagators: list });
+  }
+
+  /** The remote parent carried by the request headers, with its baggage, if any. */
+  extract(headers: IncomingHttpHeaders): Context | undefined {
+    if (this.#propagator === undefined) return undefined;
+    const ctx = this.#propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+    return ctx === ROOT_CONTEXT ? undefined : ctx;
+  }
+
+  /** Writes the context headers for `span` (under `parent`, to keep its baggage) into `headers`. */
+  inject(parent: Context | undefined, span: SpanContext, headers: Record<string, string | string[]>): void {
+    if (this.#propagator === undefined) return;
+    this.#propagator.inject(trace.setSpanContext(parent ?? ROOT_CONTEXT, span), headers, defaultTextMapSetter);
+  }
+}
+
+export function remoteSpanContext(ctx: Context | undefined): SpanContext | undefined {
+  if (ctx === undefined) return undefined;
+  const sc = trace.getSpanContext(ctx);
+  return sc !== undefined && trace.isSpanContextValid(sc) ? sc : undefined;
+}
+
+export { TraceFlags };
