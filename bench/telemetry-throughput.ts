@@ -11,6 +11,9 @@
 // and go_metrics on a free loopback port. Rounds alternate off/on (ABBA) per
 // endpoint; medians and the on/off ratio are reported, and /metrics is
 // scraped once at the end to check that the counts are real.
+// `--modes off,on,layers` adds a third gateway with every layer on but no
+// process/runtime collectors (process_metrics and go_metrics false), to split
+// the cost between recording and the runtime collectors.
 // See bench/TELEMETRY.md.
 
 import { request } from 'node:http';
@@ -45,6 +48,9 @@ const USAGE = `Usage: node --import tsx bench/telemetry-throughput.ts [options]
   --payload <bytes>     upstream body size (/payload and /json)   (default 1024)
   --timeout <s>         per-request timeout, counted as error     (default 5)
   --tool <name>         auto | wrk | autocannon                   (default auto)
+  --modes <list>        gateways to compare, off first            (default off,on)
+                        off: no telemetry; on: every layer + process_metrics + go_metrics;
+                        layers: every layer, no process/runtime collectors
   --tollgate-bin <path> launcher to run (default <repo>/bin/tollgate.js)
   -h, --help            show this help
 `;
@@ -59,6 +65,7 @@ interface Options {
   readonly timeoutSeconds: number;
   readonly tool: LoadToolChoice;
   readonly tollgateBin: string;
+  readonly modes: readonly Mode[];
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
@@ -73,6 +80,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       payload: { type: 'string' },
       timeout: { type: 'string' },
       tool: { type: 'string' },
+      modes: { type: 'string' },
       'tollgate-bin': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -86,7 +94,13 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   };
   const tool = values.tool ?? 'auto';
   if (tool !== 'auto' && tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be auto, wrk or autocannon, got "${tool}"`);
+  const modes = (values.modes ?? 'off,on').split(',').map((m) => m.trim());
+  const bad = modes.filter((m) => !(MODES as readonly string[]).includes(m));
+  if (bad.length > 0 || modes[0] !== 'off' || modes.length < 2 || new Set(modes).size !== modes.length) {
+    throw new Error(`--modes must start with off and list distinct modes among ${MODES.join(', ')}, got "${values.modes ?? ''}"`);
+  }
   return {
+    modes: modes as Mode[],
     durationSeconds: int('duration', values.duration, 4),
     warmupSeconds: int('warmup', values.warmup, 1, 0),
     rounds: int('rounds', values.rounds, 3),
@@ -104,7 +118,8 @@ const ENDPOINTS = [
   { name: 'json', path: '/json', description: 'GET /json, output_encoding json -> upstream /json (decode + encode)' },
 ] as const;
 
-type Mode = 'off' | 'on';
+const MODES = ['off', 'on', 'layers'] as const;
+type Mode = (typeof MODES)[number];
 
 function gatewayConfig(mode: Mode, port: number, upstreamPort: number, metricsPort: number): { port: number } & Record<string, unknown> {
   const upstream = [`http://127.0.0.1:${upstreamPort}`];
@@ -114,13 +129,13 @@ function gatewayConfig(mode: Mode, port: number, upstreamPort: number, metricsPo
     name: `tollgate-bench-${mode}`,
     port,
     timeout: '3s',
-    ...(mode === 'on'
+    ...(mode !== 'off'
       ? {
           extra_config: {
             'telemetry/opentelemetry': {
               service_name: 'tollgate-bench',
               exporters: {
-                prometheus: [{ name: 'local', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }],
+                prometheus: [{ name: 'local', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: mode === 'on', go_metrics: mode === 'on' }],
               },
               layers: {
                 global: { disable_metrics: false, disable_traces: false, disable_propagation: false, report_headers: true },
@@ -205,14 +220,14 @@ async function main(): Promise<void> {
   }
   installCleanupHandlers();
   const perRun = options.warmupSeconds + options.durationSeconds + 2;
-  const budget = 60 + options.rounds * ENDPOINTS.length * 2 * perRun;
+  const budget = 60 + options.rounds * ENDPOINTS.length * options.modes.length * perRun;
   armWatchdog(budget * 1000);
   const startedAt = new Date();
   const tempDir = createRunTempDir('tollgate-telemetry-bench-');
   const generator = selectLoadGenerator(options.tool);
   log(
     `telemetry-throughput: ${generator.version}; ${options.connections} connections, ${options.threads} thread(s), ` +
-      `${options.warmupSeconds}s warm-up + ${options.durationSeconds}s measured x ${options.rounds} round(s) x off/on x ${ENDPOINTS.length} endpoints; ` +
+      `${options.warmupSeconds}s warm-up + ${options.durationSeconds}s measured x ${options.rounds} round(s) x ${options.modes.join('/')} x ${ENDPOINTS.length} endpoints; ` +
       `${options.payloadBytes}-byte payloads; ${availableParallelism()} CPU(s); budget ${budget}s`,
   );
 
@@ -221,10 +236,12 @@ async function main(): Promise<void> {
   log(`telemetry-throughput: upstream on 127.0.0.1:${upstream.port}`);
 
   // Ports picked one after another (each probe socket is closed before the next pick).
-  const metricsPort = await getFreePort();
+  const metricsPorts = new Map<Mode, number>();
   const origins = new Map<Mode, string>();
-  for (const mode of ['off', 'on'] as const) {
+  for (const mode of options.modes) {
     if (isShuttingDown()) return;
+    const metricsPort = await getFreePort();
+    metricsPorts.set(mode, metricsPort);
     const port = await getFreePort();
     const started = await startTollgateWithConfig({
       name: `tollgate-telemetry-${mode}`,
@@ -235,27 +252,28 @@ async function main(): Promise<void> {
     });
     if (!started.ok) throw new Error(started.reason);
     origins.set(mode, started.origin);
-    log(`telemetry-throughput: telemetry ${mode}: ready at ${started.origin}${mode === 'on' ? ` (metrics on 127.0.0.1:${metricsPort})` : ''}`);
+    log(`telemetry-throughput: telemetry ${mode}: ready at ${started.origin}${mode !== 'off' ? ` (metrics on 127.0.0.1:${metricsPort})` : ''}`);
   }
   const originOf = (mode: Mode): string => origins.get(mode) as string;
 
   // Correctness probe: 200, a body, and the same body size with telemetry off and on.
   for (const ep of ENDPOINTS) {
     const sizes: number[] = [];
-    for (const mode of ['off', 'on'] as const) {
+    for (const mode of options.modes) {
       const { status, bodyBytes } = await httpGet(`${originOf(mode)}${ep.path}`, 5000);
       if (status !== 200 || bodyBytes === 0) throw new Error(`probe GET ${ep.path} (telemetry ${mode}): expected 200 with a body, got ${status} with ${bodyBytes} bytes`);
       sizes.push(bodyBytes);
     }
-    if (sizes[0] !== sizes[1]) throw new Error(`probe GET ${ep.path}: ${sizes[0]} bytes with telemetry off, ${sizes[1]} with it on`);
+    if (sizes.some((n) => n !== sizes[0])) throw new Error(`probe GET ${ep.path}: body sizes differ between modes ${options.modes.join('/')}: ${sizes.join('/')}`);
     log(`telemetry-throughput: probe ${ep.path}: 200, ${sizes[0]} bytes`);
   }
 
   const runs: Run[] = [];
   for (let round = 0; round < options.rounds; round++) {
     for (const [e, ep] of ENDPOINTS.entries()) {
-      // ABBA: off first on even (round + endpoint), on first otherwise, so neither always runs on a warmer machine.
-      const order: Mode[] = (round + e) % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+      // Rotated every round and endpoint (with two modes: off,on then on,off — ABBA), so no mode always runs on a warmer machine.
+      const shift = (round + e) % options.modes.length;
+      const order: Mode[] = [...options.modes.slice(shift), ...options.modes.slice(0, shift)];
       for (const mode of order) {
         if (isShuttingDown()) return;
         log(`telemetry-throughput: round ${round + 1}/${options.rounds}: ${ep.path} telemetry ${mode}...`);
@@ -271,29 +289,31 @@ async function main(): Promise<void> {
   }
 
   // Scrape once, before stopping anything.
+  const onMode: Mode = options.modes.includes('on') ? 'on' : (options.modes[1] as Mode);
+  const metricsPort = metricsPorts.get(onMode) as number;
   const scrape = await getText(`http://127.0.0.1:${metricsPort}/metrics`);
   await runCleanup();
 
   const out: string[] = [];
   out.push(
     '',
-    `Telemetry throughput — off vs every layer on; ${options.connections} connections, ${options.durationSeconds}s x ${options.rounds} round(s), ${generator.name}, ${options.payloadBytes}-byte payloads`,
+    `Telemetry throughput — ${options.modes.join(' vs ')}; ${options.connections} connections, ${options.durationSeconds}s x ${options.rounds} round(s), ${generator.name}, ${options.payloadBytes}-byte payloads`,
     '',
   );
-  const header = ['endpoint', 'telemetry', 'req/s (median)', 'per round', 'foreign CPU during', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'on/off'];
+  const header = ['endpoint', 'telemetry', 'req/s (median)', 'per round', 'foreign CPU during', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'vs off'];
   const rows: string[][] = [];
   const summary: Record<string, unknown> = {};
   for (const ep of ENDPOINTS) {
     const of = (mode: Mode): Run[] => runs.filter((r) => r.endpoint === ep.name && r.mode === mode);
     const med = (mode: Mode): LoadResult => medianRound(of(mode).map((r) => r.result.load));
     const off = med('off');
-    const on = med('on');
-    const ratio = on.requestsPerSecond / off.requestsPerSecond;
-    // Paired per-round ratios are robust to slow drift across the run.
-    const paired = of('on').map((r) => r.result.load.requestsPerSecond / ((of('off').find((o) => o.round === r.round)?.result.load.requestsPerSecond ?? NaN)));
-    const pairedMedian = [...paired].sort((a, b) => a - b)[Math.floor((paired.length - 1) / 2)] ?? NaN;
-    for (const mode of ['off', 'on'] as const) {
-      const m = mode === 'off' ? off : on;
+    const perMode: Record<string, unknown> = {};
+    for (const mode of options.modes) {
+      const m = med(mode);
+      const ratio = m.requestsPerSecond / off.requestsPerSecond;
+      // Paired per-round ratios are robust to slow drift across the run.
+      const paired = of(mode).map((r) => r.result.load.requestsPerSecond / (of('off').find((o) => o.round === r.round)?.result.load.requestsPerSecond ?? NaN));
+      const pairedMedian = [...paired].sort((a, b) => a - b)[Math.floor((paired.length - 1) / 2)] ?? NaN;
       const errors = of(mode).reduce((n, r) => n + r.result.load.errors, 0);
       const non2xx = of(mode).reduce((n, r) => n + r.result.load.non2xx, 0);
       rows.push([
@@ -305,10 +325,11 @@ async function main(): Promise<void> {
         m.latencyMs.p50.toFixed(2),
         m.latencyMs.p99.toFixed(2),
         `${errors}/${non2xx}`,
-        mode === 'on' ? `${ratio.toFixed(3)} (paired median ${pairedMedian.toFixed(3)})` : '',
+        mode === 'off' ? '' : `${ratio.toFixed(3)} (paired median ${pairedMedian.toFixed(3)})`,
       ]);
+      perMode[mode] = { rps: m.requestsPerSecond, ratioVsOff: ratio, pairedRatios: paired, pairedMedian };
     }
-    summary[ep.name] = { offRps: off.requestsPerSecond, onRps: on.requestsPerSecond, ratio, pairedRatios: paired, pairedMedian };
+    summary[ep.name] = perMode;
   }
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const fmt = (cols: readonly string[]): string =>
@@ -318,15 +339,17 @@ async function main(): Promise<void> {
       .trimEnd();
   out.push(fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), '');
   for (const ep of ENDPOINTS) {
-    const s = summary[ep.name] as { ratio: number };
-    out.push(`ratio on/off ${ep.path}: ${s.ratio.toFixed(3)}  (${((1 - s.ratio) * 100).toFixed(1)}% throughput cost of telemetry)`);
+    for (const mode of options.modes.slice(1)) {
+      const ratio = ((summary[ep.name] as Record<string, { ratioVsOff: number }>)[mode] as { ratioVsOff: number }).ratioVsOff;
+      out.push(`ratio ${mode}/off ${ep.path}: ${ratio.toFixed(3)}  (${((1 - ratio) * 100).toFixed(1)}% throughput cost)`);
+    }
   }
 
   // /metrics cross-check: every request the "on" gateway served must be counted.
-  out.push('', `/metrics scrape (127.0.0.1:${metricsPort}): HTTP ${scrape.status}, ${Buffer.byteLength(scrape.text).toLocaleString('en-US')} bytes, ${scrape.text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length} samples`);
+  out.push('', `/metrics scrape of the "${onMode}" gateway (127.0.0.1:${metricsPort}): HTTP ${scrape.status}, ${Buffer.byteLength(scrape.text).toLocaleString('en-US')} bytes, ${scrape.text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length} samples`);
   const checks: { label: string; ok: boolean; detail: string }[] = [];
   for (const ep of ENDPOINTS) {
-    const sent = runs.filter((r) => r.endpoint === ep.name && r.mode === 'on').reduce((n, r) => n + r.result.load.requests + r.warmupRequests, 0) + 1;
+    const sent = runs.filter((r) => r.endpoint === ep.name && r.mode === onMode).reduce((n, r) => n + r.result.load.requests + r.warmupRequests, 0) + 1;
     const route = `http_route="${ep.path}"`;
     const server = sumSamples(scrape.text, 'http_server_duration_count', [route]);
     const proxy = sumSamples(scrape.text, 'krakend_proxy_duration_count', [route]);
@@ -350,12 +373,14 @@ async function main(): Promise<void> {
       checks.push({ label: `${ep.path} ${label}`, ok, detail: `${v.sum.toLocaleString('en-US')} in ${v.series} series (requests sent incl. warm-ups and probe: ${sent.toLocaleString('en-US')})` });
     }
   }
-  for (const family of ['process_cpu_seconds_total', 'process_resident_memory_bytes']) {
-    const v = sumSamples(scrape.text, family);
-    checks.push({ label: family, ok: v.series > 0 && v.sum > 0, detail: v.series > 0 ? `= ${v.sum}` : 'missing' });
+  if (onMode === 'on') {
+    for (const family of ['process_cpu_seconds_total', 'process_resident_memory_bytes']) {
+      const v = sumSamples(scrape.text, family);
+      checks.push({ label: family, ok: v.series > 0 && v.sum > 0, detail: v.series > 0 ? `= ${v.sum}` : 'missing' });
+    }
+    const nodejsFamilies = new Set(scrape.text.split('\n').filter((l) => l.startsWith('nodejs_')).map((l) => l.split(/[{ ]/)[0]));
+    checks.push({ label: 'nodejs_* families (go_metrics)', ok: nodejsFamilies.size > 0, detail: `${nodejsFamilies.size} series names` });
   }
-  const nodejsFamilies = new Set(scrape.text.split('\n').filter((l) => l.startsWith('nodejs_')).map((l) => l.split(/[{ ]/)[0]));
-  checks.push({ label: 'nodejs_* families (go_metrics)', ok: nodejsFamilies.size > 0, detail: `${nodejsFamilies.size} series names` });
   const width = Math.max(...checks.map((c) => c.label.length));
   for (const c of checks) out.push(`  ${c.ok ? 'ok ' : 'BAD'} ${c.label.padEnd(width)}  ${c.detail}`);
 

@@ -97,6 +97,61 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
     assert.equal(seen?.headers.traceparent, `00-${root.traceId}-${client?.spanId}-01`);
   });
 
+  it('honours the trace layer flags: headers, skip_headers, static attributes, disabled spans, skip_paths', async (t) => {
+    const rx = await startOtlpReceiver(t);
+    const up = await backends(t);
+    const gw = await startGateway(t, {
+      extra_config: otel(grpcHost(rx), {
+        skip_paths: ['/quiet'],
+        layers: {
+          global: { report_headers: true, skip_headers: ['Authorization'], traces_static_attributes: [{ key: 'team', value: 'edge' }] },
+          proxy: { disable_traces: true },
+          backend: { traces: { round_trip: true, report_headers: true, static_attributes: [{ key: 'tier', value: 'gold' }] } },
+        },
+      }),
+      endpoints: [
+        { endpoint: '/h', input_headers: ['X-Tenant'], backend: [{ host: [up.url], url_pattern: '/h' }] },
+        { endpoint: '/quiet', backend: [{ host: [up.url], url_pattern: '/q' }] },
+        { endpoint: '/nostage', backend: [{ host: [up.url], url_pattern: '/n', extra_config: { 'telemetry/opentelemetry': { backend: { traces: { disable_stage: true, round_trip: true } } } } }] },
+      ],
+    });
+    await get(`${gw.url}/h`, { authorization: 'Bearer secret', 'x-tenant': 'acme' });
+    await get(`${gw.url}/quiet`);
+    await get(`${gw.url}/nostage`);
+    await gw.gateway.close(2_000);
+    await rx.waitFor(() => rx.spans().filter((s) => s.kind === 'SPAN_KIND_SERVER').length >= 2);
+    const spans = rx.spans();
+    const root = byName(spans, '/h', 'SPAN_KIND_SERVER')[0];
+    assert.deepEqual(root?.attributes['http.request.header.x-tenant'], ['acme']);
+    assert.equal(root?.attributes['http.request.header.authorization'], undefined, 'skip_headers');
+    assert.equal(root?.attributes.team, 'edge');
+    assert.equal(spans.filter((s) => s.attributes['krakend.stage'] === 'proxy').length, 0, 'proxy traces disabled');
+    const stage = spans.find((s) => s.name === '/h' && s.attributes['krakend.stage'] === 'backend');
+    assert.equal(stage?.parentSpanId, root?.spanId, 'without a proxy span the stage hangs under the global span');
+    const client = byName(spans, '/h', 'SPAN_KIND_CLIENT')[0];
+    assert.equal(client?.attributes.tier, 'gold');
+    assert.deepEqual(client?.attributes['http.request.header.x-tenant'], ['acme']);
+    assert.equal(client?.attributes['get-conn-duration'], undefined, 'detailed_connection omitted in a present traces object means false');
+    assert.equal(byName(spans, 'http.client.response.read.tracker').length, 0, 'read_payload false');
+    assert.equal(spans.filter((s) => s.attributes['http.route'] === '/quiet').length, 0, 'skip_paths');
+    const nostageRoot = byName(spans, '/nostage', 'SPAN_KIND_SERVER')[0];
+    assert.equal(spans.filter((s) => s.name === '/n' && s.attributes['krakend.stage'] === 'backend').length, 0);
+    assert.equal(byName(spans, '/n', 'SPAN_KIND_CLIENT')[0]?.parentSpanId, nostageRoot?.spanId);
+  });
+
+  it('does not slow requests down when the collector is slow', async (t) => {
+    const rx = await startOtlpReceiver(t, { behaviour: { mode: 'slow', delayMs: 3_000 } });
+    const up = await backends(t);
+    const gw = await startGateway(t, { extra_config: otel({ ...grpcHost(rx), custom_metric_reporting_period: 1 }), endpoints: [{ endpoint: '/s', backend: [{ host: [up.url], url_pattern: '/s' }] }] });
+    const started = Date.now();
+    for (let i = 0; i < 200; i++) await get(`${gw.url}/s`);
+    await new Promise((r) => setTimeout(r, 1_200));
+    for (let i = 0; i < 200; i++) await get(`${gw.url}/s`);
+    const perRequest = (Date.now() - started - 1_200) / 400;
+    assert.ok(perRequest < 20, `${perRequest.toFixed(1)} ms per request with a collector answering in 3 s`);
+    assert.ok(rx.count('metrics') >= 1, 'a metric push is in flight at the slow collector');
+  });
+
   it('continues an incoming W3C trace, honours disable_propagation, and samples by parent', async (t) => {
     const rx = await startOtlpReceiver(t);
     const up = await backends(t);
@@ -164,6 +219,27 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
     assert.ok(started?.kind === 'sum' && started.monotonic && started.value === 5);
     assert.equal(rx.requests.find((r) => r.signal === 'metrics')?.headers.authorization, 'Bearer s3cret');
     assert.equal(rx.spans().length, 0, 'disable_traces');
+  });
+
+  it('carries exemplars in OTLP metrics (gRPC), linking histogram points to exported traces', async (t) => {
+    const rx = await startOtlpReceiver(t);
+    const up = await backends(t);
+    const gw = await startGateway(t, {
+      extra_config: otel({ ...grpcHost(rx), custom_metric_reporting_period: 1 }),
+      endpoints: [{ endpoint: '/ex', backend: [{ host: [up.url], url_pattern: '/ex' }] }],
+    });
+    for (let i = 0; i < 3; i++) await get(`${gw.url}/ex`);
+    await rx.waitFor(() => rx.metrics().some((m) => m.name === 'http.server.duration' && m.kind === 'histogram' && m.exemplars.length > 0), 5_000);
+    const point = rx.metrics().find((m) => m.name === 'http.server.duration' && m.kind === 'histogram' && m.exemplars.length > 0);
+    assert.ok(point?.kind === 'histogram');
+    const ex = point.exemplars[0];
+    assert.match(ex?.traceId ?? '', /^[0-9a-f]{32}$/);
+    assert.match(ex?.spanId ?? '', /^[0-9a-f]{16}$/);
+    assert.ok((ex?.value ?? -1) >= 0);
+    const client = rx.metrics().find((m) => m.name === 'http.client.duration' && m.kind === 'histogram' && m.exemplars.length > 0);
+    assert.ok(client !== undefined, 'client round-trip histogram has exemplars too');
+    await gw.gateway.close(2_000);
+    await rx.waitFor(() => rx.spans().some((s) => s.traceId === ex?.traceId && s.spanId === ex.spanId && s.kind === 'SPAN_KIND_SERVER'));
   });
 
   it('exports over gRPC with TLS (https:// host and ca_cert), which KrakenD CE cannot', async (t) => {

@@ -6,11 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { OTLPMetricExporter as GrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
+import { AggregationTemporalityPreference, OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
+import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@opentelemetry/otlp-grpc-exporter-base';
+import { MetricsExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
+import { ExemplarMetricsSerializer } from './otlp-metrics-serializer.js';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { OtlpExporterSettings } from '../otel/settings.js';
@@ -39,9 +41,19 @@ export function createSpanExporter(s: OtlpExporterSettings): SpanExporter {
   return s.useHttp ? new ProtoTraceExporter(httpOptions(s, '/v1/traces')) : new GrpcTraceExporter(grpcOptions(s));
 }
 
+/**
+ * The official metric exporter classes, built as their packages build them, but with a serializer
+ * that also writes exemplars (the official one drops them).
+ */
 export function createMetricExporter(s: OtlpExporterSettings): PushMetricExporter {
-  const temporalityPreference = AggregationTemporalityPreference.CUMULATIVE;
-  return s.useHttp
-    ? new ProtoMetricExporter({ ...httpOptions(s, '/v1/metrics'), temporalityPreference })
-    : new GrpcMetricExporter({ ...grpcOptions(s), temporalityPreference });
+  const config = { temporalityPreference: AggregationTemporalityPreference.CUMULATIVE };
+  if (s.useHttp) {
+    const options = convertLegacyHttpOptions(httpOptions(s, '/v1/metrics'), 'METRICS', 'v1/metrics', { 'Content-Type': 'application/x-protobuf' });
+    return new OTLPMetricExporterBase(createOtlpHttpExportDelegate(options, ExemplarMetricsSerializer, 'otlp_http_metric_exporter', MetricsExporterMetricsHelper, undefined), config);
+  }
+  const options = convertLegacyOtlpGrpcOptions(grpcOptions(s), 'METRICS');
+  return new OTLPMetricExporterBase(
+    createOtlpGrpcExportDelegate(options, ExemplarMetricsSerializer, 'otlp_grpc_metric_exporter', MetricsExporterMetricsHelper, undefined, 'MetricsExportService', '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export'),
+    config,
+  );
 }

@@ -37,7 +37,7 @@ export function toResourceMetrics(snapshot: Snapshot, resource: Resource, startM
         dataPointType: DataPointType.HISTOGRAM,
         dataPoints: f.series.flatMap((s) =>
           'counts' in s
-            ? [{ startTime: start, endTime: end, attributes: s.attributes, value: { buckets: { boundaries: Array.from(f.bounds), counts: Array.from(s.counts) }, sum: s.sum, count: s.count } }]
+            ? [{ startTime: start, endTime: end, attributes: s.attributes, value: { buckets: { boundaries: Array.from(f.bounds), counts: Array.from(s.counts) }, sum: s.sum, count: s.count }, exemplars: s.exemplars }]
             : [],
         ),
       });
