@@ -16,6 +16,7 @@
 // the cost between recording and the runtime collectors.
 // See bench/TELEMETRY.md.
 
+import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
@@ -33,6 +34,7 @@ import type { LoadGenerator, LoadResult } from './lib/load-result.js';
 import { startNodeServer } from './lib/node-child.js';
 import { fileTimestamp } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
+import { which } from './lib/which.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -48,6 +50,8 @@ const USAGE = `Usage: node --import tsx bench/telemetry-throughput.ts [options]
   --payload <bytes>     upstream body size (/payload and /json)   (default 1024)
   --timeout <s>         per-request timeout, counted as error     (default 5)
   --tool <name>         auto | wrk | autocannon                   (default auto)
+  --pin                 pin CPUs with taskset: the gateways on CPU 1; driver,
+                        upstream and wrk on CPU 0 (default: not pinned)
   --modes <list>        gateways to compare, off first            (default off,on)
                         off: no telemetry; on: every layer + process_metrics + go_metrics;
                         layers: every layer, no process/runtime collectors
@@ -66,6 +70,7 @@ interface Options {
   readonly tool: LoadToolChoice;
   readonly tollgateBin: string;
   readonly modes: readonly Mode[];
+  readonly pin: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
@@ -81,6 +86,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       timeout: { type: 'string' },
       tool: { type: 'string' },
       modes: { type: 'string' },
+      pin: { type: 'boolean' },
       'tollgate-bin': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -101,6 +107,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   }
   return {
     modes: modes as Mode[],
+    pin: values.pin === true,
     durationSeconds: int('duration', values.duration, 4),
     warmupSeconds: int('warmup', values.warmup, 1, 0),
     rounds: int('rounds', values.rounds, 3),
@@ -231,6 +238,24 @@ async function main(): Promise<void> {
       `${options.payloadBytes}-byte payloads; ${availableParallelism()} CPU(s); budget ${budget}s`,
   );
 
+  // --pin: the gateway under test gets CPU 1 to itself; this driver, and so
+  // the upstream and wrk it spawns (affinity is inherited), share CPU 0. Off
+  // by default: on the 2-core dev VM it did not reduce the run-to-run spread
+  // (CPU 0 saturates at the higher rates) and it makes the absolute req/s
+  // incomparable with proxy.ts.
+  let tasksetBin = options.pin && availableParallelism() >= 2 ? which('taskset') : undefined;
+  if (tasksetBin !== undefined) {
+    try {
+      execFileSync(tasksetBin, ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+      log('telemetry-throughput: pinned: gateways on CPU 1; driver, upstream and wrk on CPU 0');
+    } catch (error) {
+      log(`telemetry-throughput: not pinned (taskset failed: ${error instanceof Error ? error.message : String(error)})`);
+      tasksetBin = undefined;
+    }
+  } else {
+    if (options.pin) log('telemetry-throughput: not pinned (taskset not found or a single CPU)');
+  }
+
   const upstream = await startNodeServer('upstream', './telemetry-upstream.ts', ['--payload', String(options.payloadBytes)], 15_000);
   if (!upstream.ok) throw new Error(`upstream failed to start: ${upstream.reason}`);
   log(`telemetry-throughput: upstream on 127.0.0.1:${upstream.port}`);
@@ -249,6 +274,7 @@ async function main(): Promise<void> {
       bin: options.tollgateBin,
       tempDir,
       leashSeconds: budget + 30,
+      taskset: tasksetBin === undefined ? undefined : { bin: tasksetBin, cpus: '1' },
     });
     if (!started.ok) throw new Error(started.reason);
     origins.set(mode, started.origin);
@@ -297,7 +323,8 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(
     '',
-    `Telemetry throughput — ${options.modes.join(' vs ')}; ${options.connections} connections, ${options.durationSeconds}s x ${options.rounds} round(s), ${generator.name}, ${options.payloadBytes}-byte payloads`,
+    `Telemetry throughput — ${options.modes.join(' vs ')}; ${options.connections} connections, ${options.durationSeconds}s x ${options.rounds} round(s), ${generator.name}, ` +
+      `${options.payloadBytes}-byte payloads, ${tasksetBin === undefined ? 'not pinned' : 'gateway pinned to CPU 1'}`,
     '',
   );
   const header = ['endpoint', 'telemetry', 'req/s (median)', 'per round', 'foreign CPU during', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'vs off'];

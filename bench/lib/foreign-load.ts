@@ -1,5 +1,5 @@
 // Foreign CPU load *during* a load run (Linux): the machine's busy time
-// (os.cpus()) minus the CPU time of this driver's own process tree — the
+// (/proc/stat, steal included) minus the CPU time of this driver's own process tree — the
 // driver, its live descendants (gateway, upstream, `timeout` leashes, a
 // running wrk) and the children it has already reaped (a finished wrk ends up
 // in the driver's cutime/cstime). What is left is someone else's work, which
@@ -62,7 +62,25 @@ function treeCpuMs(): number | undefined {
   return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
-function machineBusyMs(): { busy: number; total: number } {
+/**
+ * Machine CPU time in ms. From /proc/stat where available, so that steal time
+ * (the hypervisor running someone else on our cores) counts as foreign too;
+ * softirq is left out of both sums because the kernel does not charge it to
+ * the processes whose loopback traffic caused it. Elsewhere, os.cpus().
+ */
+export function machineBusyMs(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const [label, ...rest] = line.trim().split(/\s+/);
+    const v = rest.map(Number);
+    if (label === 'cpu' && v.length >= 8 && v.every(Number.isFinite)) {
+      const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, , steal = 0] = v;
+      const ms = 1000 / CLOCK_TICKS_PER_SECOND;
+      return { busy: (user + nice + system + irq + steal) * ms, total: (user + nice + system + idle + iowait + irq + steal) * ms };
+    }
+  } catch {
+    // Not Linux: fall through.
+  }
   let busy = 0;
   let total = 0;
   for (const { times } of cpus()) {

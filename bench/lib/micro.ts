@@ -2,8 +2,8 @@
 // (telemetry-record.ts, telemetry-render.ts): CPU and wall-clock timing of a
 // block, medians, and a check that the machine was quiet beforehand.
 
-import { cpus } from 'node:os';
 import { backgroundCpuBusyPercent, NOISY_BACKGROUND_PERCENT } from './cpu-quiet.js';
+import { machineBusyMs } from './foreign-load.js';
 
 export interface Timing {
   /** process.cpuUsage() delta (user + system, every thread of this process: GC helpers too), ns. */
@@ -66,32 +66,22 @@ export async function quietCheck(): Promise<{ readonly busyPercent: number; read
   };
 }
 
-function machineTotals(): { readonly busyMs: number; readonly totalMs: number } {
-  let busyMs = 0;
-  let totalMs = 0;
-  for (const { times } of cpus()) {
-    busyMs += times.user + times.nice + times.sys + times.irq;
-    totalMs += times.user + times.nice + times.sys + times.idle + times.irq;
-  }
-  return { busyMs, totalMs };
-}
-
 /**
- * Foreign CPU load *during* a measurement: all-CPU busy time minus this
- * process's own CPU time, as a percentage of the machine's capacity. The
- * micro-benchmarks keep one core busy themselves; anything above that is
- * someone else competing for caches, memory bandwidth and (on 2 cores) the
- * core our GC helper threads would use.
+ * Foreign CPU load *during* a measurement: all-CPU busy time (steal included,
+ * see foreign-load.ts) minus this process's own CPU time, as a percentage of
+ * the machine's capacity. The micro-benchmarks keep one core busy
+ * themselves; anything above that is someone else competing for caches,
+ * memory bandwidth and (on 2 cores) the core our GC helper threads would use.
  */
 export function startForeignLoadMeter(): () => number {
-  const m0 = machineTotals();
+  const m0 = machineBusyMs();
   const own0 = process.cpuUsage();
   return () => {
-    const m1 = machineTotals();
+    const m1 = machineBusyMs();
     const own = process.cpuUsage(own0);
-    const total = m1.totalMs - m0.totalMs;
+    const total = m1.total - m0.total;
     if (total <= 0) return 0;
-    const foreign = m1.busyMs - m0.busyMs - (own.user + own.system) / 1000;
+    const foreign = m1.busy - m0.busy - (own.user + own.system) / 1000;
     return Math.max(0, Math.round((1000 * foreign) / total) / 10);
   };
 }

@@ -1,7 +1,8 @@
 // Starts the built Tollgate CLI (bin/tollgate.js run) with any KrakenD v3
 // config, exactly as lib/tollgate.ts does for the proxy benchmark's fixed
 // one-endpoint config: a temp JSON file, NODE_ENV=production, --log-level
-// warn, ready once GET /__health answers 200. Failures are values.
+// warn, ready once GET /__health answers 200. Failures are values. It can be
+// pinned to a CPU with taskset.
 
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -24,6 +25,8 @@ export interface TollgateLaunch {
   readonly bin: string;
   readonly tempDir: string;
   readonly leashSeconds: number;
+  /** CPU list for `taskset -c` (e.g. "1"), pinning the gateway to its own core; needs taskset. */
+  readonly taskset?: { readonly bin: string; readonly cpus: string } | undefined;
 }
 
 export async function startTollgateWithConfig(launch: TollgateLaunch): Promise<TollgateStart> {
@@ -34,7 +37,10 @@ export async function startTollgateWithConfig(launch: TollgateLaunch): Promise<T
 
   const configFile = join(launch.tempDir, `${name}.json`);
   await writeFile(configFile, `${JSON.stringify(launch.config, null, 2)}\n`);
-  const child = spawnTracked(name, process.execPath, [bin, 'run', '-c', configFile, '--log-level', 'warn'], {
+  const argv = [bin, 'run', '-c', configFile, '--log-level', 'warn'];
+  const [command, args] =
+    launch.taskset === undefined ? [process.execPath, argv] : [launch.taskset.bin, ['-c', launch.taskset.cpus, process.execPath, ...argv]];
+  const child = spawnTracked(name, command, args, {
     cwd: checkout,
     env: { ...process.env, NODE_ENV: 'production' },
     leashSeconds: launch.leashSeconds,

@@ -5,6 +5,7 @@
 
 import { OTEL_BACKEND_SCHEMA, OTEL_ENDPOINT_SCHEMA, OTEL_KEYS, OTEL_ROOT_SCHEMA, checkOtel } from './namespaces/opentelemetry.js';
 import type { RawObject } from './raw.js';
+import { INFLUX_SCHEMA, METRICS_SCHEMA } from './namespaces/metrics-influx.js';
 import type { ConfigIssue } from './validate.js';
 
 export interface NamespaceSchema {
@@ -39,12 +40,16 @@ export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
     scopes: { root: OTEL_ROOT_SCHEMA, endpoint: OTEL_ENDPOINT_SCHEMA, backend: OTEL_BACKEND_SCHEMA },
     check: checkOtel,
   },
+  { name: 'telemetry/metrics', scopes: { root: METRICS_SCHEMA } },
+  { name: 'telemetry/influx', scopes: { root: INFLUX_SCHEMA } },
 ];
 
 /** Keys of a supported namespace that Tollgate reads (others in it are reported as ignored). */
 export const NAMESPACE_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   router: new Set(['disable_health', 'health_path']),
   'telemetry/opentelemetry': OTEL_KEYS,
+  'telemetry/metrics': new Set(Object.keys(METRICS_SCHEMA.properties)),
+  'telemetry/influx': new Set(Object.keys(INFLUX_SCHEMA.properties)),
 };
 
 export function isSupportedNamespace(name: string, scope: 'root' | 'endpoint' | 'backend'): boolean {

@@ -8,6 +8,8 @@ import { formatPath } from './json-path.js';
 import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from './raw.js';
 import { parseBackendOtel, parseEndpointOtel, parseOtelSettings } from '../telemetry/otel/settings.js';
 import { VERSION } from '../version.js';
+import { parseStatsSettings } from '../telemetry/stats/stats-settings.js';
+import { parseInfluxSettings } from '../telemetry/influx/influx-settings.js';
 import type { BackendConfig, Encoding, EndpointConfig, ForwardRule, GatewayConfig, TlsConfig } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -35,11 +37,24 @@ export function normalizeConfig(root: RawObject, warnings: string[]): GatewayCon
     maxBufferedBody: typeof root.max_buffered_body === 'number' ? root.max_buffered_body : DEFAULT_MAX_BUFFERED_BODY,
     endpoints,
     otel: isObject(objectAt(root, 'extra_config')[OTEL]) ? parseOtelSettings(objectAt(objectAt(root, 'extra_config'), OTEL), stringAt(root, 'name') ?? '', VERSION) : undefined,
+    ...statsAndInflux(objectAt(root, 'extra_config'), warnings),
     extraConfig: objectAt(root, 'extra_config'),
   };
 }
 
 const OTEL = 'telemetry/opentelemetry';
+
+function statsAndInflux(extra: RawObject, warnings: string[]): Pick<GatewayConfig, 'stats' | 'influx'> {
+  const metrics = extra['telemetry/metrics'];
+  const influx = isObject(extra['telemetry/influx']) ? parseInfluxSettings(extra['telemetry/influx']) : undefined;
+  let stats = isObject(metrics) ? parseStatsSettings(metrics) : undefined;
+  if (influx !== undefined && stats === undefined) {
+    // krakend-influx pushes what krakend-metrics collects; without it KrakenD pushes nothing.
+    warnings.push('extra_config["telemetry/influx"] needs "telemetry/metrics" to collect data: collecting with its defaults, without the /__stats listener');
+    stats = { ...parseStatsSettings({}), endpointDisabled: true };
+  }
+  return { stats, influx };
+}
 
 interface Inherited {
   readonly timeoutMs: number;

@@ -1,4 +1,6 @@
 import type { BackendLayer, EndpointOtel, OtelSettings } from '../telemetry/otel/settings.js';
+import type { StatsSettings } from '../telemetry/stats/stats-settings.js';
+import type { InfluxSettings } from '../telemetry/influx/influx-settings.js';
 
 /**
  * The normalised, frozen configuration the gateway runs on. Built once from a KrakenD v3 file by
@@ -79,6 +81,9 @@ export interface GatewayConfig {
   readonly endpoints: readonly EndpointConfig[];
   /** `telemetry/opentelemetry`, when configured. */
   readonly otel: OtelSettings | undefined;
+  /** `telemetry/metrics` (extended metrics, /__stats), when configured or needed by Influx. */
+  readonly stats: StatsSettings | undefined;
+  readonly influx: InfluxSettings | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;
 }
 

@@ -67,6 +67,8 @@ function patternMessage(segments: PathSegment[], pattern: string): string {
   const last = segments[segments.length - 1];
   if (last === 'endpoint') return 'must start with "/" and contain no "*", "?", "&" or "%" (a trailing "/*" is allowed)';
   if (pattern.includes('ms|s|m|h')) return 'must be a duration such as "500ms", "2s" or "1m30s"';
+  if (last === 'listen_address') return 'must be ":port" or "ip:port"';
+  if (last === 'address') return 'must be a URL starting with http:// or https://';
   return `must match ${pattern}`;
 }
 

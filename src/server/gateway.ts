@@ -103,6 +103,7 @@ export class Gateway {
     const path = q === -1 ? url : url.slice(0, q);
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
     const rec = new RequestRecord(req.method ?? 'GET', path, performance.now());
+    rec.req = req;
     this.#telemetry.begin(rec, req, res);
     res.once('close', () => {
       this.#inFlight--;

@@ -84,6 +84,8 @@ export class RequestRecord {
    */
   pending: ((rec: RequestRecord) => void) | undefined;
   trace: TraceContext | undefined;
+  /** The request itself, for views that read its socket (TLS version) or headers. */
+  req: IncomingMessage | undefined;
 
   constructor(
     readonly method: string,

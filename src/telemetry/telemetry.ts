@@ -22,6 +22,8 @@ import { OtlpMetricPusher } from './exporters/otlp-metrics.js';
 import { SpanBatcher } from './tracing/span-batcher.js';
 import { RequestTracer } from './tracing/request-tracer.js';
 import type { BackendRecord } from './record.js';
+import { ExtendedMetrics } from './stats/extended-metrics.js';
+import { InfluxPusher } from './influx/influx-pusher.js';
 
 /** Propagates a request's trace context into one backend request's headers. */
 export type Injector = (rec: RequestRecord, br: BackendRecord, headers: Record<string, string | string[]>) => void;
@@ -41,10 +43,27 @@ export class Telemetry {
   #tracer: RequestTracer | undefined;
   readonly #batchers: SpanBatcher[] = [];
   readonly #pushers: OtlpMetricPusher[] = [];
+  /** `telemetry/metrics` (/__stats), when configured. */
+  readonly stats: ExtendedMetrics | undefined;
+  #influx: InfluxPusher | undefined;
 
   constructor(config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], options: TelemetryOptions) {
     this.#logger = options.logger;
     if (config.otel !== undefined) this.#setUpOtel(config, config.otel, targets);
+    if (config.stats !== undefined) {
+      this.stats = new ExtendedMetrics(config.stats, config, this.#logger);
+      this.#sinks.push(this.stats.view);
+      if (config.influx !== undefined) {
+        const batches = this.store.counter('self', { name: 'tollgate_telemetry_influx_batches', help: 'InfluxDB write batches, by outcome (written, failed, dropped from the full buffer).' });
+        const stats = { written: batches.bind([['outcome', 'written']]), failed: batches.bind([['outcome', 'failed']]), dropped: batches.bind([['outcome', 'dropped']]) };
+        this.#influx = new InfluxPusher(config.influx, this.stats, this.#logger, stats);
+      }
+    }
+  }
+
+  /** The InfluxDB pusher, when configured (tests push on demand). */
+  get influx(): InfluxPusher | undefined {
+    return this.#influx;
   }
 
   #setUpOtel(config: GatewayConfig, otel: OtelSettings, targets: readonly (readonly (readonly Target[])[])[]): void {
@@ -134,8 +153,10 @@ export class Telemetry {
     this.#runtime?.start();
     for (const b of this.#batchers) b.start();
     for (const p of this.#pushers) p.start();
+    this.#influx?.start();
     try {
       for (const e of this.#exporters) await e.start();
+      await this.stats?.start();
     } catch (err) {
       await this.close();
       throw err;
@@ -147,8 +168,10 @@ export class Telemetry {
     this.#runtime?.close();
     await Promise.all([
       ...this.#exporters.map((e) => e.close()),
+      this.#influx?.close(deadlineMs),
       ...this.#batchers.map((b) => b.close(deadlineMs)),
       ...this.#pushers.map((p) => p.close(deadlineMs)),
     ]);
+    await this.stats?.close();
   }
 }

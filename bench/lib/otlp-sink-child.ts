@@ -1,0 +1,162 @@
+// Child process: a minimal OTLP/gRPC sink for bench/otlp-throughput.ts. It
+// answers the two unary methods a gateway's OTLP exporters call,
+//   /opentelemetry.proto.collector.trace.v1.TraceService/Export
+//   /opentelemetry.proto.collector.metrics.v1.MetricsService/Export
+// generically: the request stays raw bytes (no protobuf library, no message
+// objects) and the response is an empty message, which in protobuf is zero
+// bytes. It counts requests and bytes per service, and walks the wire format
+// just far enough to count spans and metrics (length-delimited skips, no
+// decoding of their contents), so the driver can show what was delivered.
+//
+// It runs as its own process, off the driver's event loop and off the
+// gateway's core: accepting exports must not be charged to either. The
+// driver learns the port through the ipc.ts protocol and asks for counts by
+// sending { type: 'counts' }; the reply is { type: 'counts', counts }. SIGUSR2
+// prints the same counts as one JSON line on stderr.
+
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { announce, exitWithParent } from './ipc.js';
+import type { OtlpSinkCounts, OtlpServiceCounts } from './otlp-sink.js';
+
+exitWithParent();
+
+const TRACE_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+const METRICS_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+const EMPTY = Buffer.alloc(0);
+
+interface MutableCounts {
+  requests: number;
+  bytes: number;
+  items: number;
+  malformed: number;
+}
+
+const traces: MutableCounts = { requests: 0, bytes: 0, items: 0, malformed: 0 };
+const metrics: MutableCounts = { requests: 0, bytes: 0, items: 0, malformed: 0 };
+
+/** Reads a base-128 varint at `pos`; returns [value, next position]. Values above 2^53 are not expected here. */
+function varint(buf: Buffer, pos: number): [number, number] {
+  let value = 0;
+  let scale = 1;
+  for (let i = pos; i < buf.length; i++) {
+    const b = buf[i] as number;
+    value += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) return [value, i + 1];
+    scale *= 128;
+    if (scale > 2 ** 56) break;
+  }
+  throw new Error('bad varint');
+}
+
+/**
+ * Calls `onField` for every length-delimited field `field` of the message in
+ * buf[start, end), skipping every other field by its wire type.
+ */
+function eachLengthDelimited(buf: Buffer, start: number, end: number, field: number, onField: (from: number, to: number) => void): void {
+  let pos = start;
+  while (pos < end) {
+    const [key, afterKey] = varint(buf, pos);
+    const wireType = key % 8;
+    const number = Math.floor(key / 8);
+    pos = afterKey;
+    switch (wireType) {
+      case 0:
+        pos = varint(buf, pos)[1];
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      case 2: {
+        const [length, afterLength] = varint(buf, pos);
+        const to = afterLength + length;
+        if (to > end) throw new Error('truncated field');
+        if (number === field) onField(afterLength, to);
+        pos = to;
+        break;
+      }
+      default:
+        throw new Error(`unsupported wire type ${wireType}`);
+    }
+  }
+  if (pos !== end) throw new Error('field overruns its message');
+}
+
+/**
+ * Number of spans in an ExportTraceServiceRequest (resource_spans = 1 →
+ * scope_spans = 2 → spans = 2), or of metrics in an
+ * ExportMetricsServiceRequest (resource_metrics = 1 → scope_metrics = 2 →
+ * metrics = 2): both requests have the same shape.
+ */
+function countLeaves(buf: Buffer): number {
+  let n = 0;
+  eachLengthDelimited(buf, 0, buf.length, 1, (rFrom, rTo) => {
+    eachLengthDelimited(buf, rFrom, rTo, 2, (sFrom, sTo) => {
+      eachLengthDelimited(buf, sFrom, sTo, 2, () => {
+        n++;
+      });
+    });
+  });
+  return n;
+}
+
+function handler(counts: MutableCounts) {
+  return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
+    const body = call.request;
+    counts.requests++;
+    counts.bytes += body.length;
+    try {
+      counts.items += countLeaves(body);
+    } catch {
+      counts.malformed++;
+    }
+    callback(null, EMPTY);
+  };
+}
+
+function method(path: string): ServiceDefinition<UntypedServiceImplementation> {
+  return {
+    Export: {
+      path,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (value: Buffer) => value,
+      requestDeserialize: (bytes: Buffer) => bytes,
+      responseSerialize: () => EMPTY,
+      responseDeserialize: (bytes: Buffer) => bytes,
+    },
+  };
+}
+
+function snapshot(c: MutableCounts): OtlpServiceCounts {
+  return { requests: c.requests, bytes: c.bytes, items: c.items, malformed: c.malformed };
+}
+
+function counts(): OtlpSinkCounts {
+  return { traces: snapshot(traces), metrics: snapshot(metrics) };
+}
+
+// Generous limits: a 512-span batch with every layer's attributes is a few hundred KiB.
+const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+server.addService(method(TRACE_PATH), { Export: handler(traces) });
+server.addService(method(METRICS_PATH), { Export: handler(metrics) });
+// Any other method (logs, profiles) gets grpc-js's default UNIMPLEMENTED, as from a collector without that pipeline.
+
+process.on('message', (message: unknown) => {
+  if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'counts') {
+    process.send?.({ type: 'counts', counts: counts() });
+  }
+});
+process.on('SIGUSR2', () => {
+  process.stderr.write(`${JSON.stringify(counts())}\n`);
+});
+
+server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => {
+  if (error !== null) {
+    announce({ type: 'unavailable', reason: `otlp sink could not bind: ${error.message}` });
+    process.exit(1);
+  }
+  announce({ type: 'listening', port });
+});

@@ -1,0 +1,69 @@
+/**
+ * The metrics of KrakenD's extended-metrics component (`krakend.*` keys, spec §3.3): counters,
+ * integer and float gauges, and window histograms, registered under their full key. `/__stats` and
+ * the Influx push both read it, so they never disagree.
+ */
+import { WindowHistogram, type WindowSnapshot } from './window-histogram.js';
+
+export class StatCounter {
+  value = 0;
+}
+
+export class StatGauge {
+  value = 0;
+  constructor(readonly float = false) {}
+}
+
+export type StatMetric = StatCounter | StatGauge | WindowHistogram;
+
+export interface StatsSnapshot {
+  readonly at: number;
+  readonly counters: ReadonlyMap<string, number>;
+  readonly gauges: ReadonlyMap<string, number>;
+  readonly histograms: ReadonlyMap<string, WindowSnapshot>;
+}
+
+export class StatsRegistry {
+  readonly #metrics = new Map<string, StatMetric>();
+
+  counter(key: string): StatCounter {
+    return this.#get(key, () => new StatCounter()) as StatCounter;
+  }
+
+  gauge(key: string, float = false): StatGauge {
+    return this.#get(key, () => new StatGauge(float)) as StatGauge;
+  }
+
+  histogram(key: string): WindowHistogram {
+    return this.#get(key, () => new WindowHistogram()) as WindowHistogram;
+  }
+
+  #get(key: string, make: () => StatMetric): StatMetric {
+    let m = this.#metrics.get(key);
+    if (m === undefined) {
+      m = make();
+      this.#metrics.set(key, m);
+    }
+    return m;
+  }
+
+  entries(): IterableIterator<[string, StatMetric]> {
+    return this.#metrics.entries();
+  }
+
+  snapshot(now = Date.now()): StatsSnapshot {
+    const counters = new Map<string, number>();
+    const gauges = new Map<string, number>();
+    const histograms = new Map<string, WindowSnapshot>();
+    for (const [k, m] of this.#metrics) {
+      if (m instanceof StatCounter) counters.set(k, m.value);
+      else if (m instanceof StatGauge) gauges.set(k, m.value);
+      else histograms.set(k, m.snapshot());
+    }
+    return { at: now, counters, gauges, histograms };
+  }
+
+  clearHistograms(): void {
+    for (const m of this.#metrics.values()) if (m instanceof WindowHistogram) m.clear();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * KrakenD's extended metrics as a view of the request record (spec §3.3): router counters and
+ * per-endpoint status counts, response size and time (ns) histograms, proxy ("pipe") and backend
+ * request counts and latencies split by complete/error. Keys are built once at start-up; a request
+ * increments pre-bound objects.
+ */
+import type { EndpointConfig, GatewayConfig } from '../../config/types.js';
+import { parseEndpointPattern, type EndpointPattern } from '../../routing/pattern.js';
+import { paramKey } from '../../proxy/url-template.js';
+import type { RecordSink, RequestRecord } from '../record.js';
+import type { StatCounter, StatsRegistry } from './stats-registry.js';
+import type { StatsSettings } from './stats-settings.js';
+import type { WindowHistogram } from './window-histogram.js';
+
+/** A backend url_pattern as lura templates it (`/users/{id}` → `/users/{{.Id}}`), KrakenD's `<up>` key. */
+export function templatedUrlPattern(pattern: string): string {
+  return pattern.replace(/\{([^{}]+)\}/g, (_m, n: string) => `{{.${paramKey(n)}}}`);
+}
+
+interface Split {
+  readonly requests: readonly StatCounter[];
+  readonly latency: readonly WindowHistogram[];
+}
+
+function split(reg: StatsRegistry, layer: 'pipe' | 'backend', name: string): Split {
+  const requests: StatCounter[] = [];
+  const latency: WindowHistogram[] = [];
+  for (const complete of [false, true]) {
+    for (const error of [false, true]) {
+      const suffix = `layer.${layer}.name.${name}.complete.${complete}.error.${error}`;
+      requests.push(reg.counter(`krakend.proxy.requests.${suffix}`));
+      latency.push(reg.histogram(`krakend.proxy.latency.${suffix}`));
+    }
+  }
+  return { requests, latency };
+}
+
+const idx = (complete: boolean, error: boolean): number => (complete ? 2 : 0) + (error ? 1 : 0);
+
+interface Route {
+  readonly key: string;
+  readonly statuses: (StatCounter | undefined)[];
+  readonly size: WindowHistogram | undefined;
+  readonly time: WindowHistogram | undefined;
+  readonly pipe: Split | undefined;
+  readonly backends: readonly (Split | undefined)[];
+}
+
+export class StatsView implements RecordSink {
+  readonly #reg: StatsRegistry;
+  readonly #settings: StatsSettings;
+  readonly #routes: Route[];
+  readonly connected: StatCounter;
+  readonly disconnected: StatCounter;
+  readonly #tls: boolean;
+
+  constructor(reg: StatsRegistry, settings: StatsSettings, config: GatewayConfig) {
+    this.#reg = reg;
+    this.#settings = settings;
+    this.#tls = config.tls !== undefined;
+    this.connected = reg.counter('krakend.router.connected');
+    this.disconnected = reg.counter('krakend.router.disconnected');
+    for (const k of ['connected-total', 'disconnected-total']) reg.counter(`krakend.router.${k}`);
+    for (const k of ['connected-gauge', 'disconnected-gauge']) reg.gauge(`krakend.router.${k}`);
+    this.#routes = config.endpoints.map((ep) => this.#bind(ep));
+  }
+
+  #bind(ep: EndpointConfig): Route {
+    const s = this.#settings;
+    const key = (parseEndpointPattern(ep.path) as EndpointPattern).normalized;
+    if (!s.routerDisabled) this.#reg.counter(`krakend.router.response.${key}.status`);
+    return {
+      key,
+      statuses: [],
+      size: s.routerDisabled ? undefined : this.#reg.histogram(`krakend.router.response.${key}.size`),
+      time: s.routerDisabled ? undefined : this.#reg.histogram(`krakend.router.response.${key}.time`),
+      pipe: s.proxyDisabled ? undefined : split(this.#reg, 'pipe', key),
+      backends: ep.backends.map((b) => (s.backendDisabled ? undefined : split(this.#reg, 'backend', templatedUrlPattern(b.urlPattern)))),
+    };
+  }
+
+  record(rec: RequestRecord): void {
+    if (rec.route < 0) return;
+    const r = this.#routes[rec.route] as Route;
+    // The router wrapper counts requests to endpoints (not connections), spec §3.3.
+    if (!this.#settings.routerDisabled) {
+      this.connected.value++;
+      this.disconnected.value++;
+      const status = rec.status;
+      const c = r.statuses[status] ?? (r.statuses[status] = this.#reg.counter(`krakend.router.response.${r.key}.status.${status}.count`));
+      c.value++;
+      r.size?.update(rec.bytesOut);
+      r.time?.update(Math.round((rec.end - rec.start) * 1e6));
+      if (this.#tls) this.#recordTls(rec);
+    }
+    if (rec.proxyStart === 0) return;
+    if (r.pipe !== undefined) {
+      const i = idx(rec.proxyComplete, rec.proxyError);
+      (r.pipe.requests[i] as StatCounter).value++;
+      (r.pipe.latency[i] as WindowHistogram).update(Math.round((rec.proxyEnd - rec.proxyStart) * 1e6));
+    }
+    const brs = rec.backends;
+    if (brs === undefined) return;
+    for (let i = 0; i < brs.length; i++) {
+      const br = brs[i];
+      const b = r.backends[i];
+      if (br === undefined || b === undefined || br.stageStart === 0) continue;
+      const j = idx(br.stageComplete, br.stageError);
+      (b.requests[j] as StatCounter).value++;
+      (b.latency[j] as WindowHistogram).update(Math.round((br.stageEnd - br.stageStart) * 1e6));
+    }
+  }
+
+  #recordTls(rec: RequestRecord): void {
+    const socket = rec.req?.socket as { getProtocol?: () => string | null; getCipher?: () => { standardName?: string } } | undefined;
+    const version = socket?.getProtocol?.();
+    if (typeof version === 'string') this.#reg.counter(`krakend.router.tls_version.${goTlsName(version)}.count`).value++;
+    const cipher = socket?.getCipher?.().standardName;
+    if (cipher !== undefined) this.#reg.counter(`krakend.router.tls_cipher.${cipher}.count`).value++;
+  }
+}
+
+/** Node's `TLSv1.3` as Go's constant name `VersionTLS13`, the form the keys use. */
+function goTlsName(v: string): string {
+  const m = /^TLSv1(?:\.(\d))?$/.exec(v);
+  return m === null ? v : `VersionTLS1${m[1] ?? '0'}`;
+}
