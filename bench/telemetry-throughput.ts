@@ -160,6 +160,11 @@ function gatewayConfig(mode: Mode, port: number, upstreamPort: number, metricsPo
   };
 }
 
+/** Median (lower median for even counts); NaN for none. */
+function medianOf(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? NaN;
+}
+
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
@@ -340,7 +345,14 @@ async function main(): Promise<void> {
       const ratio = m.requestsPerSecond / off.requestsPerSecond;
       // Paired per-round ratios are robust to slow drift across the run.
       const paired = of(mode).map((r) => r.result.load.requestsPerSecond / (of('off').find((o) => o.round === r.round)?.result.load.requestsPerSecond ?? NaN));
-      const pairedMedian = [...paired].sort((a, b) => a - b)[Math.floor((paired.length - 1) / 2)] ?? NaN;
+      const pairedMedian = medianOf(paired);
+      // Rounds where neither run of the pair saw foreign CPU: on a shared machine, the figure to trust.
+      const quiet = (r: Run | undefined): boolean => r !== undefined && r.foreignDuringPercent !== undefined && r.foreignDuringPercent <= NOISY_BACKGROUND_PERCENT;
+      const cleanPaired = of(mode).flatMap((r) => {
+        const o = of('off').find((x) => x.round === r.round);
+        return quiet(r) && quiet(o) && o !== undefined ? [r.result.load.requestsPerSecond / o.result.load.requestsPerSecond] : [];
+      });
+      const cleanMedian = cleanPaired.length === 0 ? NaN : medianOf(cleanPaired);
       const errors = of(mode).reduce((n, r) => n + r.result.load.errors, 0);
       const non2xx = of(mode).reduce((n, r) => n + r.result.load.non2xx, 0);
       rows.push([
@@ -352,9 +364,12 @@ async function main(): Promise<void> {
         m.latencyMs.p50.toFixed(2),
         m.latencyMs.p99.toFixed(2),
         `${errors}/${non2xx}`,
-        mode === 'off' ? '' : `${ratio.toFixed(3)} (paired median ${pairedMedian.toFixed(3)})`,
+        mode === 'off'
+          ? ''
+          : `${ratio.toFixed(3)} (paired median ${pairedMedian.toFixed(3)}; quiet pairs ${cleanPaired.length}/${paired.length}` +
+            `${cleanPaired.length === 0 ? '' : `: ${cleanMedian.toFixed(3)}`})`,
       ]);
-      perMode[mode] = { rps: m.requestsPerSecond, ratioVsOff: ratio, pairedRatios: paired, pairedMedian };
+      perMode[mode] = { rps: m.requestsPerSecond, ratioVsOff: ratio, pairedRatios: paired, pairedMedian, quietPairedRatios: cleanPaired, quietPairedMedian: cleanMedian };
     }
     summary[ep.name] = perMode;
   }

@@ -255,6 +255,50 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
     assert.equal(counts.reduce((a, b) => a + b, 0), 6, `every request counted exactly once across ${counts.length} points`);
   });
 
+  it('writes to the InfluxDB 2.x API with a token (no 2.x server in Debian: a recording HTTP endpoint stands in)', async (t) => {
+    const seen: { url: string; auth: string | undefined; body: string }[] = [];
+    const v2 = await startUpstream(t, (req, res, body) => {
+      seen.push({ url: req.url ?? '', auth: req.headers.authorization, body });
+      res.writeHead(204).end();
+    });
+    const up = await upstream(t);
+    const gw = await startGateway(t, {
+      extra_config: { 'telemetry/metrics': { endpoint_disabled: true }, 'telemetry/influx': { address: v2.url, ttl: '1h', token: 'tok-123', org: 'my-org', bucket: 'krakend' } },
+      endpoints: endpoints(up, up.url),
+    });
+    await get(`${gw.url}/users/1`);
+    await pushNow(gw);
+    assert.equal(seen[0]?.url, '/api/v2/write?org=my-org&bucket=krakend&precision=s');
+    assert.equal(seen[0]?.auth, 'Token tok-123');
+    assert.match(seen[0]?.body ?? '', /^requests,complete=true,error=false,host=[^ ]+,layer=pipe,name=\/users\/:id total=1i,count=1i \d+$/m);
+  });
+
+  it('does not slow requests while InfluxDB hangs or drops connections', async (t) => {
+    const { createServer } = await import('node:net');
+    const sockets = new Set<import('node:net').Socket>();
+    const hang = createServer((s) => sockets.add(s));
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+      hang.close();
+    });
+    const port = (hang.address() as { port: number }).port;
+    const up = await upstream(t);
+    const gw = await startGateway(t, {
+      extra_config: { 'telemetry/metrics': { endpoint_disabled: true }, 'telemetry/influx': { address: `http://127.0.0.1:${port}`, ttl: '1h', buffer_size: 2 } },
+      endpoints: endpoints(up, up.url),
+    });
+    await get(`${gw.url}/users/1`);
+    gw.gateway.telemetry.stats?.tick();
+    const pending = gw.gateway.telemetry.influx?.push();
+    const started = Date.now();
+    await get(`${gw.url}/users/1`, 100);
+    assert.ok(Date.now() - started < 3_000, 'requests are not held by the hanging push');
+    for (const s of sockets) s.destroy();
+    await pending;
+    assert.equal(gw.gateway.telemetry.influx?.buffered, 1, 'the failed batch is kept');
+  });
+
   it('logs a 401 without the credentials and keeps serving', async (t) => {
     if (INFLUXD === undefined) return t.skip('influxd is not installed (Debian package influxdb; .ci/run installs it)');
     const influx = await startInflux(t);
