@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { request } from 'undici';
@@ -274,8 +275,7 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
   });
 
   it('does not slow requests while InfluxDB hangs or drops connections', async (t) => {
-    const { createServer } = await import('node:net');
-    const sockets = new Set<import('node:net').Socket>();
+    const sockets = new Set<Socket>();
     const hang = createServer((s) => sockets.add(s));
     await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
     t.after(() => {
