@@ -360,7 +360,11 @@ async function main(): Promise<void> {
   }
   await loadFinished;
   if (isShuttingDown()) return;
-  if (!gatewayDied) samples.push(await takeSample(Math.round((Date.now() - t0) / 100) / 10, pid, metricsPort));
+  // A closing sample once the load has stopped, unless the last tick was just now.
+  const tEnd = Math.round((Date.now() - t0) / 100) / 10;
+  if (!gatewayDied && tEnd - (samples[samples.length - 1]?.t ?? 0) >= 2) samples.push(await takeSample(tEnd, pid, metricsPort));
+  // Read before cleanup: stopping the gateway resolves its `exited` promise too.
+  const diedDuringSoak = gatewayDied;
   await runCleanup();
 
   // ---- report ----
@@ -406,7 +410,7 @@ async function main(): Promise<void> {
     out.push('RSS growth after minute 1: not enough samples');
     failures.push('not enough RSS samples after minute 1');
   }
-  if (gatewayDied) failures.push(`the gateway exited during the soak: ${started.child.stderrTail().split('\n').slice(-3).join(' | ')}`);
+  if (diedDuringSoak) failures.push(`the gateway exited during the soak: ${started.child.stderrTail().split('\n').slice(-3).join(' | ')}`);
 
   const final = [...samples].reverse().find((s) => s.scrapeError === undefined);
   out.push(

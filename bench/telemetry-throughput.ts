@@ -160,9 +160,12 @@ function gatewayConfig(mode: Mode, port: number, upstreamPort: number, metricsPo
   };
 }
 
-/** Median (lower median for even counts); NaN for none. */
+/** Median of ratios (mean of the two middle values for even counts); NaN for none. */
 function medianOf(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  if (sorted.length === 0) return NaN;
+  return sorted.length % 2 === 1 ? (sorted[Math.floor(mid)] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function log(message: string): void {
@@ -382,8 +385,15 @@ async function main(): Promise<void> {
   out.push(fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), '');
   for (const ep of ENDPOINTS) {
     for (const mode of options.modes.slice(1)) {
-      const ratio = ((summary[ep.name] as Record<string, { ratioVsOff: number }>)[mode] as { ratioVsOff: number }).ratioVsOff;
-      out.push(`ratio ${mode}/off ${ep.path}: ${ratio.toFixed(3)}  (${((1 - ratio) * 100).toFixed(1)}% throughput cost)`);
+      const { ratioVsOff: ratio, quietPairedMedian, quietPairedRatios } = (summary[ep.name] as Record<string, { ratioVsOff: number; quietPairedMedian: number; quietPairedRatios: number[] }>)[mode] as {
+        ratioVsOff: number;
+        quietPairedMedian: number;
+        quietPairedRatios: number[];
+      };
+      out.push(
+        `ratio ${mode}/off ${ep.path}: ${ratio.toFixed(3)}  (${((1 - ratio) * 100).toFixed(1)}% throughput cost; ` +
+          `quiet pairs: ${quietPairedRatios.length === 0 ? 'none' : `${quietPairedMedian.toFixed(3)} over ${quietPairedRatios.length}`})`,
+      );
     }
   }
 

@@ -175,6 +175,11 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
   }
 
   async function pushNow(gw: RunningGateway): Promise<void> {
+    // Some garbage, so that the window has V8 GC pauses to report (the GC panels query them).
+    const junk: number[][] = [];
+    for (let i = 0; i < 300; i++) junk.push(new Array<number>(20_000).fill(i));
+    junk.length = 0;
+    await new Promise((r) => setTimeout(r, 20));
     gw.gateway.telemetry.stats?.tick();
     await gw.gateway.telemetry.influx?.push();
   }

@@ -183,8 +183,9 @@ describe('config loading', () => {
   });
 
   it('renames legacy github_com namespaces to their current names', () => {
-    const { warnings } = loadConfigValue({ ...minimal, extra_config: { 'github_com/devopsfaith/krakend-metrics': {} } }, 'c');
-    assert.match(warnings[0] ?? '', /extra_config\["telemetry\/metrics"\]/);
+    const { warnings, config } = loadConfigValue({ ...minimal, extra_config: { 'github_com/devopsfaith/krakend-metrics': { collection_time: '30s' }, 'github_com/devopsfaith/krakend-gologging': {} } }, 'c');
+    assert.equal(config.stats?.collectionMs, 30_000, 'the legacy name configures telemetry/metrics');
+    assert.match(warnings[0] ?? '', /extra_config\["telemetry\/logging"\]/);
   });
 
   it('uses router.health_path and router.disable_health', () => {
