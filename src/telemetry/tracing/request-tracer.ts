@@ -35,6 +35,13 @@ interface RouteBinding {
   readonly backends: readonly BackendBinding[];
 }
 
+/** `http://host:port` → `host`, without a URL parse per span. */
+function hostOf(origin: string): string {
+  const start = origin.indexOf('//') + 2;
+  const end = origin.startsWith('[', start) ? origin.indexOf(']', start) + 1 : origin.indexOf(':', start);
+  return origin.slice(start, end <= start ? undefined : end);
+}
+
 function attrs(pairs: readonly (readonly [string, string])[]): Attributes {
   return Object.fromEntries(pairs);
 }
@@ -194,7 +201,7 @@ export class RequestTracer {
     if (!b.clientSpan || br.clientSpanId === undefined || br.dispatchAt === 0) return;
     const skip = new Set(o.skipHeaders.map((h) => h.toLowerCase()));
     const a: Attributes = { ...b.fixed, 'krakend.stage': 'backend-request', 'url.full': br.origin + br.path };
-    a['server.address'] = new URL(br.origin).hostname;
+    a['server.address'] = hostOf(br.origin);
     if (br.requestSize >= 0) a['http.request.body.size'] = br.requestSize;
     if (br.sentHeaders !== undefined) headerAttributes('http.request.header.', br.sentHeaders, skip, a);
     const events: TimedEvent[] = [];
