@@ -98,7 +98,7 @@ export class Telemetry {
     for (const e of otel.otlp) {
       if (!e.disableTraces) {
         const stats = { exported: spans.bind([['exporter', e.name], ['outcome', 'exported']]), dropped: spans.bind([['exporter', e.name], ['outcome', 'dropped']]), failed: spans.bind([['exporter', e.name], ['outcome', 'failed']]) };
-        this.#batchers.push(new SpanBatcher(createSpanExporter(e), stats));
+        this.#batchers.push(new SpanBatcher(createSpanExporter(e, attributes), stats));
       }
       if (!e.disableMetrics) {
         const stats = { exported: pushes.bind([['exporter', e.name], ['outcome', 'exported']]), failed: pushes.bind([['exporter', e.name], ['outcome', 'failed']]), skipped: pushes.bind([['exporter', e.name], ['outcome', 'skipped']]) };
@@ -108,7 +108,7 @@ export class Telemetry {
     }
     if (this.#batchers.length > 0) {
       const batchers = this.#batchers;
-      this.#tracer = new RequestTracer(otel, config, resource, (list) => {
+      this.#tracer = new RequestTracer(otel, config, (list: Buffer[]) => {
         for (const b of batchers) b.add(list);
       });
     }

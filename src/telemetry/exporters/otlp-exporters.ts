@@ -6,15 +6,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { AggregationTemporalityPreference, OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@opentelemetry/otlp-grpc-exporter-base';
 import { MetricsExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import { ExemplarMetricsSerializer } from './otlp-metrics-serializer.js';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import { ProtobufTraceSerializer, type ISerializer, type IExportTraceServiceResponse } from '@opentelemetry/otlp-transformer';
+import type { Attributes } from '@opentelemetry/api';
+import type { EncodedSpanExporter } from '../tracing/span-batcher.js';
+import { encodeAttributes, encodeTraceRequest } from '../tracing/span-encoder.js';
+import { SCOPE } from '../tracing/span-data.js';
 import type { OtlpExporterSettings } from '../otel/settings.js';
 import { otlpEndpoint } from './otlp-endpoint.js';
 
@@ -37,8 +40,22 @@ function httpOptions(s: OtlpExporterSettings, path: string): Record<string, unkn
   return opts;
 }
 
-export function createSpanExporter(s: OtlpExporterSettings): SpanExporter {
-  return s.useHttp ? new ProtoTraceExporter(httpOptions(s, '/v1/traces')) : new GrpcTraceExporter(grpcOptions(s));
+/**
+ * The official OTLP export delegates (transport, retries of the HTTP exporter, TLS), fed with spans
+ * Tollgate encodes itself from the request record (tracing/span-encoder.ts): building SDK span objects
+ * and serializing them cost more than the request they describe.
+ */
+export function createSpanExporter(s: OtlpExporterSettings, resource: Attributes): EncodedSpanExporter {
+  const resourceBytes = encodeAttributes(1, resource);
+  const serializer: ISerializer<Buffer[], IExportTraceServiceResponse> = {
+    serializeRequest: (spans) => encodeTraceRequest(resourceBytes, SCOPE.name, spans),
+    deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
+  };
+  const helper = { name: 'span' as const, countItems: (spans: Buffer[]) => spans.length };
+  const delegate = s.useHttp
+    ? createOtlpHttpExportDelegate(convertLegacyHttpOptions(httpOptions(s, '/v1/traces'), 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }), serializer, 'otlp_http_span_exporter', helper, undefined)
+    : createOtlpGrpcExportDelegate(convertLegacyOtlpGrpcOptions(grpcOptions(s), 'TRACES'), serializer, 'otlp_grpc_span_exporter', helper, undefined, 'TraceExportService', '/opentelemetry.proto.collector.trace.v1.TraceService/Export');
+  return new OTLPExporterBase(delegate);
 }
 
 /**

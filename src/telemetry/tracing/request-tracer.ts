@@ -6,8 +6,6 @@
  */
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Attributes, SpanContext } from '@opentelemetry/api';
-import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { GatewayConfig } from '../../config/types.js';
 import { parseEndpointPattern, type EndpointPattern } from '../../routing/pattern.js';
 import { normalizeUrlPattern } from '../otel/krakend-view.js';
@@ -16,22 +14,27 @@ import { Outcome, TraceContext, type BackendRecord, type RequestRecord } from '.
 import { newSpanId, newTraceId } from './ids.js';
 import { Propagation, propagatorNames, remoteSpanContext } from './propagation.js';
 import { ParentBasedRatioSampler } from './sampler.js';
-import { childOf, makeSpan, SpanKind } from './span-data.js';
-import { hrTime } from './time.js';
+import { childOf } from './span-data.js';
+import { encodeAttributes, Kind, SpanEncoder, type SpanEvent } from './span-encoder.js';
+import { epochMs } from './time.js';
 
+/** Attributes that never change for a route or backend, encoded once (OTLP Span field 9). */
 interface BackendBinding {
   readonly name: string;
   readonly options: BackendLayerOptions;
-  readonly fixed: Attributes;
   readonly clientSpan: boolean;
+  readonly skip: ReadonlySet<string>;
+  readonly stageFixed: readonly Buffer[];
+  readonly clientFixed: readonly Buffer[];
 }
 
 interface RouteBinding {
   readonly route: string;
   readonly skipped: boolean;
-  readonly globalStatic: Attributes;
+  readonly globalFixed: readonly Buffer[];
   readonly proxy: ProxyLayer;
-  readonly proxyFixed: Attributes;
+  readonly proxySkip: ReadonlySet<string>;
+  readonly proxyFixed: readonly Buffer[];
   readonly backends: readonly BackendBinding[];
 }
 
@@ -59,37 +62,43 @@ export class RequestTracer {
   readonly #sampler: ParentBasedRatioSampler;
   readonly #propagation: Propagation;
   readonly #routes: RouteBinding[];
-  readonly #resource: Resource;
-  readonly #emit: (spans: ReadableSpan[]) => void;
+  readonly #emit: (spans: Buffer[]) => void;
+  readonly #encoder = new SpanEncoder();
+  readonly #unmatchedFixed: readonly Buffer[];
   readonly #globalSkip: ReadonlySet<string>;
   readonly #scheme: string;
 
-  constructor(settings: OtelSettings, config: GatewayConfig, resource: Resource, emit: (spans: ReadableSpan[]) => void) {
+  constructor(settings: OtelSettings, config: GatewayConfig, emit: (spans: Buffer[]) => void) {
     this.#settings = settings;
     this.#global = settings.global;
     this.#sampler = new ParentBasedRatioSampler(settings.traceSampleRate);
     this.#propagation = new Propagation(propagatorNames(settings.propagators));
-    this.#resource = resource;
     this.#emit = emit;
     this.#globalSkip = new Set(settings.global.skipHeaders.map((h) => h.toLowerCase()));
     this.#scheme = config.tls === undefined ? 'http' : 'https';
+    const fixed = (a: Attributes): Buffer[] => [encodeAttributes(9, a)];
+    this.#unmatchedFixed = fixed({ 'url.scheme': this.#scheme, 'krakend.stage': 'global', ...attrs(settings.global.tracesStatic) });
     this.#routes = config.endpoints.map((ep) => {
       const route = (parseEndpointPattern(ep.path) as EndpointPattern).normalized;
       const proxy = ep.otel?.proxy ?? settings.proxy;
       return {
         route,
         skipped: settings.skipPaths.has(ep.path) || settings.skipPaths.has(route),
-        globalStatic: attrs([...settings.global.tracesStatic, ...(ep.otel?.globalTracesStatic ?? [])]),
+        globalFixed: fixed({ 'url.scheme': this.#scheme, 'krakend.stage': 'global', 'http.route': route, ...attrs([...settings.global.tracesStatic, ...(ep.otel?.globalTracesStatic ?? [])]) }),
         proxy,
-        proxyFixed: { 'http.request.method': ep.method, 'http.route': route, ...attrs(proxy.tracesStatic) },
+        proxySkip: new Set(proxy.skipHeaders.map((h) => h.toLowerCase())),
+        proxyFixed: fixed({ 'http.request.method': ep.method, 'http.route': route, 'krakend.stage': 'proxy', ...attrs(proxy.tracesStatic) }),
         backends: ep.backends.map((b) => {
           const options = (b.otel ?? settings.backend).traces;
           const name = normalizeUrlPattern(b.urlPattern);
+          const base = { 'http.request.method': b.method, 'http.route': name, 'krakend.endpoint.route': route, 'krakend.endpoint.method': ep.method, ...attrs(options.staticAttributes) };
           return {
             name,
             options,
             clientSpan: options.roundTrip || options.readPayload,
-            fixed: { 'http.request.method': b.method, 'http.route': name, 'krakend.endpoint.route': route, 'krakend.endpoint.method': ep.method, ...attrs(options.staticAttributes) },
+            skip: new Set(options.skipHeaders.map((h) => h.toLowerCase())),
+            stageFixed: fixed({ ...base, 'krakend.stage': 'backend' }),
+            clientFixed: fixed({ ...base, 'krakend.stage': 'backend-request' }),
           };
         }),
       };
@@ -125,45 +134,45 @@ export class RequestTracer {
     this.#propagation.inject(t.parentContext, childOf(t.traceId, br.clientSpanId), headers);
   }
 
-  /** When the request is done: its spans, if it was sampled and not skipped. */
+  /** When the request is done: its spans (encoded OTLP), if it was sampled and not skipped. */
   record(rec: RequestRecord): void {
     const t = rec.trace;
     if (t === undefined || !t.sampled) return;
     const r = rec.route >= 0 ? this.#routes[rec.route] : undefined;
     if (r?.skipped === true) return;
-    const spans: ReadableSpan[] = [];
-    let parent: SpanContext | undefined = t.parent;
+    const spans: Buffer[] = [];
+    let parent: string | undefined = t.parent?.spanId;
     if (!this.#global.disableTraces) {
       spans.push(this.#globalSpan(rec, t, r));
-      parent = childOf(t.traceId, t.rootSpanId);
+      parent = t.rootSpanId;
     }
     if (r !== undefined && rec.proxyStart !== 0) {
       if (!r.proxy.disableTraces) {
         t.proxySpanId = newSpanId();
         spans.push(this.#proxySpan(rec, t, r, parent));
-        parent = childOf(t.traceId, t.proxySpanId);
+        parent = t.proxySpanId;
       }
-      rec.backends?.forEach((br, i) => {
-        const b = r.backends[i];
-        if (b !== undefined) this.#backendSpans(rec, t, b, br, parent, spans);
-      });
+      const brs = rec.backends;
+      if (brs !== undefined) {
+        for (let i = 0; i < brs.length; i++) {
+          const br = brs[i];
+          const b = r.backends[i];
+          if (br !== undefined && b !== undefined) this.#backendSpans(t, b, br, parent, spans);
+        }
+      }
     }
     if (spans.length > 0) this.#emit(spans);
   }
 
-  #globalSpan(rec: RequestRecord, t: TraceContext, r: RouteBinding | undefined): ReadableSpan {
+  #globalSpan(rec: RequestRecord, t: TraceContext, r: RouteBinding | undefined): Buffer {
     const req = t.req;
-    const route = r?.route ?? `${rec.status} ${STATUS_CODES[rec.status] ?? 'Unknown'}`;
     const a: Attributes = {
       'url.full': req.url ?? '/',
-      'url.scheme': this.#scheme,
       'http.request.method': rec.method,
-      'krakend.stage': 'global',
-      'http.route': route,
       'http.response.status_code': rec.status,
       'http.response.body.size': Math.max(0, rec.bytesOut),
-      ...(r?.globalStatic ?? attrs(this.#global.tracesStatic)),
     };
+    if (r === undefined) a['http.route'] = `${rec.status} ${STATUS_CODES[rec.status] ?? 'Unknown'}`;
     if (req.headers.host !== undefined) a['server.address'] = req.headers.host;
     const cl = req.headers['content-length'];
     if (cl !== undefined) a['http.request.body.size'] = Number(cl);
@@ -173,38 +182,46 @@ export class RequestTracer {
       headerAttributes('http.request.header.', req.headers, this.#globalSkip, a);
       headerAttributes('http.response.header.', t.res.getHeaders(), this.#globalSkip, a);
     }
-    return makeSpan(
-      { name: route, kind: SpanKind.SERVER, traceId: t.traceId, spanId: t.rootSpanId, parent: t.parent, traceState: t.parent?.traceState, start: rec.start, end: rec.end, attributes: a, error: rec.status >= 500 ? `${rec.status} ${STATUS_CODES[rec.status] ?? ''}`.trim() : undefined },
-      this.#resource,
+    const name = r?.route ?? (a['http.route'] as string);
+    return this.#encoder.encode(
+      { name, kind: Kind.Server, traceId: t.traceId, spanId: t.rootSpanId, parentSpanId: t.parent?.spanId, traceState: t.parent?.traceState?.serialize(), startMs: epochMs(rec.start), endMs: epochMs(rec.end) },
+      r?.globalFixed ?? this.#unmatchedFixed,
+      a,
+      NO_EVENTS,
+      rec.status >= 500 ? `${rec.status} ${STATUS_CODES[rec.status] ?? ''}`.trim() : undefined,
     );
   }
 
-  #proxySpan(rec: RequestRecord, t: TraceContext, r: RouteBinding, parent: SpanContext | undefined): ReadableSpan {
-    const a: Attributes = { ...r.proxyFixed, 'krakend.stage': 'proxy', complete: rec.proxyComplete, 'http.response.status_code': rec.proxyError ? 500 : rec.status };
+  #proxySpan(rec: RequestRecord, t: TraceContext, r: RouteBinding, parent: string | undefined): Buffer {
+    const a: Attributes = { complete: rec.proxyComplete, 'http.response.status_code': rec.proxyError ? 500 : rec.status };
     if (rec.proxyCanceled) a.canceled = true;
     if (rec.proxyError) a.error = 'one or more backends failed';
-    if (r.proxy.reportHeaders) headerAttributes('http.request.header.', t.req.headers, new Set(r.proxy.skipHeaders.map((h) => h.toLowerCase())), a);
-    return makeSpan({ name: r.route, kind: SpanKind.INTERNAL, traceId: t.traceId, spanId: t.proxySpanId as string, parent, start: rec.proxyStart, end: rec.proxyEnd, attributes: a }, this.#resource);
+    if (r.proxy.reportHeaders) headerAttributes('http.request.header.', t.req.headers, r.proxySkip, a);
+    return this.#encoder.encode(
+      { name: r.route, kind: Kind.Internal, traceId: t.traceId, spanId: t.proxySpanId as string, parentSpanId: parent, startMs: epochMs(rec.proxyStart), endMs: epochMs(rec.proxyEnd) },
+      r.proxyFixed,
+      a,
+      NO_EVENTS,
+      undefined,
+    );
   }
 
-  #backendSpans(rec: RequestRecord, t: TraceContext, b: BackendBinding, br: BackendRecord, parent: SpanContext | undefined, spans: ReadableSpan[]): void {
+  #backendSpans(t: TraceContext, b: BackendBinding, br: BackendRecord, parent: string | undefined, spans: Buffer[]): void {
     const o = b.options;
     let stageParent = parent;
     if (!o.disableStage && br.stageStart !== 0) {
       const id = newSpanId();
-      const a: Attributes = { ...b.fixed, 'krakend.stage': 'backend', complete: br.stageComplete };
+      const a: Attributes = { complete: br.stageComplete };
       if (br.stageCanceled) a.canceled = true;
       if (br.stageError) a.error = br.error?.message ?? 'backend failed';
-      spans.push(makeSpan({ name: b.name, kind: SpanKind.INTERNAL, traceId: t.traceId, spanId: id, parent, start: br.stageStart, end: br.stageEnd, attributes: a }, this.#resource));
-      stageParent = childOf(t.traceId, id);
+      spans.push(this.#encoder.encode({ name: b.name, kind: Kind.Internal, traceId: t.traceId, spanId: id, parentSpanId: parent, startMs: epochMs(br.stageStart), endMs: epochMs(br.stageEnd) }, b.stageFixed, a, NO_EVENTS, undefined));
+      stageParent = id;
     }
     if (!b.clientSpan || br.clientSpanId === undefined || br.dispatchAt === 0) return;
-    const skip = new Set(o.skipHeaders.map((h) => h.toLowerCase()));
-    const a: Attributes = { ...b.fixed, 'krakend.stage': 'backend-request', 'url.full': br.origin + br.path };
-    a['server.address'] = hostOf(br.origin);
+    const a: Attributes = { 'url.full': br.origin + br.path, 'server.address': hostOf(br.origin) };
     if (br.requestSize >= 0) a['http.request.body.size'] = br.requestSize;
-    if (br.sentHeaders !== undefined) headerAttributes('http.request.header.', br.sentHeaders, skip, a);
-    const events: TimedEvent[] = [];
+    if (br.sentHeaders !== undefined) headerAttributes('http.request.header.', br.sentHeaders, b.skip, a);
+    const events: SpanEvent[] = [];
     const transportError = br.outcome !== Outcome.Ok;
     const end = br.headersAt !== 0 ? br.headersAt : br.stageEnd;
     if (!transportError) {
@@ -212,39 +229,37 @@ export class RequestTracer {
       a['http.response.body.size'] = br.contentLength;
       a['response-duration'] = Math.max(0, br.headersAt - br.dispatchAt) / 1000;
     } else {
-      events.push({ name: 'exception', time: hrTime(end), attributes: { 'exception.type': br.error?.name ?? 'Error', 'exception.message': br.error?.message ?? 'backend request failed' }, droppedAttributesCount: 0 });
+      events.push({ name: 'exception', timeMs: epochMs(end), attributes: { 'exception.type': br.error?.name ?? 'Error', 'exception.message': br.error?.message ?? 'backend request failed' } });
     }
     if (o.detailedConnection) {
       a['get-conn-duration'] = Math.max(0, (br.connectedAt || end) - br.dispatchAt) / 1000;
       a['dns-duration'] = br.dnsS;
       a['tls-duration'] = br.tlsS;
-      if (br.headersAt !== 0) events.push({ name: 'first-byte-time', time: hrTime(br.headersAt), droppedAttributesCount: 0 });
+      if (br.headersAt !== 0) events.push({ name: 'first-byte-time', timeMs: epochMs(br.headersAt) });
     }
     const clientEnd = o.readPayload || br.bodyEndAt === 0 ? end : br.bodyEndAt;
     spans.push(
-      makeSpan(
-        { name: b.name, kind: SpanKind.CLIENT, traceId: t.traceId, spanId: br.clientSpanId, parent: stageParent, start: br.dispatchAt, end: clientEnd, attributes: a, events, error: transportError ? (br.error?.message ?? 'backend request failed') : undefined },
-        this.#resource,
+      this.#encoder.encode(
+        { name: b.name, kind: Kind.Client, traceId: t.traceId, spanId: br.clientSpanId, parentSpanId: stageParent, startMs: epochMs(br.dispatchAt), endMs: epochMs(clientEnd) },
+        b.clientFixed,
+        a,
+        events,
+        transportError ? (br.error?.message ?? 'backend request failed') : undefined,
       ),
     );
     if (o.readPayload && br.headersAt !== 0) {
       const readEnd = br.bodyEndAt !== 0 ? br.bodyEndAt : br.headersAt;
       spans.push(
-        makeSpan(
-          {
-            name: 'http.client.response.read.tracker',
-            kind: SpanKind.INTERNAL,
-            traceId: t.traceId,
-            spanId: newSpanId(),
-            parent: childOf(t.traceId, br.clientSpanId),
-            start: br.headersAt,
-            end: readEnd,
-            attributes: { ...b.fixed, 'krakend.stage': 'backend-request', 'http.client.response.read.size': br.readBytes, 'http.client.response.read.time': (readEnd - br.headersAt) / 1000 },
-            error: br.readError ? 'reading the response body failed' : undefined,
-          },
-          this.#resource,
+        this.#encoder.encode(
+          { name: 'http.client.response.read.tracker', kind: Kind.Internal, traceId: t.traceId, spanId: newSpanId(), parentSpanId: br.clientSpanId, startMs: epochMs(br.headersAt), endMs: epochMs(readEnd) },
+          b.clientFixed,
+          { 'http.client.response.read.size': br.readBytes, 'http.client.response.read.time': (readEnd - br.headersAt) / 1000 },
+          NO_EVENTS,
+          br.readError ? 'reading the response body failed' : undefined,
         ),
       );
     }
   }
 }
+
+const NO_EVENTS: readonly SpanEvent[] = [];

@@ -7,7 +7,11 @@
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { withRetry } from '../exporters/retry.js';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+/** What the batcher hands encoded spans to (an OTLP exporter with Tollgate's span encoding). */
+export interface EncodedSpanExporter {
+  export(spans: Buffer[], resultCallback: (result: ExportResult) => void): void;
+  shutdown(): Promise<void>;
+}
 import type { CounterCell } from '../store/cells.js';
 
 export interface BatcherOptions {
@@ -26,15 +30,15 @@ export interface BatcherStats {
 }
 
 export class SpanBatcher {
-  readonly #exporter: SpanExporter;
+  readonly #exporter: EncodedSpanExporter;
   readonly #options: BatcherOptions;
   readonly #stats: BatcherStats;
-  #queue: ReadableSpan[] = [];
+  #queue: Buffer[] = [];
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
   #closed = false;
 
-  constructor(exporter: SpanExporter, stats: BatcherStats, options: BatcherOptions = DEFAULT_BATCHER) {
+  constructor(exporter: EncodedSpanExporter, stats: BatcherStats, options: BatcherOptions = DEFAULT_BATCHER) {
     this.#exporter = exporter;
     this.#stats = stats;
     this.#options = options;
@@ -49,7 +53,7 @@ export class SpanBatcher {
     return this.#queue.length;
   }
 
-  add(spans: readonly ReadableSpan[]): void {
+  add(spans: readonly Buffer[]): void {
     if (this.#closed || this.#queue.length + spans.length > this.#options.maxQueue) {
       this.#stats.dropped.add(spans.length);
       return;

@@ -90,3 +90,16 @@ it('turns a snapshot into cumulative OTLP metric data with instrument names and 
   assert.equal(sum?.dataPointType, DataPointType.SUM);
   assert.deepEqual(sum?.dataPoints[0]?.attributes, { error: false });
 });
+
+it('writes fixed64 nanoseconds exactly without BigInt (span timestamps)', async () => {
+  const { FastWriter } = await import('../../../src/telemetry/tracing/fast-writer.js');
+  for (const ms of [1795320630722.2444, 1700000000000, 1700000000000.001, 86_400_000.5, 4102444800000.999, 0]) {
+    const w = new FastWriter();
+    w.fixed64Nanos(ms);
+    const s = Math.floor(ms / 1000);
+    assert.equal(w.buf.readBigUInt64LE(0), BigInt(s) * 1_000_000_000n + BigInt(Math.round((ms - s * 1000) * 1e6)), String(ms));
+  }
+  const w = new FastWriter(4);
+  w.string(1, 'héllo wörld, a non-ASCII string that is long enough to take the Buffer path ✓');
+  assert.equal(w.buf.subarray(2, w.pos).toString('utf8'), 'héllo wörld, a non-ASCII string that is long enough to take the Buffer path ✓');
+});
