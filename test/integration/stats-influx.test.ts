@@ -107,6 +107,27 @@ describe('telemetry/metrics: /__stats', () => {
     assert.equal(off.gateway.telemetry.stats?.address, undefined);
   });
 
+  it('counts TLS versions and ciphers of requests on a TLS listener', async (t) => {
+    const { makeCerts } = await import('../helpers/certs.js');
+    const { Agent } = await import('undici');
+    const certs = makeCerts();
+    const up = await upstream(t);
+    const gw = await startGateway(t, {
+      tls: { public_key: certs.serverCert, private_key: certs.serverKey },
+      extra_config: { 'telemetry/metrics': { listen_address: '127.0.0.1:0' } },
+      endpoints: endpoints(up, up.url),
+    });
+    const agent = new Agent({ connect: { ca: certs.pem(certs.caCert) } });
+    t.after(() => agent.close());
+    for (let i = 0; i < 3; i++) await (await request(`${gw.url}/users/1`, { dispatcher: agent })).body.dump();
+    const s = await stats(gw);
+    assert.equal(s['krakend.router.tls_version.VersionTLS13.count'], 3);
+    const ciphers = Object.keys(s).filter((k) => k.startsWith('krakend.router.tls_cipher.'));
+    assert.equal(ciphers.length, 1);
+    assert.match(ciphers[0] ?? '', /^krakend\.router\.tls_cipher\.TLS_[A-Z0-9_]+\.count$/);
+    assert.equal(s[ciphers[0] as string], 3);
+  });
+
   it('rejects bad telemetry/metrics and telemetry/influx settings with their paths', async () => {
     const { loadConfigValue, ConfigError } = await import('../../src/config/load.js');
     try {

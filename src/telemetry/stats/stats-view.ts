@@ -53,6 +53,7 @@ export class StatsView implements RecordSink {
   readonly connected: StatCounter;
   readonly disconnected: StatCounter;
   readonly #tls: boolean;
+  readonly #tlsCounters = new WeakMap<object, StatCounter[]>();
 
   constructor(reg: StatsRegistry, settings: StatsSettings, config: GatewayConfig) {
     this.#reg = reg;
@@ -111,12 +112,20 @@ export class StatsView implements RecordSink {
     }
   }
 
+  /** TLS version and cipher are fixed per connection: their counters are found once per socket. */
   #recordTls(rec: RequestRecord): void {
-    const socket = rec.req?.socket as { getProtocol?: () => string | null; getCipher?: () => { standardName?: string } } | undefined;
-    const version = socket?.getProtocol?.();
-    if (typeof version === 'string') this.#reg.counter(`krakend.router.tls_version.${goTlsName(version)}.count`).value++;
-    const cipher = socket?.getCipher?.().standardName;
-    if (cipher !== undefined) this.#reg.counter(`krakend.router.tls_cipher.${cipher}.count`).value++;
+    const socket = rec.req?.socket as (object & { getProtocol?: () => string | null; getCipher?: () => { standardName?: string } }) | undefined;
+    if (socket === undefined) return;
+    let counters = this.#tlsCounters.get(socket);
+    if (counters === undefined) {
+      counters = [];
+      const version = socket.getProtocol?.();
+      if (typeof version === 'string') counters.push(this.#reg.counter(`krakend.router.tls_version.${goTlsName(version)}.count`));
+      const cipher = socket.getCipher?.().standardName;
+      if (cipher !== undefined) counters.push(this.#reg.counter(`krakend.router.tls_cipher.${cipher}.count`));
+      this.#tlsCounters.set(socket, counters);
+    }
+    for (const c of counters) c.value++;
   }
 }
 
