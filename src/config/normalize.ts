@@ -10,6 +10,7 @@ import { parseBackendOtel, parseEndpointOtel, parseOtelSettings } from '../telem
 import { VERSION } from '../version.js';
 import { parseStatsSettings } from '../telemetry/stats/stats-settings.js';
 import { parseInfluxSettings } from '../telemetry/influx/influx-settings.js';
+import { parseKongEndpoint, parseKongSettings } from '../telemetry/kong/kong-settings.js';
 import type { BackendConfig, Encoding, EndpointConfig, ForwardRule, GatewayConfig, TlsConfig } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -38,11 +39,13 @@ export function normalizeConfig(root: RawObject, warnings: string[]): GatewayCon
     endpoints,
     otel: isObject(objectAt(root, 'extra_config')[OTEL]) ? parseOtelSettings(objectAt(objectAt(root, 'extra_config'), OTEL), stringAt(root, 'name') ?? '', VERSION) : undefined,
     ...statsAndInflux(objectAt(root, 'extra_config'), warnings),
+    kong: isObject(objectAt(root, 'extra_config')[KONG]) ? parseKongSettings(objectAt(objectAt(root, 'extra_config'), KONG)) : undefined,
     extraConfig: objectAt(root, 'extra_config'),
   };
 }
 
 const OTEL = 'telemetry/opentelemetry';
+const KONG = 'telemetry/kong-prometheus';
 
 function statsAndInflux(extra: RawObject, warnings: string[]): Pick<GatewayConfig, 'stats' | 'influx'> {
   const metrics = extra['telemetry/metrics'];
@@ -81,6 +84,7 @@ function normalizeEndpoint(ep: RawObject, index: number, inh: Inherited, warning
     inputQueryStrings: queryRule(stringsAt(ep, 'input_query_strings')) ?? new Set<string>(),
     backends,
     otel: parseEndpointOtel(objectAt(ep, 'extra_config')[OTEL]),
+    kong: parseKongEndpoint(objectAt(ep, 'extra_config')[KONG]),
     extraConfig: objectAt(ep, 'extra_config'),
   };
 }

@@ -1,6 +1,7 @@
 import type { BackendLayer, EndpointOtel, OtelSettings } from '../telemetry/otel/settings.js';
 import type { StatsSettings } from '../telemetry/stats/stats-settings.js';
 import type { InfluxSettings } from '../telemetry/influx/influx-settings.js';
+import type { KongEndpoint, KongSettings } from '../telemetry/kong/kong-settings.js';
 
 /**
  * The normalised, frozen configuration the gateway runs on. Built once from a KrakenD v3 file by
@@ -61,6 +62,8 @@ export interface EndpointConfig {
   readonly backends: readonly BackendConfig[];
   /** Endpoint-level `telemetry/opentelemetry` overrides. */
   readonly otel: EndpointOtel | undefined;
+  /** Endpoint-level `telemetry/kong-prometheus` (route and service label values). */
+  readonly kong: KongEndpoint | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;
 }
 
@@ -84,6 +87,8 @@ export interface GatewayConfig {
   /** `telemetry/metrics` (extended metrics, /__stats), when configured or needed by Influx. */
   readonly stats: StatsSettings | undefined;
   readonly influx: InfluxSettings | undefined;
+  /** `telemetry/kong-prometheus`, when configured. */
+  readonly kong: KongSettings | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;
 }
 

@@ -70,6 +70,7 @@ export class Gateway {
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
     const server = this.config.tls === undefined ? createHttpServer(onRequest) : createHttpsServer(tlsServerOptions(this.config.tls), onRequest);
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => rejectMalformed(err, socket));
+    this.#telemetry.attach(server, () => this.#inFlight);
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new TollgateError('TG_ERR_LISTEN', `cannot listen on ${this.config.listenIp || '*'}:${this.config.port}: ${err.message}`, { cause: err })));

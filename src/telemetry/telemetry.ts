@@ -24,6 +24,10 @@ import { RequestTracer } from './tracing/request-tracer.js';
 import type { BackendRecord } from './record.js';
 import { ExtendedMetrics } from './stats/extended-metrics.js';
 import { InfluxPusher } from './influx/influx-pusher.js';
+import { ConnectionStats } from './kong/connections.js';
+import { KongView } from './kong/kong-view.js';
+import { KongStatusServer } from './kong/status-server.js';
+import type { Server } from 'node:http';
 
 /** Propagates a request's trace context into one backend request's headers. */
 export type Injector = (rec: RequestRecord, br: BackendRecord, headers: Record<string, string | string[]>) => void;
@@ -46,10 +50,17 @@ export class Telemetry {
   /** `telemetry/metrics` (/__stats), when configured. */
   readonly stats: ExtendedMetrics | undefined;
   #influx: InfluxPusher | undefined;
+  /** Data-listener connection accounting (Kong's nginx connection families). */
+  readonly connections = new ConnectionStats();
+  #kongStatus: KongStatusServer | undefined;
 
   constructor(config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], options: TelemetryOptions) {
     this.#logger = options.logger;
     if (config.otel !== undefined) this.#setUpOtel(config, config.otel, targets);
+    if (config.kong !== undefined) {
+      this.#sinks.push(new KongView(this.store, config.kong, config, targets, this.connections, options.version));
+      this.#kongStatus = new KongStatusServer(config.kong, this.store, this.#logger);
+    }
     if (config.stats !== undefined) {
       this.stats = new ExtendedMetrics(config.stats, config, this.#logger);
       this.#sinks.push(this.stats.view);
@@ -59,6 +70,17 @@ export class Telemetry {
         this.#influx = new InfluxPusher(config.influx, this.stats, this.#logger, stats);
       }
     }
+  }
+
+  /** The Kong status listener, when `telemetry/kong-prometheus` is configured. */
+  get kongStatus(): KongStatusServer | undefined {
+    return this.#kongStatus;
+  }
+
+  /** Counts the data listener's connections (and in-flight requests through `inFlight`). */
+  attach(server: Server, inFlight: () => number): void {
+    this.connections.attach(server);
+    this.connections.inFlightSource = inFlight;
   }
 
   /** The InfluxDB pusher, when configured (tests push on demand). */
@@ -116,6 +138,7 @@ export class Telemetry {
 
   /** At the start of a request (before routing): trace sampling and ids, when tracing is on. */
   begin(rec: RequestRecord, req: IncomingMessage, res: ServerResponse): void {
+    this.connections.requests++;
     if (this.#tracer !== undefined) this.#tracer.begin(rec, req, res);
   }
 
@@ -157,6 +180,7 @@ export class Telemetry {
     try {
       for (const e of this.#exporters) await e.start();
       await this.stats?.start();
+      await this.#kongStatus?.start();
     } catch (err) {
       await this.close();
       throw err;
@@ -173,5 +197,6 @@ export class Telemetry {
       ...this.#pushers.map((p) => p.close(deadlineMs)),
     ]);
     await this.stats?.close();
+    await this.#kongStatus?.close();
   }
 }

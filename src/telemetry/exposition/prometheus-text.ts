@@ -23,7 +23,7 @@ export function renderPrometheusText(snapshot: Snapshot): string {
 }
 
 function renderFamily(f: FamilySnapshot): string {
-  const name = f.type === 'counter' ? `${f.name}_total` : f.name;
+  const name = f.exposedName;
   let out = `# HELP ${name} ${escapeHelp(f.help)}\n# TYPE ${name} ${f.type}\n`;
   if (f.type !== 'histogram') {
     for (const s of f.series) if ('value' in s) out += `${name}${brace(s.labels)} ${formatValue(s.value)}\n`;

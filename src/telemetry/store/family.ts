@@ -24,6 +24,10 @@ export interface FamilyOptions {
   readonly seriesLimit?: number;
   /** Labels every series of this family carries (e.g. the OTel scope), merged in at bind time. */
   readonly constLabels?: LabelPairs;
+  /** Keep labels in the order given (Kong declares its order) instead of sorting them by name. */
+  readonly declaredOrder?: boolean;
+  /** A counter whose exposed name is `name` as is (Kong's `kong_bandwidth_bytes`): no `_total` added. */
+  readonly noTotalSuffix?: boolean;
 }
 
 type CellOf<T extends FamilyType> = T extends 'counter' ? CounterCell : T extends 'gauge' ? GaugeCell : HistogramCell;
@@ -37,6 +41,8 @@ export class Family<T extends FamilyType = FamilyType> {
   readonly unit: string | undefined;
   readonly bounds: Float64Array;
   readonly seriesLimit: number;
+  readonly noTotalSuffix: boolean;
+  readonly #declaredOrder: boolean;
   readonly cells: CellOf<T>[] = [];
   readonly #constLabels: LabelPairs;
   readonly #byLabels = new Map<string, CellOf<T>>();
@@ -54,6 +60,8 @@ export class Family<T extends FamilyType = FamilyType> {
     this.bounds = Float64Array.from(options.buckets ?? []);
     this.seriesLimit = options.seriesLimit ?? DEFAULT_SERIES_LIMIT;
     this.#constLabels = options.constLabels ?? [];
+    this.#declaredOrder = options.declaredOrder === true;
+    this.noTotalSuffix = options.noTotalSuffix === true;
   }
 
   /**
@@ -61,7 +69,8 @@ export class Family<T extends FamilyType = FamilyType> {
    * closed-set value); the same label set always returns the same cell.
    */
   bind(pairs: LabelPairs): CellOf<T> {
-    const labels = renderLabels(sortPairs([...pairs, ...this.#constLabels]));
+    const all = [...pairs, ...this.#constLabels];
+    const labels = renderLabels(this.#declaredOrder ? [...dedupePairs(all).entries()] : sortPairs(all));
     const existing = this.#byLabels.get(labels);
     if (existing !== undefined) return existing;
     if (this.cells.length >= this.seriesLimit) {

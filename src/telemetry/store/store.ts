@@ -25,6 +25,8 @@ export interface FamilySnapshot {
   readonly otelName: string;
   readonly otelUnit: string;
   readonly group: StoreGroup;
+  /** The name to expose for samples and TYPE in the text format (counters get `_total` unless told not to). */
+  readonly exposedName: string;
   readonly help: string;
   readonly unit: string | undefined;
   readonly bounds: Float64Array;
@@ -86,7 +88,8 @@ export class MetricStore {
         }
       }
       if (series.length > 0) {
-        families.push({ type: family.type, name: family.name, otelName: family.otelName, otelUnit: family.otelUnit, group, help: family.help, unit: family.unit, bounds: family.bounds, series });
+        const exposedName = family.type === 'counter' && !family.noTotalSuffix ? `${family.name}_total` : family.name;
+        families.push({ type: family.type, name: family.name, exposedName, otelName: family.otelName, otelUnit: family.otelUnit, group, help: family.help, unit: family.unit, bounds: family.bounds, series });
       }
     }
     return { at: now, families };

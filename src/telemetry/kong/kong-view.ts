@@ -1,0 +1,170 @@
+/**
+ * Kong's Prometheus plugin as a view of the request record (spec kong.md §2): 3.x families (or the
+ * 2.x names), labels in Kong's declared order, Kong's buckets, latencies in milliseconds as Kong
+ * defines them — Kong latency until the request is handed to the upstream (the whole time for a
+ * gateway-generated response), upstream latency until its first byte, request latency in total.
+ * Requests that match no endpoint are never counted, as in Kong.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { Target } from '../../backends/balancer.js';
+import type { GatewayConfig } from '../../config/types.js';
+import type { CounterCell, GaugeCell, HistogramCell } from '../store/cells.js';
+import type { Family } from '../store/family.js';
+import type { LabelPairs } from '../store/labels.js';
+import type { MetricStore } from '../store/store.js';
+import { Outcome, type RequestRecord, type RecordSink } from '../record.js';
+import type { ConnectionStats } from './connections.js';
+import type { KongSettings } from './kong-settings.js';
+
+const KONG_LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000];
+const UPSTREAM_LATENCY_BUCKETS = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000];
+const LEGACY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 1000, 2000, 5000, 10000, 30000, 60000];
+
+interface Route {
+  readonly service: string;
+  readonly route: string;
+  readonly codes: (CounterCell | undefined)[][];
+  kong?: HistogramCell;
+  upstream?: HistogramCell;
+  request?: HistogramCell;
+  ingress?: CounterCell;
+  egress?: CounterCell;
+}
+
+export class KongView implements RecordSink {
+  readonly nodeId = randomUUID();
+  readonly #routes: Route[];
+  readonly #legacy: boolean;
+  readonly #requests: Family<'counter'> | undefined;
+  readonly #sockets = new WeakMap<Socket, { read: number; written: number }>();
+
+  constructor(store: MetricStore, settings: KongSettings, config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], connections: ConnectionStats, version: string) {
+    this.#legacy = settings.naming === '2.x';
+    const legacy = this.#legacy;
+    const kong = { declaredOrder: true } as const;
+    const ctr = (name: string, help: string, total = true): Family<'counter'> => store.counter('kong', { name, help, ...kong, noTotalSuffix: !total });
+    const hist = (name: string, help: string, buckets: readonly number[]): Family<'histogram'> => store.histogram('kong', { name, help, buckets, ...kong });
+    const gauge = (name: string, help: string): Family<'gauge'> => store.gauge('kong', { name, help, ...kong });
+
+    const statusOn = legacy || settings.statusCodeMetrics;
+    const latencyOn = legacy || settings.latencyMetrics;
+    const bandwidthOn = legacy || settings.bandwidthMetrics;
+    this.#requests = statusOn
+      ? legacy
+        ? ctr('kong_http_status', 'HTTP status codes per service/route in Kong', false)
+        : ctr('kong_http_requests', 'HTTP status codes per consumer/service/route in Kong')
+      : undefined;
+    const kongLatency = latencyOn && !legacy ? hist('kong_kong_latency_ms', 'Latency added by Kong and enabled plugins for each service/route in Kong', KONG_LATENCY_BUCKETS) : undefined;
+    const upstreamLatency = latencyOn && !legacy ? hist('kong_upstream_latency_ms', 'Latency added by upstream response for each service/route in Kong', UPSTREAM_LATENCY_BUCKETS) : undefined;
+    const requestLatency = latencyOn && !legacy ? hist('kong_request_latency_ms', 'Total latency incurred during requests for each service/route in Kong', UPSTREAM_LATENCY_BUCKETS) : undefined;
+    const legacyLatency = legacy ? hist('kong_latency', 'Latency added by Kong, total request time and upstream latency for each service/route in Kong', LEGACY_BUCKETS) : undefined;
+    const bandwidth = bandwidthOn
+      ? legacy
+        ? ctr('kong_bandwidth', 'Total bandwidth in bytes consumed per service/route in Kong', false)
+        : ctr('kong_bandwidth_bytes', 'Total bandwidth (ingress/egress) throughput in bytes', false)
+      : undefined;
+
+    this.#routes = config.endpoints.map((ep) => {
+      const first = targets[ep.index]?.[0]?.[0];
+      const service = ep.kong?.service ?? first?.hostname ?? '';
+      const route = ep.kong?.route ?? ep.path;
+      const base: LabelPairs = [['service', service], ['route', route]];
+      const r: Route = { service, route, codes: [] };
+      const ws: LabelPairs = legacy ? [] : [['workspace', 'default']];
+      if (kongLatency !== undefined) r.kong = kongLatency.bind([...base, ...ws]);
+      if (upstreamLatency !== undefined) r.upstream = upstreamLatency.bind([...base, ...ws]);
+      if (requestLatency !== undefined) r.request = requestLatency.bind([...base, ...ws]);
+      if (legacyLatency !== undefined) {
+        r.kong = legacyLatency.bind([...base, ['type', 'kong']]);
+        r.upstream = legacyLatency.bind([...base, ['type', 'upstream']]);
+        r.request = legacyLatency.bind([...base, ['type', 'request']]);
+      }
+      if (bandwidth !== undefined) {
+        const dir = legacy ? 'type' : 'direction';
+        r.ingress = bandwidth.bind([...base, [dir, 'ingress'], ...ws, ...(legacy ? [] : ([['consumer', '']] as LabelPairs))]);
+        r.egress = bandwidth.bind([...base, [dir, 'egress'], ...ws, ...(legacy ? [] : ([['consumer', '']] as LabelPairs))]);
+      }
+      return r;
+    });
+
+    // Node-level gauges, refreshed at scrape time (Kong's worker-local storage).
+    const connections0 = legacy
+      ? gauge('kong_nginx_http_current_connections', 'Number of HTTP connections')
+      : gauge('kong_nginx_connections_total', 'Number of connections by subsystem');
+    const state = (s: string): GaugeCell => connections0.bind(legacy ? [['state', s]] : [['node_id', this.nodeId], ['subsystem', 'http'], ['state', s]]);
+    const conn = { accepted: state('accepted'), active: state('active'), handled: state('handled'), reading: state('reading'), total: state('total'), waiting: state('waiting'), writing: state('writing') };
+    const requestsTotal = legacy ? undefined : gauge('kong_nginx_requests_total', 'Number of requests total').bind([['node_id', this.nodeId], ['subsystem', 'http']]);
+    gauge('kong_datastore_reachable', 'Datastore reachable from Kong, 0 is unreachable').bind([]).set(1);
+    if (!legacy) gauge('kong_node_info', 'Kong Node metadata information').bind([['node_id', this.nodeId], ['version', version]]).set(1);
+    const lua = gauge('kong_memory_workers_lua_vms_bytes', 'Allocated bytes in worker Lua VM').bind([...(legacy ? [] : ([['node_id', this.nodeId]] as LabelPairs)), ['pid', String(process.pid)], ['kong_subsystem', 'http']]);
+    const errors = store.counter('kong', { name: 'kong_nginx_metric_errors', help: 'Number of nginx-lua-prometheus errors', ...kong }).bind([]);
+    if (legacy || settings.upstreamHealthMetrics) this.#bindHealth(gauge, config, targets);
+    const families = store.families(new Set(['kong']));
+    store.addCollector('kong', () => {
+      conn.accepted.set(connections.accepted);
+      conn.handled.set(connections.accepted);
+      conn.active.set(connections.active);
+      conn.writing.set(connections.inFlight);
+      conn.waiting.set(Math.max(0, connections.active - connections.inFlight));
+      conn.reading.set(0);
+      conn.total.set(connections.requests);
+      requestsTotal?.set(connections.requests);
+      lua.set(process.memoryUsage().heapUsed);
+      // Series refused by a family's series limit are this exporter's "metric errors".
+      errors.value = families.reduce((n, f) => n + f.overflowed, 0);
+    });
+  }
+
+  #bindHealth(gauge: (name: string, help: string) => Family<'gauge'>, config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[]): void {
+    const health = gauge('kong_upstream_target_health', 'Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.');
+    const seen = new Set<string>();
+    config.endpoints.forEach((ep, e) =>
+      ep.backends.forEach((_b, i) => {
+        for (const t of targets[e]?.[i] ?? []) {
+          const target = `${t.hostname}:${t.port}`;
+          const upstream = t.hostname;
+          if (seen.has(`${upstream}\u0000${target}`)) continue;
+          seen.add(`${upstream}\u0000${target}`);
+          for (const state of ['healthchecks_off', 'healthy', 'unhealthy', 'dns_error']) {
+            health.bind([['upstream', upstream], ['target', target], ['address', target], ['state', state], ['subsystem', 'http']]).set(state === 'healthchecks_off' ? 1 : 0);
+          }
+        }
+      }),
+    );
+  }
+
+  record(rec: RequestRecord): void {
+    if (rec.route < 0) return;
+    const r = this.#routes[rec.route] as Route;
+    const first = rec.backends?.[0];
+    const dispatched = first !== undefined && first.dispatchAt !== 0 ? first.dispatchAt : 0;
+    const fromService = rec.backends?.some((b) => b.headersAt !== 0 && b.outcome === Outcome.Ok && (b.stageComplete || rec.backends?.length === 1)) === true;
+    if (this.#requests !== undefined) {
+      const source = fromService ? 1 : 0;
+      const byCode = r.codes[rec.status] ?? (r.codes[rec.status] = []);
+      const cell =
+        byCode[source] ??
+        (byCode[source] = this.#legacy
+          ? this.#requests.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)]])
+          : this.#requests.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)], ['source', fromService ? 'service' : 'kong'], ['workspace', 'default'], ['consumer', '']]));
+      cell.add(1);
+    }
+    if (r.kong !== undefined) {
+      r.kong.observe(Math.round((dispatched !== 0 ? dispatched : rec.end) - rec.start));
+      r.request?.observe(Math.round(rec.end - rec.start));
+      if (first !== undefined && first.headersAt !== 0) r.upstream?.observe(Math.round(first.headersAt - first.dispatchAt));
+    }
+    if (r.ingress !== undefined) {
+      const socket = rec.req?.socket;
+      if (socket !== undefined) {
+        const last = this.#sockets.get(socket) ?? { read: 0, written: 0 };
+        const read = socket.bytesRead;
+        const written = socket.bytesWritten;
+        if (read > last.read) r.ingress.add(read - last.read);
+        if (written > last.written) r.egress?.add(written - last.written);
+        this.#sockets.set(socket, { read, written });
+      }
+    }
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Kong's Status API `/metrics` for the Kong families: text format only (Kong offers no OpenMetrics),
+ * `Content-Type: text/plain; charset=UTF-8`, optionally limited to client networks (`allow`, CIDR)
+ * and a bearer `token`. Loopback by default.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { BlockList, isIPv6, type AddressInfo } from 'node:net';
+import { TollgateError } from '../../errors/catalogue.js';
+import type { Logger } from '../../log/logger.js';
+import { renderPrometheusText } from '../exposition/prometheus-text.js';
+import type { MetricStore } from '../store/store.js';
+import type { KongSettings } from './kong-settings.js';
+
+const GROUPS = new Set(['kong']);
+
+function json(res: ServerResponse, status: number, message: string): void {
+  const body = JSON.stringify({ message });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+export class KongStatusServer {
+  readonly #s: KongSettings;
+  readonly #store: MetricStore;
+  readonly #logger: Logger;
+  readonly #allow: BlockList | undefined;
+  #server: Server | undefined;
+
+  constructor(settings: KongSettings, store: MetricStore, logger: Logger) {
+    this.#s = settings;
+    this.#store = store;
+    this.#logger = logger;
+    if (settings.allow.length > 0) {
+      const list = new BlockList();
+      for (const cidr of settings.allow) {
+        const [addr = '', prefix] = cidr.split('/');
+        const type = isIPv6(addr) ? 'ipv6' : 'ipv4';
+        if (prefix === undefined) list.addAddress(addr, type);
+        else list.addSubnet(addr, Number(prefix), type);
+      }
+      this.#allow = list;
+    }
+  }
+
+  #permitted(req: IncomingMessage): 'ok' | 'forbidden' | 'unauthorized' {
+    if (this.#allow !== undefined) {
+      let ip = req.socket.remoteAddress ?? '';
+      if (ip.startsWith('::ffff:')) ip = ip.slice(7);
+      if (!this.#allow.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')) return 'forbidden';
+    }
+    if (this.#s.token !== undefined) {
+      const given = Buffer.from(req.headers.authorization ?? '');
+      const want = Buffer.from(`Bearer ${this.#s.token}`);
+      if (given.length !== want.length || !timingSafeEqual(given, want)) return 'unauthorized';
+    }
+    return 'ok';
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const verdict = this.#permitted(req);
+    if (verdict === 'forbidden') return json(res, 403, 'Forbidden');
+    if (verdict === 'unauthorized') return json(res, 401, 'Unauthorized');
+    if (path !== '/metrics' && path !== '/metrics/') return json(res, 404, 'Not found');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, 'Method not allowed');
+    const body = renderPrometheusText(this.#store.snapshot(GROUPS));
+    res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  async start(): Promise<AddressInfo> {
+    const server = createServer((req, res) => this.#handle(req, res));
+    server.headersTimeout = 3_000;
+    server.requestTimeout = 10_000;
+    this.#server = server;
+    const { listenHost, listenPort } = this.#s;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new TollgateError('TG_ERR_LISTEN', `telemetry/kong-prometheus cannot listen on ${listenHost || '*'}:${listenPort}: ${err.message}`, { cause: err })));
+      server.listen(listenPort, listenHost === '' ? undefined : listenHost, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    this.#logger.info({ address: address.address, port: address.port }, 'kong status listener listening');
+    return address;
+  }
+
+  get address(): AddressInfo | undefined {
+    return (this.#server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (server === undefined) return;
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}
