@@ -7,6 +7,7 @@ import { OTEL_BACKEND_SCHEMA, OTEL_ENDPOINT_SCHEMA, OTEL_KEYS, OTEL_ROOT_SCHEMA,
 import type { RawObject } from './raw.js';
 import { INFLUX_SCHEMA, METRICS_SCHEMA } from './namespaces/metrics-influx.js';
 import { KONG_ENDPOINT_SCHEMA, KONG_ROOT_SCHEMA } from './namespaces/kong.js';
+import { API_KEYS_ENDPOINT_SCHEMA, API_KEYS_ROOT_SCHEMA } from './namespaces/api-keys.js';
 import type { ConfigIssue } from './validate.js';
 
 export interface NamespaceSchema {
@@ -44,6 +45,7 @@ export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
   { name: 'telemetry/metrics', scopes: { root: METRICS_SCHEMA } },
   { name: 'telemetry/influx', scopes: { root: INFLUX_SCHEMA } },
   { name: 'telemetry/kong-prometheus', scopes: { root: KONG_ROOT_SCHEMA, endpoint: KONG_ENDPOINT_SCHEMA } },
+  { name: 'auth/api-keys', scopes: { root: API_KEYS_ROOT_SCHEMA, endpoint: API_KEYS_ENDPOINT_SCHEMA } },
 ];
 
 /** Keys of a supported namespace that Tollgate reads (others in it are reported as ignored). */
@@ -52,6 +54,7 @@ export const NAMESPACE_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   'telemetry/opentelemetry': OTEL_KEYS,
   'telemetry/metrics': new Set(Object.keys(METRICS_SCHEMA.properties)),
   'telemetry/influx': new Set(Object.keys(INFLUX_SCHEMA.properties)),
+  'auth/api-keys': new Set([...Object.keys(API_KEYS_ROOT_SCHEMA.properties), ...Object.keys(API_KEYS_ENDPOINT_SCHEMA.properties)]),
   'telemetry/kong-prometheus': new Set([...Object.keys(KONG_ROOT_SCHEMA.properties), ...Object.keys(KONG_ENDPOINT_SCHEMA.properties)]),
 };
 

@@ -11,6 +11,7 @@ import { VERSION } from '../version.js';
 import { parseStatsSettings } from '../telemetry/stats/stats-settings.js';
 import { parseInfluxSettings } from '../telemetry/influx/influx-settings.js';
 import { parseKongEndpoint, parseKongSettings } from '../telemetry/kong/kong-settings.js';
+import { parseApiKeys, parseEndpointAuth } from '../auth/api-keys.js';
 import type { BackendConfig, Encoding, EndpointConfig, ForwardRule, GatewayConfig, TlsConfig } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -40,12 +41,14 @@ export function normalizeConfig(root: RawObject, warnings: string[]): GatewayCon
     otel: isObject(objectAt(root, 'extra_config')[OTEL]) ? parseOtelSettings(objectAt(objectAt(root, 'extra_config'), OTEL), stringAt(root, 'name') ?? '', VERSION) : undefined,
     ...statsAndInflux(objectAt(root, 'extra_config'), warnings),
     kong: isObject(objectAt(root, 'extra_config')[KONG]) ? parseKongSettings(objectAt(objectAt(root, 'extra_config'), KONG)) : undefined,
+    apiKeys: isObject(objectAt(root, 'extra_config')[API_KEYS]) ? parseApiKeys(objectAt(objectAt(root, 'extra_config'), API_KEYS)) : undefined,
     extraConfig: objectAt(root, 'extra_config'),
   };
 }
 
 const OTEL = 'telemetry/opentelemetry';
 const KONG = 'telemetry/kong-prometheus';
+const API_KEYS = 'auth/api-keys';
 
 function statsAndInflux(extra: RawObject, warnings: string[]): Pick<GatewayConfig, 'stats' | 'influx'> {
   const metrics = extra['telemetry/metrics'];
@@ -85,6 +88,7 @@ function normalizeEndpoint(ep: RawObject, index: number, inh: Inherited, warning
     backends,
     otel: parseEndpointOtel(objectAt(ep, 'extra_config')[OTEL]),
     kong: parseKongEndpoint(objectAt(ep, 'extra_config')[KONG]),
+    auth: parseEndpointAuth(objectAt(ep, 'extra_config')[API_KEYS]),
     extraConfig: objectAt(ep, 'extra_config'),
   };
 }

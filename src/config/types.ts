@@ -2,6 +2,7 @@ import type { BackendLayer, EndpointOtel, OtelSettings } from '../telemetry/otel
 import type { StatsSettings } from '../telemetry/stats/stats-settings.js';
 import type { InfluxSettings } from '../telemetry/influx/influx-settings.js';
 import type { KongEndpoint, KongSettings } from '../telemetry/kong/kong-settings.js';
+import type { ApiKeySettings, EndpointAuth } from '../auth/api-keys.js';
 
 /**
  * The normalised, frozen configuration the gateway runs on. Built once from a KrakenD v3 file by
@@ -64,6 +65,8 @@ export interface EndpointConfig {
   readonly otel: EndpointOtel | undefined;
   /** Endpoint-level `telemetry/kong-prometheus` (route and service label values). */
   readonly kong: KongEndpoint | undefined;
+  /** `auth/api-keys` at the endpoint: a key is required (with one of these roles when listed). */
+  readonly auth: EndpointAuth | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;
 }
 
@@ -89,6 +92,7 @@ export interface GatewayConfig {
   readonly influx: InfluxSettings | undefined;
   /** `telemetry/kong-prometheus`, when configured. */
   readonly kong: KongSettings | undefined;
+  readonly apiKeys: ApiKeySettings | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;
 }
 

@@ -15,6 +15,8 @@ export const ERRORS = {
   TG_ERR_LISTEN: { statusCode: 0, message: 'a listener could not be opened' },
   TG_ERR_ROUTE_NOT_FOUND: { statusCode: 404, message: 'no endpoint matches this path' },
   TG_ERR_METHOD_NOT_ALLOWED: { statusCode: 405, message: 'the endpoint exists but not for this method' },
+  TG_ERR_UNAUTHORIZED: { statusCode: 401, message: 'a valid API key is required' },
+  TG_ERR_FORBIDDEN: { statusCode: 403, message: 'the API key does not have a role this endpoint requires' },
   TG_ERR_BAD_REQUEST: { statusCode: 400, message: 'the request is malformed' },
   TG_ERR_HEADERS_TOO_LARGE: { statusCode: 431, message: 'the request headers are too large' },
   TG_ERR_BODY_TOO_LARGE: { statusCode: 413, message: 'the request body is too large to be sent to several backends' },

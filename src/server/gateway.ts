@@ -6,7 +6,8 @@
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { GatewayConfig } from '../config/types.js';
+import type { EndpointConfig, GatewayConfig } from '../config/types.js';
+import { ApiKeyAuth } from '../auth/api-keys.js';
 import { TollgateError } from '../errors/catalogue.js';
 import type { Logger } from '../log/logger.js';
 import { RateLimitedLog } from '../log/logger.js';
@@ -39,6 +40,7 @@ export class Gateway {
   readonly #router: Router;
   readonly #handlers: EndpointHandler[];
   readonly #failures = new RateLimitedLog();
+  readonly #apiKeys: ApiKeyAuth | undefined;
   readonly #telemetry: Telemetry;
   readonly #record = (rec: RequestRecord): void => this.#telemetry.record(rec);
   #server: Server | undefined;
@@ -48,6 +50,7 @@ export class Gateway {
   constructor(config: GatewayConfig, options: GatewayOptions) {
     this.config = config;
     this.#logger = options.logger;
+    this.#apiKeys = config.apiKeys === undefined ? undefined : new ApiKeyAuth(config.apiKeys);
     const deps: HandlerDeps = {
       userAgent: `Tollgate/${VERSION}`,
       onBackendError: (endpoint, backend, err) => this.#logBackendError(endpoint, backend, err),
@@ -134,6 +137,15 @@ export class Gateway {
       if (params === undefined) sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'the path has an invalid percent-encoding'));
       else {
         rec.route = found.id;
+        const auth = (this.config.endpoints[found.id] as EndpointConfig).auth;
+        if (auth !== undefined) {
+          const result = this.#apiKeys?.check(req, rawQuery, auth) ?? { ok: false as const, status: 401 as const };
+          if (!result.ok) {
+            sendError(res, new TollgateError(result.status === 401 ? 'TG_ERR_UNAUTHORIZED' : 'TG_ERR_FORBIDDEN'), result.status === 401 ? { 'www-authenticate': 'Bearer' } : undefined);
+            return;
+          }
+          rec.consumer = result.consumer;
+        }
         (this.#handlers[found.id] as EndpointHandler).handle(req, res, params, rawQuery, rec);
       }
       return;

@@ -6,6 +6,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, SpanContext } from '@opentelemetry/api';
+import type { Consumer } from '../auth/api-keys.js';
 
 /** How a backend exchange ended, in KrakenD's terms (spec §2.5). */
 export const enum Outcome {
@@ -84,6 +85,8 @@ export class RequestRecord {
    */
   pending: ((rec: RequestRecord) => void) | undefined;
   trace: TraceContext | undefined;
+  /** The consumer identified by an API key (auth/api-keys), if any. */
+  consumer: Consumer | undefined;
   /** The request itself, for views that read its socket (TLS version) or headers. */
   req: IncomingMessage | undefined;
 

@@ -100,6 +100,37 @@ describe('telemetry/kong-prometheus', () => {
     assert.ok(!text.includes('kong_node_info'));
   });
 
+  it('identifies consumers with auth/api-keys: 401 without a key, 403 without the role, consumer labels with per_consumer', async (t) => {
+    const up = await upstream(t);
+    const gw = await startGateway(t, {
+      extra_config: {
+        'auth/api-keys': { keys: [{ key: 'gold-key-1', consumer: 'acme', roles: ['gold'] }, { key: 'silver-key-2', consumer: 'globex', roles: ['silver'] }] },
+        'telemetry/kong-prometheus': { ...ALL_ON, per_consumer: true },
+      },
+      endpoints: [
+        { endpoint: '/gold', extra_config: { 'auth/api-keys': { roles: ['gold'] } }, backend: [{ host: [up.url], url_pattern: '/ok' }] },
+        { endpoint: '/open', backend: [{ host: [up.url], url_pattern: '/ok' }] },
+      ],
+    });
+    const call = async (path: string, key?: string): Promise<number> => {
+      const r = await request(`${gw.url}${path}`, { headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
+      await r.body.dump();
+      return r.statusCode;
+    };
+    assert.equal(await call('/gold'), 401);
+    assert.equal(await call('/gold', 'random-guess-123'), 401);
+    assert.equal(await call('/gold', 'silver-key-2'), 403);
+    assert.equal(await call('/gold', 'gold-key-1'), 200);
+    assert.equal(await call('/gold', 'gold-key-1'), 200);
+    assert.equal(await call('/open'), 200);
+    const { text } = await scrape(gw);
+    assert.match(text, /^kong_http_requests_total\{service="127\.0\.0\.1",route="\/gold",code="200",source="service",workspace="default",consumer="acme"\} 2$/m);
+    assert.match(text, /^kong_http_requests_total\{service="127\.0\.0\.1",route="\/gold",code="401",source="kong",workspace="default",consumer=""\} 2$/m);
+    assert.match(text, /^kong_http_requests_total\{service="127\.0\.0\.1",route="\/gold",code="403",source="kong",workspace="default",consumer=""\} 1$/m);
+    assert.ok(!text.includes('random-guess') && !text.includes('gold-key-1'), 'keys never become labels');
+    assert.ok(!JSON.stringify(gw.logs).includes('gold-key-1'), 'keys never reach the logs');
+  });
+
   it('protects the status listener with allow (CIDR) and a bearer token', async (t) => {
     const up = await upstream(t);
     const guarded = await startGateway(t, { extra_config: { 'telemetry/kong-prometheus': { listen_address: '127.0.0.1:0', token: 's3cret-token' } }, endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/ok' }] }] });

@@ -24,7 +24,10 @@ const LEGACY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 
 interface Route {
   readonly service: string;
   readonly route: string;
+  /** [status][source * (consumers + 1) + consumer slot] */
   readonly codes: (CounterCell | undefined)[][];
+  /** 2.x `kong_http_consumer_status`: [status][consumer index] */
+  readonly consumerCodes: (CounterCell | undefined)[][];
   kong?: HistogramCell;
   upstream?: HistogramCell;
   request?: HistogramCell;
@@ -37,11 +40,17 @@ export class KongView implements RecordSink {
   readonly #routes: Route[];
   readonly #legacy: boolean;
   readonly #requests: Family<'counter'> | undefined;
+  readonly #consumerStatus: Family<'counter'> | undefined;
+  readonly #perConsumer: boolean;
+  readonly #slots: number;
   readonly #sockets = new WeakMap<Socket, { read: number; written: number }>();
 
   constructor(store: MetricStore, settings: KongSettings, config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], connections: ConnectionStats, version: string) {
     this.#legacy = settings.naming === '2.x';
     const legacy = this.#legacy;
+    this.#perConsumer = settings.perConsumer;
+    // Consumer label values come from the configured API keys only (a bounded set), slot 0 = none.
+    this.#slots = (config.apiKeys === undefined ? 0 : new Set([...config.apiKeys.keys.values()].map((c) => c.name)).size) + 1;
     const kong = { declaredOrder: true } as const;
     const ctr = (name: string, help: string, total = true): Family<'counter'> => store.counter('kong', { name, help, ...kong, noTotalSuffix: !total });
     const hist = (name: string, help: string, buckets: readonly number[]): Family<'histogram'> => store.histogram('kong', { name, help, buckets, ...kong });
@@ -55,6 +64,7 @@ export class KongView implements RecordSink {
         ? ctr('kong_http_status', 'HTTP status codes per service/route in Kong', false)
         : ctr('kong_http_requests', 'HTTP status codes per consumer/service/route in Kong')
       : undefined;
+    this.#consumerStatus = legacy && settings.perConsumer ? ctr('kong_http_consumer_status', 'HTTP status codes for customer per service/route in Kong', false) : undefined;
     const kongLatency = latencyOn && !legacy ? hist('kong_kong_latency_ms', 'Latency added by Kong and enabled plugins for each service/route in Kong', KONG_LATENCY_BUCKETS) : undefined;
     const upstreamLatency = latencyOn && !legacy ? hist('kong_upstream_latency_ms', 'Latency added by upstream response for each service/route in Kong', UPSTREAM_LATENCY_BUCKETS) : undefined;
     const requestLatency = latencyOn && !legacy ? hist('kong_request_latency_ms', 'Total latency incurred during requests for each service/route in Kong', UPSTREAM_LATENCY_BUCKETS) : undefined;
@@ -70,7 +80,7 @@ export class KongView implements RecordSink {
       const service = ep.kong?.service ?? first?.hostname ?? '';
       const route = ep.kong?.route ?? ep.path;
       const base: LabelPairs = [['service', service], ['route', route]];
-      const r: Route = { service, route, codes: [] };
+      const r: Route = { service, route, codes: [], consumerCodes: [] };
       const ws: LabelPairs = legacy ? [] : [['workspace', 'default']];
       if (kongLatency !== undefined) r.kong = kongLatency.bind([...base, ...ws]);
       if (upstreamLatency !== undefined) r.upstream = upstreamLatency.bind([...base, ...ws]);
@@ -140,14 +150,20 @@ export class KongView implements RecordSink {
     const first = rec.backends?.[0];
     const dispatched = first !== undefined && first.dispatchAt !== 0 ? first.dispatchAt : 0;
     const fromService = rec.backends?.some((b) => b.headersAt !== 0 && b.outcome === Outcome.Ok && (b.stageComplete || rec.backends?.length === 1)) === true;
+    const consumer = this.#perConsumer ? rec.consumer : undefined;
     if (this.#requests !== undefined) {
-      const source = fromService ? 1 : 0;
+      const slot = (fromService ? this.#slots : 0) + (consumer === undefined || this.#legacy ? 0 : consumer.index + 1);
       const byCode = r.codes[rec.status] ?? (r.codes[rec.status] = []);
       const cell =
-        byCode[source] ??
-        (byCode[source] = this.#legacy
+        byCode[slot] ??
+        (byCode[slot] = this.#legacy
           ? this.#requests.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)]])
-          : this.#requests.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)], ['source', fromService ? 'service' : 'kong'], ['workspace', 'default'], ['consumer', '']]));
+          : this.#requests.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)], ['source', fromService ? 'service' : 'kong'], ['workspace', 'default'], ['consumer', consumer?.name ?? '']]));
+      cell.add(1);
+    }
+    if (this.#consumerStatus !== undefined && consumer !== undefined) {
+      const byCode = r.consumerCodes[rec.status] ?? (r.consumerCodes[rec.status] = []);
+      const cell = byCode[consumer.index] ?? (byCode[consumer.index] = this.#consumerStatus.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)], ['consumer', consumer.name]]));
       cell.add(1);
     }
     if (r.kong !== undefined) {
