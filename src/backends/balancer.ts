@@ -4,6 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { PoolRegistry } from './pools.js';
+import type { HealthChecker } from './health.js';
 
 export interface Target {
   readonly origin: string;
@@ -16,6 +17,8 @@ export interface Target {
 
 export class RoundRobin {
   readonly targets: readonly Target[];
+  /** When set, unhealthy and dns_error targets are skipped. */
+  health: HealthChecker | undefined;
   #next = 0;
 
   constructor(hosts: readonly string[], pools: PoolRegistry) {
@@ -28,11 +31,14 @@ export class RoundRobin {
     });
   }
 
-  /** Index of the next target, -1 when the backend has none. */
+  /** Index of the next usable target, -1 when the backend has none (or none is healthy). */
   pickIndex(): number {
-    if (this.targets.length === 0) return -1;
-    const i = this.#next;
-    this.#next = i + 1 === this.targets.length ? 0 : i + 1;
-    return i;
+    const n = this.targets.length;
+    for (let tries = 0; tries < n; tries++) {
+      const i = this.#next;
+      this.#next = i + 1 === n ? 0 : i + 1;
+      if (this.health === undefined || this.health.usable(i)) return i;
+    }
+    return -1;
   }
 }

@@ -8,6 +8,27 @@ import type { RawObject } from './raw.js';
 import { INFLUX_SCHEMA, METRICS_SCHEMA } from './namespaces/metrics-influx.js';
 import { KONG_ENDPOINT_SCHEMA, KONG_ROOT_SCHEMA } from './namespaces/kong.js';
 import { API_KEYS_ENDPOINT_SCHEMA, API_KEYS_ROOT_SCHEMA } from './namespaces/api-keys.js';
+
+const thresholds = {
+  type: 'object',
+  properties: {
+    successes: { type: 'integer', minimum: 0, maximum: 255 },
+    http_failures: { type: 'integer', minimum: 0, maximum: 255 },
+    tcp_failures: { type: 'integer', minimum: 0, maximum: 255 },
+    timeouts: { type: 'integer', minimum: 0, maximum: 255 },
+    http_statuses: { type: 'array', items: { type: 'integer', minimum: 100, maximum: 999 } },
+  },
+};
+
+/** `backend/healthcheck`: Kong's healthchecks shape (intervals and timeouts in seconds). */
+const HEALTHCHECK_SCHEMA = {
+  type: 'object',
+  properties: {
+    upstream: { type: 'string' },
+    active: { type: 'object', properties: { http_path: { type: 'string', pattern: '^/' }, interval: { type: 'number', minimum: 0 }, timeout: { type: 'number', minimum: 0 }, healthy: thresholds, unhealthy: thresholds } },
+    passive: { type: 'object', properties: { healthy: thresholds, unhealthy: thresholds } },
+  },
+};
 import type { ConfigIssue } from './validate.js';
 
 export interface NamespaceSchema {
@@ -46,6 +67,7 @@ export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
   { name: 'telemetry/influx', scopes: { root: INFLUX_SCHEMA } },
   { name: 'telemetry/kong-prometheus', scopes: { root: KONG_ROOT_SCHEMA, endpoint: KONG_ENDPOINT_SCHEMA } },
   { name: 'auth/api-keys', scopes: { root: API_KEYS_ROOT_SCHEMA, endpoint: API_KEYS_ENDPOINT_SCHEMA } },
+  { name: 'backend/healthcheck', scopes: { backend: HEALTHCHECK_SCHEMA } },
 ];
 
 /** Keys of a supported namespace that Tollgate reads (others in it are reported as ignored). */
@@ -54,6 +76,7 @@ export const NAMESPACE_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   'telemetry/opentelemetry': OTEL_KEYS,
   'telemetry/metrics': new Set(Object.keys(METRICS_SCHEMA.properties)),
   'telemetry/influx': new Set(Object.keys(INFLUX_SCHEMA.properties)),
+  'backend/healthcheck': new Set(['upstream', 'active', 'passive']),
   'auth/api-keys': new Set([...Object.keys(API_KEYS_ROOT_SCHEMA.properties), ...Object.keys(API_KEYS_ENDPOINT_SCHEMA.properties)]),
   'telemetry/kong-prometheus': new Set([...Object.keys(KONG_ROOT_SCHEMA.properties), ...Object.keys(KONG_ENDPOINT_SCHEMA.properties)]),
 };

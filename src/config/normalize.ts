@@ -12,6 +12,7 @@ import { parseStatsSettings } from '../telemetry/stats/stats-settings.js';
 import { parseInfluxSettings } from '../telemetry/influx/influx-settings.js';
 import { parseKongEndpoint, parseKongSettings } from '../telemetry/kong/kong-settings.js';
 import { parseApiKeys, parseEndpointAuth } from '../auth/api-keys.js';
+import { parseHealthSettings } from '../backends/health.js';
 import type { BackendConfig, Encoding, EndpointConfig, ForwardRule, GatewayConfig, TlsConfig } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -122,6 +123,7 @@ function normalizeBackend(be: RawObject, index: number, ctx: BackendContext, war
     inputHeaders: headerRule(stringsAt(be, 'input_headers')),
     inputQueryStrings: queryRule(stringsAt(be, 'input_query_strings')),
     otel: parseBackendOtel(objectAt(be, 'extra_config')[OTEL]),
+    health: parseHealthSettings(objectAt(be, 'extra_config')['backend/healthcheck']),
     extraConfig: objectAt(be, 'extra_config'),
   };
 }

@@ -3,6 +3,7 @@ import type { StatsSettings } from '../telemetry/stats/stats-settings.js';
 import type { InfluxSettings } from '../telemetry/influx/influx-settings.js';
 import type { KongEndpoint, KongSettings } from '../telemetry/kong/kong-settings.js';
 import type { ApiKeySettings, EndpointAuth } from '../auth/api-keys.js';
+import type { HealthSettings } from '../backends/health.js';
 
 /**
  * The normalised, frozen configuration the gateway runs on. Built once from a KrakenD v3 file by
@@ -45,6 +46,8 @@ export interface BackendConfig {
   /** Narrows the endpoint's rule when set (backend-level `input_headers`). */
   readonly inputHeaders: ForwardRule | undefined;
   readonly inputQueryStrings: ForwardRule | undefined;
+  /** `backend/healthcheck`: health of the backend's hosts. */
+  readonly health: HealthSettings | undefined;
   /** Backend-level `telemetry/opentelemetry` override (replaces the service's backend layer). */
   readonly otel: BackendLayer | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;

@@ -21,6 +21,7 @@ export const ERRORS = {
   TG_ERR_HEADERS_TOO_LARGE: { statusCode: 431, message: 'the request headers are too large' },
   TG_ERR_BODY_TOO_LARGE: { statusCode: 413, message: 'the request body is too large to be sent to several backends' },
   TG_ERR_BACKEND_UNAVAILABLE: { statusCode: 502, message: 'the backend could not be reached or closed the connection' },
+  TG_ERR_NO_HEALTHY_TARGET: { statusCode: 503, message: 'every target of the backend is unhealthy' },
   TG_ERR_BACKEND_TIMEOUT: { statusCode: 504, message: 'the backend did not answer within the endpoint timeout' },
   TG_ERR_BACKEND_STATUS: { statusCode: 500, message: 'the backend answered with a non-2xx status' },
   TG_ERR_BACKEND_DECODE: { statusCode: 500, message: 'the backend response could not be decoded' },

@@ -55,7 +55,10 @@ export class BackendCall {
   prepare(req: IncomingMessage, params: readonly string[], rawQuery: string, body: Dispatcher.DispatchOptions['body'], rec: BackendRecord, request: RequestRecord): BackendRequest {
     const index = this.balancer.pickIndex();
     const target = index === -1 ? undefined : this.balancer.targets[index];
-    if (target === undefined) throw new TollgateError('TG_ERR_BACKEND_UNAVAILABLE', 'the backend has no http(s) host');
+    if (target === undefined) {
+      if (this.balancer.health !== undefined && this.balancer.targets.length > 0) throw new TollgateError('TG_ERR_NO_HEALTHY_TARGET');
+      throw new TollgateError('TG_ERR_BACKEND_UNAVAILABLE', 'the backend has no http(s) host');
+    }
     rec.target = index;
     const query = joinQuery(this.#template.query, forwardedQuery(rawQuery, this.#query));
     const path = target.basePath + renderPath(this.#template, params) + (query === '' ? '' : `?${query}`);

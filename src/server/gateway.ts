@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { EndpointConfig, GatewayConfig } from '../config/types.js';
 import { ApiKeyAuth } from '../auth/api-keys.js';
+import { HealthChecker } from '../backends/health.js';
 import { TollgateError } from '../errors/catalogue.js';
 import type { Logger } from '../log/logger.js';
 import { RateLimitedLog } from '../log/logger.js';
@@ -41,6 +42,7 @@ export class Gateway {
   readonly #handlers: EndpointHandler[];
   readonly #failures = new RateLimitedLog();
   readonly #apiKeys: ApiKeyAuth | undefined;
+  readonly #health: (HealthChecker | undefined)[][];
   readonly #telemetry: Telemetry;
   readonly #record = (rec: RequestRecord): void => this.#telemetry.record(rec);
   #server: Server | undefined;
@@ -63,7 +65,17 @@ export class Gateway {
         : new MergeHandler(ep, own, deps, config.maxBufferedBody);
     });
     const targets = calls.map((list) => list.map((c) => c.balancer.targets));
-    this.#telemetry = new Telemetry(config, targets, { logger: this.#logger, version: VERSION });
+    // Health checkers (backend/healthcheck), one per backend, shared with its round-robin.
+    this.#health = calls.map((list) =>
+      list.map((c) => {
+        const settings = c.config.health;
+        if (settings === undefined) return undefined;
+        const checker = new HealthChecker(settings, c.balancer.targets);
+        c.balancer.health = checker;
+        return checker;
+      }),
+    );
+    this.#telemetry = new Telemetry(config, targets, { logger: this.#logger, version: VERSION, health: this.#health });
     calls.forEach((list, e) => list.forEach((c, b) => (c.injector = this.#telemetry.injector(e, b))));
     this.#router = new Router(config.endpoints.map((ep) => ({ id: ep.index, method: ep.method, pattern: parseEndpointPattern(ep.path) as EndpointPattern })));
   }
@@ -80,6 +92,7 @@ export class Gateway {
       const host = this.config.listenIp === '' ? undefined : this.config.listenIp;
       server.listen(this.config.port, host, () => resolve());
     });
+    for (const list of this.#health) for (const h of list) h?.start();
     try {
       await this.#telemetry.start();
     } catch (err) {
@@ -186,6 +199,7 @@ export class Gateway {
       await new Promise((r) => setTimeout(r, 20));
     }
     const clean = this.#inFlight === 0;
+    for (const list of this.#health) for (const h of list) h?.close();
     server.closeAllConnections();
     await closed;
     if (clean) await this.#pools.close();

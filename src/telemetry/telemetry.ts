@@ -28,6 +28,8 @@ import { ConnectionStats } from './kong/connections.js';
 import { KongView } from './kong/kong-view.js';
 import { KongStatusServer } from './kong/status-server.js';
 import type { Server } from 'node:http';
+import type { HealthChecker } from '../backends/health.js';
+import { PassiveHealthView } from './passive-health.js';
 
 /** Propagates a request's trace context into one backend request's headers. */
 export type Injector = (rec: RequestRecord, br: BackendRecord, headers: Record<string, string | string[]>) => void;
@@ -35,6 +37,8 @@ export type Injector = (rec: RequestRecord, br: BackendRecord, headers: Record<s
 export interface TelemetryOptions {
   readonly logger: Logger;
   readonly version: string;
+  /** Health checkers per endpoint and backend (passive observations, Kong's target health). */
+  readonly health?: readonly (readonly (HealthChecker | undefined)[])[];
 }
 
 export class Telemetry {
@@ -57,8 +61,9 @@ export class Telemetry {
   constructor(config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], options: TelemetryOptions) {
     this.#logger = options.logger;
     if (config.otel !== undefined) this.#setUpOtel(config, config.otel, targets);
+    if (options.health?.some((list) => list.some((h) => h !== undefined)) === true) this.#sinks.push(new PassiveHealthView(options.health));
     if (config.kong !== undefined) {
-      this.#sinks.push(new KongView(this.store, config.kong, config, targets, this.connections, options.version));
+      this.#sinks.push(new KongView(this.store, config.kong, config, targets, this.connections, options.version, options.health ?? []));
       this.#kongStatus = new KongStatusServer(config.kong, this.store, this.#logger);
     }
     if (config.stats !== undefined) {

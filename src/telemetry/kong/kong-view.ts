@@ -16,6 +16,7 @@ import type { MetricStore } from '../store/store.js';
 import { Outcome, type RequestRecord, type RecordSink } from '../record.js';
 import type { ConnectionStats } from './connections.js';
 import type { KongSettings } from './kong-settings.js';
+import type { HealthChecker } from '../../backends/health.js';
 
 const KONG_LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000];
 const UPSTREAM_LATENCY_BUCKETS = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000];
@@ -45,7 +46,15 @@ export class KongView implements RecordSink {
   readonly #slots: number;
   readonly #sockets = new WeakMap<Socket, { read: number; written: number }>();
 
-  constructor(store: MetricStore, settings: KongSettings, config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], connections: ConnectionStats, version: string) {
+  constructor(
+    store: MetricStore,
+    settings: KongSettings,
+    config: GatewayConfig,
+    targets: readonly (readonly (readonly Target[])[])[],
+    connections: ConnectionStats,
+    version: string,
+    health: readonly (readonly (HealthChecker | undefined)[])[],
+  ) {
     this.#legacy = settings.naming === '2.x';
     const legacy = this.#legacy;
     this.#perConsumer = settings.perConsumer;
@@ -109,7 +118,7 @@ export class KongView implements RecordSink {
     if (!legacy) gauge('kong_node_info', 'Kong Node metadata information').bind([['node_id', this.nodeId], ['version', version]]).set(1);
     const lua = gauge('kong_memory_workers_lua_vms_bytes', 'Allocated bytes in worker Lua VM').bind([...(legacy ? [] : ([['node_id', this.nodeId]] as LabelPairs)), ['pid', String(process.pid)], ['kong_subsystem', 'http']]);
     const errors = store.counter('kong', { name: 'kong_nginx_metric_errors', help: 'Number of nginx-lua-prometheus errors', ...kong }).bind([]);
-    if (legacy || settings.upstreamHealthMetrics) this.#bindHealth(gauge, config, targets);
+    const refreshHealth = legacy || settings.upstreamHealthMetrics ? this.#bindHealth(gauge, config, targets, health) : undefined;
     const families = store.families(new Set(['kong']));
     store.addCollector('kong', () => {
       conn.accepted.set(connections.accepted);
@@ -121,27 +130,45 @@ export class KongView implements RecordSink {
       conn.total.set(connections.requests);
       requestsTotal?.set(connections.requests);
       lua.set(process.memoryUsage().heapUsed);
+      refreshHealth?.();
       // Series refused by a family's series limit are this exporter's "metric errors".
       errors.value = families.reduce((n, f) => n + f.overflowed, 0);
     });
   }
 
-  #bindHealth(gauge: (name: string, help: string) => Family<'gauge'>, config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[]): void {
-    const health = gauge('kong_upstream_target_health', 'Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.');
+  /** One series per (upstream, target, state), one-hot; refreshed from the checkers at scrape time. */
+  #bindHealth(
+    gauge: (name: string, help: string) => Family<'gauge'>,
+    config: GatewayConfig,
+    targets: readonly (readonly (readonly Target[])[])[],
+    health: readonly (readonly (HealthChecker | undefined)[])[],
+  ): () => void {
+    const family = gauge('kong_upstream_target_health', 'Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.');
     const seen = new Set<string>();
+    const rows: { cells: Record<string, GaugeCell>; state: () => string }[] = [];
     config.endpoints.forEach((ep, e) =>
-      ep.backends.forEach((_b, i) => {
-        for (const t of targets[e]?.[i] ?? []) {
+      ep.backends.forEach((b, i) => {
+        const checker = health[e]?.[i];
+        (targets[e]?.[i] ?? []).forEach((t, ti) => {
           const target = `${t.hostname}:${t.port}`;
-          const upstream = t.hostname;
-          if (seen.has(`${upstream}\u0000${target}`)) continue;
-          seen.add(`${upstream}\u0000${target}`);
+          const upstream = b.health?.upstream ?? t.hostname;
+          const key = `${upstream}\u0000${target}`;
+          if (seen.has(key)) return;
+          seen.add(key);
+          const cells: Record<string, GaugeCell> = {};
           for (const state of ['healthchecks_off', 'healthy', 'unhealthy', 'dns_error']) {
-            health.bind([['upstream', upstream], ['target', target], ['address', target], ['state', state], ['subsystem', 'http']]).set(state === 'healthchecks_off' ? 1 : 0);
+            cells[state] = family.bind([['upstream', upstream], ['target', target], ['address', target], ['state', state], ['subsystem', 'http']]);
           }
-        }
+          rows.push({ cells, state: () => (checker === undefined || !checker.enabled ? (checker?.state(ti) === 'dns_error' ? 'dns_error' : 'healthchecks_off') : checker.state(ti)) });
+        });
       }),
     );
+    return () => {
+      for (const row of rows) {
+        const current = row.state();
+        for (const [state, cell] of Object.entries(row.cells)) cell.set(state === current ? 1 : 0);
+      }
+    };
   }
 
   record(rec: RequestRecord): void {

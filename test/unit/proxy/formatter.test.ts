@@ -20,6 +20,7 @@ function backend(over: Partial<BackendConfig>): BackendConfig {
     inputHeaders: undefined,
     inputQueryStrings: undefined,
     otel: undefined,
+    health: undefined,
     extraConfig: {},
     ...over,
   };
