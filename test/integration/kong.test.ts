@@ -127,6 +127,7 @@ describe('telemetry/kong-prometheus', () => {
     assert.match(text, /^kong_http_requests_total\{service="127\.0\.0\.1",route="\/gold",code="200",source="service",workspace="default",consumer="acme"\} 2$/m);
     assert.match(text, /^kong_http_requests_total\{service="127\.0\.0\.1",route="\/gold",code="401",source="kong",workspace="default",consumer=""\} 2$/m);
     assert.match(text, /^kong_http_requests_total\{service="127\.0\.0\.1",route="\/gold",code="403",source="kong",workspace="default",consumer=""\} 1$/m);
+    assert.match(text, /^kong_bandwidth_bytes\{service="127\.0\.0\.1",route="\/gold",direction="egress",workspace="default",consumer="acme"\} \d+$/m);
     assert.ok(!text.includes('random-guess') && !text.includes('gold-key-1'), 'keys never become labels');
     assert.ok(!JSON.stringify(gw.logs).includes('gold-key-1'), 'keys never reach the logs');
   });

@@ -34,6 +34,9 @@ interface Route {
   request?: HistogramCell;
   ingress?: CounterCell;
   egress?: CounterCell;
+  /** 3.x with per_consumer: [consumer index] → [ingress, egress] cells with the consumer label. */
+  readonly consumerBandwidth: ([CounterCell, CounterCell] | undefined)[];
+  bandwidth?: Family<'counter'>;
 }
 
 export class KongView implements RecordSink {
@@ -60,7 +63,11 @@ export class KongView implements RecordSink {
     this.#perConsumer = settings.perConsumer;
     // Consumer label values come from the configured API keys only (a bounded set), slot 0 = none.
     this.#slots = (config.apiKeys === undefined ? 0 : new Set([...config.apiKeys.keys.values()].map((c) => c.name)).size) + 1;
-    const kong = { declaredOrder: true } as const;
+    // Every label value comes from the config (routes, services, consumers) or a closed set (status,
+    // source, direction), so the limit scales with the config instead of cutting 100 routes × 50
+    // consumers short; overflow, if any, shows in kong_nginx_metric_errors_total.
+    const seriesLimit = Math.min(200_000, Math.max(2_000, config.endpoints.length * (this.#slots + 1) * 8));
+    const kong = { declaredOrder: true, seriesLimit } as const;
     const ctr = (name: string, help: string, total = true): Family<'counter'> => store.counter('kong', { name, help, ...kong, noTotalSuffix: !total });
     const hist = (name: string, help: string, buckets: readonly number[]): Family<'histogram'> => store.histogram('kong', { name, help, buckets, ...kong });
     const gauge = (name: string, help: string): Family<'gauge'> => store.gauge('kong', { name, help, ...kong });
@@ -89,7 +96,7 @@ export class KongView implements RecordSink {
       const service = ep.kong?.service ?? first?.hostname ?? '';
       const route = ep.kong?.route ?? ep.path;
       const base: LabelPairs = [['service', service], ['route', route]];
-      const r: Route = { service, route, codes: [], consumerCodes: [] };
+      const r: Route = { service, route, codes: [], consumerCodes: [], consumerBandwidth: [] };
       const ws: LabelPairs = legacy ? [] : [['workspace', 'default']];
       if (kongLatency !== undefined) r.kong = kongLatency.bind([...base, ...ws]);
       if (upstreamLatency !== undefined) r.upstream = upstreamLatency.bind([...base, ...ws]);
@@ -101,6 +108,7 @@ export class KongView implements RecordSink {
       }
       if (bandwidth !== undefined) {
         const dir = legacy ? 'type' : 'direction';
+        r.bandwidth = bandwidth;
         r.ingress = bandwidth.bind([...base, [dir, 'ingress'], ...ws, ...(legacy ? [] : ([['consumer', '']] as LabelPairs))]);
         r.egress = bandwidth.bind([...base, [dir, 'egress'], ...ws, ...(legacy ? [] : ([['consumer', '']] as LabelPairs))]);
       }
@@ -204,8 +212,19 @@ export class KongView implements RecordSink {
         const last = this.#sockets.get(socket) ?? { read: 0, written: 0 };
         const read = socket.bytesRead;
         const written = socket.bytesWritten;
-        if (read > last.read) r.ingress.add(read - last.read);
-        if (written > last.written) r.egress?.add(written - last.written);
+        let ingress = r.ingress;
+        let egress = r.egress;
+        if (consumer !== undefined && !this.#legacy && r.bandwidth !== undefined) {
+          const family = r.bandwidth;
+          const pair =
+            r.consumerBandwidth[consumer.index] ??
+            (r.consumerBandwidth[consumer.index] = (['ingress', 'egress'] as const).map((d) =>
+              family.bind([['service', r.service], ['route', r.route], ['direction', d], ['workspace', 'default'], ['consumer', consumer.name]]),
+            ) as [CounterCell, CounterCell]);
+          [ingress, egress] = pair;
+        }
+        if (read > last.read) ingress.add(read - last.read);
+        if (written > last.written) egress?.add(written - last.written);
         this.#sockets.set(socket, { read, written });
       }
     }

@@ -1,0 +1,78 @@
+/** Golden expositions of the Kong families, 3.x and 2.x names, from deterministic request records. */
+import { strict as assert } from 'node:assert';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import type { Target } from '../../../src/backends/balancer.js';
+import { loadConfigValue } from '../../../src/config/load.js';
+import { renderPrometheusText } from '../../../src/telemetry/exposition/prometheus-text.js';
+import { ConnectionStats } from '../../../src/telemetry/kong/connections.js';
+import { KongView } from '../../../src/telemetry/kong/kong-view.js';
+import { Outcome, RequestRecord } from '../../../src/telemetry/record.js';
+import { MetricStore } from '../../../src/telemetry/store/store.js';
+
+const GOLDEN = join(import.meta.dirname, '../../fixtures/golden');
+
+function golden(name: string, actual: string): void {
+  const file = join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === '1') {
+    mkdirSync(GOLDEN, { recursive: true });
+    writeFileSync(file, actual);
+  }
+  assert.equal(actual, readFileSync(file, 'utf8'), `${name} differs from its golden file`);
+}
+
+/** The families driven by requests (node-level gauges carry a random node id, a pid and memory). */
+const REQUEST_FAMILIES = /^(# (HELP|TYPE) )?kong_(http_requests_total|http_status|http_consumer_status|kong_latency_ms|upstream_latency_ms|request_latency_ms|latency|bandwidth_bytes|bandwidth|upstream_target_health)[ _{]/;
+
+function exposition(naming: '3.x' | '2.x'): string {
+  const { config } = loadConfigValue(
+    {
+      version: 3,
+      extra_config: {
+        'auth/api-keys': { keys: [{ key: 'k1', consumer: 'acme' }] },
+        'telemetry/kong-prometheus': { naming, per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true },
+      },
+      endpoints: [{ endpoint: '/users/{id}', extra_config: { 'telemetry/kong-prometheus': { route: 'users', service: 'users-svc' } }, backend: [{ host: ['http://10.0.0.5:8080'], url_pattern: '/u/{id}' }] }],
+    },
+    'golden',
+  );
+  const target = { origin: 'http://10.0.0.5:8080', basePath: '', hostname: '10.0.0.5', port: 8080 } as unknown as Target;
+  const store = new MetricStore();
+  const view = new KongView(store, config.kong!, config, [[[target]]], new ConnectionStats(), '0.1.0', []);
+  const socket = { bytesRead: 0, bytesWritten: 0 };
+  const requests: [number, number, boolean, boolean][] = [
+    [200, 12, true, true],
+    [200, 40, true, false],
+    [401, 1, false, false],
+    [502, 30, false, true],
+  ];
+  for (const [status, ms, answered, withConsumer] of requests) {
+    const rec = new RequestRecord('GET', '/users/1', 1000);
+    rec.route = 0;
+    rec.status = status;
+    rec.end = 1000 + ms;
+    rec.consumer = withConsumer ? config.apiKeys?.keys.get('k1') : undefined;
+    socket.bytesRead += 180;
+    socket.bytesWritten += 420;
+    rec.req = { socket } as never;
+    if (status !== 401) {
+      rec.proxyStart = 1000.4;
+      const br = rec.backend(0);
+      br.dispatchAt = 1001;
+      if (answered) {
+        br.headersAt = 1000 + ms - 1;
+        br.status = status;
+        br.stageComplete = true;
+      } else br.outcome = Outcome.Failed;
+    }
+    view.record(rec);
+  }
+  return renderPrometheusText(store.snapshot(new Set(['kong'])))
+    .split('\n')
+    .filter((l) => REQUEST_FAMILIES.test(l))
+    .join('\n');
+}
+
+it('renders the Kong 3.x families (golden)', () => golden('kong-3x.prom', exposition('3.x')));
+it('renders the Kong 2.x families (golden)', () => golden('kong-2x.prom', exposition('2.x')));
