@@ -144,17 +144,48 @@ describe('telemetry/kong-prometheus', () => {
     assert.equal((await scrape(allowed)).status, 200);
   });
 
-  it("answers the PromQL of Kong's dashboard 7424 from a real Prometheus", async (t) => {
+  it("answers the PromQL of Kong's dashboard 7424 from a real Prometheus, with consumers and a target going down and back", async (t) => {
     if (skipUnlessJudge(t, 'prometheus')) return;
     const up = await upstream(t);
-    const gw = await startGateway(t, { extra_config: { 'telemetry/kong-prometheus': ALL_ON }, endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/ok' }] }] });
+    let bDown = false;
+    const b = await startUpstream(t, (req, res) => (bDown && req.url === '/health' ? sendJson(res, 503, {}) : sendJson(res, 200, { ok: true })));
+    const gw = await startGateway(t, {
+      extra_config: {
+        'auth/api-keys': { keys: [{ key: 'acme-key-1', consumer: 'acme' }] },
+        'telemetry/kong-prometheus': { ...ALL_ON, per_consumer: true },
+      },
+      endpoints: [
+        { endpoint: '/a', backend: [{ host: [up.url, b.url], url_pattern: '/ok', extra_config: { 'backend/healthcheck': { upstream: 'pool', active: { http_path: '/health', interval: 0.2, healthy: { successes: 1 }, unhealthy: { http_failures: 1 } } } } }] },
+        { endpoint: '/keyed', extra_config: { 'auth/api-keys': {} }, backend: [{ host: [up.url], url_pattern: '/ok' }] },
+      ],
+    });
     const port = gw.gateway.telemetry.kongStatus?.address?.port;
     const prom = await startPrometheus(t, { scrapeIntervalMs: 500, targets: [{ job: 'kong', target: `127.0.0.1:${port}` }] });
-    await get(`${gw.url}/a`);
+    const traffic = async (): Promise<void> => {
+      await get(`${gw.url}/a`, 3);
+      await (await request(`${gw.url}/keyed`, { headers: { authorization: 'Bearer acme-key-1' } })).body.dump();
+      await get(`${gw.url}/keyed`);
+    };
+    await traffic();
     await prom.waitForScrapes('kong', 1);
+    bDown = true;
     const until = Date.now() + 2_000;
-    while (Date.now() < until) await get(`${gw.url}/a`, 5);
+    while (Date.now() < until) await traffic();
     await prom.waitForScrapes('kong', 2);
+    const health = async (state: string): Promise<number> => Number((await prom.query(`kong_upstream_target_health{upstream="pool",target="127.0.0.1:${b.port}",state="${state}"}`))[0]?.value ?? -1);
+    assert.equal(await health('unhealthy'), 1, 'Prometheus sees the target go down');
+    bDown = false;
+    const back = Date.now() + 5_000;
+    while ((await health('healthy')) !== 1) {
+      if (Date.now() > back) assert.fail('the target did not come back healthy');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const buckets = (await prom.query('count by (le) (kong_kong_latency_ms_bucket)')).map((s) => s.metric.le ?? '');
+    const bound = (le: string): number => (le === '+Inf' ? Infinity : Number(le));
+    buckets.sort((x, y) => bound(x) - bound(y));
+    assert.deepEqual(buckets, ['1', '2', '5', '7', '10', '15', '20', '30', '50', '75', '100', '200', '500', '750', '1000', '3000', '6000', '+Inf'], "Kong's bucket bounds");
+    assert.equal((await prom.query('sum(kong_http_requests_total{consumer="acme"})')).length, 1, 'consumer label reaches Prometheus');
+    assert.equal((await prom.query('sum(kong_http_requests_total{code="401",source="kong"})')).length, 1);
     const sel = 'service=~".*", route=~".*", instance=~".*"';
     const queries = [
       'sum(rate(kong_http_requests_total{instance=~".*"}[1m]))',
