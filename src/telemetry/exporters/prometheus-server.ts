@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TollgateError } from '../../errors/catalogue.js';
+import { closeServer, listenOn } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import type { MetricStore, StoreGroup } from '../store/store.js';
 import { negotiateFormat } from '../exposition/negotiate.js';
@@ -38,11 +38,7 @@ export class PrometheusExporterServer {
     server.requestTimeout = 10_000;
     this.#server = server;
     const { port, listenIp, name } = this.options;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new TollgateError('TG_ERR_LISTEN', `prometheus exporter "${name}" cannot listen on ${listenIp}:${port}: ${err.message}`, { cause: err })));
-      server.listen(port, listenIp === '' ? undefined : listenIp, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
+    const address = await listenOn(server, listenIp, port, `prometheus exporter "${name}"`);
     this.#logger.info({ exporter: name, address: address.address, port: address.port }, 'prometheus exporter listening');
     return address;
   }
@@ -73,9 +69,7 @@ export class PrometheusExporterServer {
 
   async close(): Promise<void> {
     const server = this.#server;
-    if (server === undefined) return;
     this.#server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await closeServer(server);
   }
 }

@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { BlockList, isIPv6, type AddressInfo } from 'node:net';
-import { TollgateError } from '../../errors/catalogue.js';
+import { closeServer, listenOn } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import { renderPrometheusText } from '../exposition/prometheus-text.js';
 import type { MetricStore } from '../store/store.js';
@@ -73,12 +73,7 @@ export class KongStatusServer {
     server.headersTimeout = 3_000;
     server.requestTimeout = 10_000;
     this.#server = server;
-    const { listenHost, listenPort } = this.#s;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new TollgateError('TG_ERR_LISTEN', `telemetry/kong-prometheus cannot listen on ${listenHost || '*'}:${listenPort}: ${err.message}`, { cause: err })));
-      server.listen(listenPort, listenHost === '' ? undefined : listenHost, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
+    const address = await listenOn(server, this.#s.listenHost, this.#s.listenPort, 'telemetry/kong-prometheus');
     this.#logger.info({ address: address.address, port: address.port }, 'kong status listener listening');
     return address;
   }
@@ -90,8 +85,6 @@ export class KongStatusServer {
   async close(): Promise<void> {
     const server = this.#server;
     this.#server = undefined;
-    if (server === undefined) return;
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await closeServer(server);
   }
 }

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayConfig } from '../../config/types.js';
-import { TollgateError } from '../../errors/catalogue.js';
+import { closeServer, listenOn } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import { renderExpvar } from './expvar.js';
 import { RuntimeStats } from './runtime-stats.js';
@@ -79,12 +79,7 @@ export class ExtendedMetrics {
     server.headersTimeout = 3_000;
     server.requestTimeout = 10_000;
     this.#server = server;
-    const { listenHost, listenPort } = this.settings;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new TollgateError('TG_ERR_LISTEN', `telemetry/metrics cannot listen on ${listenHost || '*'}:${listenPort}: ${err.message}`, { cause: err })));
-      server.listen(listenPort, listenHost === '' ? undefined : listenHost, () => resolve());
-    });
-    const address = server.address() as AddressInfo;
+    const address = await listenOn(server, this.settings.listenHost, this.settings.listenPort, 'telemetry/metrics');
     this.#logger.info({ address: address.address, port: address.port }, 'stats endpoint listening');
     return address;
   }
@@ -98,9 +93,6 @@ export class ExtendedMetrics {
     this.#runtime.close();
     const server = this.#server;
     this.#server = undefined;
-    if (server !== undefined) {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    }
+    await closeServer(server);
   }
 }
