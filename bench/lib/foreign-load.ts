@@ -31,7 +31,8 @@ function statTimes(pid: number): readonly [number, number, number, number] | und
   }
 }
 
-function childPids(pid: number): number[] {
+/** Direct children of a process (every thread's children), from /proc. */
+export function childPids(pid: number): number[] {
   const out: number[] = [];
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {

@@ -4,10 +4,11 @@
 // and the "wait until no other benchmark is running" gate.
 
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { isShuttingDown } from './cleanup.js';
+import { childPids } from './foreign-load.js';
 import { which } from './which.js';
 
 /**
@@ -71,18 +72,6 @@ function comm(pid: number): string | undefined {
   }
 }
 
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      if (text !== '') for (const c of text.split(' ')) out.push(Number(c));
-    }
-  } catch {
-    // Gone, or no /proc.
-  }
-  return out;
-}
 
 /**
  * The pid of the Node process a tracked child runs: the child itself, or —
@@ -95,7 +84,7 @@ export function nodePidOf(pid: number | undefined): number | undefined {
     const name = comm(current);
     if (name === undefined) return undefined;
     if (name !== 'timeout' && name !== 'taskset') return current;
-    current = childrenOf(current)[0];
+    current = childPids(current)[0];
   }
   return undefined;
 }
@@ -171,7 +160,7 @@ export function foreignBenchProcesses(): string[] {
   for (let p = parentOf(process.pid); p !== undefined && p > 1 && !own.has(p); p = parentOf(p)) own.add(p);
   const stack = [process.pid];
   while (stack.length > 0) {
-    for (const c of childrenOf(stack.pop() as number)) {
+    for (const c of childPids(stack.pop() as number)) {
       if (!own.has(c)) {
         own.add(c);
         stack.push(c);

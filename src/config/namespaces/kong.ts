@@ -1,4 +1,6 @@
 /** Schema of `telemetry/kong-prometheus` (Tollgate's home for Kong's Prometheus plugin settings). */
+import { LISTEN_ADDRESS } from './common.js';
+
 const bool = { type: 'boolean' } as const;
 
 export const KONG_ROOT_SCHEMA = {
@@ -10,7 +12,7 @@ export const KONG_ROOT_SCHEMA = {
     bandwidth_metrics: bool,
     upstream_health_metrics: bool,
     naming: { type: 'string', enum: ['3.x', '2.x'] },
-    listen_address: { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]*):[0-9]{1,5}$' },
+    listen_address: LISTEN_ADDRESS,
     allow: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' } },
     token: { type: 'string', minLength: 1 },
   },

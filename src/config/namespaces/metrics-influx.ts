@@ -1,5 +1,6 @@
 /** Schemas of `telemetry/metrics` and `telemetry/influx` (krakend-schema v2.13, spec §3.1, §4.1). */
 import { DURATION_PATTERN } from '../duration.js';
+import { LISTEN_ADDRESS } from './common.js';
 
 const duration = { type: 'string', pattern: DURATION_PATTERN } as const;
 
@@ -8,7 +9,7 @@ export const METRICS_SCHEMA = {
   properties: {
     collection_time: duration,
     // KrakenD's schema allows only ":port"; its code (and Tollgate) also take "ip:port".
-    listen_address: { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]*):[0-9]{1,5}$' },
+    listen_address: LISTEN_ADDRESS,
     proxy_disabled: { type: 'boolean' },
     router_disabled: { type: 'boolean' },
     backend_disabled: { type: 'boolean' },

@@ -47,6 +47,7 @@ export class KongView implements RecordSink {
   readonly #consumerStatus: Family<'counter'> | undefined;
   readonly #perConsumer: boolean;
   readonly #slots: number;
+  /** Byte counts of each client connection at its previous request (keep-alive sockets serve several). */
   readonly #sockets = new WeakMap<Socket, { read: number; written: number }>();
 
   constructor(
@@ -184,7 +185,7 @@ export class KongView implements RecordSink {
     const r = this.#routes[rec.route] as Route;
     const first = rec.backends?.[0];
     const dispatched = first !== undefined && first.dispatchAt !== 0 ? first.dispatchAt : 0;
-    const fromService = rec.backends?.some((b) => b.headersAt !== 0 && b.outcome === Outcome.Ok && (b.stageComplete || rec.backends?.length === 1)) === true;
+    const fromService = answeredByBackend(rec);
     const consumer = this.#perConsumer ? rec.consumer : undefined;
     if (this.#requests !== undefined) {
       const slot = (fromService ? this.#slots : 0) + (consumer === undefined || this.#legacy ? 0 : consumer.index + 1);
@@ -209,7 +210,11 @@ export class KongView implements RecordSink {
     if (r.ingress !== undefined) {
       const socket = rec.req?.socket;
       if (socket !== undefined) {
-        const last = this.#sockets.get(socket) ?? { read: 0, written: 0 };
+        let last = this.#sockets.get(socket);
+        if (last === undefined) {
+          last = { read: 0, written: 0 };
+          this.#sockets.set(socket, last);
+        }
         const read = socket.bytesRead;
         const written = socket.bytesWritten;
         let ingress = r.ingress;
@@ -225,8 +230,17 @@ export class KongView implements RecordSink {
         }
         if (read > last.read) ingress.add(read - last.read);
         if (written > last.written) egress?.add(written - last.written);
-        this.#sockets.set(socket, { read, written });
+        last.read = read;
+        last.written = written;
       }
     }
   }
+}
+
+/** Kong's `source`: the response came from a backend (a no-op answer, or a merged one with a complete backend). */
+function answeredByBackend(rec: RequestRecord): boolean {
+  const brs = rec.backends;
+  if (brs === undefined) return false;
+  for (const b of brs) if (b.headersAt !== 0 && b.outcome === Outcome.Ok && (b.stageComplete || brs.length === 1)) return true;
+  return false;
 }

@@ -1,8 +1,6 @@
 /** Golden expositions of the Kong families, 3.x and 2.x names, from deterministic request records. */
-import { strict as assert } from 'node:assert';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { it } from 'node:test';
+import { golden } from '../../helpers/golden.js';
 import type { Target } from '../../../src/backends/balancer.js';
 import { loadConfigValue } from '../../../src/config/load.js';
 import { renderPrometheusText } from '../../../src/telemetry/exposition/prometheus-text.js';
@@ -10,17 +8,6 @@ import { ConnectionStats } from '../../../src/telemetry/kong/connections.js';
 import { KongView } from '../../../src/telemetry/kong/kong-view.js';
 import { Outcome, RequestRecord } from '../../../src/telemetry/record.js';
 import { MetricStore } from '../../../src/telemetry/store/store.js';
-
-const GOLDEN = join(import.meta.dirname, '../../fixtures/golden');
-
-function golden(name: string, actual: string): void {
-  const file = join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, actual);
-  }
-  assert.equal(actual, readFileSync(file, 'utf8'), `${name} differs from its golden file`);
-}
 
 /** The families driven by requests (node-level gauges carry a random node id, a pid and memory). */
 const REQUEST_FAMILIES = /^(# (HELP|TYPE) )?kong_(http_requests_total|http_status|http_consumer_status|kong_latency_ms|upstream_latency_ms|request_latency_ms|latency|bandwidth_bytes|bandwidth|upstream_target_health)[ _{]/;

@@ -1,24 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { golden } from '../../helpers/golden.js';
 import { MetricStore } from '../../../src/telemetry/store/store.js';
 import { renderPrometheusText } from '../../../src/telemetry/exposition/prometheus-text.js';
 import { renderOpenMetrics } from '../../../src/telemetry/exposition/openmetrics.js';
 import { negotiateFormat } from '../../../src/telemetry/exposition/negotiate.js';
 import { escapeLabelValue, sanitizeName } from '../../../src/telemetry/store/labels.js';
-
-const GOLDEN = join(import.meta.dirname, '../../fixtures/golden');
-
-/** Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it (review the diff before committing). */
-function golden(name: string, actual: string): void {
-  const file = join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(GOLDEN, { recursive: true });
-    writeFileSync(file, actual);
-  }
-  assert.equal(actual, readFileSync(file, 'utf8'), `${name} differs from its golden file`);
-}
 
 function sampleStore(): MetricStore {
   const store = new MetricStore();
