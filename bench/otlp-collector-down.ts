@@ -44,6 +44,7 @@ import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
 import { toolVersion } from './lib/tool-version.js';
 import { which } from './lib/which.js';
 import { parseWrkOutput } from './lib/wrk-output.js';
+import { intArg, toolArg } from './lib/args.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -93,14 +94,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     },
   });
   if (values.help === true) return undefined;
-  const int = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
-    return n;
-  };
-  const tool = values.tool ?? 'auto';
-  if (tool !== 'auto' && tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be auto, wrk or autocannon, got "${tool}"`);
+  const int = intArg;
+  const tool = toolArg(values.tool);
   const minutes = int('minutes', values.minutes, 5);
   if (minutes < 2) throw new Error('--minutes must be at least 2 (growth is measured from minute 1)');
   return {

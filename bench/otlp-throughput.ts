@@ -39,6 +39,8 @@ import { startOtlpSink, type OtlpSink, type OtlpSinkCounts } from './lib/otlp-si
 import { fileTimestamp } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
+import { intArg, toolArg } from './lib/args.js';
+import { noiseWarnings } from './lib/noise-report.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -119,14 +121,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     },
   });
   if (values.help === true) return undefined;
-  const int = (name: string, raw: string | undefined, fallback: number, min = 1): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
-    return n;
-  };
-  const tool = values.tool ?? 'auto';
-  if (tool !== 'auto' && tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be auto, wrk or autocannon, got "${tool}"`);
+  const int = intArg;
+  const tool = toolArg(values.tool);
   const names = (values.endpoints ?? 'noop,json').split(',').map((s) => s.trim());
   const endpoints = ALL_ENDPOINTS.filter((e) => names.includes(e.name));
   if (endpoints.length === 0 || endpoints.length !== new Set(names).size) throw new Error(`--endpoints must list noop and/or json, got "${values.endpoints ?? ''}"`);
@@ -507,21 +503,7 @@ async function main(): Promise<void> {
         `(${discarded.map((r) => `${r.endpoint}/${r.mode} r${r.round + 1} ${Math.round(r.foreignDuringPercent ?? 0)}%`).join(', ')}); they are kept in the JSON as discardedRuns`,
     );
   }
-  const noisy = runs.filter((r) => r.result.backgroundCpuBusyPercent > NOISY_BACKGROUND_PERCENT);
-  if (noisy.length > 0) {
-    out.push(
-      '',
-      `warning: the machine was busy before ${noisy.length} of ${runs.length} runs (background CPU up to ${Math.round(Math.max(...noisy.map((r) => r.result.backgroundCpuBusyPercent)))}%); ` +
-        'numbers are noisy — rerun on a quiet machine',
-    );
-  }
-  const noisyDuring = runs.filter((r) => (r.foreignDuringPercent ?? 0) > NOISY_BACKGROUND_PERCENT);
-  if (noisyDuring.length > 0) {
-    out.push(
-      `warning: other processes used the CPU during ${noisyDuring.length} of ${runs.length} measured runs ` +
-        `(${noisyDuring.map((r) => `${r.endpoint}/${r.mode} r${r.round + 1} ${Math.round(r.foreignDuringPercent ?? 0)}%`).join(', ')}); those req/s are low`,
-    );
-  }
+  out.push(...noiseWarnings(runs));
 
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `otlp-throughput-${fileTimestamp(startedAt)}.json`);
