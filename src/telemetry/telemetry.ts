@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { createMetricExporter, createSpanExporter } from './exporters/otlp-exporters.js';
 import { OtlpMetricPusher } from './exporters/otlp-metrics.js';
-import { SpanBatcher } from './tracing/span-batcher.js';
+import { batcherOptionsFromEnv, SpanBatcher } from './tracing/span-batcher.js';
 import { RequestTracer } from './tracing/request-tracer.js';
 import type { BackendRecord } from './record.js';
 import { ExtendedMetrics } from './stats/extended-metrics.js';
@@ -122,10 +122,11 @@ export class Telemetry {
     const resource: Resource = resourceFromAttributes(attributes);
     const spans = this.store.counter('self', { name: 'tollgate_telemetry_spans', help: 'Spans handled by each OTLP exporter, by outcome (exported, dropped when the queue is full, failed).' });
     const pushes = this.store.counter('self', { name: 'tollgate_telemetry_metric_pushes', help: 'OTLP metric pushes of each exporter, by outcome (exported, failed, skipped while one was in flight).' });
+    const batcherOptions = batcherOptionsFromEnv(process.env, (message) => this.#logger.warn(message));
     for (const e of otel.otlp) {
       if (!e.disableTraces) {
         const stats = { exported: spans.bind([['exporter', e.name], ['outcome', 'exported']]), dropped: spans.bind([['exporter', e.name], ['outcome', 'dropped']]), failed: spans.bind([['exporter', e.name], ['outcome', 'failed']]) };
-        this.#batchers.push(new SpanBatcher(createSpanExporter(e, attributes), stats));
+        this.#batchers.push(new SpanBatcher(createSpanExporter(e, attributes), stats, batcherOptions));
       }
       if (!e.disableMetrics) {
         const stats = { exported: pushes.bind([['exporter', e.name], ['outcome', 'exported']]), failed: pushes.bind([['exporter', e.name], ['outcome', 'failed']]), skipped: pushes.bind([['exporter', e.name], ['outcome', 'skipped']]) };
@@ -135,8 +136,8 @@ export class Telemetry {
     }
     if (this.#batchers.length > 0) {
       const batchers = this.#batchers;
-      this.#tracer = new RequestTracer(otel, config, (list: Buffer[]) => {
-        for (const b of batchers) b.add(list);
+      this.#tracer = new RequestTracer(otel, config, (spans: Buffer, count: number) => {
+        for (const b of batchers) b.add(spans, count);
       });
     }
   }

@@ -15,7 +15,7 @@ import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import { ProtobufTraceSerializer, type ISerializer, type IExportTraceServiceResponse } from '@opentelemetry/otlp-transformer';
 import type { Attributes } from '@opentelemetry/api';
-import type { EncodedSpanExporter } from '../tracing/span-batcher.js';
+import type { EncodedSpanExporter, SpanChunk } from '../tracing/span-batcher.js';
 import { encodeAttributes, encodeTraceRequest } from '../tracing/span-encoder.js';
 import { SCOPE } from '../tracing/span-data.js';
 import type { OtlpExporterSettings } from '../otel/settings.js';
@@ -47,11 +47,11 @@ function httpOptions(s: OtlpExporterSettings, path: string): Record<string, unkn
  */
 export function createSpanExporter(s: OtlpExporterSettings, resource: Attributes): EncodedSpanExporter {
   const resourceBytes = encodeAttributes(1, resource);
-  const serializer: ISerializer<Buffer[], IExportTraceServiceResponse> = {
-    serializeRequest: (spans) => encodeTraceRequest(resourceBytes, SCOPE.name, spans),
+  const serializer: ISerializer<SpanChunk, IExportTraceServiceResponse> = {
+    serializeRequest: (chunk) => encodeTraceRequest(resourceBytes, SCOPE.name, chunk),
     deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
   };
-  const helper = { name: 'span' as const, countItems: (spans: Buffer[]) => spans.length };
+  const helper = { name: 'span' as const, countItems: (chunk: SpanChunk) => chunk.count };
   const delegate = s.useHttp
     ? createOtlpHttpExportDelegate(convertLegacyHttpOptions(httpOptions(s, '/v1/traces'), 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }), serializer, 'otlp_http_span_exporter', helper, undefined)
     : createOtlpGrpcExportDelegate(convertLegacyOtlpGrpcOptions(grpcOptions(s), 'TRACES'), serializer, 'otlp_grpc_span_exporter', helper, undefined, 'TraceExportService', '/opentelemetry.proto.collector.trace.v1.TraceService/Export');

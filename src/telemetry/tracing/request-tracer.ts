@@ -15,26 +15,26 @@ import { newSpanId, newTraceId } from './ids.js';
 import { Propagation, propagatorNames, remoteSpanContext } from './propagation.js';
 import { ParentBasedRatioSampler } from './sampler.js';
 import { childOf } from './span-data.js';
-import { encodeAttributes, Kind, SpanEncoder, type SpanEvent } from './span-encoder.js';
-import { epochMs } from './time.js';
+import { encodeAttributes, eventName, key, Kind, spanName, SpanWriter } from './span-encoder.js';
 
 /** Attributes that never change for a route or backend, encoded once (OTLP Span field 9). */
 interface BackendBinding {
-  readonly name: string;
+  readonly spanName: Buffer;
   readonly options: BackendLayerOptions;
   readonly clientSpan: boolean;
   readonly skip: ReadonlySet<string>;
-  readonly stageFixed: readonly Buffer[];
-  readonly clientFixed: readonly Buffer[];
+  readonly stageFixed: Buffer;
+  readonly clientFixed: Buffer;
 }
 
 interface RouteBinding {
   readonly route: string;
+  readonly spanName: Buffer;
   readonly skipped: boolean;
-  readonly globalFixed: readonly Buffer[];
+  readonly globalFixed: Buffer;
   readonly proxy: ProxyLayer;
   readonly proxySkip: ReadonlySet<string>;
-  readonly proxyFixed: readonly Buffer[];
+  readonly proxyFixed: Buffer;
   readonly backends: readonly BackendBinding[];
 }
 
@@ -49,10 +49,10 @@ function attrs(pairs: readonly (readonly [string, string])[]): Attributes {
   return Object.fromEntries(pairs);
 }
 
-function headerAttributes(prefix: string, headers: IncomingHttpHeaders | OutgoingHttpHeaders | Record<string, string | string[]>, skip: ReadonlySet<string>, out: Attributes): void {
+function headerAttributes(out: SpanWriter, prefix: string, headers: IncomingHttpHeaders | OutgoingHttpHeaders | Record<string, string | string[]>, skip: ReadonlySet<string>): void {
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || skip.has(name.toLowerCase())) continue;
-    out[`${prefix}${name.toLowerCase()}`] = Array.isArray(value) ? value.map(String) : [String(value)];
+    out.any(`${prefix}${name.toLowerCase()}`, Array.isArray(value) ? value.map(String) : [String(value)]);
   }
 }
 
@@ -62,13 +62,14 @@ export class RequestTracer {
   readonly #sampler: ParentBasedRatioSampler;
   readonly #propagation: Propagation;
   readonly #routes: RouteBinding[];
-  readonly #emit: (spans: Buffer[]) => void;
-  readonly #encoder = new SpanEncoder();
-  readonly #unmatchedFixed: readonly Buffer[];
+  readonly #emit: (spans: Buffer, count: number) => void;
+  readonly #out = new SpanWriter();
+  readonly #unmatchedNames = new Map<number, Buffer>();
+  readonly #unmatchedFixed: Buffer;
   readonly #globalSkip: ReadonlySet<string>;
   readonly #scheme: string;
 
-  constructor(settings: OtelSettings, config: GatewayConfig, emit: (spans: Buffer[]) => void) {
+  constructor(settings: OtelSettings, config: GatewayConfig, emit: (spans: Buffer, count: number) => void) {
     this.#settings = settings;
     this.#global = settings.global;
     this.#sampler = new ParentBasedRatioSampler(settings.traceSampleRate);
@@ -76,13 +77,14 @@ export class RequestTracer {
     this.#emit = emit;
     this.#globalSkip = new Set(settings.global.skipHeaders.map((h) => h.toLowerCase()));
     this.#scheme = config.tls === undefined ? 'http' : 'https';
-    const fixed = (a: Attributes): Buffer[] => [encodeAttributes(9, a)];
+    const fixed = (a: Attributes): Buffer => encodeAttributes(9, a);
     this.#unmatchedFixed = fixed({ 'url.scheme': this.#scheme, 'krakend.stage': 'global', ...attrs(settings.global.tracesStatic) });
     this.#routes = config.endpoints.map((ep) => {
       const route = (parseEndpointPattern(ep.path) as EndpointPattern).normalized;
       const proxy = ep.otel?.proxy ?? settings.proxy;
       return {
         route,
+        spanName: spanName(route),
         skipped: settings.skipPaths.has(ep.path) || settings.skipPaths.has(route),
         globalFixed: fixed({ 'url.scheme': this.#scheme, 'krakend.stage': 'global', 'http.route': route, ...attrs([...settings.global.tracesStatic, ...(ep.otel?.globalTracesStatic ?? [])]) }),
         proxy,
@@ -93,7 +95,7 @@ export class RequestTracer {
           const name = normalizeUrlPattern(b.urlPattern);
           const base = { 'http.request.method': b.method, 'http.route': name, 'krakend.endpoint.route': route, 'krakend.endpoint.method': ep.method, ...attrs(options.staticAttributes) };
           return {
-            name,
+            spanName: spanName(name),
             options,
             clientSpan: options.roundTrip || options.readPayload,
             skip: new Set(options.skipHeaders.map((h) => h.toLowerCase())),
@@ -140,16 +142,17 @@ export class RequestTracer {
     if (t === undefined || !t.sampled) return;
     const r = rec.route >= 0 ? this.#routes[rec.route] : undefined;
     if (r?.skipped === true) return;
-    const spans: Buffer[] = [];
+    const out = this.#out;
+    out.reset();
     let parent: string | undefined = t.parent?.spanId;
     if (!this.#global.disableTraces) {
-      spans.push(this.#globalSpan(rec, t, r));
+      this.#globalSpan(rec, t, r);
       parent = t.rootSpanId;
     }
     if (r !== undefined && rec.proxyStart !== 0) {
       if (!r.proxy.disableTraces) {
         t.proxySpanId = newSpanId();
-        spans.push(this.#proxySpan(rec, t, r, parent));
+        this.#proxySpan(rec, t, r, parent);
         parent = t.proxySpanId;
       }
       const brs = rec.backends;
@@ -157,109 +160,140 @@ export class RequestTracer {
         for (let i = 0; i < brs.length; i++) {
           const br = brs[i];
           const b = r.backends[i];
-          if (br !== undefined && b !== undefined) this.#backendSpans(t, b, br, parent, spans);
+          if (br !== undefined && b !== undefined) this.#backendSpans(t, b, br, parent);
         }
       }
     }
-    if (spans.length > 0) this.#emit(spans);
+    if (out.count > 0) this.#emit(out.bytes(), out.count);
   }
 
-  #globalSpan(rec: RequestRecord, t: TraceContext, r: RouteBinding | undefined): Buffer {
+  #globalSpan(rec: RequestRecord, t: TraceContext, r: RouteBinding | undefined): void {
+    const out = this.#out;
     const req = t.req;
-    const a: Attributes = {
-      'url.full': req.url ?? '/',
-      'http.request.method': rec.method,
-      'http.response.status_code': rec.status,
-      'http.response.body.size': Math.max(0, rec.bytesOut),
-    };
-    if (r === undefined) a['http.route'] = `${rec.status} ${STATUS_CODES[rec.status] ?? 'Unknown'}`;
-    if (req.headers.host !== undefined) a['server.address'] = req.headers.host;
-    const cl = req.headers['content-length'];
-    if (cl !== undefined) a['http.request.body.size'] = Number(cl);
-    if (req.headers['user-agent'] !== undefined) a['user_agent.original'] = req.headers['user-agent'];
-    if (req.socket.remoteAddress !== undefined) a['client.address'] = req.socket.remoteAddress;
+    const name = r?.spanName ?? this.#unmatchedName(rec.status);
+    out.begin(name, Kind.Server, t.traceId, t.rootSpanId, t.parent?.spanId, rec.start, rec.end, t.parent?.traceState?.serialize(), t.parent !== undefined);
+    out.fixed(r?.globalFixed ?? this.#unmatchedFixed);
+    out.str(K.urlFull, req.url ?? '/');
+    out.str(K.method, rec.method);
+    out.num(K.status, rec.status);
+    out.num(K.responseSize, Math.max(0, rec.bytesOut));
+    if (r === undefined) out.str(K.route, `${rec.status} ${STATUS_CODES[rec.status] ?? 'Unknown'}`);
+    const h = req.headers;
+    if (h.host !== undefined) out.str(K.serverAddress, h.host);
+    const cl = h['content-length'];
+    if (cl !== undefined) out.num(K.requestSize, Number(cl));
+    const ua = h['user-agent'];
+    if (ua !== undefined) out.str(K.userAgent, ua);
+    const addr = req.socket.remoteAddress;
+    if (addr !== undefined) out.str(K.clientAddress, addr);
     if (this.#global.reportHeaders) {
-      headerAttributes('http.request.header.', req.headers, this.#globalSkip, a);
-      headerAttributes('http.response.header.', t.res.getHeaders(), this.#globalSkip, a);
+      headerAttributes(out, 'http.request.header.', req.headers, this.#globalSkip);
+      headerAttributes(out, 'http.response.header.', t.res.getHeaders(), this.#globalSkip);
     }
-    const name = r?.route ?? (a['http.route'] as string);
-    return this.#encoder.encode(
-      { name, kind: Kind.Server, traceId: t.traceId, spanId: t.rootSpanId, parentSpanId: t.parent?.spanId, traceState: t.parent?.traceState?.serialize(), startMs: epochMs(rec.start), endMs: epochMs(rec.end) },
-      r?.globalFixed ?? this.#unmatchedFixed,
-      a,
-      NO_EVENTS,
-      rec.status >= 500 ? `${rec.status} ${STATUS_CODES[rec.status] ?? ''}`.trim() : undefined,
-    );
+    out.end(rec.status >= 500 ? `${rec.status} ${STATUS_CODES[rec.status] ?? ''}`.trim() : undefined);
   }
 
-  #proxySpan(rec: RequestRecord, t: TraceContext, r: RouteBinding, parent: string | undefined): Buffer {
-    const a: Attributes = { complete: rec.proxyComplete, 'http.response.status_code': rec.proxyError ? 500 : rec.status };
-    if (rec.proxyCanceled) a.canceled = true;
-    if (rec.proxyError) a.error = 'one or more backends failed';
-    if (r.proxy.reportHeaders) headerAttributes('http.request.header.', t.req.headers, r.proxySkip, a);
-    return this.#encoder.encode(
-      { name: r.route, kind: Kind.Internal, traceId: t.traceId, spanId: t.proxySpanId as string, parentSpanId: parent, startMs: epochMs(rec.proxyStart), endMs: epochMs(rec.proxyEnd) },
-      r.proxyFixed,
-      a,
-      NO_EVENTS,
-      undefined,
-    );
+  /** Span name of a request no endpoint matched: its status line, as KrakenD names it. */
+  #unmatchedName(status: number): Buffer {
+    let b = this.#unmatchedNames.get(status);
+    if (b === undefined) {
+      b = spanName(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`);
+      if (this.#unmatchedNames.size < 1000) this.#unmatchedNames.set(status, b);
+    }
+    return b;
   }
 
-  #backendSpans(t: TraceContext, b: BackendBinding, br: BackendRecord, parent: string | undefined, spans: Buffer[]): void {
+  #proxySpan(rec: RequestRecord, t: TraceContext, r: RouteBinding, parent: string | undefined): void {
+    const out = this.#out;
+    out.begin(r.spanName, Kind.Internal, t.traceId, t.proxySpanId as string, parent, rec.proxyStart, rec.proxyEnd);
+    out.fixed(r.proxyFixed);
+    out.bool(K.complete, rec.proxyComplete);
+    out.num(K.status, rec.proxyError ? 500 : rec.status);
+    if (rec.proxyCanceled) out.bool(K.canceled, true);
+    if (rec.proxyError) out.str(K.error, 'one or more backends failed');
+    if (r.proxy.reportHeaders) headerAttributes(out, 'http.request.header.', t.req.headers, r.proxySkip);
+    out.end(undefined);
+  }
+
+  #backendSpans(t: TraceContext, b: BackendBinding, br: BackendRecord, parent: string | undefined): void {
+    const out = this.#out;
     const o = b.options;
     let stageParent = parent;
     if (!o.disableStage && br.stageStart !== 0) {
       const id = newSpanId();
-      const a: Attributes = { complete: br.stageComplete };
-      if (br.stageCanceled) a.canceled = true;
-      if (br.stageError) a.error = br.error?.message ?? 'backend failed';
-      spans.push(this.#encoder.encode({ name: b.name, kind: Kind.Internal, traceId: t.traceId, spanId: id, parentSpanId: parent, startMs: epochMs(br.stageStart), endMs: epochMs(br.stageEnd) }, b.stageFixed, a, NO_EVENTS, undefined));
+      out.begin(b.spanName, Kind.Internal, t.traceId, id, parent, br.stageStart, br.stageEnd);
+      out.fixed(b.stageFixed);
+      out.bool(K.complete, br.stageComplete);
+      if (br.stageCanceled) out.bool(K.canceled, true);
+      if (br.stageError) out.str(K.error, br.error?.message ?? 'backend failed');
+      out.end(undefined);
       stageParent = id;
     }
     if (!b.clientSpan || br.clientSpanId === undefined || br.dispatchAt === 0) return;
-    const a: Attributes = { 'url.full': br.origin + br.path, 'server.address': hostOf(br.origin) };
-    if (br.requestSize >= 0) a['http.request.body.size'] = br.requestSize;
-    if (br.sentHeaders !== undefined) headerAttributes('http.request.header.', br.sentHeaders, b.skip, a);
-    const events: SpanEvent[] = [];
     const transportError = br.outcome !== Outcome.Ok;
     const end = br.headersAt !== 0 ? br.headersAt : br.stageEnd;
+    const clientEnd = o.readPayload || br.bodyEndAt === 0 ? end : br.bodyEndAt;
+    out.begin(b.spanName, Kind.Client, t.traceId, br.clientSpanId, stageParent, br.dispatchAt, clientEnd);
+    out.fixed(b.clientFixed);
+    out.str(K.urlFull, br.origin + br.path);
+    out.str(K.serverAddress, hostOf(br.origin));
+    if (br.requestSize >= 0) out.num(K.requestSize, br.requestSize);
+    if (br.sentHeaders !== undefined) headerAttributes(out, 'http.request.header.', br.sentHeaders, b.skip);
     if (!transportError) {
-      a['http.response.status_code'] = br.status;
-      a['http.response.body.size'] = br.contentLength;
-      a['response-duration'] = Math.max(0, br.headersAt - br.dispatchAt) / 1000;
-    } else {
-      events.push({ name: 'exception', timeMs: epochMs(end), attributes: { 'exception.type': br.error?.name ?? 'Error', 'exception.message': br.error?.message ?? 'backend request failed' } });
+      out.num(K.status, br.status);
+      out.num(K.responseSize, br.contentLength);
+      out.num(K.responseDuration, Math.max(0, br.headersAt - br.dispatchAt) / 1000);
     }
     if (o.detailedConnection) {
-      a['get-conn-duration'] = Math.max(0, (br.connectedAt || end) - br.dispatchAt) / 1000;
-      a['dns-duration'] = br.dnsS;
-      a['tls-duration'] = br.tlsS;
-      if (br.headersAt !== 0) events.push({ name: 'first-byte-time', timeMs: epochMs(br.headersAt) });
+      out.num(K.getConnDuration, Math.max(0, (br.connectedAt || end) - br.dispatchAt) / 1000);
+      out.num(K.dnsDuration, br.dnsS);
+      out.num(K.tlsDuration, br.tlsS);
     }
-    const clientEnd = o.readPayload || br.bodyEndAt === 0 ? end : br.bodyEndAt;
-    spans.push(
-      this.#encoder.encode(
-        { name: b.name, kind: Kind.Client, traceId: t.traceId, spanId: br.clientSpanId, parentSpanId: stageParent, startMs: epochMs(br.dispatchAt), endMs: epochMs(clientEnd) },
-        b.clientFixed,
-        a,
-        events,
-        transportError ? (br.error?.message ?? 'backend request failed') : undefined,
-      ),
-    );
+    if (transportError) {
+      out.event(EV.exception, end);
+      out.str(K.exceptionType, br.error?.name ?? 'Error');
+      out.str(K.exceptionMessage, br.error?.message ?? 'backend request failed');
+      out.endEvent();
+    }
+    if (o.detailedConnection && br.headersAt !== 0) {
+      out.event(EV.firstByte, br.headersAt);
+      out.endEvent();
+    }
+    out.end(transportError ? (br.error?.message ?? 'backend request failed') : undefined);
     if (o.readPayload && br.headersAt !== 0) {
       const readEnd = br.bodyEndAt !== 0 ? br.bodyEndAt : br.headersAt;
-      spans.push(
-        this.#encoder.encode(
-          { name: 'http.client.response.read.tracker', kind: Kind.Internal, traceId: t.traceId, spanId: newSpanId(), parentSpanId: br.clientSpanId, startMs: epochMs(br.headersAt), endMs: epochMs(readEnd) },
-          b.clientFixed,
-          { 'http.client.response.read.size': br.readBytes, 'http.client.response.read.time': (readEnd - br.headersAt) / 1000 },
-          NO_EVENTS,
-          br.readError ? 'reading the response body failed' : undefined,
-        ),
-      );
+      out.begin(READ_SPAN, Kind.Internal, t.traceId, newSpanId(), br.clientSpanId, br.headersAt, readEnd);
+      out.fixed(b.clientFixed);
+      out.num(K.readSize, br.readBytes);
+      out.num(K.readTime, (readEnd - br.headersAt) / 1000);
+      out.end(br.readError ? 'reading the response body failed' : undefined);
     }
   }
 }
 
-const NO_EVENTS: readonly SpanEvent[] = [];
+/** Attribute keys written per request, pre-encoded. */
+const K = {
+  urlFull: key('url.full'),
+  method: key('http.request.method'),
+  status: key('http.response.status_code'),
+  responseSize: key('http.response.body.size'),
+  requestSize: key('http.request.body.size'),
+  route: key('http.route'),
+  serverAddress: key('server.address'),
+  userAgent: key('user_agent.original'),
+  clientAddress: key('client.address'),
+  complete: key('complete'),
+  canceled: key('canceled'),
+  error: key('error'),
+  responseDuration: key('response-duration'),
+  getConnDuration: key('get-conn-duration'),
+  dnsDuration: key('dns-duration'),
+  tlsDuration: key('tls-duration'),
+  exceptionType: key('exception.type'),
+  exceptionMessage: key('exception.message'),
+  readSize: key('http.client.response.read.size'),
+  readTime: key('http.client.response.read.time'),
+} as const;
+
+const EV = { exception: eventName('exception'), firstByte: eventName('first-byte-time') } as const;
+const READ_SPAN = spanName('http.client.response.read.tracker');

@@ -1,27 +1,83 @@
 /**
  * Bounded batching in front of a span exporter: a queue of at most `maxQueue` spans, batches of
- * `maxBatch` sent every `delayMs` (or sooner when a batch is full), one export in flight at a time.
- * When the collector is down or slow the queue fills and new spans are dropped and counted — memory
- * stays flat and nothing waits on the collector. Retryable failures are retried with backoff
+ * about `maxBatch` sent every `delayMs` (or sooner when a batch is full), one export in flight at a
+ * time. When the collector is down or slow the queue fills and new spans are dropped and counted —
+ * memory stays flat and nothing waits on the collector. Retryable failures are retried with backoff
  * (exporters/retry.ts) while the batch keeps its place.
+ *
+ * Spans arrive already encoded, a request's worth at a time, and are appended to the open batch's
+ * buffer: one copy per span and no object per span, whatever the queue holds.
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { withRetry } from '../exporters/retry.js';
+import type { CounterCell } from '../store/cells.js';
+import { FastWriter } from './fast-writer.js';
+
+/**
+ * Encoded spans (a run of `ScopeSpans.spans` fields in `buf[start, end)`) and how many they are. The
+ * `HEADROOM` bytes before `start` are free, so the export request's header can be written in front of
+ * the spans instead of copying them into a new buffer.
+ */
+export interface SpanChunk {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+  readonly count: number;
+}
+
+export const HEADROOM = 512;
+const BATCH_BUFFER = 64 * 1024;
+/** Buffers of finished exports kept for the next batches (big allocations cost GC work). */
+const FREE_BUFFERS = 2;
+
 /** What the batcher hands encoded spans to (an OTLP exporter with Tollgate's span encoding). */
 export interface EncodedSpanExporter {
-  export(spans: Buffer[], resultCallback: (result: ExportResult) => void): void;
+  export(chunk: SpanChunk, resultCallback: (result: ExportResult) => void): void;
   shutdown(): Promise<void>;
 }
-import type { CounterCell } from '../store/cells.js';
 
 export interface BatcherOptions {
   readonly maxQueue: number;
   readonly maxBatch: number;
   readonly delayMs: number;
   readonly exportTimeoutMs: number;
+  /** A batch is also sent once its spans reach this many bytes (collectors refuse messages > 4 MiB by default). */
+  readonly maxBatchBytes: number;
 }
 
-export const DEFAULT_BATCHER: BatcherOptions = { maxQueue: 2048, maxBatch: 512, delayMs: 5_000, exportTimeoutMs: 30_000 };
+/**
+ * Larger than the OTel SDK's 2048/512: each export costs the gateway a fixed ~0.7 ms in the gRPC
+ * client whatever its size, and a gateway at 10k sampled requests/s makes 50k spans/s (bench/OTLP.md).
+ */
+export const DEFAULT_BATCHER: BatcherOptions = { maxQueue: 8192, maxBatch: 2048, delayMs: 5_000, exportTimeoutMs: 30_000, maxBatchBytes: 1024 * 1024 };
+
+/**
+ * The batch processor settings of the OpenTelemetry SDK environment variables (`OTEL_BSP_*`), over
+ * Tollgate's defaults. A value that is not a positive integer is reported and ignored.
+ */
+export function batcherOptionsFromEnv(env: NodeJS.ProcessEnv, warn: (message: string) => void): BatcherOptions {
+  const read = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const n = Number(raw);
+    if (Number.isInteger(n) && n > 0) return n;
+    warn(`${name}=${JSON.stringify(raw)} is not a positive integer; using ${fallback}`);
+    return fallback;
+  };
+  const maxQueue = read('OTEL_BSP_MAX_QUEUE_SIZE', DEFAULT_BATCHER.maxQueue);
+  let maxBatch = read('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', Math.min(DEFAULT_BATCHER.maxBatch, maxQueue));
+  if (maxBatch > maxQueue) {
+    warn(`OTEL_BSP_MAX_EXPORT_BATCH_SIZE=${maxBatch} exceeds OTEL_BSP_MAX_QUEUE_SIZE=${maxQueue}; using ${maxQueue}`);
+    maxBatch = maxQueue;
+  }
+  return {
+    maxQueue,
+    maxBatch,
+    delayMs: read('OTEL_BSP_SCHEDULE_DELAY', DEFAULT_BATCHER.delayMs),
+    exportTimeoutMs: read('OTEL_BSP_EXPORT_TIMEOUT', DEFAULT_BATCHER.exportTimeoutMs),
+    maxBatchBytes: DEFAULT_BATCHER.maxBatchBytes,
+  };
+}
 
 export interface BatcherStats {
   readonly exported: CounterCell;
@@ -33,7 +89,13 @@ export class SpanBatcher {
   readonly #exporter: EncodedSpanExporter;
   readonly #options: BatcherOptions;
   readonly #stats: BatcherStats;
-  #queue: Buffer[] = [];
+  /** Sealed batches, oldest first, and the open one being appended to. */
+  #sealed: SpanChunk[] = [];
+  #free: Buffer[] = [];
+  #open = this.#newOpen(BATCH_BUFFER);
+  #openCount = 0;
+  #queued = 0;
+  #inFlightCount = 0;
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
   #closed = false;
@@ -50,58 +112,98 @@ export class SpanBatcher {
   }
 
   get queued(): number {
-    return this.#queue.length;
+    return this.#queued;
   }
 
-  add(spans: readonly Buffer[]): void {
-    if (this.#closed || this.#queue.length + spans.length > this.#options.maxQueue) {
-      this.#stats.dropped.add(spans.length);
+  /** Appends `count` encoded spans (copied: `bytes` may be reused by the caller). */
+  add(bytes: Uint8Array, count: number): void {
+    if (this.#closed || this.#queued + count > this.#options.maxQueue) {
+      this.#stats.dropped.add(count);
       return;
     }
-    for (const s of spans) this.#queue.push(s);
-    if (this.#queue.length >= this.#options.maxBatch && this.#inFlight === undefined) this.#flushOne();
+    this.#open.raw(bytes);
+    this.#openCount += count;
+    this.#queued += count;
+    if (this.#openCount >= this.#options.maxBatch || this.#open.pos - HEADROOM >= this.#options.maxBatchBytes) {
+      this.#seal();
+      if (this.#inFlight === undefined) this.#flushOne();
+    }
+  }
+
+  #newOpen(size: number): FastWriter {
+    const w = new FastWriter(0);
+    const i = this.#free.findIndex((b) => b.length >= size);
+    w.buf = i >= 0 ? (this.#free.splice(i, 1)[0] as Buffer) : Buffer.allocUnsafe(size);
+    w.pos = HEADROOM;
+    return w;
+  }
+
+  #seal(): void {
+    if (this.#openCount === 0) return;
+    const w = this.#open;
+    this.#sealed.push({ buf: w.buf, start: HEADROOM, end: w.pos, count: this.#openCount });
+    // The next batch starts in a buffer of the size the last one needed.
+    this.#open = this.#newOpen(Math.max(BATCH_BUFFER, w.pos + 1024));
+    this.#openCount = 0;
   }
 
   #flushOne(): void {
-    if (this.#inFlight !== undefined || this.#queue.length === 0) return;
-    const batch = this.#queue.splice(0, this.#options.maxBatch);
-    this.#inFlight = new Promise<void>((resolve) => {
-      let settled = false;
-      const done = (ok: boolean): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        (ok ? this.#stats.exported : this.#stats.failed).add(batch.length);
-        this.#inFlight = undefined;
-        resolve();
-        if (!this.#closed && this.#queue.length >= this.#options.maxBatch) this.#flushOne();
-      };
-      const timer = setTimeout(() => done(false), this.#options.exportTimeoutMs);
-      timer.unref();
-      const attempt = (cb: (r: ExportResult) => void): void => {
-        try {
-          this.#exporter.export(batch, cb);
-        } catch (error) {
-          cb({ code: ExportResultCode.FAILED, error: error as Error });
-        }
-      };
-      withRetry(attempt, Date.now() + this.#options.exportTimeoutMs, (result) => done(result.code === ExportResultCode.SUCCESS));
-    });
+    if (this.#inFlight !== undefined) return;
+    if (this.#sealed.length === 0) this.#seal();
+    const batch = this.#sealed.shift();
+    if (batch === undefined) return;
+    this.#inFlightCount = batch.count;
+    let resolve!: () => void;
+    // Set before the export starts: an exporter may call back (or throw) synchronously.
+    this.#inFlight = new Promise<void>((r) => (resolve = r));
+    let settled = false;
+    // A batch given up on by the timer may still be read by its exporter: never reuse its buffer.
+    let timedOut = false;
+    const done = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      (ok ? this.#stats.exported : this.#stats.failed).add(batch.count);
+      this.#queued -= batch.count;
+      this.#inFlightCount = 0;
+      this.#inFlight = undefined;
+      // The exporter is done with the bytes once it has called back: the buffer can carry a later batch.
+      if (this.#free.length < FREE_BUFFERS && !timedOut) this.#free.push(batch.buf);
+      resolve();
+      if (!this.#closed && this.#sealed.length > 0) this.#flushOne();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      done(false);
+    }, this.#options.exportTimeoutMs);
+    timer.unref();
+    const attempt = (cb: (r: ExportResult) => void): void => {
+      try {
+        this.#exporter.export(batch, cb);
+      } catch (error) {
+        cb({ code: ExportResultCode.FAILED, error: error as Error });
+      }
+    };
+    withRetry(attempt, Date.now() + this.#options.exportTimeoutMs, (result) => done(result.code === ExportResultCode.SUCCESS));
   }
 
   /** Sends what is queued, within `deadlineMs`; what is left then is dropped (and counted). */
   async close(deadlineMs: number): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     const until = Date.now() + deadlineMs;
-    while ((this.#queue.length > 0 || this.#inFlight !== undefined) && Date.now() < until) {
+    while ((this.#queued > 0 || this.#inFlight !== undefined) && Date.now() < until) {
       this.#flushOne();
       const pending = this.#inFlight;
       if (pending !== undefined) await Promise.race([pending, new Promise((r) => setTimeout(r, Math.max(1, until - Date.now())))]);
     }
     this.#closed = true;
-    if (this.#queue.length > 0) {
-      this.#stats.dropped.add(this.#queue.length);
-      this.#queue = [];
+    // The batch still in flight is counted when its export ends; the rest is dropped now.
+    if (this.#queued > this.#inFlightCount) {
+      this.#stats.dropped.add(this.#queued - this.#inFlightCount);
+      this.#sealed = [];
+      this.#open.pos = HEADROOM;
+      this.#openCount = 0;
+      this.#queued = this.#inFlightCount;
     }
     await Promise.race([this.#exporter.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000))]);
   }

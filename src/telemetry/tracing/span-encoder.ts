@@ -1,11 +1,13 @@
 /**
- * OTLP spans (opentelemetry/proto/trace/v1/trace.proto) encoded straight from a request record:
- * attributes that never change for a route or backend are encoded once at start-up and copied in as
- * bytes; per span only ids, times and a few values are written. A finished span is a small Buffer;
- * an export request wraps a batch of them with the resource and scope (field numbers of the .proto).
+ * OTLP spans (opentelemetry/proto/trace/v1/trace.proto) written straight from a request record into
+ * one buffer: attributes that never change for a route or backend are encoded once at start-up and
+ * copied in as bytes, attribute keys and span names too; per span only ids, times and a few values
+ * are written, with no object per attribute and no buffer per span. The bytes of a request's spans
+ * are a run of `ScopeSpans.spans` fields (field 2), so a batch is their concatenation and an export
+ * request wraps it once with the resource and scope.
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
-import { FastWriter } from './fast-writer.js';
+import { FastWriter, stringField, varintLength } from './fast-writer.js';
 
 export const enum Kind {
   Internal = 1,
@@ -28,48 +30,25 @@ function anyValueBody(w: FastWriter, v: AttributeValue): void {
       w.double(v);
     }
   } else if (Array.isArray(v)) {
-    const arr = new FastWriter(64);
+    const arr = w.open(5);
     for (const item of v) {
       if (item === null || item === undefined) continue;
-      const one = new FastWriter(32);
-      anyValueBody(one, item);
-      arr.message(1, one);
+      const one = w.open(1);
+      anyValueBody(w, item);
+      w.close(one);
     }
-    w.message(5, arr);
+    w.close(arr);
   }
 }
 
-function varintLen(n: number): number {
-  let len = 1;
-  for (let v = n; v >= 0x80; v = Math.floor(v / 0x80)) len++;
-  return len;
-}
-
-/** One KeyValue as field `field` of the enclosing message. Scalars are written in place (lengths computed). */
+/** One KeyValue as field `field` of the enclosing message. */
 export function writeAttribute(w: FastWriter, field: number, key: string, value: AttributeValue): void {
-  const keyLen = Buffer.byteLength(key);
-  let avLen = -1;
-  if (typeof value === 'string') {
-    const strLen = Buffer.byteLength(value);
-    avLen = 1 + varintLen(strLen) + strLen;
-  } else if (typeof value === 'boolean') avLen = 2;
-  else if (typeof value === 'number') avLen = Number.isInteger(value) && value >= 0 ? 1 + varintLen(value) : 9;
-  if (avLen >= 0) {
-    const kvLen = 1 + varintLen(keyLen) + keyLen + 1 + varintLen(avLen) + avLen;
-    w.tag(field, 2);
-    w.varint(kvLen);
-    w.string(1, key);
-    w.tag(2, 2);
-    w.varint(avLen);
-    anyValueBody(w, value);
-    return;
-  }
-  const kv = new FastWriter(64);
-  kv.string(1, key);
-  const av = new FastWriter(32);
-  anyValueBody(av, value);
-  kv.message(2, av);
-  w.message(field, kv);
+  const kv = w.open(field);
+  w.string(1, key);
+  const av = w.open(2);
+  anyValueBody(w, value);
+  w.close(av);
+  w.close(kv);
 }
 
 /** Attributes pre-encoded as repeated KeyValue of `field`: copy the bytes into a span. */
@@ -79,86 +58,168 @@ export function encodeAttributes(field: number, attrs: Attributes): Buffer {
   return w.take();
 }
 
-export interface SpanHead {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId: string | undefined;
-  readonly traceState?: string | undefined;
-  readonly name: string;
-  readonly kind: Kind;
-  readonly startMs: number;
-  readonly endMs: number;
-}
+/** An attribute key, pre-encoded as the `key` field of a KeyValue. */
+export type Key = Buffer;
+export const key = (name: string): Key => stringField(1, name);
+/** A span or event name, pre-encoded (Span field 5, Event field 2). */
+export const spanName = (name: string): Buffer => stringField(5, name);
+export const eventName = (name: string): Buffer => stringField(2, name);
 
-export interface SpanEvent {
-  readonly name: string;
-  readonly timeMs: number;
-  readonly attributes?: Attributes;
+/** Span field 16: trace flags "sampled" plus the "has remote parent is known" bit (0x100), as the SDK sets. */
+const FLAGS_LOCAL = 0x101;
+const FLAGS_REMOTE_PARENT = 0x301;
+
+/**
+ * Writes the spans of one request into a reusable buffer. Usage per span: `begin`, attributes
+ * (`fixed` bytes and `str`/`int`/`num`/`bool`/`strings`), optional events, `end`.
+ */
+export class SpanWriter {
+  readonly w = new FastWriter(4096);
+  count = 0;
+  #span = 0;
+  #attrs = 9;
+  #event = 0;
+  #remoteParent = false;
+
+  reset(): void {
+    this.w.reset();
+    this.count = 0;
+  }
+
+  /** Times are monotonic performance.now() milliseconds. */
+  begin(name: Buffer, kind: Kind, traceId: string, spanId: string, parentSpanId: string | undefined, startMs: number, endMs: number, traceState?: string, remoteParent = false): void {
+    const w = this.w;
+    this.#span = w.open(2);
+    this.#attrs = 9;
+    this.#remoteParent = remoteParent;
+    w.hex(1, traceId);
+    w.hex(2, spanId);
+    if (traceState !== undefined && traceState !== '') w.string(3, traceState);
+    if (parentSpanId !== undefined) w.hex(4, parentSpanId);
+    w.raw(name);
+    w.tag(6, 0);
+    w.varint(kind);
+    w.tag(7, 1);
+    w.monotonicNanos(startMs);
+    w.tag(8, 1);
+    w.monotonicNanos(Math.max(startMs, endMs));
+  }
+
+  /** Pre-encoded span attributes (field 9 KeyValues). */
+  fixed(bytes: Buffer): void {
+    this.w.raw(bytes);
+  }
+
+  str(k: Key, v: string): void {
+    const w = this.w;
+    const kv = w.open(this.#attrs);
+    w.raw(k);
+    const av = w.open(2);
+    w.string(1, v);
+    w.close(av);
+    w.close(kv);
+  }
+
+  /** A number: int_value when a non-negative integer, double_value otherwise (as OTel JS does for doubles). */
+  num(k: Key, v: number): void {
+    const w = this.w;
+    const kv = w.open(this.#attrs);
+    w.raw(k);
+    if (Number.isInteger(v) && v >= 0) {
+      w.tag(2, 2);
+      w.varint(1 + varintLength(v));
+      w.tag(3, 0);
+      w.varint(v);
+    } else {
+      w.tag(2, 2);
+      w.varint(9);
+      w.tag(4, 1);
+      w.double(v);
+    }
+    w.close(kv);
+  }
+
+  bool(k: Key, v: boolean): void {
+    const w = this.w;
+    const kv = w.open(this.#attrs);
+    w.raw(k);
+    w.tag(2, 2);
+    w.varint(2);
+    w.tag(2, 0);
+    w.varint(v ? 1 : 0);
+    w.close(kv);
+  }
+
+  /** Any attribute value, the general way (header arrays, exception details). */
+  any(name: string, v: AttributeValue): void {
+    writeAttribute(this.w, this.#attrs, name, v);
+  }
+
+  /** An event (Span field 11); its attributes follow until `endEvent`. */
+  event(name: Buffer, timeMs: number): void {
+    const w = this.w;
+    this.#event = w.open(11);
+    w.tag(1, 1);
+    w.monotonicNanos(timeMs);
+    w.raw(name);
+    this.#attrs = 3;
+  }
+
+  endEvent(): void {
+    this.w.close(this.#event);
+    this.#attrs = 9;
+  }
+
+  /** Status (error message when failed, else OK), flags, and the span's length. */
+  end(error: string | undefined): void {
+    const w = this.w;
+    const st = w.open(15);
+    if (error !== undefined) w.string(2, error);
+    w.tag(3, 0);
+    w.varint(error === undefined ? 1 : 2);
+    w.close(st);
+    w.tag(16, 5);
+    w.fixed32(this.#remoteParent ? FLAGS_REMOTE_PARENT : FLAGS_LOCAL);
+    w.close(this.#span);
+    this.count++;
+  }
+
+  /** The spans written since `reset` (a view into the writer's buffer: copy it before the next request). */
+  bytes(): Buffer {
+    return this.w.buf.subarray(0, this.w.pos);
+  }
 }
 
 /**
- * Encodes one span. `fixed` are pre-encoded attribute bytes (field 9); `dynamic` are written now.
- * Timestamps are epoch milliseconds.
+ * ExportTraceServiceRequest around a run of encoded `ScopeSpans.spans` fields (`buf[start, end)`):
+ * one resource, one scope. The header goes in the free bytes before `start` when they suffice, so
+ * the (large) span run is neither copied nor shifted.
  */
-export class SpanEncoder {
-  readonly #w = new FastWriter(2048);
-
-  encode(head: SpanHead, fixed: readonly Buffer[], dynamic: Attributes, events: readonly SpanEvent[], error: string | undefined): Buffer {
-    const w = this.#w;
-    w.reset();
-    w.hex(1, head.traceId);
-    w.hex(2, head.spanId);
-    if (head.traceState !== undefined && head.traceState !== '') w.string(3, head.traceState);
-    if (head.parentSpanId !== undefined) w.hex(4, head.parentSpanId);
-    w.string(5, head.name);
-    w.tag(6, 0);
-    w.varint(head.kind);
-    w.tag(7, 1);
-    w.fixed64Nanos(head.startMs);
-    w.tag(8, 1);
-    w.fixed64Nanos(Math.max(head.startMs, head.endMs));
-    for (const b of fixed) w.raw(b);
-    for (const k in dynamic) {
-      const v = dynamic[k];
-      if (v !== undefined && v !== null) writeAttribute(w, 9, k, v);
-    }
-    for (const e of events) {
-      const ev = new FastWriter(128);
-      ev.tag(1, 1);
-      ev.fixed64Nanos(e.timeMs);
-      ev.string(2, e.name);
-      if (e.attributes !== undefined) for (const [k, v] of Object.entries(e.attributes)) if (v !== undefined) writeAttribute(ev, 3, k, v);
-      w.message(11, ev);
-    }
-    const st = new FastWriter(64);
-    if (error !== undefined) st.string(2, error);
-    st.tag(3, 0);
-    st.varint(error === undefined ? 1 : 2);
-    w.message(15, st);
-    // flags (fixed32): trace flags = sampled, and "has remote parent" bits known (0x100) as the SDK sets.
-    w.tag(16, 5);
-    w.fixed32(0x101 | (head.parentSpanId !== undefined && head.kind === Kind.Server ? 0x200 : 0));
-    return w.take();
+export function encodeTraceRequest(resourceAttrs: Buffer, scopeName: string, spans: { readonly buf: Buffer; readonly start: number; readonly end: number }): Uint8Array {
+  const spanBytes = spans.end - spans.start;
+  const scope = stringField(1, scopeName);
+  const scopeField = 1 + varintLength(scope.length) + scope.length;
+  const scopeSpans = scopeField + spanBytes;
+  const resourceField = 1 + varintLength(resourceAttrs.length) + resourceAttrs.length;
+  const resourceSpans = resourceField + 1 + varintLength(scopeSpans) + scopeSpans;
+  const head = new FastWriter(resourceAttrs.length + scope.length + 32);
+  head.tag(1, 2);
+  head.varint(resourceSpans);
+  head.tag(1, 2);
+  head.varint(resourceAttrs.length);
+  head.raw(resourceAttrs);
+  head.tag(2, 2);
+  head.varint(scopeSpans);
+  head.tag(1, 2);
+  head.varint(scope.length);
+  head.raw(scope);
+  if (head.pos <= spans.start) {
+    const from = spans.start - head.pos;
+    head.buf.copy(spans.buf, from, 0, head.pos);
+    return spans.buf.subarray(from, spans.end);
   }
-}
-
-/** ExportTraceServiceRequest around encoded spans: one resource, one scope. */
-export function encodeTraceRequest(resourceAttrs: Buffer, scopeName: string, spans: readonly Buffer[]): Uint8Array {
-  const scope = new FastWriter(64);
-  scope.string(1, scopeName);
-  const scopeSpans = new FastWriter(spans.reduce((n, s) => n + s.length + 6, 64));
-  scopeSpans.message(1, scope);
-  for (const s of spans) {
-    scopeSpans.tag(2, 2);
-    scopeSpans.varint(s.length);
-    scopeSpans.raw(s);
-  }
-  const resource = new FastWriter(resourceAttrs.length + 8);
-  resource.raw(resourceAttrs);
-  const rs = new FastWriter(scopeSpans.pos + resource.pos + 16);
-  rs.message(1, resource);
-  rs.message(2, scopeSpans);
-  const req = new FastWriter(rs.pos + 8);
-  req.message(1, rs);
-  return req.buf.subarray(0, req.pos);
+  const req = Buffer.allocUnsafe(head.pos + spanBytes);
+  head.buf.copy(req, 0, 0, head.pos);
+  spans.buf.copy(req, head.pos, spans.start, spans.end);
+  return req;
 }
