@@ -3,6 +3,7 @@
  * survive), names canonicalised, encodings resolved. Warnings collect the settings Tollgate runs in a
  * degraded form (an encoding it serves as JSON, say), next to the ignored ones.
  */
+import { availableParallelism } from 'node:os';
 import { parseDuration } from './duration.js';
 import { formatPath } from './json-path.js';
 import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from './raw.js';
@@ -38,6 +39,7 @@ export function normalizeConfig(root: RawObject, warnings: string[]): GatewayCon
     healthPath: router.disable_health === true ? undefined : (stringAt(router, 'health_path') ?? '/__health'),
     tls: normalizeTls(root.tls),
     maxBufferedBody: typeof root.max_buffered_body === 'number' ? root.max_buffered_body : DEFAULT_MAX_BUFFERED_BODY,
+    workers: resolveWorkers(root.workers),
     endpoints,
     otel: isObject(objectAt(root, 'extra_config')[OTEL]) ? parseOtelSettings(objectAt(objectAt(root, 'extra_config'), OTEL), stringAt(root, 'name') ?? '', VERSION) : undefined,
     ...statsAndInflux(objectAt(root, 'extra_config'), warnings),
@@ -45,6 +47,17 @@ export function normalizeConfig(root: RawObject, warnings: string[]): GatewayCon
     apiKeys: isObject(objectAt(root, 'extra_config')[API_KEYS]) ? parseApiKeys(objectAt(objectAt(root, 'extra_config'), API_KEYS)) : undefined,
     extraConfig: objectAt(root, 'extra_config'),
   };
+}
+
+/**
+ * `"auto"` is one worker per core; without the field, one process on machines with 2 cores or fewer
+ * (a second worker there competes with the primary and the OS for the same cores and buys little),
+ * one per core above that.
+ */
+export function resolveWorkers(raw: unknown, cores = availableParallelism()): number {
+  if (typeof raw === 'number') return raw;
+  if (raw === 'auto') return cores;
+  return cores <= 2 ? 1 : cores;
 }
 
 const OTEL = 'telemetry/opentelemetry';

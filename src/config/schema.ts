@@ -96,6 +96,7 @@ export const CONFIG_SCHEMA = {
     debug_endpoint: { type: 'boolean' },
     echo_endpoint: { type: 'boolean' },
     max_buffered_body: { type: 'integer', minimum: 0 },
+    workers: { oneOf: [{ const: 'auto' }, { type: 'integer', minimum: 1, maximum: 256 }] },
     tls,
     endpoints: { type: 'array', items: endpoint },
     extra_config: extraConfig('root'),

@@ -87,6 +87,8 @@ export interface GatewayConfig {
   readonly tls: TlsConfig | undefined;
   /** Largest request body buffered to send to several backends (bytes). */
   readonly maxBufferedBody: number;
+  /** Worker processes (root `workers`, a Tollgate extension): resolved from `"auto"` at load time. */
+  readonly workers: number;
   readonly endpoints: readonly EndpointConfig[];
   /** `telemetry/opentelemetry`, when configured. */
   readonly otel: OtelSettings | undefined;

@@ -9,7 +9,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type MetricData, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { CounterCell } from '../store/cells.js';
-import type { MetricStore, Snapshot, StoreGroup } from '../store/store.js';
+import type { Snapshot, SnapshotSource, StoreGroup } from '../store/store.js';
 import { SCOPE } from '../tracing/span-data.js';
 
 export interface PusherStats {
@@ -55,7 +55,7 @@ export function toResourceMetrics(snapshot: Snapshot, resource: Resource, startM
 
 export class OtlpMetricPusher {
   readonly #exporter: PushMetricExporter;
-  readonly #store: MetricStore;
+  readonly #store: SnapshotSource;
   readonly #groups: ReadonlySet<StoreGroup>;
   readonly #resource: Resource;
   readonly #periodMs: number;
@@ -64,7 +64,7 @@ export class OtlpMetricPusher {
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
 
-  constructor(exporter: PushMetricExporter, store: MetricStore, groups: ReadonlySet<StoreGroup>, resource: Resource, periodMs: number, stats: PusherStats) {
+  constructor(exporter: PushMetricExporter, store: SnapshotSource, groups: ReadonlySet<StoreGroup>, resource: Resource, periodMs: number, stats: PusherStats) {
     this.#exporter = exporter;
     this.#store = store;
     this.#groups = groups;
@@ -84,8 +84,12 @@ export class OtlpMetricPusher {
       this.#stats.skipped.add(1);
       return this.#inFlight;
     }
-    const data = toResourceMetrics(this.#store.snapshot(this.#groups), this.#resource, this.#startMs);
-    this.#inFlight = new Promise<void>((resolve) => {
+    this.#inFlight = this.#store.collect(this.#groups).then((snapshot) => this.#send(toResourceMetrics(snapshot, this.#resource, this.#startMs)));
+    return this.#inFlight;
+  }
+
+  #send(data: ResourceMetrics): Promise<void> {
+    return new Promise<void>((resolve) => {
       const done = (ok: boolean): void => {
         (ok ? this.#stats.exported : this.#stats.failed).add(1);
         this.#inFlight = undefined;
@@ -97,7 +101,6 @@ export class OtlpMetricPusher {
         done(false);
       }
     });
-    return this.#inFlight;
   }
 
   /** A last push with the final counts (within `deadlineMs`), then the exporter is shut down. */

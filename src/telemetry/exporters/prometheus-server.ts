@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { closeServer, listenOn } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
-import type { MetricStore, StoreGroup } from '../store/store.js';
+import type { SnapshotSource, StoreGroup } from '../store/store.js';
 import { negotiateFormat } from '../exposition/negotiate.js';
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from '../exposition/openmetrics.js';
 import { PROMETHEUS_TEXT_CONTENT_TYPE, renderPrometheusText } from '../exposition/prometheus-text.js';
@@ -21,11 +21,11 @@ export interface PrometheusServerOptions {
 
 export class PrometheusExporterServer {
   readonly options: PrometheusServerOptions;
-  readonly #store: MetricStore;
+  readonly #store: SnapshotSource;
   readonly #logger: Logger;
   #server: Server | undefined;
 
-  constructor(options: PrometheusServerOptions, store: MetricStore, logger: Logger) {
+  constructor(options: PrometheusServerOptions, store: SnapshotSource, logger: Logger) {
     this.options = options;
     this.#store = store;
     this.#logger = logger;
@@ -58,13 +58,15 @@ export class PrometheusExporterServer {
       return;
     }
     const format = negotiateFormat(req.headers.accept);
-    const snapshot = this.#store.snapshot(this.options.groups);
-    const body = format === 'openmetrics' ? renderOpenMetrics(snapshot) : renderPrometheusText(snapshot);
-    res.writeHead(200, {
-      'content-type': format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_TEXT_CONTENT_TYPE,
-      'content-length': Buffer.byteLength(body),
+    // One snapshot per scrape; with cluster workers, collecting it asks each of them (bounded wait).
+    void this.#store.collect(this.options.groups).then((snapshot) => {
+      const body = format === 'openmetrics' ? renderOpenMetrics(snapshot) : renderPrometheusText(snapshot);
+      res.writeHead(200, {
+        'content-type': format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_TEXT_CONTENT_TYPE,
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
     });
-    res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { request } from 'undici';
 import { RateLimitedLog, type Logger } from '../../log/logger.js';
-import type { ExtendedMetrics } from '../stats/extended-metrics.js';
+import type { StatsSource } from '../stats/stats-server.js';
 import type { CounterCell } from '../store/cells.js';
 import { toLine } from './line-protocol.js';
 import type { InfluxSettings } from './influx-settings.js';
@@ -24,7 +24,7 @@ export interface InfluxStats {
 
 export class InfluxPusher {
   readonly #s: InfluxSettings;
-  readonly #metrics: ExtendedMetrics;
+  readonly #metrics: StatsSource;
   readonly #logger: Logger;
   readonly #stats: InfluxStats;
   readonly #host = hostname();
@@ -36,7 +36,7 @@ export class InfluxPusher {
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
 
-  constructor(settings: InfluxSettings, metrics: ExtendedMetrics, logger: Logger, stats: InfluxStats) {
+  constructor(settings: InfluxSettings, metrics: StatsSource, logger: Logger, stats: InfluxStats) {
     this.#s = settings;
     this.#metrics = metrics;
     this.#logger = logger;
@@ -64,10 +64,13 @@ export class InfluxPusher {
   /** One push of the latest collected snapshot (skipped while the previous push is in flight). */
   push(): Promise<void> {
     if (this.#inFlight !== undefined) return this.#inFlight;
-    const snap = this.#metrics.latest;
-    if (snap === undefined || (snap.counters.size === 0 && snap.gauges.size === 0)) return Promise.resolve();
-    const batch = toPoints(snap, this.#host, this.#deltas).map(toLine).join('\n');
-    this.#inFlight = this.#send(batch).finally(() => (this.#inFlight = undefined));
+    this.#inFlight = this.#metrics
+      .latest()
+      .then((snap) => {
+        if (snap === undefined || (snap.counters.size === 0 && snap.gauges.size === 0)) return;
+        return this.#send(toPoints(snap, this.#host, this.#deltas).map(toLine).join('\n'));
+      })
+      .finally(() => (this.#inFlight = undefined));
     return this.#inFlight;
   }
 
@@ -118,7 +121,6 @@ export class InfluxPusher {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, deadlineMs).unref())]);
     await bounded(this.#inFlight ?? Promise.resolve());
-    this.#metrics.tick();
-    await bounded(this.push());
+    await bounded(this.#metrics.endWindow().then(() => this.push()));
   }
 }

@@ -12,7 +12,7 @@ import type { GatewayConfig } from '../../config/types.js';
 import type { CounterCell, GaugeCell, HistogramCell } from '../store/cells.js';
 import type { Family } from '../store/family.js';
 import type { LabelPairs } from '../store/labels.js';
-import type { MetricStore } from '../store/store.js';
+import type { GaugeMerge, MetricStore } from '../store/store.js';
 import { Outcome, type RequestRecord, type RecordSink } from '../record.js';
 import type { ConnectionStats } from './connections.js';
 import type { KongSettings } from './kong-settings.js';
@@ -40,7 +40,8 @@ interface Route {
 }
 
 export class KongView implements RecordSink {
-  readonly nodeId = randomUUID();
+  /** One id for the node: cluster workers share the primary's (TOLLGATE_NODE_ID), as nginx workers share Kong's. */
+  readonly nodeId = process.env.TOLLGATE_NODE_ID ?? randomUUID();
   readonly #routes: Route[];
   readonly #legacy: boolean;
   readonly #requests: Family<'counter'> | undefined;
@@ -71,7 +72,7 @@ export class KongView implements RecordSink {
     const kong = { declaredOrder: true, seriesLimit } as const;
     const ctr = (name: string, help: string, total = true): Family<'counter'> => store.counter('kong', { name, help, ...kong, noTotalSuffix: !total });
     const hist = (name: string, help: string, buckets: readonly number[]): Family<'histogram'> => store.histogram('kong', { name, help, buckets, ...kong });
-    const gauge = (name: string, help: string): Family<'gauge'> => store.gauge('kong', { name, help, ...kong });
+    const gauge = (name: string, help: string, merge: GaugeMerge = 'max'): Family<'gauge'> => store.gauge('kong', { name, help, ...kong, merge });
 
     const statusOn = legacy || settings.statusCodeMetrics;
     const latencyOn = legacy || settings.latencyMetrics;
@@ -118,11 +119,11 @@ export class KongView implements RecordSink {
 
     // Node-level gauges, refreshed at scrape time (Kong's worker-local storage).
     const connections0 = legacy
-      ? gauge('kong_nginx_http_current_connections', 'Number of HTTP connections')
-      : gauge('kong_nginx_connections_total', 'Number of connections by subsystem');
+      ? gauge('kong_nginx_http_current_connections', 'Number of HTTP connections', 'sum')
+      : gauge('kong_nginx_connections_total', 'Number of connections by subsystem', 'sum');
     const state = (s: string): GaugeCell => connections0.bind(legacy ? [['state', s]] : [['node_id', this.nodeId], ['subsystem', 'http'], ['state', s]]);
     const conn = { accepted: state('accepted'), active: state('active'), handled: state('handled'), reading: state('reading'), total: state('total'), waiting: state('waiting'), writing: state('writing') };
-    const requestsTotal = legacy ? undefined : gauge('kong_nginx_requests_total', 'Number of requests total').bind([['node_id', this.nodeId], ['subsystem', 'http']]);
+    const requestsTotal = legacy ? undefined : gauge('kong_nginx_requests_total', 'Number of requests total', 'sum').bind([['node_id', this.nodeId], ['subsystem', 'http']]);
     gauge('kong_datastore_reachable', 'Datastore reachable from Kong, 0 is unreachable').bind([]).set(1);
     if (!legacy) gauge('kong_node_info', 'Kong Node metadata information').bind([['node_id', this.nodeId], ['version', version]]).set(1);
     const lua = gauge('kong_memory_workers_lua_vms_bytes', 'Allocated bytes in worker Lua VM').bind([...(legacy ? [] : ([['node_id', this.nodeId]] as LabelPairs)), ['pid', String(process.pid)], ['kong_subsystem', 'http']]);

@@ -9,7 +9,7 @@ import { BlockList, isIPv6, type AddressInfo } from 'node:net';
 import { closeServer, listenOn } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import { renderPrometheusText } from '../exposition/prometheus-text.js';
-import type { MetricStore } from '../store/store.js';
+import type { SnapshotSource } from '../store/store.js';
 import type { KongSettings } from './kong-settings.js';
 
 const GROUPS = new Set(['kong']);
@@ -21,12 +21,12 @@ function json(res: ServerResponse, status: number, message: string): void {
 
 export class KongStatusServer {
   readonly #s: KongSettings;
-  readonly #store: MetricStore;
+  readonly #store: SnapshotSource;
   readonly #logger: Logger;
   readonly #allow: BlockList | undefined;
   #server: Server | undefined;
 
-  constructor(settings: KongSettings, store: MetricStore, logger: Logger) {
+  constructor(settings: KongSettings, store: SnapshotSource, logger: Logger) {
     this.#s = settings;
     this.#store = store;
     this.#logger = logger;
@@ -63,9 +63,11 @@ export class KongStatusServer {
     if (verdict === 'unauthorized') return json(res, 401, 'Unauthorized');
     if (path !== '/metrics' && path !== '/metrics/') return json(res, 404, 'Not found');
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, 'Method not allowed');
-    const body = renderPrometheusText(this.#store.snapshot(GROUPS));
-    res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    void this.#store.collect(GROUPS).then((snapshot) => {
+      const body = renderPrometheusText(snapshot);
+      res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    });
   }
 
   async start(): Promise<AddressInfo> {

@@ -95,8 +95,9 @@ export class NodeRuntimeMetrics {
   #lastElu: EventLoopUtilization | undefined;
 
   constructor(store: MetricStore) {
+    // Amounts add up over cluster workers; delays and utilisation keep the worst worker.
     const gauge = (name: string, help: string, unit?: string): GaugeCell =>
-      store.gauge(GROUP, unit === undefined ? { name, help } : { name, help, unit }).bind([]);
+      store.gauge(GROUP, { name, help, ...(unit === undefined ? {} : { unit }), merge: unit === 'bytes' || name.startsWith('nodejs_active_') ? 'sum' : 'max' }).bind([]);
 
     this.#heapTotal = gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', 'bytes');
     this.#heapUsed = gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', 'bytes');
@@ -110,6 +111,7 @@ export class NodeRuntimeMetrics {
     // The set of V8 heap spaces is fixed for the life of the isolate, so every cell is bound once here.
     const spaces = store.gauge(GROUP, {
       name: 'nodejs_heap_space_size_used_bytes',
+      merge: 'sum',
       help: 'Process heap space size used from Node.js in bytes.',
       unit: 'bytes',
     });

@@ -1,20 +1,20 @@
 /**
- * KrakenD's `telemetry/metrics` component: the registry, its view of requests, the runtime keys, the
- * collection tick (router window counters rolled into totals and gauges, a snapshot kept for the
- * Influx push, histograms cleared) and the `/__stats` listener.
+ * KrakenD's `telemetry/metrics` component: the registry, its view of requests, the runtime keys and
+ * the collection tick (router window counters rolled into totals and gauges, a snapshot kept for the
+ * Influx push, histograms cleared). It is the stats source of its `/__stats` listener and Influx
+ * pusher; in a cluster worker it only records, and the primary serves the sum of the workers.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayConfig } from '../../config/types.js';
-import { closeServer, listenOn } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import { renderExpvar } from './expvar.js';
 import { RuntimeStats } from './runtime-stats.js';
-import { StatsRegistry, type StatCounter, type StatGauge, type StatsSnapshot } from './stats-registry.js';
+import { StatsRegistry, type RawStats, type StatCounter, type StatGauge, type StatsSnapshot } from './stats-registry.js';
+import { StatsServer, type StatsSource } from './stats-server.js';
 import type { StatsSettings } from './stats-settings.js';
 import { StatsView } from './stats-view.js';
 
-export class ExtendedMetrics {
+export class ExtendedMetrics implements StatsSource {
   readonly registry = new StatsRegistry();
   readonly view: StatsView;
   readonly settings: StatsSettings;
@@ -22,9 +22,10 @@ export class ExtendedMetrics {
   readonly #logger: Logger;
   readonly #totals: { total: StatCounter; gauge: StatGauge; window: StatCounter }[];
   #timer: NodeJS.Timeout | undefined;
-  #server: Server | undefined;
-  /** The snapshot of the last collection tick (what Influx pushes). */
-  latest: StatsSnapshot | undefined;
+  #server: StatsServer | undefined;
+  /** The last collection tick, as pushed to Influx and (raw) sent to a cluster primary. */
+  latestSnapshot: StatsSnapshot | undefined;
+  latestRaw: RawStats | undefined;
 
   constructor(settings: StatsSettings, config: GatewayConfig, logger: Logger) {
     this.settings = settings;
@@ -40,52 +41,65 @@ export class ExtendedMetrics {
 
   /** One collection window ends: spec §3.2. */
   tick(now = Date.now()): StatsSnapshot {
+    return this.#tick(now);
+  }
+
+  #tick(now: number): StatsSnapshot {
     for (const t of this.#totals) {
       t.gauge.value = t.window.value;
       t.total.value += t.window.value;
       t.window.value = 0;
     }
     this.#runtime.collect();
-    this.latest = this.registry.snapshot(now);
+    this.latestRaw = this.registry.raw(now);
+    this.latestSnapshot = this.registry.snapshot(now);
     this.registry.clearHistograms();
-    return this.latest;
+    return this.latestSnapshot;
+  }
+
+  live(): Promise<{ stats: StatsSnapshot; extra: Record<string, unknown> }> {
+    this.#runtime.collect();
+    return Promise.resolve({ stats: this.registry.snapshot(), extra: this.expvarExtra() });
+  }
+
+  /** Live values in raw form, for a cluster primary. */
+  liveRaw(): RawStats {
+    this.#runtime.collect();
+    return this.registry.raw();
+  }
+
+  /** expvar's `cmdline` and `memstats`. */
+  expvarExtra(): Record<string, unknown> {
+    return { cmdline: process.argv, memstats: this.#runtime.memstats() };
+  }
+
+  endWindow(): Promise<void> {
+    this.tick();
+    return Promise.resolve();
+  }
+
+  latest(): Promise<StatsSnapshot | undefined> {
+    return Promise.resolve(this.latestSnapshot);
   }
 
   /** The `/__stats` body: live values (histograms cover the current window). */
   render(): string {
     this.#runtime.collect();
-    return renderExpvar(this.registry.snapshot(), { cmdline: process.argv, memstats: this.#runtime.memstats() });
+    return renderExpvar(this.registry.snapshot(), this.expvarExtra());
   }
 
-  async start(): Promise<AddressInfo | undefined> {
+  /** Starts the collection tick and, unless disabled or `recordOnly` (a cluster worker), the `/__stats` listener. */
+  async start(recordOnly = false): Promise<AddressInfo | undefined> {
     this.#runtime.start();
     this.#timer = setInterval(() => this.tick(), this.settings.collectionMs);
     this.#timer.unref();
-    if (this.settings.endpointDisabled) return undefined;
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path !== '/__stats' && path !== '/__stats/') {
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
-        return;
-      }
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD' }).end();
-        return;
-      }
-      const body = this.render();
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    });
-    server.headersTimeout = 3_000;
-    server.requestTimeout = 10_000;
-    this.#server = server;
-    const address = await listenOn(server, this.settings.listenHost, this.settings.listenPort, 'telemetry/metrics');
-    this.#logger.info({ address: address.address, port: address.port }, 'stats endpoint listening');
-    return address;
+    if (this.settings.endpointDisabled || recordOnly) return undefined;
+    this.#server = new StatsServer(this.settings, this, this.#logger);
+    return this.#server.start();
   }
 
   get address(): AddressInfo | undefined {
-    return (this.#server?.address() as AddressInfo | null) ?? undefined;
+    return this.#server?.address;
   }
 
   async close(): Promise<void> {
@@ -93,6 +107,6 @@ export class ExtendedMetrics {
     this.#runtime.close();
     const server = this.#server;
     this.#server = undefined;
-    await closeServer(server);
+    await server?.close();
   }
 }

@@ -3,7 +3,7 @@
  * integer and float gauges, and window histograms, registered under their full key. `/__stats` and
  * the Influx push both read it, so they never disagree.
  */
-import { WindowHistogram, type WindowSnapshot } from './window-histogram.js';
+import { mergeWindows, WindowHistogram, windowSnapshot, type RawWindow, type WindowSnapshot } from './window-histogram.js';
 
 export class StatCounter {
   value = 0;
@@ -21,6 +21,31 @@ export interface StatsSnapshot {
   readonly counters: ReadonlyMap<string, number>;
   readonly gauges: ReadonlyMap<string, number>;
   readonly histograms: ReadonlyMap<string, WindowSnapshot>;
+}
+
+/** A snapshot in structured-clone form (what cluster workers send the primary). */
+export interface RawStats {
+  readonly at: number;
+  readonly counters: ReadonlyMap<string, number>;
+  readonly gauges: ReadonlyMap<string, number>;
+  readonly histograms: ReadonlyMap<string, RawWindow>;
+}
+
+export function statsFromRaw(raw: RawStats): StatsSnapshot {
+  return { at: raw.at, counters: raw.counters, gauges: raw.gauges, histograms: new Map([...raw.histograms].map(([k, w]) => [k, windowSnapshot(w)])) };
+}
+
+/** Several processes' stats as one: counters and gauges add up (they are counts and amounts), windows merge. */
+export function mergeRawStats(parts: readonly RawStats[], at: number): RawStats {
+  const counters = new Map<string, number>();
+  const gauges = new Map<string, number>();
+  const windows = new Map<string, RawWindow[]>();
+  for (const p of parts) {
+    for (const [k, v] of p.counters) counters.set(k, (counters.get(k) ?? 0) + v);
+    for (const [k, v] of p.gauges) gauges.set(k, (gauges.get(k) ?? 0) + v);
+    for (const [k, w] of p.histograms) windows.set(k, [...(windows.get(k) ?? []), w]);
+  }
+  return { at, counters, gauges, histograms: new Map([...windows].map(([k, list]) => [k, mergeWindows(list)])) };
 }
 
 export class StatsRegistry {
@@ -59,6 +84,18 @@ export class StatsRegistry {
       if (m instanceof StatCounter) counters.set(k, m.value);
       else if (m instanceof StatGauge) gauges.set(k, m.value);
       else histograms.set(k, m.snapshot());
+    }
+    return { at: now, counters, gauges, histograms };
+  }
+
+  raw(now = Date.now()): RawStats {
+    const counters = new Map<string, number>();
+    const gauges = new Map<string, number>();
+    const histograms = new Map<string, RawWindow>();
+    for (const [k, m] of this.#metrics) {
+      if (m instanceof StatCounter) counters.set(k, m.value);
+      else if (m instanceof StatGauge) gauges.set(k, m.value);
+      else histograms.set(k, m.raw());
     }
     return { at: now, counters, gauges, histograms };
   }

@@ -42,31 +42,77 @@ export class WindowHistogram {
     this.#min = this.#max = this.#sum = this.#sumSq = 0;
   }
 
-  snapshot(): WindowSnapshot {
-    const count = this.count;
-    const size = Math.min(count, RESERVOIR);
-    const sorted = this.#samples.slice(0, size).sort();
-    const mean = count === 0 ? 0 : this.#sum / count;
-    // go-metrics reports the sample variance of the reservoir; over the full window is as useful
-    // and exact while the window fits in the reservoir.
-    const variance = count < 2 ? 0 : Math.max(0, (this.#sumSq - count * mean * mean) / (count - 1));
-    return {
-      count,
-      min: this.#min,
-      max: this.#max,
-      mean,
-      variance,
-      stddev: Math.sqrt(variance),
-      percentile(p: number): number {
-        if (size === 0) return 0;
-        // go-metrics' interpolation: position p·(n+1), clamped to the ends.
-        const pos = p * (size + 1);
-        if (pos < 1) return sorted[0] as number;
-        if (pos >= size) return sorted[size - 1] as number;
-        const lower = sorted[Math.floor(pos) - 1] as number;
-        const upper = sorted[Math.floor(pos)] as number;
-        return lower + (pos - Math.floor(pos)) * (upper - lower);
-      },
-    };
+  /** The window's state, structured-clone friendly (cluster workers send it to the primary). */
+  raw(): RawWindow {
+    return { count: this.count, min: this.#min, max: this.#max, sum: this.#sum, sumSq: this.#sumSq, samples: this.#samples.slice(0, Math.min(this.count, RESERVOIR)) };
   }
+
+  snapshot(): WindowSnapshot {
+    return windowSnapshot(this.raw());
+  }
+}
+
+export interface RawWindow {
+  readonly count: number;
+  readonly min: number;
+  readonly max: number;
+  readonly sum: number;
+  readonly sumSq: number;
+  /** The reservoir (at most RESERVOIR uniform samples of the window). */
+  readonly samples: Float64Array;
+}
+
+export function windowSnapshot(raw: RawWindow): WindowSnapshot {
+  const { count } = raw;
+  const size = raw.samples.length;
+  const sorted = raw.samples.slice().sort();
+  const mean = count === 0 ? 0 : raw.sum / count;
+  // go-metrics reports the sample variance of the reservoir; over the full window is as useful
+  // and exact while the window fits in the reservoir.
+  const variance = count < 2 ? 0 : Math.max(0, (raw.sumSq - count * mean * mean) / (count - 1));
+  return {
+    count,
+    min: raw.min,
+    max: raw.max,
+    mean,
+    variance,
+    stddev: Math.sqrt(variance),
+    percentile(p: number): number {
+      if (size === 0) return 0;
+      // go-metrics' interpolation: position p·(n+1), clamped to the ends.
+      const pos = p * (size + 1);
+      if (pos < 1) return sorted[0] as number;
+      if (pos >= size) return sorted[size - 1] as number;
+      const lower = sorted[Math.floor(pos) - 1] as number;
+      const upper = sorted[Math.floor(pos)] as number;
+      return lower + (pos - Math.floor(pos)) * (upper - lower);
+    },
+  };
+}
+
+/**
+ * Several windows (one per cluster worker) as one: exact count, min, max, sum and sum of squares; the
+ * reservoir drawn from each worker's samples in proportion to its count, so a busy worker's latencies
+ * weigh as much as its requests.
+ */
+export function mergeWindows(parts: readonly RawWindow[]): RawWindow {
+  const live = parts.filter((p) => p.count > 0);
+  if (live.length === 0) return { count: 0, min: 0, max: 0, sum: 0, sumSq: 0, samples: new Float64Array(0) };
+  if (live.length === 1) return live[0] as RawWindow;
+  const count = live.reduce((n, p) => n + p.count, 0);
+  const size = Math.min(RESERVOIR, live.reduce((n, p) => n + p.samples.length, 0));
+  const samples = new Float64Array(size);
+  let at = 0;
+  live.forEach((p, i) => {
+    const share = i === live.length - 1 ? size - at : Math.min(p.samples.length, Math.round((size * p.count) / count));
+    for (let k = 0; k < share && at < size; k++) samples[at++] = p.samples[Math.floor((k * p.samples.length) / Math.max(1, share))] as number;
+  });
+  return {
+    count,
+    min: Math.min(...live.map((p) => p.min)),
+    max: Math.max(...live.map((p) => p.max)),
+    sum: live.reduce((n, p) => n + p.sum, 0),
+    sumSq: live.reduce((n, p) => n + p.sumSq, 0),
+    samples: samples.subarray(0, at),
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { CounterCell, GaugeCell, HistogramCell, type Attributes } from './cells.js';
 import { dedupePairs, renderLabels, sortPairs, type LabelPairs } from './labels.js';
+import type { GaugeMerge } from './store.js';
 
 export type FamilyType = 'counter' | 'gauge' | 'histogram';
 
@@ -26,6 +27,8 @@ export interface FamilyOptions {
   readonly constLabels?: LabelPairs;
   /** Keep labels in the order given (Kong declares its order) instead of sorting them by name. */
   readonly declaredOrder?: boolean;
+  /** How cluster workers' values of a gauge combine (default `max`); see GaugeMerge. */
+  readonly merge?: GaugeMerge;
   /** A counter whose exposed name is `name` as is (Kong's `kong_bandwidth_bytes`): no `_total` added. */
   readonly noTotalSuffix?: boolean;
 }
@@ -42,6 +45,7 @@ export class Family<T extends FamilyType = FamilyType> {
   readonly bounds: Float64Array;
   readonly seriesLimit: number;
   readonly noTotalSuffix: boolean;
+  readonly merge: GaugeMerge;
   readonly #declaredOrder: boolean;
   readonly cells: CellOf<T>[] = [];
   readonly #constLabels: LabelPairs;
@@ -62,6 +66,7 @@ export class Family<T extends FamilyType = FamilyType> {
     this.#constLabels = options.constLabels ?? [];
     this.#declaredOrder = options.declaredOrder === true;
     this.noTotalSuffix = options.noTotalSuffix === true;
+    this.merge = options.merge ?? 'max';
   }
 
   /**

@@ -19,8 +19,16 @@ export type SeriesSnapshot =
       readonly exemplars: readonly (Exemplar | undefined)[] | undefined;
     };
 
+/**
+ * How a gauge of several processes (cluster workers) becomes one value: `sum` for amounts that add up
+ * (connections, memory), `max` for flags and metadata (info gauges, target health), `min` for start
+ * times. Counters and histograms always add up.
+ */
+export type GaugeMerge = 'sum' | 'max' | 'min';
+
 export interface FamilySnapshot {
   readonly type: FamilyType;
+  readonly merge: GaugeMerge;
   readonly name: string;
   readonly otelName: string;
   readonly otelUnit: string;
@@ -39,7 +47,12 @@ export interface Snapshot {
   readonly families: readonly FamilySnapshot[];
 }
 
-export class MetricStore {
+/** Where exporters read from: one process's store, or the sum over cluster workers. */
+export interface SnapshotSource {
+  collect(groups?: ReadonlySet<StoreGroup>): Promise<Snapshot>;
+}
+
+export class MetricStore implements SnapshotSource {
   readonly #families: { group: StoreGroup; family: Family }[] = [];
   readonly #names = new Set<string>();
   readonly #collectors: { group: StoreGroup; collect: () => void }[] = [];
@@ -72,6 +85,10 @@ export class MetricStore {
     return family;
   }
 
+  collect(groups?: ReadonlySet<StoreGroup>): Promise<Snapshot> {
+    return Promise.resolve(this.snapshot(groups));
+  }
+
   /** Copies the current values of the given groups (all when omitted); series without data are skipped. */
   snapshot(groups?: ReadonlySet<StoreGroup>, now = Date.now()): Snapshot {
     for (const c of this.#collectors) if (groups === undefined || groups.has(c.group)) c.collect();
@@ -89,7 +106,7 @@ export class MetricStore {
       }
       if (series.length > 0) {
         const exposedName = family.type === 'counter' && !family.noTotalSuffix ? `${family.name}_total` : family.name;
-        families.push({ type: family.type, name: family.name, exposedName, otelName: family.otelName, otelUnit: family.otelUnit, group, help: family.help, unit: family.unit, bounds: family.bounds, series });
+        families.push({ type: family.type, merge: family.merge, name: family.name, exposedName, otelName: family.otelName, otelUnit: family.otelUnit, group, help: family.help, unit: family.unit, bounds: family.bounds, series });
       }
     }
     return { at: now, families };

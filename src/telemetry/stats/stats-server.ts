@@ -1,0 +1,69 @@
+/**
+ * The `/__stats` listener of `telemetry/metrics`: Go expvar JSON of the live values of a stats source
+ * (this process's registry, or the sum over cluster workers).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { closeServer, listenOn } from '../../server/listen.js';
+import type { Logger } from '../../log/logger.js';
+import { renderExpvar } from './expvar.js';
+import type { StatsSnapshot } from './stats-registry.js';
+import type { StatsSettings } from './stats-settings.js';
+
+/** Where `/__stats` and the Influx push read from. */
+export interface StatsSource {
+  /** Live values (histograms cover the current window) and expvar's `cmdline`/`memstats`. */
+  live(): Promise<{ readonly stats: StatsSnapshot; readonly extra: Readonly<Record<string, unknown>> }>;
+  /** The snapshot of the last collection tick (what Influx pushes). */
+  latest(): Promise<StatsSnapshot | undefined>;
+  /** Ends the current collection window now (the final push on shutdown). */
+  endWindow(): Promise<void>;
+}
+
+export class StatsServer {
+  readonly #settings: StatsSettings;
+  readonly #source: StatsSource;
+  readonly #logger: Logger;
+  #server: Server | undefined;
+
+  constructor(settings: StatsSettings, source: StatsSource, logger: Logger) {
+    this.#settings = settings;
+    this.#source = source;
+    this.#logger = logger;
+  }
+
+  async start(): Promise<AddressInfo> {
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== '/__stats' && path !== '/__stats/') {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD' }).end();
+        return;
+      }
+      void this.#source.live().then(({ stats, extra }) => {
+        const body = renderExpvar(stats, extra);
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      });
+    });
+    server.headersTimeout = 3_000;
+    server.requestTimeout = 10_000;
+    this.#server = server;
+    const address = await listenOn(server, this.#settings.listenHost, this.#settings.listenPort, 'telemetry/metrics');
+    this.#logger.info({ address: address.address, port: address.port }, 'stats endpoint listening');
+    return address;
+  }
+
+  get address(): AddressInfo | undefined {
+    return (this.#server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    await closeServer(server);
+  }
+}
