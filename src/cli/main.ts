@@ -30,9 +30,10 @@ program
   .option('-p, --port <port>', 'listen port (overrides "port")', port)
   .option('-d, --debug', 'enable the /__debug/ endpoint')
   .option('--drain-timeout <ms>', 'how long in-flight requests may take to finish on SIGTERM', positiveInt, 10_000)
+  .option('-w, --watch', 'reload when the config file changes (SIGHUP always reloads)')
   .addOption(logLevel())
-  .action(async (o: { config: string; port?: number; debug?: boolean; drainTimeout: number; logLevel: LogLevel }) => {
-    await runCommand({ config: o.config, port: o.port, debug: o.debug, logLevel: o.logLevel, drainTimeoutMs: o.drainTimeout });
+  .action(async (o: { config: string; port?: number; debug?: boolean; drainTimeout: number; watch?: boolean; logLevel: LogLevel }) => {
+    await runCommand({ config: o.config, port: o.port, debug: o.debug, logLevel: o.logLevel, drainTimeoutMs: o.drainTimeout, watch: o.watch });
   });
 
 program

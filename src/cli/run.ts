@@ -1,12 +1,18 @@
 /**
- * `tollgate run`: load and validate the config, start the gateway, and stop gracefully on SIGTERM or
- * SIGINT (stop accepting, let in-flight requests finish up to the drain deadline, exit 0).
+ * `tollgate run`: load and validate the config, start a cluster primary and its workers (the data
+ * listener on every worker, telemetry on the primary), reload on SIGHUP or a changed file
+ * (`--watch`), and stop gracefully on SIGTERM or SIGINT (stop accepting, let in-flight requests finish
+ * up to the drain deadline, flush the pushes, exit 0).
  */
-import { ConfigError, loadConfigFile, type ConfigOverrides } from '../config/load.js';
+import cluster from 'node:cluster';
+import { watch } from 'node:fs';
+import { ConfigError, loadConfigText, readConfigFile, type ConfigOverrides } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import { Gateway } from '../server/gateway.js';
 import { createLogger, type LogLevel, type Logger } from '../log/logger.js';
 import { formatConfigError } from './report.js';
+import { ClusterPrimary } from '../server/cluster/primary.js';
+import { runWorker } from '../server/cluster/worker.js';
 
 export interface RunOptions {
   readonly config: string;
@@ -14,14 +20,22 @@ export interface RunOptions {
   readonly debug?: boolean | undefined;
   readonly logLevel: LogLevel;
   readonly drainTimeoutMs: number;
+  /** Reload when the config file changes. */
+  readonly watch?: boolean | undefined;
 }
 
 export async function runCommand(opts: RunOptions): Promise<void> {
   const logger = createLogger(opts.logLevel);
+  if (cluster.isWorker && cluster.worker !== undefined) {
+    runWorker(cluster.worker, logger);
+    return;
+  }
   const overrides: ConfigOverrides = { port: opts.port, debugEndpoint: opts.debug };
   let loaded: LoadedConfig;
+  let text: string;
   try {
-    loaded = loadConfigFile(opts.config, overrides);
+    text = readConfigFile(opts.config);
+    loaded = loadConfigText(text, opts.config, overrides);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(formatConfigError(err));
@@ -32,7 +46,63 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     }
     throw err;
   }
-  await serve(loaded, logger, opts.drainTimeoutMs);
+  await supervise(loaded, text, opts, overrides, logger);
+}
+
+/** The cluster primary: workers, reload on SIGHUP (and on file changes with --watch), drain on stop. */
+async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, overrides: ConfigOverrides, logger: Logger): Promise<void> {
+  for (const w of loaded.warnings) logger.warn({ file: loaded.file }, w);
+  const primary = new ClusterPrimary({ file: opts.config, overrides, logger, drainTimeoutMs: opts.drainTimeoutMs });
+  try {
+    await primary.start(loaded.config, text);
+  } catch (err) {
+    logger.fatal({ err }, 'cannot start the gateway');
+    logger.flush();
+    process.exit(1);
+  }
+  process.on('SIGHUP', () => void primary.reload());
+  if (opts.watch === true) {
+    // Editors replace files (rename) as often as they write them: re-arm on every event, and let a
+    // burst of events settle before reading.
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      try {
+        watch(opts.config, { persistent: false }, () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            void primary.reload();
+            arm();
+          }, 200);
+        });
+      } catch (err) {
+        logger.warn({ err, file: opts.config }, 'cannot watch the config file');
+      }
+    };
+    arm();
+  }
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second stop signal, exiting now');
+      logger.flush();
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, drainTimeoutMs: opts.drainTimeoutMs }, 'stopping: draining in-flight requests');
+    primary.stop().then(
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        logger.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 /** Starts a gateway on a loaded config and wires the stop signals; shared by `run` and `demo`. */

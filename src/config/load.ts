@@ -34,13 +34,16 @@ export interface ConfigOverrides {
 }
 
 export function loadConfigFile(file: string, overrides: ConfigOverrides = {}): LoadedConfig {
-  let text: string;
+  return loadConfigText(readConfigFile(file), file, overrides);
+}
+
+/** The text of a config file, or a ConfigError that says why it cannot be read. */
+export function readConfigFile(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError('TG_ERR_CONFIG_READ', file, [{ path: '(file)', message: `cannot read ${file}: ${(err as Error).message}` }], err);
   }
-  return loadConfigText(text, file, overrides);
 }
 
 export function loadConfigText(text: string, file: string, overrides: ConfigOverrides = {}): LoadedConfig {

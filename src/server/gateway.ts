@@ -30,6 +30,8 @@ import { tlsServerOptions } from './tls.js';
 
 export interface GatewayOptions {
   readonly logger: Logger;
+  /** A cluster worker: its metrics are served by the primary (see server/cluster). */
+  readonly worker?: boolean;
 }
 
 const NOT_FOUND = new TollgateError('TG_ERR_ROUTE_NOT_FOUND');
@@ -75,7 +77,7 @@ export class Gateway {
         return checker;
       }),
     );
-    this.#telemetry = new Telemetry(config, targets, { logger: this.#logger, version: VERSION, health: this.#health });
+    this.#telemetry = new Telemetry(config, targets, { logger: this.#logger, version: VERSION, health: this.#health, worker: options.worker === true });
     calls.forEach((list, e) => list.forEach((c, b) => (c.injector = this.#telemetry.injector(e, b))));
     this.#router = new Router(config.endpoints.map((ep) => ({ id: ep.index, method: ep.method, pattern: parseEndpointPattern(ep.path) as EndpointPattern })));
   }

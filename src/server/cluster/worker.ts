@@ -1,0 +1,59 @@
+/**
+ * A cluster worker: serves the data listener (shared by node:cluster) with a full gateway whose
+ * metrics the primary reads on request; spans go straight to the collectors from here.
+ */
+import type { Worker } from 'node:cluster';
+import { loadConfigText } from '../../config/load.js';
+import type { Logger } from '../../log/logger.js';
+import { Gateway } from '../gateway.js';
+import { isToWorker, type ToPrimary, type ToWorker } from './protocol.js';
+
+export function runWorker(worker: Worker, logger: Logger): void {
+  let gateway: Gateway | undefined;
+  let draining = false;
+  const send = (m: ToPrimary): void => {
+    if (worker.isConnected()) worker.send(m);
+  };
+  const drain = async (deadlineMs: number): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    await gateway?.close(deadlineMs);
+    const telemetry = gateway?.telemetry;
+    if (telemetry !== undefined) {
+      // The last window of telemetry/metrics ends now, so the primary's final push has it.
+      telemetry.stats?.tick();
+      send({ t: 'final', telemetry: telemetry.workerSnapshot() });
+    }
+    logger.flush();
+    // Give the IPC channel a moment to carry the final message before the process goes.
+    setTimeout(() => process.exit(0), 50).unref();
+    worker.disconnect();
+  };
+  const start = async (m: Extract<ToWorker, { t: 'config' }>): Promise<void> => {
+    try {
+      const { config } = loadConfigText(m.text, m.file, m.overrides);
+      gateway = new Gateway(config, { logger, worker: true });
+      const address = await gateway.start();
+      send({ t: 'ready', port: address.port });
+    } catch (err) {
+      send({ t: 'failed', message: (err as Error).message });
+      logger.flush();
+      process.exit(1);
+    }
+  };
+  process.on('message', (m: unknown) => {
+    if (!isToWorker(m)) return;
+    if (m.t === 'config') void start(m);
+    else if (m.t === 'collect') {
+      if (gateway !== undefined) send({ t: 'collected', id: m.id, telemetry: gateway.telemetry.workerSnapshot() });
+    } else void drain(m.deadlineMs);
+  });
+  // The primary owns the stop signals; a worker only follows its instructions (or its death).
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => void drain(10_000));
+  process.on('disconnect', () => {
+    // The primary is gone: nobody will read our metrics or route connections to us.
+    if (!draining) void drain(5_000);
+  });
+  send({ t: 'hello' });
+}

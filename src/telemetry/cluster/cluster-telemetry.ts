@@ -1,0 +1,147 @@
+/**
+ * The cluster primary's telemetry: one metric source that is the sum over the workers (asked on each
+ * read, with a bounded wait), plus the counts of workers that are gone so counters never go back, and
+ * the readers of that source — /metrics, Kong's status listener, /__stats, OTLP and Influx pushes —
+ * exactly as a single process has them.
+ */
+import type { GatewayConfig } from '../../config/types.js';
+import type { Logger } from '../../log/logger.js';
+import { TelemetryReaders } from '../readers.js';
+import { mergeRawStats, statsFromRaw, type RawStats, type StatsSnapshot } from '../stats/stats-registry.js';
+import { StatsServer, type StatsSource } from '../stats/stats-server.js';
+import type { CounterCell, GaugeCell } from '../store/cells.js';
+import { MetricStore, type Snapshot, type SnapshotSource, type StoreGroup } from '../store/store.js';
+import type { WorkerTelemetry } from '../telemetry.js';
+import { cumulativeOnly, mergeSnapshots } from './merge.js';
+
+/** Fresh telemetry of every running worker; one that did not answer in time is represented by its last answer. */
+export interface WorkerCollector {
+  collect(): Promise<readonly WorkerTelemetry[]>;
+}
+
+/** Window counters of telemetry/metrics: they restart every collection, so a dead worker's are not kept. */
+const WINDOW_COUNTERS = new Set(['krakend.router.connected', 'krakend.router.disconnected']);
+
+function countersOnly(raw: RawStats): RawStats {
+  return { at: raw.at, counters: new Map([...raw.counters].filter(([k]) => !WINDOW_COUNTERS.has(k))), gauges: new Map(), histograms: new Map() };
+}
+
+export interface ClusterStats {
+  readonly restarts: CounterCell;
+  readonly collectTimeouts: CounterCell;
+  readonly workers: GaugeCell;
+  readonly reloadsApplied: CounterCell;
+  readonly reloadsRejected: CounterCell;
+}
+
+export class ClusterTelemetry implements SnapshotSource, StatsSource {
+  /** The primary's own families (cluster self-metrics, pushes), merged into what it serves. */
+  readonly store = new MetricStore();
+  readonly cluster: ClusterStats;
+  readonly #collector: WorkerCollector;
+  readonly #logger: Logger;
+  #config: GatewayConfig;
+  #readers: TelemetryReaders;
+  #statsServer: StatsServer | undefined;
+  #retired: Snapshot = { at: 0, families: [] };
+  #retiredStats: RawStats | undefined;
+  #lastParts: readonly WorkerTelemetry[] = [];
+
+  constructor(config: GatewayConfig, collector: WorkerCollector, logger: Logger) {
+    this.#config = config;
+    this.#collector = collector;
+    this.#logger = logger;
+    const s = this.store;
+    const reloads = s.counter('self', { name: 'tollgate_cluster_reloads', help: 'Configuration reloads (SIGHUP or --watch), by outcome: applied, or rejected (invalid config or workers that failed to start).' });
+    this.cluster = {
+      restarts: s.counter('self', { name: 'tollgate_cluster_worker_restarts', help: 'Workers started again after they died.' }).bind([]),
+      collectTimeouts: s.counter('self', { name: 'tollgate_cluster_collect_timeouts', help: 'Worker answers that missed the collection deadline (the worker was counted with its previous answer).' }).bind([]),
+      workers: s.gauge('self', { name: 'tollgate_cluster_workers', help: 'Worker processes serving requests.' }).bind([]),
+      reloadsApplied: reloads.bind([['outcome', 'applied']]),
+      reloadsRejected: reloads.bind([['outcome', 'rejected']]),
+    };
+    this.#readers = this.#makeReaders(config);
+  }
+
+  #makeReaders(config: GatewayConfig): TelemetryReaders {
+    return new TelemetryReaders(config, { metrics: this, stats: config.stats === undefined ? undefined : this, self: this.store }, this.#logger);
+  }
+
+  get readers(): TelemetryReaders {
+    return this.#readers;
+  }
+
+  get statsServer(): StatsServer | undefined {
+    return this.#statsServer;
+  }
+
+  async collect(groups?: ReadonlySet<StoreGroup>): Promise<Snapshot> {
+    const parts = await this.#collector.collect();
+    this.#lastParts = parts;
+    const merged = mergeSnapshots([this.#retired, ...parts.map((p) => p.store), this.store.snapshot()], Date.now());
+    return groups === undefined ? merged : { at: merged.at, families: merged.families.filter((f) => groups.has(f.group)) };
+  }
+
+  /** A worker is gone: its counters and histograms stay in every later sum. */
+  retire(last: WorkerTelemetry): void {
+    this.#retired = mergeSnapshots([this.#retired, cumulativeOnly(last.store)], Date.now());
+    const stats = last.stats?.latest ?? last.stats?.live;
+    if (stats !== undefined) this.#retiredStats = mergeRawStats(this.#retiredStats === undefined ? [countersOnly(stats)] : [this.#retiredStats, countersOnly(stats)], Date.now());
+  }
+
+  async live(): Promise<{ stats: StatsSnapshot; extra: Record<string, unknown> }> {
+    const parts = await this.#collector.collect();
+    const live = parts.flatMap((p) => (p.stats === undefined ? [] : [p.stats.live]));
+    const raw = mergeRawStats(this.#retiredStats === undefined ? live : [this.#retiredStats, ...live], Date.now());
+    return { stats: statsFromRaw(raw), extra: { cmdline: process.argv, workers: parts.length } };
+  }
+
+  async latest(): Promise<StatsSnapshot | undefined> {
+    const parts = await this.#collector.collect();
+    const latest = parts.flatMap((p) => (p.stats?.latest === undefined ? [] : [p.stats.latest]));
+    if (latest.length === 0 && this.#retiredStats === undefined) return undefined;
+    return statsFromRaw(mergeRawStats(this.#retiredStats === undefined ? latest : [this.#retiredStats, ...latest], Date.now()));
+  }
+
+  /** Each worker ends its own windows; at shutdown they have ended them before their final report. */
+  endWindow(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** How many workers answered the last collection. */
+  get lastWorkers(): number {
+    return this.#lastParts.length;
+  }
+
+  async start(): Promise<void> {
+    await this.#readers.start();
+    const stats = this.#config.stats;
+    if (stats !== undefined && !stats.endpointDisabled) {
+      this.#statsServer = new StatsServer(stats, this, this.#logger);
+      await this.#statsServer.start();
+    }
+  }
+
+  /**
+   * A reloaded config: the readers are rebuilt when their settings changed (new ports, exporters);
+   * counts carry on either way, since they live in the workers and the retired totals.
+   */
+  async replaceConfig(config: GatewayConfig, deadlineMs: number): Promise<void> {
+    const before = this.#config;
+    this.#config = config;
+    if (telemetryKey(before) === telemetryKey(config)) return;
+    await this.close(deadlineMs);
+    this.#readers = this.#makeReaders(config);
+    await this.start();
+  }
+
+  async close(deadlineMs: number): Promise<void> {
+    await Promise.all([this.#readers.close(deadlineMs), this.#statsServer?.close()]);
+    this.#statsServer = undefined;
+  }
+}
+
+function telemetryKey(c: GatewayConfig): string {
+  const replacer = (_k: string, v: unknown): unknown => (v instanceof Set ? [...(v as Set<unknown>)] : v instanceof Map ? [...(v as Map<unknown, unknown>)] : v);
+  return JSON.stringify({ otel: c.otel, kong: c.kong, stats: c.stats, influx: c.influx }, replacer);
+}
