@@ -102,7 +102,7 @@ export class Gateway {
       throw err;
     }
     const address = server.address() as AddressInfo;
-    this.#logger.info({ address: address.address, port: address.port, tls: this.config.tls !== undefined, endpoints: this.config.endpoints.length }, 'gateway listening');
+    this.#logger.info({ address: address.address, port: address.port, tls: this.config.tls !== undefined, endpoints: this.config.endpoints.length, pid: process.pid }, 'gateway listening');
     return address;
   }
 

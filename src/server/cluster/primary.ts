@@ -47,7 +47,6 @@ export class ClusterPrimary implements WorkerCollector {
   readonly #pending = new Map<number, { readonly waiting: Set<number>; readonly done: () => void }>();
   readonly #nodeId = randomUUID();
   #telemetry: ClusterTelemetry | undefined;
-  #config: GatewayConfig | undefined;
   #text = '';
   #generation = 0;
   #nextId = 1;
@@ -67,7 +66,6 @@ export class ClusterPrimary implements WorkerCollector {
 
   /** Starts the workers of a validated config and the telemetry readers; resolves once all serve. */
   async start(config: GatewayConfig, text: string): Promise<void> {
-    this.#config = config;
     this.#text = text;
     cluster.setupPrimary({ serialization: 'advanced' });
     cluster.on('message', (worker, m: unknown) => this.#onMessage(worker, m));
@@ -236,7 +234,6 @@ export class ClusterPrimary implements WorkerCollector {
     }
     // The new workers accept connections now; the old ones finish what they have.
     await this.#drain(old, this.#o.drainTimeoutMs);
-    this.#config = config;
     await telemetry.replaceConfig(config, this.#o.drainTimeoutMs);
     telemetry.cluster.reloadsApplied.add(1);
     this.#logger.info({ workers: config.workers, endpoints: config.endpoints.length }, 'configuration reloaded');
