@@ -4,6 +4,8 @@ import { Agent, request } from 'undici';
 import { describe, it, type TestContext } from 'node:test';
 import { freePort, startCli, waitForHttp, writeConfig, type LongRunning } from '../helpers/cli.js';
 import { find, parseSamples, value } from '../helpers/exposition.js';
+import { INFLUXD, startInflux } from '../helpers/influxdb.js';
+import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { sendJson, startUpstream } from '../helpers/upstream.js';
 
 interface Cluster {
@@ -170,6 +172,62 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
     const metrics = parseSamples(await text(c.metrics));
     assert.equal(value(metrics, 'tollgate_cluster_reloads_total', { outcome: 'rejected' }), 1);
     assert.equal(value(metrics, 'tollgate_cluster_workers'), 2);
+  });
+
+  it('answers a scrape within its bound while a worker is stuck, and says so in a self-metric', async (t) => {
+    const c = await startCluster(t);
+    await load(`${c.url}/a`, 40);
+    assert.equal(routeCount(await text(c.metrics), '/a'), 40);
+    const [stuck] = workerPids(c.cli.output());
+    process.kill(stuck as number, 'SIGSTOP');
+    t.after(() => {
+      try {
+        process.kill(stuck as number, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    });
+    const started = Date.now();
+    const metrics = await text(c.metrics);
+    const took = Date.now() - started;
+    assert.ok(took < 2_500, `the scrape took ${took} ms`);
+    // The stuck worker is counted with its last answer: nothing goes missing or back.
+    assert.equal(routeCount(metrics, '/a'), 40);
+    assert.ok(value(parseSamples(await text(c.metrics)), 'tollgate_cluster_collect_timeouts_total') >= 1);
+    process.kill(stuck as number, 'SIGCONT');
+  });
+
+  it('pushes the sum over workers to OTLP and InfluxDB, and flushes the final counts on SIGTERM', async (t) => {
+    const rx = await startOtlpReceiver(t);
+    const influx = INFLUXD === undefined ? undefined : await startInflux(t);
+    if (influx === undefined) t.diagnostic('influxd is not installed (Debian package influxdb; .ci/run installs it): InfluxDB half skipped');
+    const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
+    const port = await freePort();
+    const file = writeConfig({
+      version: 3,
+      port,
+      workers: 2,
+      extra_config: {
+        'telemetry/opentelemetry': { service_name: 'cluster-push', exporters: { otlp: [{ name: 'rx', host: '127.0.0.1', port: rx.grpcPort, disable_traces: true, custom_metric_reporting_period: 60 }] } },
+        'telemetry/metrics': { listen_address: '127.0.0.1:0', collection_time: '60s', endpoint_disabled: true },
+        ...(influx === undefined ? {} : { 'telemetry/influx': { address: influx.url, ttl: '60s', db: 'krakend', username: influx.user, password: influx.password } }),
+      },
+      endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/x' }] }],
+    });
+    const cli = startCli(t, ['run', '-c', file, '--drain-timeout', '3000']);
+    await waitForHttp(`http://127.0.0.1:${port}/__health`, 20_000);
+    const { ok } = await load(`http://127.0.0.1:${port}/a`, 300);
+    assert.equal(ok, 300);
+    // Periods are a minute: what arrives is the final push of the drain.
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited, 0);
+    const points = rx.metrics().filter((m) => m.name === 'http.server.duration' && m.kind === 'histogram');
+    assert.ok(points.length > 0, 'the final OTLP push arrived');
+    assert.equal((points.at(-1) as { count: number }).count, 300);
+    if (influx !== undefined) {
+      const rows = await influx.query(`SELECT last("total") FROM "responses" WHERE "name" = '/a' AND "status" = '200'`);
+      assert.equal(rows[0]?.values[0]?.[1], 300);
+    }
   });
 
   it('drains on SIGTERM: in-flight requests finish, then every process exits 0', async (t) => {
