@@ -4,6 +4,7 @@ import { Agent, request } from 'undici';
 import { describe, it, type TestContext } from 'node:test';
 import { freePort, startCli, waitForHttp, writeConfig, type LongRunning } from '../helpers/cli.js';
 import { find, parseSamples, value } from '../helpers/exposition.js';
+import { makeCerts } from '../helpers/certs.js';
 import { INFLUXD, startInflux } from '../helpers/influxdb.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { sendJson, startUpstream } from '../helpers/upstream.js';
@@ -228,6 +229,35 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
       const rows = await influx.query(`SELECT last("total") FROM "responses" WHERE "name" = '/a' AND "status" = '200'`);
       assert.equal(rows[0]?.values[0]?.[1], 300);
     }
+  });
+
+  it('serves TLS (root tls, a self-signed chain made here) from every worker', async (t) => {
+    const certs = makeCerts();
+    const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { secure: true }));
+    const port = await freePort();
+    const file = writeConfig({ version: 3, port, workers: 2, tls: { public_key: certs.serverCert, private_key: certs.serverKey }, endpoints: [{ endpoint: '/s', backend: [{ host: [up.url], url_pattern: '/' }] }] });
+    startCli(t, ['run', '-c', file]);
+    const trusted = new Agent({ connect: { ca: certs.pem(certs.caCert) } });
+    t.after(() => trusted.close());
+    const until = Date.now() + 20_000;
+    for (;;) {
+      try {
+        await (await request(`https://localhost:${port}/__health`, { dispatcher: trusted })).body.dump();
+        break;
+      } catch (err) {
+        if (Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    // Separate connections, so both workers answer.
+    for (let i = 0; i < 6; i++) {
+      const agent = new Agent({ connect: { ca: certs.pem(certs.caCert) } });
+      const r = await request(`https://localhost:${port}/s`, { dispatcher: agent });
+      assert.equal(r.statusCode, 200);
+      assert.deepEqual(await r.body.json(), { secure: true });
+      await agent.close();
+    }
+    await assert.rejects(request(`https://localhost:${port}/s`), 'an untrusted client is refused');
   });
 
   it('drains on SIGTERM: in-flight requests finish, then every process exits 0', async (t) => {
