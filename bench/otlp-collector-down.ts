@@ -37,7 +37,7 @@ import { httpGet } from './lib/http-get.js';
 import { selectLoadGenerator } from './lib/load-generator.js';
 import type { LoadResult } from './lib/load-result.js';
 import { startNodeServer } from './lib/node-child.js';
-import { getText, nodePidOf, rssBytes, sumSamples, waitForQuietBench } from './lib/otlp-bench-util.js';
+import { getText, nodePidOf, sumSamples, treeRssBytes, waitForQuietBench } from './lib/otlp-bench-util.js';
 import { fileTimestamp } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
@@ -200,7 +200,8 @@ interface Sample {
 }
 
 async function takeSample(t: number, pid: number, metricsPort: number): Promise<Sample> {
-  const vmRssBytes = rssBytes(pid);
+  // The gateway is a cluster primary and its worker(s): all of them count.
+  const vmRssBytes = treeRssBytes(pid);
   try {
     const { status, text } = await getText(`http://127.0.0.1:${metricsPort}/metrics`, 5000);
     if (status !== 200) throw new Error(`HTTP ${status}`);

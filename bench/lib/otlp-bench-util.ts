@@ -99,6 +99,23 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/**
+ * VmRSS of a process and all its descendants (a cluster primary and its workers), or undefined when
+ * the process is gone.
+ */
+export function treeRssBytes(pid: number): number | undefined {
+  const own = rssBytes(pid);
+  if (own === undefined) return undefined;
+  let sum = own;
+  const stack = [...childPids(pid)];
+  while (stack.length > 0) {
+    const p = stack.pop() as number;
+    sum += rssBytes(p) ?? 0;
+    stack.push(...childPids(p));
+  }
+  return sum;
+}
+
 /** utime + stime of a process in clock ticks, or undefined. */
 export function cpuTicks(pid: number): number | undefined {
   try {
