@@ -4,7 +4,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', '.tmp/**', 'eslint.config.js', 'scripts/**'] },
+  // The dashboard's browser assets are plain files served as they are, outside the TS project.
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', '.tmp/**', 'eslint.config.js', 'scripts/**', 'src/**/assets/**', 'test/artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

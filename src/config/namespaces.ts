@@ -8,6 +8,7 @@ import type { RawObject } from './raw.js';
 import { INFLUX_SCHEMA, METRICS_SCHEMA } from './namespaces/metrics-influx.js';
 import { KONG_ENDPOINT_SCHEMA, KONG_ROOT_SCHEMA } from './namespaces/kong.js';
 import { API_KEYS_ENDPOINT_SCHEMA, API_KEYS_ROOT_SCHEMA } from './namespaces/api-keys.js';
+import { DASHBOARD_SCHEMA } from './namespaces/dashboard.js';
 
 const thresholds = {
   type: 'object',
@@ -68,6 +69,7 @@ export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
   { name: 'telemetry/kong-prometheus', scopes: { root: KONG_ROOT_SCHEMA, endpoint: KONG_ENDPOINT_SCHEMA } },
   { name: 'auth/api-keys', scopes: { root: API_KEYS_ROOT_SCHEMA, endpoint: API_KEYS_ENDPOINT_SCHEMA } },
   { name: 'backend/healthcheck', scopes: { backend: HEALTHCHECK_SCHEMA } },
+  { name: 'telemetry/dashboard', scopes: { root: DASHBOARD_SCHEMA } },
 ];
 
 /** Keys of a supported namespace that Tollgate reads (others in it are reported as ignored). */
@@ -77,6 +79,7 @@ export const NAMESPACE_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   'telemetry/metrics': new Set(Object.keys(METRICS_SCHEMA.properties)),
   'telemetry/influx': new Set(Object.keys(INFLUX_SCHEMA.properties)),
   'backend/healthcheck': new Set(['upstream', 'active', 'passive']),
+  'telemetry/dashboard': new Set(Object.keys(DASHBOARD_SCHEMA.properties)),
   'auth/api-keys': new Set([...Object.keys(API_KEYS_ROOT_SCHEMA.properties), ...Object.keys(API_KEYS_ENDPOINT_SCHEMA.properties)]),
   'telemetry/kong-prometheus': new Set([...Object.keys(KONG_ROOT_SCHEMA.properties), ...Object.keys(KONG_ENDPOINT_SCHEMA.properties)]),
 };

@@ -10,6 +10,7 @@ import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from
 import { parseBackendOtel, parseEndpointOtel, parseOtelSettings } from '../telemetry/otel/settings.js';
 import { VERSION } from '../version.js';
 import { parseStatsSettings } from '../telemetry/stats/stats-settings.js';
+import { parseDashboardSettings } from '../telemetry/dashboard/dashboard-settings.js';
 import { parseInfluxSettings } from '../telemetry/influx/influx-settings.js';
 import { parseKongEndpoint, parseKongSettings } from '../telemetry/kong/kong-settings.js';
 import { parseApiKeys, parseEndpointAuth } from '../auth/api-keys.js';
@@ -44,6 +45,7 @@ export function normalizeConfig(root: RawObject, warnings: string[]): GatewayCon
     otel: isObject(objectAt(root, 'extra_config')[OTEL]) ? parseOtelSettings(objectAt(objectAt(root, 'extra_config'), OTEL), stringAt(root, 'name') ?? '', VERSION) : undefined,
     ...statsAndInflux(objectAt(root, 'extra_config'), warnings),
     kong: isObject(objectAt(root, 'extra_config')[KONG]) ? parseKongSettings(objectAt(objectAt(root, 'extra_config'), KONG)) : undefined,
+    dashboard: isObject(objectAt(root, 'extra_config')[DASHBOARD]) ? parseDashboardSettings(objectAt(objectAt(root, 'extra_config'), DASHBOARD)) : undefined,
     apiKeys: isObject(objectAt(root, 'extra_config')[API_KEYS]) ? parseApiKeys(objectAt(objectAt(root, 'extra_config'), API_KEYS)) : undefined,
     extraConfig: objectAt(root, 'extra_config'),
   };
@@ -62,6 +64,7 @@ export function resolveWorkers(raw: unknown, cores = availableParallelism()): nu
 
 const OTEL = 'telemetry/opentelemetry';
 const KONG = 'telemetry/kong-prometheus';
+const DASHBOARD = 'telemetry/dashboard';
 const API_KEYS = 'auth/api-keys';
 
 function statsAndInflux(extra: RawObject, warnings: string[]): Pick<GatewayConfig, 'stats' | 'influx'> {

@@ -2,6 +2,7 @@ import type { BackendLayer, EndpointOtel, OtelSettings } from '../telemetry/otel
 import type { StatsSettings } from '../telemetry/stats/stats-settings.js';
 import type { InfluxSettings } from '../telemetry/influx/influx-settings.js';
 import type { KongEndpoint, KongSettings } from '../telemetry/kong/kong-settings.js';
+import type { DashboardSettings } from '../telemetry/dashboard/dashboard-settings.js';
 import type { ApiKeySettings, EndpointAuth } from '../auth/api-keys.js';
 import type { HealthSettings } from '../backends/health.js';
 
@@ -97,6 +98,8 @@ export interface GatewayConfig {
   readonly influx: InfluxSettings | undefined;
   /** `telemetry/kong-prometheus`, when configured. */
   readonly kong: KongSettings | undefined;
+  /** `telemetry/dashboard`, when configured. */
+  readonly dashboard: DashboardSettings | undefined;
   readonly apiKeys: ApiKeySettings | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;
 }

@@ -11,6 +11,7 @@ import { OtlpMetricPusher } from './exporters/otlp-metrics.js';
 import { PrometheusExporterServer } from './exporters/prometheus-server.js';
 import { InfluxPusher } from './influx/influx-pusher.js';
 import { KongStatusServer } from './kong/status-server.js';
+import { DashboardServer, type DashboardSource } from './dashboard/dashboard-server.js';
 import type { OtelSettings } from './otel/settings.js';
 import type { StatsSource } from './stats/stats-server.js';
 import type { MetricStore, SnapshotSource, StoreGroup } from './store/store.js';
@@ -22,6 +23,8 @@ export interface ReaderSources {
   readonly stats: StatsSource | undefined;
   /** Where the readers count their own outcomes (pushes, Influx batches). */
   readonly self: MetricStore;
+  /** The live dashboard's data, when `telemetry/dashboard` is configured. */
+  readonly dashboard?: DashboardSource | undefined;
 }
 
 /** The store groups a Prometheus exporter of `telemetry/opentelemetry` serves. */
@@ -37,6 +40,7 @@ export class TelemetryReaders {
   readonly pushers: OtlpMetricPusher[] = [];
   readonly kongStatus: KongStatusServer | undefined;
   readonly influx: InfluxPusher | undefined;
+  readonly dashboard: DashboardServer | undefined;
 
   constructor(config: GatewayConfig, sources: ReaderSources, logger: Logger) {
     const otel = config.otel;
@@ -58,6 +62,7 @@ export class TelemetryReaders {
       }
     }
     if (config.kong !== undefined) this.kongStatus = new KongStatusServer(config.kong, sources.metrics, logger);
+    if (config.dashboard !== undefined && sources.dashboard !== undefined) this.dashboard = new DashboardServer(config.dashboard, sources.dashboard, logger);
     if (config.influx !== undefined && sources.stats !== undefined) {
       const batches = sources.self.counter('self', { name: 'tollgate_telemetry_influx_batches', help: 'InfluxDB write batches, by outcome (written, failed, dropped from the full buffer).' });
       const stats = { written: batches.bind([['outcome', 'written']]), failed: batches.bind([['outcome', 'failed']]), dropped: batches.bind([['outcome', 'dropped']]) };
@@ -70,10 +75,11 @@ export class TelemetryReaders {
     this.influx?.start();
     for (const e of this.exporters) await e.start();
     await this.kongStatus?.start();
+    await this.dashboard?.start();
   }
 
   /** Stops the listeners; the pushers send their last values within `deadlineMs`. */
   async close(deadlineMs: number): Promise<void> {
-    await Promise.all([...this.exporters.map((e) => e.close()), this.influx?.close(deadlineMs), ...this.pushers.map((p) => p.close(deadlineMs)), this.kongStatus?.close()]);
+    await Promise.all([...this.exporters.map((e) => e.close()), this.influx?.close(deadlineMs), ...this.pushers.map((p) => p.close(deadlineMs)), this.kongStatus?.close(), this.dashboard?.close()]);
   }
 }

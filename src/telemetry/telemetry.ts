@@ -21,6 +21,9 @@ import { KrakendOtelView } from './otel/krakend-view.js';
 import type { OtelSettings } from './otel/settings.js';
 import { PassiveHealthView } from './passive-health.js';
 import { TelemetryReaders } from './readers.js';
+import { DashboardView, DASHBOARD_GROUP } from './dashboard/dashboard-view.js';
+import type { SlowRequest } from './dashboard/slow-log.js';
+import type { DashboardServer } from './dashboard/dashboard-server.js';
 import type { BackendRecord, RecordSink, RequestRecord } from './record.js';
 import { NodeRuntimeMetrics } from './runtime/nodejs-metrics.js';
 import { registerProcessMetrics } from './runtime/process-metrics.js';
@@ -37,6 +40,8 @@ export type Injector = (rec: RequestRecord, br: BackendRecord, headers: Record<s
 export interface WorkerTelemetry {
   readonly store: Snapshot;
   readonly stats: { readonly live: RawStats; readonly latest: RawStats | undefined } | undefined;
+  /** The slowest recent requests (live dashboard), empty without `telemetry/dashboard`. */
+  readonly slow: readonly SlowRequest[];
 }
 
 export interface TelemetryOptions {
@@ -73,13 +78,25 @@ export class Telemetry {
       this.stats = new ExtendedMetrics(config.stats, config, this.#logger);
       this.#sinks.push(this.stats.view);
     }
-    if (!this.#worker) this.#readers = new TelemetryReaders(config, { metrics: this.store, stats: this.stats, self: this.store }, this.#logger);
+    const dashboard = config.dashboard === undefined ? undefined : new DashboardView(this.store, config, targets, options.health ?? []);
+    if (dashboard !== undefined) this.#sinks.push(dashboard);
+    this.#dashboardView = dashboard;
+    const groups = new Set([DASHBOARD_GROUP]);
+    const dashboardSource = dashboard === undefined ? undefined : { readDashboard: () => Promise.resolve({ snapshot: this.store.snapshot(groups), slow: dashboard.slow.list() }) };
+    if (!this.#worker) this.#readers = new TelemetryReaders(config, { metrics: this.store, stats: this.stats, self: this.store, dashboard: dashboardSource }, this.#logger);
+  }
+
+  readonly #dashboardView: DashboardView | undefined;
+
+  /** The live dashboard listener, when `telemetry/dashboard` is configured (not in a cluster worker). */
+  get dashboard(): DashboardServer | undefined {
+    return this.#readers?.dashboard;
   }
 
   /** All metrics of this process, for the cluster primary. */
   workerSnapshot(): WorkerTelemetry {
     const stats = this.stats;
-    return { store: this.store.snapshot(), stats: stats === undefined ? undefined : { live: stats.liveRaw(), latest: stats.latestRaw } };
+    return { store: this.store.snapshot(), stats: stats === undefined ? undefined : { live: stats.liveRaw(), latest: stats.latestRaw }, slow: this.#dashboardView?.slow.list() ?? [] };
   }
 
   /** The Kong status listener, when `telemetry/kong-prometheus` is configured. */

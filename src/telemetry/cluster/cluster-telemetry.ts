@@ -13,6 +13,9 @@ import type { CounterCell, GaugeCell } from '../store/cells.js';
 import { MetricStore, type Snapshot, type SnapshotSource, type StoreGroup } from '../store/store.js';
 import type { WorkerTelemetry } from '../telemetry.js';
 import { cumulativeOnly, mergeSnapshots } from './merge.js';
+import type { DashboardSource } from '../dashboard/dashboard-server.js';
+import { DASHBOARD_GROUP } from '../dashboard/dashboard-view.js';
+import { mergeSlow, type SlowRequest } from '../dashboard/slow-log.js';
 
 /** Fresh telemetry of every running worker; one that did not answer in time is represented by its last answer. */
 export interface WorkerCollector {
@@ -34,7 +37,7 @@ export interface ClusterStats {
   readonly reloadsRejected: CounterCell;
 }
 
-export class ClusterTelemetry implements SnapshotSource, StatsSource {
+export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardSource {
   /** The primary's own families (cluster self-metrics, pushes), merged into what it serves. */
   readonly store = new MetricStore();
   readonly cluster: ClusterStats;
@@ -64,7 +67,7 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource {
   }
 
   #makeReaders(config: GatewayConfig): TelemetryReaders {
-    return new TelemetryReaders(config, { metrics: this, stats: config.stats === undefined ? undefined : this, self: this.store }, this.#logger);
+    return new TelemetryReaders(config, { metrics: this, stats: config.stats === undefined ? undefined : this, self: this.store, dashboard: this }, this.#logger);
   }
 
   get readers(): TelemetryReaders {
@@ -80,6 +83,11 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource {
     this.#lastParts = parts;
     const merged = mergeSnapshots([this.#retired, ...parts.map((p) => p.store), this.store.snapshot()], Date.now());
     return groups === undefined ? merged : { at: merged.at, families: merged.families.filter((f) => groups.has(f.group)) };
+  }
+
+  async readDashboard(): Promise<{ snapshot: Snapshot; slow: SlowRequest[] }> {
+    const snapshot = await this.collect(new Set([DASHBOARD_GROUP]));
+    return { snapshot, slow: mergeSlow(this.#lastParts.map((p) => p.slow)) };
   }
 
   /** A worker is gone: its counters and histograms stay in every later sum. */
