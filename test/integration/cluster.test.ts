@@ -16,12 +16,13 @@ interface Cluster {
   readonly metrics: string;
   readonly kong: string;
   readonly stats: string;
+  readonly dashboard: string;
   config(endpoints: readonly string[]): object;
 }
 
 async function startCluster(t: TestContext, endpoints: readonly string[] = ['/a']): Promise<Cluster> {
   const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
-  const [port, metricsPort, kongPort, statsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [port, metricsPort, kongPort, statsPort, dashPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const config = (eps: readonly string[]): object => ({
     version: 3,
     port,
@@ -30,6 +31,7 @@ async function startCluster(t: TestContext, endpoints: readonly string[] = ['/a'
       'telemetry/opentelemetry': { service_name: 'cluster-test', exporters: { prometheus: [{ name: 'local', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: true }] } },
       'telemetry/kong-prometheus': { listen_address: `127.0.0.1:${kongPort}`, status_code_metrics: true },
       'telemetry/metrics': { listen_address: `127.0.0.1:${statsPort}`, collection_time: '60s' },
+      'telemetry/dashboard': { listen_address: `127.0.0.1:${dashPort}` },
     },
     endpoints: eps.map((e) => ({ endpoint: e, backend: [{ host: [up.url], url_pattern: '/x' }] })),
   });
@@ -38,7 +40,7 @@ async function startCluster(t: TestContext, endpoints: readonly string[] = ['/a'
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/__health`, 20_000);
   await waitForHttp(`http://127.0.0.1:${metricsPort}/metrics`, 20_000);
-  return { cli, file, url, metrics: `http://127.0.0.1:${metricsPort}/metrics`, kong: `http://127.0.0.1:${kongPort}/metrics`, stats: `http://127.0.0.1:${statsPort}/__stats`, config };
+  return { cli, file, url, metrics: `http://127.0.0.1:${metricsPort}/metrics`, kong: `http://127.0.0.1:${kongPort}/metrics`, stats: `http://127.0.0.1:${statsPort}/__stats`, dashboard: `http://127.0.0.1:${dashPort}`, config };
 }
 
 async function text(url: string): Promise<string> {
@@ -115,6 +117,8 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
     const stats = JSON.parse(await text(c.stats)) as Record<string, number>;
     assert.equal(stats['krakend.router.response./a.status.200.count'], 400);
     assert.equal(stats.workers, 2);
+    // The live dashboard reads the same sum (its state is refreshed every second).
+    await until('the dashboard to show every request', async () => ((JSON.parse(await text(`${c.dashboard}/api/state`)) as { totals: { requests: number } }).totals.requests === 400));
   });
 
   it('restarts a worker killed with SIGKILL mid-load, and no counter goes back', async (t) => {

@@ -36,8 +36,10 @@ export class DashboardView implements RecordSink {
   readonly #requests: Family<'histogram'>;
   readonly #routes: Route[];
   readonly #unmatched: Map<string, Map<number, HistogramCell>> = new Map();
+  readonly #healthPath: string | undefined;
 
   constructor(store: MetricStore, config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], health: readonly (readonly (HealthChecker | undefined)[])[]) {
+    this.#healthPath = config.healthPath;
     this.#requests = store.histogram(DASHBOARD_GROUP, { name: REQUESTS, help: 'Live dashboard: gateway request duration by route, method and status.', buckets: BUCKETS, unit: 'seconds' });
     const backends = store.histogram(DASHBOARD_GROUP, { name: BACKENDS, help: 'Live dashboard: backend round trip (request sent to response headers) by route and backend.', buckets: BUCKETS, unit: 'seconds' });
     this.#routes = config.endpoints.map((ep) => ({
@@ -66,6 +68,8 @@ export class DashboardView implements RecordSink {
   }
 
   record(rec: RequestRecord): void {
+    // Health probes and the built-in /__ endpoints are not traffic an operator watches.
+    if (rec.route < 0 && (rec.path === this.#healthPath || rec.path.startsWith('/__'))) return;
     const seconds = Math.max(0, rec.end - rec.start) / 1000;
     const r = rec.route >= 0 ? this.#routes[rec.route] : undefined;
     const t = rec.trace;
