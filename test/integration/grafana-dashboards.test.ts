@@ -1,11 +1,12 @@
 /**
  * Tollgate's own Grafana dashboards (dashboards/*.json) against a real Prometheus scraping real
- * Tollgates: every target of every panel returns data once Grafana's variables are filled in. One
- * gateway runs in-process with every telemetry feature the dashboards read (KrakenD-style OTel
- * families with the runtime families, Kong families with a consumer and a health-checked upstream,
- * an OTLP trace exporter); a `tollgate run` primary adds the cluster self-metrics, which only a
- * primary has. The structural checks (one datasource variable, every variable defined, no Go or
- * stale names, every panel of KrakenD's dashboard kept) need no Prometheus.
+ * Tollgates: every target of every panel returns data once Grafana's variables are filled in, and
+ * every variable's picker lists values. One gateway runs in-process with every telemetry feature the
+ * dashboards read (KrakenD-style OTel families with the runtime families, Kong families with a
+ * consumer and a health-checked upstream, an OTLP trace exporter); a `tollgate run` primary adds the
+ * cluster self-metrics, which only a primary has. The structural checks (one datasource variable,
+ * every variable defined, no Go or stale names, every panel of KrakenD's dashboard kept) need no
+ * Prometheus.
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ interface Panel {
 interface Variable {
   readonly name: string;
   readonly type: string;
+  readonly definition?: string;
   readonly query?: unknown;
   readonly includeAll?: boolean;
   readonly allValue?: string;
@@ -54,6 +56,8 @@ interface Query {
   readonly file: string;
   readonly title: string;
   readonly expr: string;
+  /** For a variable's query: the label whose values the picker lists. */
+  readonly label?: string;
 }
 
 function load(file: string): Dashboard {
@@ -107,6 +111,19 @@ function substitute(expr: string, values: ReadonlyMap<string, string>): string {
     const value = values.get(name);
     if (value === undefined) throw new Error(`undefined variable $${name} in: ${expr}`);
     return value;
+  });
+}
+
+/**
+ * A query variable's `label_values(selector, label)` as PromQL that returns one series per value, so a
+ * picker that would list nothing (a wrong metric or label name) shows up as an empty result.
+ */
+function variableQueries(file: string, d: Dashboard): Query[] {
+  return (d.templating?.list ?? []).flatMap((v) => {
+    if (v.type !== 'query') return [];
+    const m = /^label_values\((.+),\s*(\w+)\)$/.exec(v.definition ?? '');
+    if (m?.[1] === undefined || m[2] === undefined) throw new Error(`${file}: variable ${v.name}: unexpected query ${v.definition ?? ''}`);
+    return [{ file, title: `variable $${v.name}`, expr: `count by (${m[2]}) (${m[1]})`, label: m[2] }];
   });
 }
 
@@ -246,10 +263,12 @@ describe('Grafana dashboards (dashboards/)', () => {
     for (const file of FILES) {
       const d = load(file);
       const values = variableValues(d, { app: 'tollgate' });
-      for (const q of queries(file, d)) {
+      for (const q of [...variableQueries(file, d), ...queries(file, d)]) {
         const result = await prom.query(substitute(q.expr, values));
         checked[file] = (checked[file] ?? 0) + 1;
-        if (result.length === 0) empty.push(`${file} "${q.title}": ${q.expr}`);
+        const label = q.label;
+        const data = label === undefined ? result.length > 0 : result.some((r) => (r.metric[label] ?? '') !== '');
+        if (!data) empty.push(`${file} "${q.title}": ${q.expr}`);
       }
     }
     assert.ok((checked['tollgate-krakend.json'] ?? 0) > 90, `only ${checked['tollgate-krakend.json'] ?? 0} KrakenD-dashboard queries checked`);
