@@ -1,9 +1,10 @@
-/** The `tollgate` command line: run | check | demo | version. */
+/** The `tollgate` command line: run | check | migrate | demo | version. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { VERSION } from '../version.js';
 import { demoCommand } from './demo.js';
+import { MIGRATE_SOURCES, migrateCommand, type MigrateSource } from './migrate.js';
 import { formatConfigError } from './report.js';
 import { runCommand } from './run.js';
 
@@ -60,6 +61,18 @@ program
   .addOption(logLevel().default('warn'))
   .action(async (o: { port: number; metricsPort: number; logLevel: LogLevel }) => {
     await demoCommand({ port: o.port, metricsPort: o.metricsPort, logLevel: o.logLevel });
+  });
+
+program
+  .command('migrate')
+  .description('rewrite a legacy configuration for Tollgate: KrakenD telemetry/opencensus, or a Kong declarative file')
+  .addOption(new Option('--from <format>', 'what FILE is').choices(MIGRATE_SOURCES).makeOptionMandatory())
+  .argument('<file>', 'the configuration to migrate (JSON or YAML)')
+  .option('-o, --output <file>', 'write the migrated configuration here instead of stdout')
+  // Usage errors exit 2, apart from the 1 of a file that cannot be migrated.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .action((file: string, o: { from: MigrateSource; output?: string }) => {
+    process.exitCode = migrateCommand({ from: o.from, file, output: o.output });
   });
 
 program

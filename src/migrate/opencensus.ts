@@ -23,7 +23,10 @@ export function migrateOpencensus(input: unknown): MigrationResult {
   const root = structuredClone(input as RawObject);
   let found = 0;
   if (root.extra_config !== undefined && !isObject(root.extra_config)) r.invalid(['extra_config'], 'must be an object');
-  else if (isObject(root.extra_config)) found += migrateRoot(root.extra_config, r);
+  else if (isObject(root.extra_config)) {
+    found += migrateRoot(root.extra_config, r);
+    if (Object.keys(root.extra_config).length === 0) delete root.extra_config;
+  }
   arrayAt(root, 'endpoints').forEach((ep, i) => {
     if (!isObject(ep)) return;
     found += removeScoped(ep, ['endpoints', i], r);
@@ -148,9 +151,21 @@ function convertLayers(raw: unknown, at: readonly PathSegment[], r: MigrationRep
   noteUnused(raw, ['router', 'pipe', 'backend'], at, r);
   const layers: RawObject = {};
   const off = { disable_metrics: true, disable_traces: true };
-  if (raw.router !== true) layers.global = { ...off };
-  if (raw.pipe !== true) layers.proxy = { ...off };
-  if (raw.backend !== true) layers.backend = { metrics: { disable_stage: true }, traces: { disable_stage: true } };
+  const unset = (layer: string, to: string): void => {
+    if (raw[layer] === undefined) r.note([...at, layer], `not set: OpenCensus left the ${layer} layer off once enabled_layers is present, so layers.${to} is off too`);
+  };
+  if (raw.router !== true) {
+    layers.global = { ...off };
+    unset('router', 'global');
+  }
+  if (raw.pipe !== true) {
+    layers.proxy = { ...off };
+    unset('pipe', 'proxy');
+  }
+  if (raw.backend !== true) {
+    layers.backend = { metrics: { disable_stage: true }, traces: { disable_stage: true } };
+    unset('backend', 'backend');
+  }
   return Object.keys(layers).length > 0 ? layers : undefined;
 }
 
