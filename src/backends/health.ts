@@ -8,6 +8,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { request } from 'undici';
+import { timerMs } from '../config/duration.js';
 import { arrayAt, isObject, objectAt, stringAt, type RawObject } from '../config/raw.js';
 
 export type TargetState = 'healthy' | 'unhealthy' | 'dns_error';
@@ -53,8 +54,8 @@ export function parseHealthSettings(raw: unknown): HealthSettings | undefined {
   return {
     upstream: stringAt(raw, 'upstream'),
     httpPath: stringAt(active, 'http_path') ?? '/',
-    intervalMs: num(active, 'interval', 0) * 1000,
-    timeoutMs: num(active, 'timeout', 1) * 1000,
+    intervalMs: timerMs(num(active, 'interval', 0) * 1000),
+    timeoutMs: timerMs(num(active, 'timeout', 1) * 1000),
     active: thresholds(active, [200, 302], [429, 404, 500, 501, 502, 503, 504, 505]),
     passive: thresholds(passive, [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308], [429, 500, 503]),
   };

@@ -53,6 +53,8 @@ export async function runCommand(opts: RunOptions): Promise<void> {
 async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, overrides: ConfigOverrides, logger: Logger): Promise<void> {
   for (const w of loaded.warnings) logger.warn({ file: loaded.file }, w);
   const primary = new ClusterPrimary({ file: opts.config, overrides, logger, drainTimeoutMs: opts.drainTimeoutMs });
+  // Before start: its listeners answer before start() resolves, and SIGHUP's default action is to exit.
+  process.on('SIGHUP', () => void primary.reload());
   try {
     await primary.start(loaded.config, text);
   } catch (err) {
@@ -60,7 +62,6 @@ async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, o
     logger.flush();
     process.exit(1);
   }
-  process.on('SIGHUP', () => void primary.reload());
   if (opts.watch === true) {
     // Editors replace files (rename) as often as they write them: re-arm on every event, and let a
     // burst of events settle before reading.

@@ -31,4 +31,15 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
+/**
+ * Node timers hold at most 2^31-1 ms (~24.8 days): a longer delay is replaced by 1 ms (with a
+ * TimeoutOverflowWarning), so `timeout: "999999h"` would time every request out at once and a huge
+ * health-check interval would probe in a busy loop. Durations that become timers are capped here.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+export function timerMs(ms: number): number {
+  return Math.min(ms, MAX_TIMER_MS);
+}
+
 export const DURATION_PATTERN = '^(0|([0-9]+(\\.[0-9]+)?(ns|us|µs|μs|ms|s|m|h))+)$';

@@ -6,7 +6,7 @@
 import { OTEL_BACKEND_SCHEMA, OTEL_ENDPOINT_SCHEMA, OTEL_KEYS, OTEL_ROOT_SCHEMA, checkOtel } from './namespaces/opentelemetry.js';
 import type { RawObject } from './raw.js';
 import { INFLUX_SCHEMA, METRICS_SCHEMA } from './namespaces/metrics-influx.js';
-import { KONG_ENDPOINT_SCHEMA, KONG_ROOT_SCHEMA } from './namespaces/kong.js';
+import { KONG_ENDPOINT_SCHEMA, KONG_ROOT_SCHEMA, checkKong } from './namespaces/kong.js';
 import { API_KEYS_ENDPOINT_SCHEMA, API_KEYS_ROOT_SCHEMA } from './namespaces/api-keys.js';
 import { DASHBOARD_SCHEMA } from './namespaces/dashboard.js';
 
@@ -66,7 +66,7 @@ export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
   },
   { name: 'telemetry/metrics', scopes: { root: METRICS_SCHEMA } },
   { name: 'telemetry/influx', scopes: { root: INFLUX_SCHEMA } },
-  { name: 'telemetry/kong-prometheus', scopes: { root: KONG_ROOT_SCHEMA, endpoint: KONG_ENDPOINT_SCHEMA } },
+  { name: 'telemetry/kong-prometheus', scopes: { root: KONG_ROOT_SCHEMA, endpoint: KONG_ENDPOINT_SCHEMA }, check: checkKong },
   { name: 'auth/api-keys', scopes: { root: API_KEYS_ROOT_SCHEMA, endpoint: API_KEYS_ENDPOINT_SCHEMA } },
   { name: 'backend/healthcheck', scopes: { backend: HEALTHCHECK_SCHEMA } },
   { name: 'telemetry/dashboard', scopes: { root: DASHBOARD_SCHEMA } },

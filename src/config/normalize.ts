@@ -4,7 +4,7 @@
  * degraded form (an encoding it serves as JSON, say), next to the ignored ones.
  */
 import { availableParallelism } from 'node:os';
-import { parseDuration } from './duration.js';
+import { parseDuration, timerMs } from './duration.js';
 import { formatPath } from './json-path.js';
 import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from './raw.js';
 import { parseBackendOtel, parseEndpointOtel, parseOtelSettings } from '../telemetry/otel/settings.js';
@@ -21,7 +21,7 @@ const DEFAULT_TIMEOUT_MS = 2000;
 const DEFAULT_MAX_BUFFERED_BODY = 10 * 1024 * 1024;
 
 export function normalizeConfig(root: RawObject, warnings: string[]): GatewayConfig {
-  const timeoutMs = durationOr(stringAt(root, 'timeout'), DEFAULT_TIMEOUT_MS);
+  const timeoutMs = timerMs(durationOr(stringAt(root, 'timeout'), DEFAULT_TIMEOUT_MS));
   const rootHosts = stringsAt(root, 'host') ?? [];
   const rootEncoding = stringAt(root, 'output_encoding') ?? 'json';
   const router = objectAt(objectAt(root, 'extra_config'), 'router');
@@ -97,7 +97,7 @@ function normalizeEndpoint(ep: RawObject, index: number, inh: Inherited, warning
     index,
     path: stringAt(ep, 'endpoint') ?? '/',
     method,
-    timeoutMs: durationOr(stringAt(ep, 'timeout'), inh.timeoutMs),
+    timeoutMs: timerMs(durationOr(stringAt(ep, 'timeout'), inh.timeoutMs)),
     outputEncoding: encoding,
     cacheTtlSeconds: cacheTtl === undefined ? undefined : Math.floor(durationOr(cacheTtl, 0) / 1000),
     inputHeaders: headerRule(stringsAt(ep, 'input_headers')) ?? new Set<string>(),

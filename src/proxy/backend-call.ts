@@ -23,6 +23,8 @@ export interface BackendRequest {
 }
 
 const BODYLESS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'TRACE']);
+/** Methods Go's transport resends when a pooled connection turns out closed (net/http isReplayable). */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 export class BackendCall {
   readonly config: BackendConfig;
@@ -44,6 +46,11 @@ export class BackendCall {
     this.#headers = narrowRule(endpoint.inputHeaders, backend.inputHeaders);
     this.#query = narrowRule(endpoint.inputQueryStrings, backend.inputQueryStrings);
     this.#userAgent = userAgent;
+  }
+
+  /** Whether a request whose pooled socket was closed under it may be sent again (safe method, body in memory or none). */
+  replayable(body: Dispatcher.DispatchOptions['body']): boolean {
+    return SAFE.has(this.method) && (body === undefined || body === null || Buffer.isBuffer(body));
   }
 
   /** Whether this backend's method carries the client's body (a GET backend of a POST endpoint does not). */

@@ -13,6 +13,12 @@ import { clientResponseHeaders } from './headers.js';
 
 type Controller = Dispatcher.DispatchController;
 
+/**
+ * How a pooled keep-alive socket fails when the backend closed it while the request was on its way
+ * (the idle-close race of RFC 9112 §9.3.1): nothing of a response arrived, so the request may go again.
+ */
+const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
 function contentLength(headers: Record<string, string | string[] | undefined>): number {
   const v = headers['content-length'];
   return typeof v === 'string' && v !== '' ? Number(v) : -1;
@@ -22,6 +28,11 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
   protected controller: Controller | undefined;
   #pendingAbort: TollgateError | undefined;
   protected done = false;
+  /**
+   * Sends the request once more, set by the handler when that is safe (a safe method and a body that
+   * can be replayed, RFC 9110 §9.2.2); used at most once, and only before any response byte.
+   */
+  retry: (() => void) | undefined;
 
   constructor(protected readonly rec: BackendRecord) {}
 
@@ -56,6 +67,17 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
   }
 
   onResponseError(_c: Controller, err: Error): void {
+    const again = this.retry;
+    this.retry = undefined;
+    if (again !== undefined && !this.done && this.rec.headersAt === 0 && STALE_SOCKET.has((err as { code?: string }).code ?? '')) {
+      // Go's transport does the same for a request that found its pooled connection closed. The next
+      // turn of the loop, so the pool has let go of the dead socket and hands out another one.
+      this.controller = undefined;
+      setImmediate(() => {
+        if (!this.done) again();
+      });
+      return;
+    }
     if (this.rec.headersAt !== 0) this.rec.readError = true;
     this.finish(err);
   }

@@ -22,7 +22,9 @@ const HOP_BY_HOP = new Set([
 const GATEWAY_OWNED = new Set(['host', 'content-length', 'x-forwarded-host']);
 
 function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> | undefined {
-  const c = headers.connection;
+  const raw = headers.connection;
+  // A backend may send several Connection lines: undici hands them over as an array (Node joins a client's).
+  const c = Array.isArray(raw) ? raw.join(',') : raw;
   if (typeof c !== 'string' || c === '' || c === 'keep-alive' || c === 'close') return undefined;
   return new Set(c.split(',').map((s) => s.trim().toLowerCase()));
 }

@@ -100,9 +100,11 @@ export class MergeHandler implements EndpointHandler {
   async #call(b: PreparedBackend, req: IncomingMessage, params: readonly string[], rawQuery: string, body: Buffer | undefined, deadline: Deadline, br: BackendRecord, rec: RequestRecord): Promise<Result> {
     br.stageStart = performance.now();
     try {
-      const { dispatcher, options } = b.call.prepare(req, params, rawQuery, b.call.sendsBody ? body : undefined, br, rec);
+      const sent = b.call.sendsBody ? body : undefined;
+      const { dispatcher, options } = b.call.prepare(req, params, rawQuery, sent, br, rec);
       const r = await new Promise<BufferedResponse>((resolve, reject) => {
         const exchange = new BufferExchange(br, this.#maxBody, resolve, reject);
+        if (b.call.replayable(sent)) exchange.retry = () => dispatcher.dispatch(options, exchange);
         deadline.add(exchange);
         dispatcher.dispatch(options, exchange);
       });

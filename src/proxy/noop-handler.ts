@@ -47,6 +47,7 @@ export class NoopHandler implements EndpointHandler {
     try {
       const { dispatcher, options } = this.#call.prepare(req, params, rawQuery, body, br, rec);
       const exchange = new StreamExchange(br, res, done);
+      if (this.#call.replayable(body)) exchange.retry = () => dispatcher.dispatch(options, exchange);
       deadline.add(exchange);
       dispatcher.dispatch(options, exchange);
     } catch (err) {
@@ -56,7 +57,9 @@ export class NoopHandler implements EndpointHandler {
 
   #fail(res: ServerResponse, err: unknown, deadline: Deadline, br: BackendRecord, rec: RequestRecord): void {
     const failure = classifyUpstreamError(err, deadline.reason);
-    br.outcome = outcomeOf(failure);
+    // As in the merging handler (and krakend-otel, whose round trip ends at the headers): a body cut
+    // after the headers is a completed round trip with a read error, not a failed request.
+    if (br.headersAt === 0 || failure.code === 'TG_ERR_BACKEND_TIMEOUT' || failure.code === 'TG_ERR_CLIENT_ABORTED') br.outcome = outcomeOf(failure);
     br.error = failure;
     const canceled = failure.code === 'TG_ERR_CLIENT_ABORTED';
     br.stageCanceled = rec.proxyCanceled = canceled;

@@ -15,7 +15,7 @@ export type Builtin = (req: IncomingMessage, res: ServerResponse, path: string, 
 
 export function builtinFor(config: GatewayConfig, path: string, logger: Logger): Builtin | undefined {
   if (config.healthPath !== undefined && path === config.healthPath) return health;
-  if (config.debugEndpoint && (path === '/__debug' || path.startsWith('/__debug/'))) return (req, res) => debug(req, res, logger);
+  if (config.debugEndpoint && (path === '/__debug' || path.startsWith('/__debug/'))) return (req, res, p) => debug(req, res, p, logger, config.apiKeys?.identifier.toLowerCase());
   if (config.echoEndpoint && (path === '/__echo' || path.startsWith('/__echo/'))) return echo;
   return undefined;
 }
@@ -28,8 +28,17 @@ function health(req: IncomingMessage, res: ServerResponse): void {
   sendJson(res, 200, { agents: {}, now: new Date().toISOString(), status: 'ok' });
 }
 
-function debug(req: IncomingMessage, res: ServerResponse, logger: Logger): void {
-  logger.debug({ method: req.method, url: req.url, headers: req.headers }, 'debug endpoint called');
+/** Request headers that carry credentials: logged by name only. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
+/**
+ * Logs the request without its credentials (STYLE: secrets never reach a log): no query string (an
+ * API key may travel there), and the values of credential headers and of the API key header replaced.
+ */
+function debug(req: IncomingMessage, res: ServerResponse, path: string, logger: Logger, keyHeader: string | undefined): void {
+  const headers: Record<string, string | string[] | undefined> = {};
+  for (const [name, value] of Object.entries(req.headers)) headers[name] = CREDENTIAL_HEADERS.has(name) || name === keyHeader ? '[redacted]' : value;
+  logger.debug({ method: req.method, path, headers }, 'debug endpoint called');
   req.resume();
   sendJson(res, 200, { message: 'pong' });
 }

@@ -85,7 +85,8 @@ export class Gateway {
   /** Opens the data listener; resolves with its address (port 0 in the config picks a free port). */
   async start(): Promise<AddressInfo> {
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
-    const server = this.config.tls === undefined ? createHttpServer(onRequest) : createHttpsServer(tlsServerOptions(this.config.tls), onRequest);
+    // Node's own Host check answers a bare 400 without the error body; the check is done in #onRequest.
+    const server = this.config.tls === undefined ? createHttpServer({ requireHostHeader: false }, onRequest) : createHttpsServer({ ...tlsServerOptions(this.config.tls), requireHostHeader: false }, onRequest);
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => rejectMalformed(err, socket));
     this.#telemetry.attach(server, () => this.#inFlight);
     this.#server = server;
@@ -138,6 +139,19 @@ export class Gateway {
       sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'the request target must be an absolute path'));
       return;
     }
+    // llhttp accepts an HTTP/0.9 request line (no version, so no Host header either); Go's server,
+    // and so KrakenD, answers 400.
+    if (req.httpVersionMajor < 1) {
+      res.setHeader('connection', 'close');
+      sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'HTTP/1.0 or later is required'));
+      return;
+    }
+    // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
+    if (req.headers.host === undefined && req.httpVersionMinor >= 1) {
+      res.setHeader('connection', 'close');
+      sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'the Host header is required'));
+      return;
+    }
     if (path.startsWith('/__') || path === this.config.healthPath) {
       const builtin = builtinFor(this.config, path, this.#logger);
       if (builtin !== undefined) {
@@ -149,7 +163,7 @@ export class Gateway {
     const found = this.#router.find(method, path);
     if (found.kind === 'found') {
       const params = decodeParams(found.params);
-      if (params === undefined) sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'the path has an invalid percent-encoding'));
+      if (typeof params === 'string') sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', params));
       else {
         rec.route = found.id;
         const auth = (this.config.endpoints[found.id] as EndpointConfig).auth;
@@ -213,19 +227,26 @@ export class Gateway {
   }
 }
 
-function decodeParams(raw: readonly string[]): string[] | undefined {
+/**
+ * The decoded path parameters, or why they are refused. A parameter that is a dot segment (`.`, `..`,
+ * also as `%2e%2e`) cannot be sent on safely: re-encoded or not, the backend's URL resolution (RFC 3986
+ * §5.2.4, and WHATWG URL for `%2e`) removes it with the segment before it, so `/items/{id}/detail`
+ * would reach `/detail`.
+ */
+function decodeParams(raw: readonly string[]): string[] | string {
   const out: string[] = new Array<string>(raw.length);
   for (let i = 0; i < raw.length; i++) {
     const v = raw[i] as string;
-    if (v.indexOf('%') === -1) {
-      out[i] = v;
-      continue;
+    let d = v;
+    if (v.indexOf('%') !== -1) {
+      try {
+        d = decodeURIComponent(v);
+      } catch {
+        return 'the path has an invalid percent-encoding';
+      }
     }
-    try {
-      out[i] = decodeURIComponent(v);
-    } catch {
-      return undefined;
-    }
+    if (d === '.' || d === '..') return 'a path parameter cannot be a dot segment';
+    out[i] = d;
   }
   return out;
 }

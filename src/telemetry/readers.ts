@@ -4,6 +4,7 @@
  * store, or (in a cluster primary) the sum over the workers — so one set of readers serves both.
  */
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { timerMs } from '../config/duration.js';
 import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { createMetricExporter } from './exporters/otlp-exporters.js';
@@ -57,7 +58,7 @@ export class TelemetryReaders {
         for (const e of withMetrics) {
           const stats = { exported: pushes.bind([['exporter', e.name], ['outcome', 'exported']]), failed: pushes.bind([['exporter', e.name], ['outcome', 'failed']]), skipped: pushes.bind([['exporter', e.name], ['outcome', 'skipped']]) };
           const periodS = e.reportingPeriodS > 0 ? e.reportingPeriodS : otel.metricReportingPeriodS;
-          this.pushers.push(new OtlpMetricPusher(createMetricExporter(e), sources.metrics, new Set(['otel']), resource, periodS * 1000, stats));
+          this.pushers.push(new OtlpMetricPusher(createMetricExporter(e), sources.metrics, new Set(['otel']), resource, timerMs(periodS * 1000), stats));
         }
       }
     }

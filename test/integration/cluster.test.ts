@@ -170,7 +170,9 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
     const c = await startCluster(t);
     writeFileSync(c.file, JSON.stringify({ version: 3, port: 'eighty', endpoints: [{ endpoint: 'no-slash' }] }));
     c.cli.child.kill('SIGHUP');
-    await until('the rejection', async () => /reload rejected: invalid configuration/.test(c.cli.output()));
+    await until('the rejection', async () => /reload rejected: invalid configuration/.test(c.cli.output())).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${c.cli.output().slice(-3000)}`);
+    });
     assert.match(c.cli.output(), /"path":"port"/);
     const { ok, failed } = await load(`${c.url}/a`, 50);
     assert.deepEqual({ ok, failed }, { ok: 50, failed: 0 });

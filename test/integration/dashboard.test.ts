@@ -122,7 +122,7 @@ describe('telemetry/dashboard', { timeout: 90_000 }, () => {
     page.on('requestfailed', (r) => errors.push(`failed: ${r.url()}`));
     await page.goto(`${dashboard}/`);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
-    await page.waitForFunction("document.getElementById('total-requests')?.textContent === '40'", undefined, { timeout: 10_000 });
+    await page.locator('#total-requests').filter({ hasText: /^40$/ }).waitFor({ timeout: 10_000 });
     const cell = (sel: string) => page.locator(sel).first().textContent();
     assert.equal(await cell('tr[data-route="/a"] td.requests'), '30');
     assert.equal(await cell('tr[data-status="404"] td.requests'), '5');
@@ -131,7 +131,7 @@ describe('telemetry/dashboard', { timeout: 90_000 }, () => {
     assert.equal(await cell('tr[data-backend="/d"] td.errors'), '3');
     // Live: more traffic shows up within a few ticks, without a reload.
     for (let i = 0; i < 10; i++) await (await request(`${gw.url}/a`)).body.dump();
-    await page.waitForFunction("document.getElementById('total-requests')?.textContent === '50'", undefined, { timeout: 10_000 });
+    await page.locator('#total-requests').filter({ hasText: /^50$/ }).waitFor({ timeout: 10_000 });
     // Sorting by route name puts /a first; clicking again reverses.
     await page.click('th[data-sort="route"]');
     assert.equal(await cell('#routes-body tr td.route'), '/a');

@@ -52,6 +52,7 @@ export class ClusterPrimary implements WorkerCollector {
   #nextId = 1;
   #backoffMs = BACKOFF_MIN_MS;
   #stopping = false;
+  #started = false;
   #reloading: Promise<boolean> | undefined;
   #collecting: Promise<readonly WorkerTelemetry[]> | undefined;
 
@@ -75,6 +76,7 @@ export class ClusterPrimary implements WorkerCollector {
     const ok = await this.#startGeneration(config.workers, 1);
     if (!ok) throw new Error('the workers failed to start (see the log)');
     await this.#telemetry.start();
+    this.#started = true;
     this.#logger.info({ workers: config.workers, port: config.port, pid: process.pid }, 'cluster primary running');
   }
 
@@ -205,8 +207,9 @@ export class ClusterPrimary implements WorkerCollector {
   }
 
   async #reload(): Promise<boolean> {
-    if (this.#stopping) return false;
-    const telemetry = this.#telemetry as ClusterTelemetry;
+    // A signal during start-up: the config being started is the one on disk anyway.
+    if (this.#stopping || !this.#started || this.#telemetry === undefined) return false;
+    const telemetry = this.#telemetry;
     let text: string;
     let config: GatewayConfig;
     try {

@@ -11,7 +11,7 @@ export interface OtlpEndpoint {
   readonly base: string;
 }
 
-export function otlpEndpoint(s: OtlpExporterSettings): OtlpEndpoint {
+export function otlpEndpoint(s: Pick<OtlpExporterSettings, 'host' | 'port'>): OtlpEndpoint {
   const m = /^(https?):\/\//i.exec(s.host);
   const tls = m?.[1]?.toLowerCase() === 'https';
   const rest = m === null ? s.host : s.host.slice(m[0].length);

@@ -26,7 +26,8 @@ const TIMEOUT_MS = 10_000;
 function grpcOptions(s: OtlpExporterSettings): Record<string, unknown> {
   const ep = otlpEndpoint(s);
   const metadata = new Metadata();
-  for (const [k, v] of Object.entries(s.headers)) metadata.set(k, v);
+  // `-bin` keys carry binary values (base64 in the config, as on the gRPC wire); grpc-js wants a Buffer.
+  for (const [k, v] of Object.entries(s.headers)) metadata.set(k, k.toLowerCase().endsWith('-bin') ? Buffer.from(v, 'base64') : v);
   const opts: Record<string, unknown> = { url: ep.base, metadata, timeoutMillis: TIMEOUT_MS };
   if (ep.tls) opts.credentials = credentials.createSsl(s.caCert === undefined ? null : readFileSync(s.caCert));
   else opts.credentials = credentials.createInsecure();

@@ -106,7 +106,9 @@ export class OtlpMetricPusher {
   /** A last push with the final counts (within `deadlineMs`), then the exporter is shut down. */
   async close(deadlineMs: number): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, deadlineMs).unref())]);
+    // One deadline for all three steps: a collector that never answers must not get it three times.
+    const until = Date.now() + deadlineMs;
+    const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())).unref())]);
     await bounded(this.#inFlight ?? Promise.resolve());
     await bounded(this.push());
     await bounded(this.#exporter.shutdown().catch(() => undefined));

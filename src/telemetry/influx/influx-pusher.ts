@@ -119,7 +119,9 @@ export class InfluxPusher {
 
   async close(deadlineMs: number): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, deadlineMs).unref())]);
+    // One deadline for both steps: an InfluxDB that never answers must not get it twice.
+    const until = Date.now() + deadlineMs;
+    const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())).unref())]);
     await bounded(this.#inFlight ?? Promise.resolve());
     await bounded(this.#metrics.endWindow().then(() => this.push()));
   }

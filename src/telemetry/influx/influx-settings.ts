@@ -1,5 +1,5 @@
 /** `telemetry/influx` (spec §4.1), plus the InfluxDB 2.x form (`token`, `org`, `bucket`). */
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration, timerMs } from '../../config/duration.js';
 import { stringAt, type RawObject } from '../../config/raw.js';
 
 export interface InfluxSettings {
@@ -20,7 +20,7 @@ export function parseInfluxSettings(raw: RawObject): InfluxSettings {
   const db = stringAt(raw, 'db') ?? 'krakend';
   return {
     address: (stringAt(raw, 'address') ?? '').replace(/\/+$/, ''),
-    ttlMs: ms !== undefined && ms > 0 ? ms : 60_000,
+    ttlMs: ms !== undefined && ms > 0 ? timerMs(ms) : 60_000,
     // Read as a JSON number (KrakenD CE's int type assertion never matches, so its buffer is always 0).
     bufferSize: typeof raw.buffer_size === 'number' ? Math.max(0, Math.floor(raw.buffer_size)) : 0,
     db,

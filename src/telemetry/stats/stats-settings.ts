@@ -1,5 +1,5 @@
 /** `telemetry/metrics` (spec §3.1) with its defaults. */
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration, timerMs } from '../../config/duration.js';
 import { stringAt, type RawObject } from '../../config/raw.js';
 
 export interface StatsSettings {
@@ -30,7 +30,7 @@ export function parseStatsSettings(raw: RawObject): StatsSettings {
   const ms = collection === undefined ? undefined : parseDuration(collection);
   return {
     // One minute by default, as KrakenD; a zero window would tick without end.
-    collectionMs: ms !== undefined && ms > 0 ? ms : 60_000,
+    collectionMs: ms !== undefined && ms > 0 ? timerMs(ms) : 60_000,
     listenHost: host,
     listenPort: port,
     proxyDisabled: raw.proxy_disabled === true,

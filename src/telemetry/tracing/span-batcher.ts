@@ -205,6 +205,7 @@ export class SpanBatcher {
       this.#openCount = 0;
       this.#queued = this.#inFlightCount;
     }
-    await Promise.race([this.#exporter.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000))]);
+    // What is left of the deadline (a stuck exporter's shutdown waits on its export), not a second more.
+    await Promise.race([this.#exporter.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())).unref())]);
   }
 }
