@@ -67,6 +67,21 @@ export class FastWriter {
     this.buf[this.pos++] = v;
   }
 
+  /** A signed int64 varint: negative values are ten bytes of two's complement (rare: BigInt is fine). */
+  int64(n: number): void {
+    if (n >= 0) {
+      this.varint(n);
+      return;
+    }
+    this.ensure(10);
+    let v = BigInt.asUintN(64, BigInt(n));
+    for (let i = 0; i < 9; i++) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+
   tag(field: number, wire: 0 | 1 | 2 | 5): void {
     this.varint(field * 8 + wire);
   }
@@ -100,6 +115,17 @@ export class FastWriter {
     const s = Math.floor(epochMs / 1000);
     const [hi, lo] = secondsAsNanoHalves(s);
     this.#fixed64Sum(hi, lo, Math.round((epochMs - s * 1000) * 1e6));
+  }
+
+  /** An OTel HrTime ([seconds, nanoseconds]) as fixed64 epoch nanoseconds. */
+  fixed64Hr(seconds: number, nanos: number): void {
+    const [hi, lo] = secondsAsNanoHalves(seconds);
+    this.#fixed64Sum(hi, lo, nanos);
+  }
+
+  /** A non-negative safe integer (a count) as fixed64. */
+  fixed64Int(n: number): void {
+    this.#fixed64Sum(0, 0, n);
   }
 
   /** A monotonic performance.now() time as fixed64 epoch nanoseconds. */

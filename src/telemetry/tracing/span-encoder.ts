@@ -6,56 +6,16 @@
  * are a run of `ScopeSpans.spans` fields (field 2), so a batch is their concatenation and an export
  * request wraps it once with the resource and scope.
  */
-import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { AttributeValue } from '@opentelemetry/api';
 import { FastWriter, stringField, varintLength } from './fast-writer.js';
+import { writeAttribute } from './otlp-attributes.js';
+
+export { encodeAttributes, writeAttribute } from './otlp-attributes.js';
 
 export const enum Kind {
   Internal = 1,
   Server = 2,
   Client = 3,
-}
-
-/** The fields of an AnyValue message (string 1, bool 2, int 3, double 4, array 5). */
-function anyValueBody(w: FastWriter, v: AttributeValue): void {
-  if (typeof v === 'string') w.string(1, v);
-  else if (typeof v === 'boolean') {
-    w.tag(2, 0);
-    w.varint(v ? 1 : 0);
-  } else if (typeof v === 'number') {
-    if (Number.isInteger(v) && v >= 0) {
-      w.tag(3, 0);
-      w.varint(v);
-    } else {
-      w.tag(4, 1);
-      w.double(v);
-    }
-  } else if (Array.isArray(v)) {
-    const arr = w.open(5);
-    for (const item of v) {
-      if (item === null || item === undefined) continue;
-      const one = w.open(1);
-      anyValueBody(w, item);
-      w.close(one);
-    }
-    w.close(arr);
-  }
-}
-
-/** One KeyValue as field `field` of the enclosing message. */
-export function writeAttribute(w: FastWriter, field: number, key: string, value: AttributeValue): void {
-  const kv = w.open(field);
-  w.string(1, key);
-  const av = w.open(2);
-  anyValueBody(w, value);
-  w.close(av);
-  w.close(kv);
-}
-
-/** Attributes pre-encoded as repeated KeyValue of `field`: copy the bytes into a span. */
-export function encodeAttributes(field: number, attrs: Attributes): Buffer {
-  const w = new FastWriter(256);
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined) writeAttribute(w, field, k, v);
-  return w.take();
 }
 
 /** An attribute key, pre-encoded as the `key` field of a KeyValue. */
@@ -120,22 +80,20 @@ export class SpanWriter {
     w.close(kv);
   }
 
-  /** A number: int_value when a non-negative integer, double_value otherwise (as OTel JS does for doubles). */
+  /** A number: int_value when an integer, double_value otherwise (as OTel JS does). */
   num(k: Key, v: number): void {
     const w = this.w;
     const kv = w.open(this.#attrs);
     w.raw(k);
-    if (Number.isInteger(v) && v >= 0) {
-      w.tag(2, 2);
-      w.varint(1 + varintLength(v));
+    const av = w.open(2);
+    if (Number.isSafeInteger(v)) {
       w.tag(3, 0);
-      w.varint(v);
+      w.int64(v);
     } else {
-      w.tag(2, 2);
-      w.varint(9);
       w.tag(4, 1);
       w.double(v);
     }
+    w.close(av);
     w.close(kv);
   }
 
