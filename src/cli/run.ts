@@ -81,29 +81,10 @@ async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, o
     };
     arm();
   }
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn({ signal }, 'second stop signal, exiting now');
-      logger.flush();
-      process.exit(1);
-    }
-    stopping = true;
+  onStopSignals(logger, (signal) => {
     logger.info({ signal, drainTimeoutMs: opts.drainTimeoutMs }, 'stopping: draining in-flight requests');
-    primary.stop().then(
-      () => {
-        logger.flush();
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'error while stopping');
-        logger.flush();
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+    return primary.stop();
+  });
 }
 
 /** Starts a gateway on a loaded config and wires the stop signals; shared by `run` and `demo`. */
@@ -117,31 +98,38 @@ export async function serve(loaded: LoadedConfig, logger: Logger, drainTimeoutMs
     logger.flush();
     process.exit(1);
   }
+  onStopSignals(logger, async (signal) => {
+    logger.info({ signal, inFlight: gateway.inFlight, drainTimeoutMs }, 'stopping: draining in-flight requests');
+    await gateway.close(drainTimeoutMs);
+    await onStop?.();
+  });
+  return gateway;
+}
+
+/**
+ * SIGTERM/SIGINT: run `stop` once, then exit 0 (1 if it failed); a second signal exits at once with 1.
+ */
+function onStopSignals(logger: Logger, stop: (signal: NodeJS.Signals) => Promise<void>): void {
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const handler = (signal: NodeJS.Signals): void => {
     if (stopping) {
       logger.warn({ signal }, 'second stop signal, exiting now');
       logger.flush();
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal, inFlight: gateway.inFlight, drainTimeoutMs }, 'stopping: draining in-flight requests');
-    gateway
-      .close(drainTimeoutMs)
-      .then(() => onStop?.())
-      .then(
-        () => {
-          logger.flush();
-          process.exit(0);
-        },
-        (err: unknown) => {
-          logger.error({ err }, 'error while stopping');
-          logger.flush();
-          process.exit(1);
-        },
-      );
+    stop(signal).then(
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        logger.flush();
+        process.exit(1);
+      },
+    );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  return gateway;
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
 }

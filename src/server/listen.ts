@@ -2,7 +2,7 @@
  * Opening and closing the gateway's side listeners (metrics, stats, Kong status): one place for the
  * listen error (TG_ERR_LISTEN with the address) and for a close that does not wait on keep-alive sockets.
  */
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TollgateError } from '../errors/catalogue.js';
 
@@ -18,4 +18,32 @@ export async function closeServer(server: Server | undefined): Promise<void> {
   if (server === undefined) return;
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
+}
+
+/**
+ * A side listener: its HTTP server with the timeouts every side listener has (a stuck client cannot
+ * pin a socket: 3 s for headers as KrakenD's exporter, 10 s for the request), its address, its close.
+ */
+export class SideListener {
+  #server: Server | undefined;
+
+  constructor(readonly what: string) {}
+
+  open(host: string, port: number, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<AddressInfo> {
+    const server = createServer(handler);
+    server.headersTimeout = 3_000;
+    server.requestTimeout = 10_000;
+    this.#server = server;
+    return listenOn(server, host, port, this.what);
+  }
+
+  get address(): AddressInfo | undefined {
+    return (this.#server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    await closeServer(server);
+  }
 }

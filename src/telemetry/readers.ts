@@ -13,7 +13,7 @@ import { PrometheusExporterServer } from './exporters/prometheus-server.js';
 import { InfluxPusher } from './influx/influx-pusher.js';
 import { KongStatusServer } from './kong/status-server.js';
 import { DashboardServer, type DashboardSource } from './dashboard/dashboard-server.js';
-import type { OtelSettings } from './otel/settings.js';
+import { otlpResourceAttributes, type OtelSettings } from './otel/settings.js';
 import type { StatsSource } from './stats/stats-server.js';
 import type { MetricStore, SnapshotSource, StoreGroup } from './store/store.js';
 
@@ -51,8 +51,7 @@ export class TelemetryReaders {
       }
       const withMetrics = otel.otlp.filter((e) => !e.disableMetrics);
       if (withMetrics.length > 0) {
-        const attributes: Record<string, string> = { 'service.name': otel.serviceName, 'service.version': otel.serviceVersion };
-        if (otel.deployEnv !== '') attributes['deployment.environment'] = otel.deployEnv;
+        const attributes = otlpResourceAttributes(otel);
         const resource = resourceFromAttributes(attributes);
         const pushes = sources.self.counter('self', { name: 'tollgate_telemetry_metric_pushes', help: 'OTLP metric pushes of each exporter, by outcome (exported, failed, skipped while one was in flight).' });
         for (const e of withMetrics) {

@@ -18,7 +18,7 @@ import { KongView } from './kong/kong-view.js';
 import type { KongStatusServer } from './kong/status-server.js';
 import { SCOPE_LABELS } from './otel/families.js';
 import { KrakendOtelView } from './otel/krakend-view.js';
-import type { OtelSettings } from './otel/settings.js';
+import { otlpResourceAttributes, type OtelSettings } from './otel/settings.js';
 import { PassiveHealthView } from './passive-health.js';
 import { TelemetryReaders } from './readers.js';
 import { DashboardView, DASHBOARD_GROUP } from './dashboard/dashboard-view.js';
@@ -134,8 +134,7 @@ export class Telemetry {
   #setUpTracing(config: GatewayConfig, otel: OtelSettings): void {
     const traced = otel.otlp.filter((e) => !e.disableTraces);
     if (traced.length === 0) return;
-    const attributes: Record<string, string> = { 'service.name': otel.serviceName, 'service.version': otel.serviceVersion };
-    if (otel.deployEnv !== '') attributes['deployment.environment'] = otel.deployEnv;
+    const attributes = otlpResourceAttributes(otel);
     const spans = this.store.counter('self', { name: 'tollgate_telemetry_spans', help: 'Spans handled by each OTLP exporter, by outcome (exported, dropped when the queue is full, failed).' });
     const batcherOptions = batcherOptionsFromEnv(process.env, (message) => this.#logger.warn(message));
     for (const e of traced) {

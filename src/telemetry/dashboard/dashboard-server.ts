@@ -5,12 +5,12 @@
  * watching; with a `token`, every request needs it (Bearer header, or a cookie set by `/?token=`).
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../log/logger.js';
-import { closeServer, listenOn } from '../../server/listen.js';
+import { SideListener } from '../../server/listen.js';
 import type { Snapshot } from '../store/store.js';
 import { DashboardModel, type DashboardState } from './dashboard-model.js';
 import type { DashboardSettings } from './dashboard-settings.js';
@@ -58,7 +58,7 @@ export class DashboardServer {
   readonly #assets = loadAssets();
   readonly #model = new DashboardModel();
   readonly #streams = new Set<ServerResponse>();
-  #server: Server | undefined;
+  readonly #listener = new SideListener('telemetry/dashboard');
   #timer: NodeJS.Timeout | undefined;
   #state: DashboardState | undefined;
   #ticking: Promise<void> | undefined;
@@ -70,10 +70,7 @@ export class DashboardServer {
   }
 
   async start(): Promise<AddressInfo> {
-    const server = createServer((req, res) => this.#handle(req, res));
-    server.headersTimeout = 3_000;
-    this.#server = server;
-    const address = await listenOn(server, this.#settings.listenHost, this.#settings.listenPort, 'telemetry/dashboard');
+    const address = await this.#listener.open(this.#settings.listenHost, this.#settings.listenPort, (req, res) => this.#handle(req, res));
     await this.tick();
     this.#timer = setInterval(() => void this.tick(), TICK_MS);
     this.#timer.unref();
@@ -82,7 +79,7 @@ export class DashboardServer {
   }
 
   get address(): AddressInfo | undefined {
-    return (this.#server?.address() as AddressInfo | null) ?? undefined;
+    return this.#listener.address;
   }
 
   /** One new state from the source, sent to every open stream. */
@@ -161,10 +158,7 @@ export class DashboardServer {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     for (const res of this.#streams) res.end();
     this.#streams.clear();
-    const server = this.#server;
-    this.#server = undefined;
-    server?.closeAllConnections();
-    await closeServer(server);
+    await this.#listener.close();
   }
 }
 

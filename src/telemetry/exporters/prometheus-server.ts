@@ -3,9 +3,9 @@
  * from the shared store. The format follows the scraper's Accept header (OpenMetrics 1.0 or text
  * 0.0.4). Rendering is synchronous from a snapshot, so a scrape never interleaves with recording.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServer, listenOn } from '../../server/listen.js';
+import { SideListener } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import type { SnapshotSource, StoreGroup } from '../store/store.js';
 import { negotiateFormat } from '../exposition/negotiate.js';
@@ -23,28 +23,24 @@ export class PrometheusExporterServer {
   readonly options: PrometheusServerOptions;
   readonly #store: SnapshotSource;
   readonly #logger: Logger;
-  #server: Server | undefined;
+  readonly #listener: SideListener;
 
   constructor(options: PrometheusServerOptions, store: SnapshotSource, logger: Logger) {
     this.options = options;
+    this.#listener = new SideListener(`prometheus exporter "${options.name}"`);
     this.#store = store;
     this.#logger = logger;
   }
 
   async start(): Promise<AddressInfo> {
-    const server = createServer((req, res) => this.#handle(req, res));
-    // KrakenD's exporter uses a 3 s read-header timeout; a stuck scraper cannot pin a socket.
-    server.headersTimeout = 3_000;
-    server.requestTimeout = 10_000;
-    this.#server = server;
     const { port, listenIp, name } = this.options;
-    const address = await listenOn(server, listenIp, port, `prometheus exporter "${name}"`);
+    const address = await this.#listener.open(listenIp, port, (req, res) => this.#handle(req, res));
     this.#logger.info({ exporter: name, address: address.address, port: address.port }, 'prometheus exporter listening');
     return address;
   }
 
   get address(): AddressInfo | undefined {
-    return (this.#server?.address() as AddressInfo | null) ?? undefined;
+    return this.#listener.address;
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
@@ -69,9 +65,7 @@ export class PrometheusExporterServer {
     });
   }
 
-  async close(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    await closeServer(server);
+  close(): Promise<void> {
+    return this.#listener.close();
   }
 }

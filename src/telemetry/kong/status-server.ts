@@ -4,9 +4,9 @@
  * and a bearer `token`. Loopback by default.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIPv6, type AddressInfo } from 'node:net';
-import { closeServer, listenOn } from '../../server/listen.js';
+import { SideListener } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import { renderPrometheusText } from '../exposition/prometheus-text.js';
 import type { SnapshotSource } from '../store/store.js';
@@ -24,7 +24,7 @@ export class KongStatusServer {
   readonly #store: SnapshotSource;
   readonly #logger: Logger;
   readonly #allow: BlockList | undefined;
-  #server: Server | undefined;
+  readonly #listener = new SideListener('telemetry/kong-prometheus');
 
   constructor(settings: KongSettings, store: SnapshotSource, logger: Logger) {
     this.#s = settings;
@@ -71,22 +71,16 @@ export class KongStatusServer {
   }
 
   async start(): Promise<AddressInfo> {
-    const server = createServer((req, res) => this.#handle(req, res));
-    server.headersTimeout = 3_000;
-    server.requestTimeout = 10_000;
-    this.#server = server;
-    const address = await listenOn(server, this.#s.listenHost, this.#s.listenPort, 'telemetry/kong-prometheus');
+    const address = await this.#listener.open(this.#s.listenHost, this.#s.listenPort, (req, res) => this.#handle(req, res));
     this.#logger.info({ address: address.address, port: address.port }, 'kong status listener listening');
     return address;
   }
 
   get address(): AddressInfo | undefined {
-    return (this.#server?.address() as AddressInfo | null) ?? undefined;
+    return this.#listener.address;
   }
 
-  async close(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    await closeServer(server);
+  close(): Promise<void> {
+    return this.#listener.close();
   }
 }

@@ -210,3 +210,10 @@ export function parseBackendOtel(raw: unknown): BackendLayer | undefined {
   if (!isObject(raw) || !isObject(raw.backend)) return undefined;
   return parseBackendLayer(raw.backend);
 }
+
+/** The OTLP resource of Tollgate's spans and metrics (service.name, service.version, deployment.environment). */
+export function otlpResourceAttributes(otel: OtelSettings): Record<string, string> {
+  const attributes: Record<string, string> = { 'service.name': otel.serviceName, 'service.version': otel.serviceVersion };
+  if (otel.deployEnv !== '') attributes['deployment.environment'] = otel.deployEnv;
+  return attributes;
+}

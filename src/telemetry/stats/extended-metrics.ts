@@ -7,9 +7,8 @@
 import type { AddressInfo } from 'node:net';
 import type { GatewayConfig } from '../../config/types.js';
 import type { Logger } from '../../log/logger.js';
-import { renderExpvar } from './expvar.js';
 import { RuntimeStats } from './runtime-stats.js';
-import { StatsRegistry, type RawStats, type StatCounter, type StatGauge, type StatsSnapshot } from './stats-registry.js';
+import { StatsRegistry, statsFromRaw, type RawStats, type StatCounter, type StatGauge, type StatsSnapshot } from './stats-registry.js';
 import { StatsServer, type StatsSource } from './stats-server.js';
 import type { StatsSettings } from './stats-settings.js';
 import { StatsView } from './stats-view.js';
@@ -41,10 +40,6 @@ export class ExtendedMetrics implements StatsSource {
 
   /** One collection window ends: spec §3.2. */
   tick(now = Date.now()): StatsSnapshot {
-    return this.#tick(now);
-  }
-
-  #tick(now: number): StatsSnapshot {
     for (const t of this.#totals) {
       t.gauge.value = t.window.value;
       t.total.value += t.window.value;
@@ -52,7 +47,7 @@ export class ExtendedMetrics implements StatsSource {
     }
     this.#runtime.collect();
     this.latestRaw = this.registry.raw(now);
-    this.latestSnapshot = this.registry.snapshot(now);
+    this.latestSnapshot = statsFromRaw(this.latestRaw);
     this.registry.clearHistograms();
     return this.latestSnapshot;
   }
@@ -80,12 +75,6 @@ export class ExtendedMetrics implements StatsSource {
 
   latest(): Promise<StatsSnapshot | undefined> {
     return Promise.resolve(this.latestSnapshot);
-  }
-
-  /** The `/__stats` body: live values (histograms cover the current window). */
-  render(): string {
-    this.#runtime.collect();
-    return renderExpvar(this.registry.snapshot(), this.expvarExtra());
   }
 
   /** Starts the collection tick and, unless disabled or `recordOnly` (a cluster worker), the `/__stats` listener. */

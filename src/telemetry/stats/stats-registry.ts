@@ -77,15 +77,7 @@ export class StatsRegistry {
   }
 
   snapshot(now = Date.now()): StatsSnapshot {
-    const counters = new Map<string, number>();
-    const gauges = new Map<string, number>();
-    const histograms = new Map<string, WindowSnapshot>();
-    for (const [k, m] of this.#metrics) {
-      if (m instanceof StatCounter) counters.set(k, m.value);
-      else if (m instanceof StatGauge) gauges.set(k, m.value);
-      else histograms.set(k, m.snapshot());
-    }
-    return { at: now, counters, gauges, histograms };
+    return statsFromRaw(this.raw(now));
   }
 
   raw(now = Date.now()): RawStats {

@@ -2,9 +2,8 @@
  * The `/__stats` listener of `telemetry/metrics`: Go expvar JSON of the live values of a stats source
  * (this process's registry, or the sum over cluster workers).
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServer, listenOn } from '../../server/listen.js';
+import { SideListener } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import { renderExpvar } from './expvar.js';
 import type { StatsSnapshot } from './stats-registry.js';
@@ -24,7 +23,7 @@ export class StatsServer {
   readonly #settings: StatsSettings;
   readonly #source: StatsSource;
   readonly #logger: Logger;
-  #server: Server | undefined;
+  readonly #listener = new SideListener('telemetry/metrics');
 
   constructor(settings: StatsSettings, source: StatsSource, logger: Logger) {
     this.#settings = settings;
@@ -33,7 +32,7 @@ export class StatsServer {
   }
 
   async start(): Promise<AddressInfo> {
-    const server = createServer((req, res) => {
+    const address = await this.#listener.open(this.#settings.listenHost, this.#settings.listenPort, (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path !== '/__stats' && path !== '/__stats/') {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
@@ -49,21 +48,15 @@ export class StatsServer {
         res.end(req.method === 'HEAD' ? undefined : body);
       });
     });
-    server.headersTimeout = 3_000;
-    server.requestTimeout = 10_000;
-    this.#server = server;
-    const address = await listenOn(server, this.#settings.listenHost, this.#settings.listenPort, 'telemetry/metrics');
     this.#logger.info({ address: address.address, port: address.port }, 'stats endpoint listening');
     return address;
   }
 
   get address(): AddressInfo | undefined {
-    return (this.#server?.address() as AddressInfo | null) ?? undefined;
+    return this.#listener.address;
   }
 
-  async close(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    await closeServer(server);
+  close(): Promise<void> {
+    return this.#listener.close();
   }
 }
