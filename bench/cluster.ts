@@ -16,20 +16,17 @@
 // and the workers' CPU time from /proc around that batch. Nothing is pinned: the workers need
 // both cores. The median round (by req/s) is reported. See bench/CLUSTER.md.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { intArg, toolArg } from './lib/args.js';
+import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
 import { medianRound } from './lib/bench-row.js';
 import type { TrackedChild } from './lib/children.js';
 import { armWatchdog, installCleanupHandlers, isShuttingDown, runCleanup } from './lib/cleanup.js';
 import { backgroundCpuBusyPercent } from './lib/cpu-quiet.js';
-import { childPids, startTreeForeignLoadMeter } from './lib/foreign-load.js';
+import { childPids, CLOCK_TICKS_PER_SECOND, startTreeForeignLoadMeter } from './lib/foreign-load.js';
 import { getFreePort } from './lib/free-port.js';
 import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
 import type { LoadGenerator, LoadResult } from './lib/load-result.js';
@@ -37,11 +34,10 @@ import { startNodeServer } from './lib/node-child.js';
 import { noiseWarnings } from './lib/noise-report.js';
 import { cpuTicks, getText, nodePidOf, sumSamples, waitForQuietBench } from './lib/otlp-bench-util.js';
 import { probeTarget } from './lib/probe.js';
-import { fileTimestamp } from './lib/results-file.js';
+import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const TAG = 'cluster';
 const USAGE = `Usage: node --import tsx bench/cluster.ts [options]
@@ -65,14 +61,6 @@ const WAIT_BUDGET_MS = 10 * 60_000;
 /** A scrape batch stops after this long even if it has not done --scrapes scrapes (a wedged primary). */
 const SCRAPE_BATCH_MAX_MS = 30_000;
 const SCRAPE_TIMEOUT_MS = 5_000;
-const CLOCK_TICKS_PER_SECOND = (() => {
-  try {
-    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(n) && n > 0 ? n : 100;
-  } catch {
-    return 100;
-  }
-})();
 
 const TARGETS = ['floor-x1', 'floor-x2', 'tollgate-w1', 'tollgate-w2', 'tollgate-w1-prom', 'tollgate-w2-prom'] as const;
 type TargetName = (typeof TARGETS)[number];
@@ -139,7 +127,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     scrapes: intArg('scrapes', values.scrapes, 200, 2),
     tool: toolArg(values.tool),
     wait: values['no-wait'] !== true,
-    tollgateBin: values['tollgate-bin'] === undefined ? join(REPO_ROOT, 'bin', 'tollgate.js') : resolve(values['tollgate-bin']),
+    tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
 }
 
@@ -569,20 +557,15 @@ async function writeResults(
   generator: LoadGenerator,
   data: { readonly summary: Summary; readonly runs: readonly Run[]; readonly checks: readonly Check[] },
 ): Promise<string> {
-  await mkdir(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `cluster-${fileTimestamp(startedAt)}.json`);
   const environment = {
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpus: availableParallelism(),
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    loadGenerator: generator.version,
+    ...benchEnvironment(),
+        loadGenerator: generator.version,
     pinned: false,
     clockTicksPerSecond: CLOCK_TICKS_PER_SECOND,
   };
   const runs = data.runs.map(({ batch, ...r }) => ({ ...r, batch: batch === undefined ? undefined : { ...batch, latenciesMs: undefined } }));
   const json = { benchmark: 'cluster', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), options, environment, summary: data.summary, runs, checks: data.checks };
-  await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
+  const file = await writeResultsFile(RESULTS_DIR, 'cluster', startedAt, json);
   return file;
 }
 

@@ -24,29 +24,28 @@
 // Bounded: wrk stops itself, a watchdog and `timeout` leashes stop
 // everything else. See bench/OTLP.md.
 
-import { writeFile, mkdir } from 'node:fs/promises';
-import { createConnection } from 'node:net';
-import { availableParallelism, cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnTracked } from './lib/children.js';
 import { armWatchdog, installCleanupHandlers, isShuttingDown, runCleanup } from './lib/cleanup.js';
 import { getFreePort } from './lib/free-port.js';
+import { portAccepts } from './lib/port-accepts.js';
+import { describeWrkLoad, wrkDelayMs } from './lib/rate-cap.js';
 import { httpGet } from './lib/http-get.js';
 import { selectLoadGenerator } from './lib/load-generator.js';
 import type { LoadResult } from './lib/load-result.js';
 import { startNodeServer } from './lib/node-child.js';
 import { getText, nodePidOf, sumSamples, treeRssBytes, waitForQuietBench } from './lib/otlp-bench-util.js';
-import { fileTimestamp } from './lib/results-file.js';
+import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
-import { toolVersion } from './lib/tool-version.js';
 import { which } from './lib/which.js';
 import { parseWrkOutput } from './lib/wrk-output.js';
-import { intArg, toolArg } from './lib/args.js';
+import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const TAG = 'otlp-collector-down';
 const MB = 1024 * 1024;
@@ -107,7 +106,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     payloadBytes: int('payload', values.payload, 1024, 0),
     tool,
     wait: values['no-wait'] !== true,
-    tollgateBin: values['tollgate-bin'] === undefined ? join(REPO_ROOT, 'bin', 'tollgate.js') : resolve(values['tollgate-bin']),
+    tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
 }
 
@@ -167,22 +166,6 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-/** True when something accepts connections on 127.0.0.1:port. */
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolvePromise(false);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
-}
 
 interface Sample {
   /** Seconds since the load started (negative: before). */
@@ -257,8 +240,7 @@ async function main(): Promise<void> {
   if (options.tool === 'wrk' && wrkBin === undefined) throw new Error('--tool wrk requested but wrk is not on PATH');
   const loadTool =
     wrkBin !== undefined
-      ? `${toolVersion(wrkBin, ['--version'])?.replace(/\s+Copyright.*$/, '') ?? 'wrk'}, ${options.connections} connections, ` +
-        (options.rate > 0 ? `rate cap ~${options.rate} req/s (delay ${Math.max(1, Math.round((options.connections * 1000) / options.rate))} ms per connection)` : 'unthrottled')
+      ? describeWrkLoad(wrkBin, options.connections, options.rate)
       : `autocannon, ${options.connections} connections, closed loop (no rate cap)`;
 
   if (options.wait) {
@@ -300,7 +282,7 @@ async function main(): Promise<void> {
   let loadPromise: Promise<LoadResult>;
   if (wrkBin !== undefined) {
     const scriptFile = join(tempDir, 'soak.lua');
-    await writeFile(scriptFile, wrkScript(options.rate > 0 ? Math.max(1, Math.round((options.connections * 1000) / options.rate)) : 0));
+    await writeFile(scriptFile, wrkScript(wrkDelayMs(options.connections, options.rate)));
     const wrk = spawnTracked(
       'wrk',
       wrkBin,
@@ -425,26 +407,19 @@ async function main(): Promise<void> {
     failures.push('the load generator failed');
   }
 
-  await mkdir(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `otlp-collector-down-${fileTimestamp(startedAt)}.json`);
-  await writeFile(
-    file,
-    `${JSON.stringify(
+  const file = await writeResultsFile(RESULTS_DIR, 'otlp-collector-down', startedAt, 
       {
         benchmark: 'otlp-collector-down',
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
         options,
-        environment: { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', load: loadTool },
+        environment: { ...benchEnvironment(), load: loadTool },
         samples,
         rssGrowthAfterMinute1Bytes: growthBytes,
         rssPeakAfterMinute1Bytes: maxAfterBaseline,
         load,
         failures,
-      },
-      null,
-      2,
-    )}\n`,
+      }
   );
   out.push('', failures.length === 0 ? 'result: PASS (memory flat)' : `result: FAIL — ${failures.join('; ')}`, `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);

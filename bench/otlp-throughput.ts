@@ -20,9 +20,7 @@
 // endpoint; the median round is reported with the ratios against off.
 // See bench/OTLP.md.
 
-import { writeFile, mkdir } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { medianRound, type RoundResult } from './lib/bench-row.js';
@@ -36,13 +34,12 @@ import type { LoadGenerator, LoadResult } from './lib/load-result.js';
 import { startNodeServer } from './lib/node-child.js';
 import { getText, pinDriver, startPerCpuMeter, sumSamples, waitForQuietBench } from './lib/otlp-bench-util.js';
 import { startOtlpSink, type OtlpSink, type OtlpSinkCounts } from './lib/otlp-sink.js';
-import { fileTimestamp } from './lib/results-file.js';
+import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
-import { intArg, toolArg } from './lib/args.js';
+import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
 import { noiseWarnings } from './lib/noise-report.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const TAG = 'otlp-throughput';
 
@@ -139,7 +136,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     pin: values['no-pin'] !== true,
     wait: values['no-wait'] !== true,
     strict: values.strict === true,
-    tollgateBin: values['tollgate-bin'] === undefined ? join(REPO_ROOT, 'bin', 'tollgate.js') : resolve(values['tollgate-bin']),
+    tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
 }
 
@@ -505,22 +502,15 @@ async function main(): Promise<void> {
   }
   out.push(...noiseWarnings(runs));
 
-  await mkdir(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `otlp-throughput-${fileTimestamp(startedAt)}.json`);
-  await writeFile(
-    file,
-    `${JSON.stringify(
+  const file = await writeResultsFile(RESULTS_DIR, 'otlp-throughput', startedAt, 
       {
         benchmark: 'otlp-throughput',
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
         options: { ...options, endpoints: options.endpoints.map((e) => e.name) },
         environment: {
-          node: process.version,
-          platform: `${process.platform} ${process.arch}`,
-          cpus: availableParallelism(),
-          cpuModel: cpus()[0]?.model ?? 'unknown',
-          loadGenerator: generator.version,
+          ...benchEnvironment(),
+                    loadGenerator: generator.version,
           pinned: tasksetBin !== undefined,
         },
         targets: TARGETS,
@@ -529,10 +519,7 @@ async function main(): Promise<void> {
         runs,
         discardedRuns: discarded,
         checks,
-      },
-      null,
-      2,
-    )}\n`,
+      }
   );
   out.push('', `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);

@@ -8,7 +8,7 @@
 // fast-gateway. The headline is `tollgate/floor ratio`, whose target is >= 0.90.
 // See bench/README.md for what each row means and how to read the numbers.
 
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { medianRound, type BenchRow, type RoundResult } from './lib/bench-row.js';
@@ -23,7 +23,7 @@ import { parseBenchOptions, USAGE, type BenchOptions } from './lib/options.js';
 import { probeTarget } from './lib/probe.js';
 import { backgroundCpuBusyPercent } from './lib/cpu-quiet.js';
 import { formatNoiseWarning, formatRatioLine, formatTable, tollgateFloorRatio } from './lib/report.js';
-import { writeResultsFile } from './lib/results-file.js';
+import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
 import type { RunningTarget, StartContext, TargetSpec } from './lib/target.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { tollgateTarget } from './lib/tollgate.js';
@@ -217,17 +217,14 @@ async function main(): Promise<void> {
   const noise = formatNoiseWarning(rows);
   if (noise !== undefined) process.stdout.write(`${noise}\n`);
 
-  const file = await writeResultsFile(RESULTS_DIR, startedAt, {
+  const file = await writeResultsFile(RESULTS_DIR, 'proxy', startedAt, {
     benchmark: 'proxy',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     options,
     environment: {
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: availableParallelism(),
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      loadGenerator: generator.version,
+      ...benchEnvironment(),
+            loadGenerator: generator.version,
     },
     upstream: { origin: upstreamOrigin, payloadBytes: options.payloadBytes },
     tollgateFloorRatio: tollgateFloorRatio(rows),

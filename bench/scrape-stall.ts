@@ -21,46 +21,36 @@
 // round exceeds --max-added-ms (5), or on errors. Bounded: wrk stops itself, a watchdog and
 // `timeout` leashes stop everything else. See bench/RELIABILITY.md.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { writeFile, mkdir } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client } from 'undici';
-import { intArg } from './lib/args.js';
+import { intArg, tollgateBinArg } from './lib/args.js';
 import { spawnTracked, type TrackedChild } from './lib/children.js';
 import { armWatchdog, installCleanupHandlers, isShuttingDown, runCleanup } from './lib/cleanup.js';
-import { childPids, startTreeForeignLoadMeter } from './lib/foreign-load.js';
+import { childPids, CLOCK_TICKS_PER_SECOND, startTreeForeignLoadMeter } from './lib/foreign-load.js';
 import { getFreePort } from './lib/free-port.js';
+import { describeWrkLoad, wrkDelayMs } from './lib/rate-cap.js';
 import { httpGet } from './lib/http-get.js';
 import { announce, exitWithParent } from './lib/ipc.js';
 import type { LoadResult } from './lib/load-result.js';
 import { startNodeServer } from './lib/node-child.js';
 import { cpuTicks, getText, nodePidOf, sumSamples, waitForQuietBench } from './lib/otlp-bench-util.js';
-import { fileTimestamp } from './lib/results-file.js';
+import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
-import { toolVersion } from './lib/tool-version.js';
 import { which } from './lib/which.js';
 import { parseWrkOutput } from './lib/wrk-output.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const TAG = 'scrape-stall';
 /** What Prometheus 2.x/3.x sends (scrape_protocols default minus protobuf), so the exporter renders what it would render for Prometheus. */
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
 const SLOW_MS = [5, 10] as const;
-const CLOCK_TICKS_PER_SECOND = (() => {
-  try {
-    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(n) && n > 0 ? n : 100;
-  } catch {
-    return 100;
-  }
-})();
 
 const USAGE = `Usage: node --import tsx bench/scrape-stall.ts [options]
 
@@ -130,7 +120,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     maxAddedMs: intArg('max-added-ms', values['max-added-ms'], 5, 0),
     payloadBytes: intArg('payload', values.payload, 1024, 0),
     wait: values['no-wait'] !== true,
-    tollgateBin: values['tollgate-bin'] === undefined ? join(REPO_ROOT, 'bin', 'tollgate.js') : resolve(values['tollgate-bin']),
+    tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
 }
 
@@ -584,8 +574,8 @@ async function main(): Promise<void> {
   const wrkBin = which('wrk');
   if (wrkBin === undefined) throw new Error('wrk is not on PATH (the rate-capped background load needs its Lua delay())');
   const tempDir = createRunTempDir('tollgate-scrape-stall-');
-  const delayMs = Math.max(1, Math.round((options.connections * 1000) / options.rate));
-  const loadTool = `${toolVersion(wrkBin, ['--version'])?.replace(/\s+Copyright.*$/, '') ?? 'wrk'}, ${options.connections} connections, rate cap ~${options.rate} req/s (delay ${delayMs} ms per connection)`;
+  const delayMs = wrkDelayMs(options.connections, options.rate);
+  const loadTool = describeWrkLoad(wrkBin, options.connections, options.rate);
 
   if (options.wait) {
     const others = await waitForQuietBench(log, TAG);
@@ -745,19 +735,14 @@ async function report(input: ReportInput): Promise<void> {
 }
 
 async function writeResults(input: ReportInput, summary: Summary, failures: readonly string[]): Promise<string> {
-  await mkdir(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `scrape-stall-${fileTimestamp(input.startedAt)}.json`);
   const data = {
     benchmark: 'scrape-stall',
     startedAt: input.startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     options: input.options,
     environment: {
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: availableParallelism(),
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      load: input.loadTool,
+      ...benchEnvironment(),
+            load: input.loadTool,
       loadAverageBefore: input.loadBefore,
       loadAverageAfter: loadavg(),
     },
@@ -768,7 +753,7 @@ async function writeResults(input: ReportInput, summary: Summary, failures: read
     collectTimeouts: input.collectTimeouts,
     failures,
   };
-  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+  const file = await writeResultsFile(RESULTS_DIR, 'scrape-stall', input.startedAt, data);
   return file;
 }
 

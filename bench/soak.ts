@@ -24,31 +24,30 @@
 // deliberate /dead request. Bounded: wrk stops itself, a watchdog and `timeout` leashes stop
 // everything else. See bench/RELIABILITY.md.
 
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import { createConnection } from 'node:net';
-import { availableParallelism, cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { intArg } from './lib/args.js';
+import { intArg, tollgateBinArg } from './lib/args.js';
 import { spawnTracked } from './lib/children.js';
 import { armWatchdog, installCleanupHandlers, isShuttingDown, runCleanup } from './lib/cleanup.js';
 import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
 import { getFreePort } from './lib/free-port.js';
+import { describeWrkLoad, wrkDelayMs } from './lib/rate-cap.js';
+import { portAccepts } from './lib/port-accepts.js';
 import { httpGet } from './lib/http-get.js';
 import type { LoadResult } from './lib/load-result.js';
 import { startNodeServer } from './lib/node-child.js';
 import { getText, nodePidOf, sumSamples, treeRssBytes, waitForQuietBench } from './lib/otlp-bench-util.js';
 import { startOtlpSink, type OtlpSinkCounts } from './lib/otlp-sink.js';
-import { fileTimestamp } from './lib/results-file.js';
+import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
-import { toolVersion } from './lib/tool-version.js';
 import { which } from './lib/which.js';
 import { parseWrkOutput } from './lib/wrk-output.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const TAG = 'soak';
 const MB = 1024 * 1024;
@@ -116,7 +115,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     maxGrowthMb: intArg('max-growth-mb', values['max-growth-mb'], 50),
     payloadBytes: intArg('payload', values.payload, 1024, 0),
     wait: values['no-wait'] !== true,
-    tollgateBin: values['tollgate-bin'] === undefined ? join(REPO_ROOT, 'bin', 'tollgate.js') : resolve(values['tollgate-bin']),
+    tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
 }
 
@@ -237,22 +236,6 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-/** True when something accepts connections on 127.0.0.1:port. */
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolvePromise(false);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Scrapes and samples.
@@ -471,8 +454,8 @@ async function main(): Promise<void> {
   const wrkBin = which('wrk');
   if (wrkBin === undefined) throw new Error('wrk is not on PATH (the rate cap and the /dead accounting need its Lua hooks)');
   const tempDir = createRunTempDir('tollgate-soak-');
-  const delayMs = Math.max(1, Math.round((options.connections * 1000) / options.rate));
-  const loadTool = `${toolVersion(wrkBin, ['--version'])?.replace(/\s+Copyright.*$/, '') ?? 'wrk'}, ${options.connections} connections, rate cap ~${options.rate} req/s (delay ${delayMs} ms per connection)`;
+  const delayMs = wrkDelayMs(options.connections, options.rate);
+  const loadTool = describeWrkLoad(wrkBin, options.connections, options.rate);
 
   if (options.wait) {
     const others = await waitForQuietBench(log, TAG);
@@ -695,19 +678,14 @@ async function report(input: ReportInput): Promise<void> {
   if (input.diedDuringSoak) failures.push(`the gateway exited during the soak: ${input.stderrTail.split('\n').slice(-3).join(' | ')}`);
   out.push(`background: load average ${input.loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; foreign CPU over the soak ${input.foreignWholePercent ?? 'n/a'}%`);
 
-  await mkdir(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `soak-${fileTimestamp(input.startedAt)}.json`);
   const data = {
     benchmark: 'soak',
     startedAt: input.startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     options,
     environment: {
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: availableParallelism(),
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      load: input.loadTool,
+      ...benchEnvironment(),
+            load: input.loadTool,
       loadAverageBefore: input.loadBefore,
       loadAverageAfter: loadavg(),
       foreignCpuPercent: input.foreignWholePercent,
@@ -719,7 +697,7 @@ async function report(input: ReportInput): Promise<void> {
     telemetry,
     failures,
   };
-  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+  const file = await writeResultsFile(RESULTS_DIR, 'soak', input.startedAt, data);
   out.push('', failures.length === 0 ? 'result: PASS (flat, no growing series, no unexpected error)' : `result: FAIL — ${failures.join('; ')}`, `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (failures.length > 0) process.exitCode = 1;

@@ -18,9 +18,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
-import { writeFile, mkdir } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { medianRound, type RoundResult } from './lib/bench-row.js';
@@ -32,14 +30,13 @@ import { httpGet } from './lib/http-get.js';
 import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
 import type { LoadGenerator, LoadResult } from './lib/load-result.js';
 import { startNodeServer } from './lib/node-child.js';
-import { fileTimestamp } from './lib/results-file.js';
+import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { which } from './lib/which.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
-import { intArg, toolArg } from './lib/args.js';
+import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
 import { noiseWarnings } from './lib/noise-report.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 const USAGE = `Usage: node --import tsx bench/telemetry-throughput.ts [options]
@@ -112,7 +109,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     payloadBytes: int('payload', values.payload, 1024, 0),
     timeoutSeconds: int('timeout', values.timeout, 5),
     tool,
-    tollgateBin: values['tollgate-bin'] === undefined ? join(REPO_ROOT, 'bin', 'tollgate.js') : resolve(values['tollgate-bin']),
+    tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
 }
 
@@ -434,24 +431,17 @@ async function main(): Promise<void> {
 
   out.push(...noiseWarnings(runs));
 
-  await mkdir(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `telemetry-throughput-${fileTimestamp(startedAt)}.json`);
-  await writeFile(
-    file,
-    `${JSON.stringify(
+  const file = await writeResultsFile(RESULTS_DIR, 'telemetry-throughput', startedAt, 
       {
         benchmark: 'telemetry-throughput',
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
         options,
-        environment: { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', loadGenerator: generator.version },
+        environment: { ...benchEnvironment(), loadGenerator: generator.version },
         summary,
         runs,
         checks,
-      },
-      null,
-      2,
-    )}\n`,
+      }
   );
   out.push('', `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);

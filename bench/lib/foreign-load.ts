@@ -10,7 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
-const CLOCK_TICKS_PER_SECOND = (() => {
+/** Clock ticks per second of /proc times (getconf CLK_TCK, 100 when unknown). */
+export const CLOCK_TICKS_PER_SECOND = (() => {
   try {
     const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
     return Number.isFinite(n) && n > 0 ? n : 100;

@@ -2,6 +2,7 @@
 // time (the directory's .gitignore keeps them out of commits).
 
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 
 /** Filesystem-safe ISO timestamp: 2025-01-31T12-34-56Z. */
@@ -9,9 +10,15 @@ export function fileTimestamp(date: Date): string {
   return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }
 
-export async function writeResultsFile(dir: string, startedAt: Date, data: unknown): Promise<string> {
+/** Writes `data` to `<dir>/<benchmark>-<timestamp>.json`; returns the file's path. */
+export async function writeResultsFile(dir: string, benchmark: string, startedAt: Date, data: unknown): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `proxy-${fileTimestamp(startedAt)}.json`);
+  const file = join(dir, `${benchmark}-${fileTimestamp(startedAt)}.json`);
   await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
+}
+
+/** The machine a result was measured on (every results file has these). */
+export function benchEnvironment(): { node: string; platform: string; cpus: number; cpuModel: string } {
+  return { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown' };
 }
