@@ -18,24 +18,13 @@ import { startGateway } from '../helpers/gateway.js';
 import { skipUnlessJudge } from '../helpers/judges.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startPrometheus } from '../helpers/prometheus.js';
-import { deadPort, sendJson, startUpstream } from '../helpers/upstream.js';
+import { allPanels, dashboardUpstream, panelQueries, substituteVariables, type GrafanaPanel } from '../helpers/grafana.js';
+import { deadPort, startUpstream } from '../helpers/upstream.js';
 
 const DASHBOARDS = join(import.meta.dirname, '../../dashboards');
 const KRAKEND_ORIGINAL = join(import.meta.dirname, '../../../shared/fixtures/krakend-dashboards/for-prometheus.json');
 const FILES = ['tollgate-krakend.json', 'tollgate-kong.json'] as const;
 
-interface Target {
-  readonly expr?: string;
-  readonly datasource?: { readonly type?: string; readonly uid?: string };
-}
-interface Panel {
-  readonly id?: number;
-  readonly type?: string;
-  readonly title?: string;
-  readonly datasource?: { readonly type?: string; readonly uid?: string };
-  readonly targets?: readonly Target[];
-  readonly panels?: readonly Panel[];
-}
 interface Variable {
   readonly name: string;
   readonly type: string;
@@ -48,7 +37,7 @@ interface Variable {
 interface Dashboard {
   readonly uid?: string;
   readonly title?: string;
-  readonly panels?: readonly Panel[];
+  readonly panels?: readonly GrafanaPanel[];
   readonly templating?: { readonly list?: readonly Variable[] };
 }
 
@@ -64,18 +53,8 @@ function load(file: string): Dashboard {
   return JSON.parse(readFileSync(join(DASHBOARDS, file), 'utf8')) as Dashboard;
 }
 
-function allPanels(d: Dashboard): Panel[] {
-  const out: Panel[] = [];
-  const walk = (p: Panel): void => {
-    out.push(p);
-    for (const c of p.panels ?? []) walk(c);
-  };
-  for (const p of d.panels ?? []) walk(p);
-  return out;
-}
-
 function queries(file: string, d: Dashboard): Query[] {
-  return allPanels(d).flatMap((p) => (p.targets ?? []).flatMap((t) => (t.expr === undefined || t.expr.trim() === '' ? [] : [{ file, title: p.title ?? '', expr: t.expr }])));
+  return panelQueries(d).map((q) => ({ file, ...q }));
 }
 
 /** Grafana's own variables, as a dashboard over the last minutes would fill them. */
@@ -104,14 +83,8 @@ function variableValues(d: Dashboard, concrete: Readonly<Record<string, string>>
   return values;
 }
 
-/** Replaces `$name` and `${name}`; an undefined variable is an error (the panel would fail in Grafana). */
 function substitute(expr: string, values: ReadonlyMap<string, string>): string {
-  return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (_m, braced: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare ?? '';
-    const value = values.get(name);
-    if (value === undefined) throw new Error(`undefined variable $${name} in: ${expr}`);
-    return value;
-  });
+  return substituteVariables(expr, values);
 }
 
 /**
@@ -159,7 +132,7 @@ describe('Grafana dashboards (dashboards/)', () => {
     }
     const original = JSON.parse(readFileSync(KRAKEND_ORIGINAL, 'utf8')) as Dashboard;
     const ours = load('tollgate-krakend.json');
-    const goPanel = (p: Panel): boolean => (p.targets ?? []).some((x) => /\bgo_[a-z_]+/.test(x.expr ?? ''));
+    const goPanel = (p: GrafanaPanel): boolean => (p.targets ?? []).some((x) => /\bgo_[a-z_]+/.test(x.expr ?? ''));
     const kept = allPanels(original).filter((p) => !goPanel(p) && !(p.type === 'row' && p.title === 'Application'));
     const ourIds = new Set(allPanels(ours).map((p) => p.id));
     assert.deepEqual(kept.filter((p) => !ourIds.has(p.id)).map((p) => p.title), [], 'panels of the original that were dropped');
@@ -175,15 +148,7 @@ describe('Grafana dashboards (dashboards/)', () => {
 
   it('every query of both dashboards returns data from a real Prometheus', async (t) => {
     if (skipUnlessJudge(t, 'prometheus')) return;
-    const up = await startUpstream(t, (req, res) => {
-      if (req.url === '/chunked') {
-        // No Content-Length: feeds http_client_response_no_content_length_total.
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"c":1}');
-      } else if (req.url === '/slow') setTimeout(() => sendJson(res, 200, { slow: true }), 300);
-      else if (req.url === '/down') sendJson(res, 503, {});
-      else sendJson(res, 200, { id: 1, name: 'ada' });
-    });
+    const up = await startUpstream(t, dashboardUpstream);
     const dead = `http://127.0.0.1:${await deadPort()}`;
     const rx = await startOtlpReceiver(t, { grpc: false });
 

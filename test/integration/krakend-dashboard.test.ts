@@ -12,40 +12,27 @@ import { request } from 'undici';
 import { openMetricsParse, promtoolCheckMetrics, skipUnlessJudge } from '../helpers/judges.js';
 import { startGateway } from '../helpers/gateway.js';
 import { startPrometheus } from '../helpers/prometheus.js';
-import { deadPort, sendJson, startUpstream } from '../helpers/upstream.js';
+import { dashboardUpstream, panelQueries, substituteVariables, type GrafanaPanel } from '../helpers/grafana.js';
+import { deadPort, startUpstream } from '../helpers/upstream.js';
 
 const DASHBOARD = join(import.meta.dirname, '../../../shared/fixtures/krakend-dashboards/for-prometheus.json');
 
-interface Panel {
-  readonly title?: string;
-  readonly targets?: readonly { readonly expr?: string }[];
-  readonly panels?: readonly Panel[];
-}
+/** Grafana's variables, as the dashboard would fill them for our scrape job. */
+const VARIABLES: ReadonlyMap<string, string> = new Map([
+  ['app', 'tollgate'],
+  ['instance', '.*'],
+  ['endpoint', '.*'],
+  ['__rate_interval', '20s'],
+  ['__range_s', '60'],
+  ['__range_ms', '60000'],
+  ['__range', '1m'],
+  ['__interval', '20s'],
+  ['interval', '20s'],
+  ['max_list', '5'],
+]);
 
 function queries(): { title: string; expr: string }[] {
-  const out: { title: string; expr: string }[] = [];
-  const walk = (p: Panel): void => {
-    for (const t of p.targets ?? []) if (t.expr !== undefined && t.expr.trim() !== '') out.push({ title: p.title ?? '', expr: t.expr });
-    for (const c of p.panels ?? []) walk(c);
-  };
-  const d = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Panel;
-  for (const p of d.panels ?? []) walk(p);
-  return out;
-}
-
-/** Grafana's variables, as the dashboard would fill them for our scrape job. */
-function substitute(expr: string): string {
-  return expr
-    .replaceAll('$app', 'tollgate')
-    .replaceAll('$instance', '.*')
-    .replaceAll('$endpoint', '.*')
-    .replaceAll('$__rate_interval', '20s')
-    .replaceAll('$__range_s', '60')
-    .replaceAll('$__range_ms', '60000')
-    .replaceAll('$__range', '1m')
-    .replaceAll('$__interval', '20s')
-    .replaceAll('$interval', '20s')
-    .replaceAll('$max_list', '5');
+  return panelQueries(JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels?: GrafanaPanel[] });
 }
 
 /** Panels that cannot return data from any non-Go gateway, or that query a name KrakenD renamed. */
@@ -62,14 +49,7 @@ describe('KrakenD Grafana dashboard on a real Prometheus', () => {
       return;
     }
     if (skipUnlessJudge(t, 'prometheus', 'promtool', 'openmetrics')) return;
-    const up = await startUpstream(t, (req, res) => {
-      if (req.url === '/chunked') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"c":1}');
-      } else if (req.url === '/slow') setTimeout(() => sendJson(res, 200, { slow: true }), 300);
-      else if (req.url === '/down') sendJson(res, 503, {});
-      else sendJson(res, 200, { id: 1, name: 'ada' });
-    });
+    const up = await startUpstream(t, dashboardUpstream);
     const dead = `http://127.0.0.1:${await deadPort()}`;
     const gw = await startGateway(t, {
       extra_config: {
@@ -106,7 +86,7 @@ describe('KrakenD Grafana dashboard on a real Prometheus', () => {
     let checked = 0;
     for (const q of queries()) {
       if (knownEmpty(q.expr) !== undefined) continue;
-      const result = await prom.query(substitute(q.expr));
+      const result = await prom.query(substituteVariables(q.expr, VARIABLES, false));
       checked++;
       if (result.length === 0) empty.push(`${q.title}: ${q.expr}`);
     }
