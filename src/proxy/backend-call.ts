@@ -29,6 +29,7 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 export class BackendCall {
   readonly config: BackendConfig;
   readonly method: string;
+  readonly #safe: boolean;
   readonly balancer: RoundRobin;
   readonly #template: UrlTemplate;
   readonly #headers: ForwardRule;
@@ -40,6 +41,7 @@ export class BackendCall {
   constructor(endpoint: EndpointConfig, backend: BackendConfig, pools: PoolRegistry, userAgent: string) {
     this.config = backend;
     this.method = backend.method;
+    this.#safe = SAFE.has(backend.method);
     const pattern = parseEndpointPattern(endpoint.path) as EndpointPattern;
     this.#template = compileUrlTemplate(backend.urlPattern, paramNames(pattern));
     this.balancer = new RoundRobin(backend.hosts, pools);
@@ -50,7 +52,7 @@ export class BackendCall {
 
   /** Whether a request whose pooled socket was closed under it may be sent again (safe method, body in memory or none). */
   replayable(body: Dispatcher.DispatchOptions['body']): boolean {
-    return SAFE.has(this.method) && (body === undefined || body === null || Buffer.isBuffer(body));
+    return this.#safe && (body === undefined || body === null || Buffer.isBuffer(body));
   }
 
   /** Whether this backend's method carries the client's body (a GET backend of a POST endpoint does not). */

@@ -29,10 +29,17 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
   #pendingAbort: TollgateError | undefined;
   protected done = false;
   /**
-   * Sends the request once more, set by the handler when that is safe (a safe method and a body that
-   * can be replayed, RFC 9110 §9.2.2); used at most once, and only before any response byte.
+   * Where and how to send the request once more, set by the handler when that is safe (a safe method
+   * and a body that can be replayed, RFC 9110 §9.2.2); used at most once, and only before any response
+   * byte. Two fields rather than a closure: nothing is allocated per request for it.
    */
-  retry: (() => void) | undefined;
+  #replayVia: Dispatcher | undefined;
+  #replayOptions: Dispatcher.DispatchOptions | undefined;
+
+  replayable(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): void {
+    this.#replayVia = dispatcher;
+    this.#replayOptions = options;
+  }
 
   constructor(protected readonly rec: BackendRecord) {}
 
@@ -67,14 +74,15 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
   }
 
   onResponseError(_c: Controller, err: Error): void {
-    const again = this.retry;
-    this.retry = undefined;
-    if (again !== undefined && !this.done && this.rec.headersAt === 0 && STALE_SOCKET.has((err as { code?: string }).code ?? '')) {
+    const via = this.#replayVia;
+    const options = this.#replayOptions;
+    this.#replayVia = undefined;
+    if (via !== undefined && options !== undefined && !this.done && this.rec.headersAt === 0 && STALE_SOCKET.has((err as { code?: string }).code ?? '')) {
       // Go's transport does the same for a request that found its pooled connection closed. The next
       // turn of the loop, so the pool has let go of the dead socket and hands out another one.
       this.controller = undefined;
       setImmediate(() => {
-        if (!this.done) again();
+        if (!this.done) via.dispatch(options, this);
       });
       return;
     }

@@ -47,7 +47,7 @@ export class NoopHandler implements EndpointHandler {
     try {
       const { dispatcher, options } = this.#call.prepare(req, params, rawQuery, body, br, rec);
       const exchange = new StreamExchange(br, res, done);
-      if (this.#call.replayable(body)) exchange.retry = () => dispatcher.dispatch(options, exchange);
+      if (this.#call.replayable(body)) exchange.replayable(dispatcher, options);
       deadline.add(exchange);
       dispatcher.dispatch(options, exchange);
     } catch (err) {
