@@ -11,15 +11,8 @@ function anyValueBody(w: FastWriter, v: AttributeValue): void {
   else if (typeof v === 'boolean') {
     w.tag(2, 0);
     w.varint(v ? 1 : 0);
-  } else if (typeof v === 'number') {
-    if (Number.isSafeInteger(v)) {
-      w.tag(3, 0);
-      w.int64(v);
-    } else {
-      w.tag(4, 1);
-      w.double(v);
-    }
-  } else if (Array.isArray(v)) {
+  } else if (typeof v === 'number') numberBody(w, v);
+  else if (Array.isArray(v)) {
     const arr = w.open(5);
     for (const item of v) {
       if (item === null || item === undefined) continue;
@@ -28,6 +21,17 @@ function anyValueBody(w: FastWriter, v: AttributeValue): void {
       w.close(one);
     }
     w.close(arr);
+  }
+}
+
+/** A number's AnyValue fields: int_value when an integer, double_value otherwise (as OTel JS does). */
+export function numberBody(w: FastWriter, v: number): void {
+  if (Number.isSafeInteger(v)) {
+    w.tag(3, 0);
+    w.int64(v);
+  } else {
+    w.tag(4, 1);
+    w.double(v);
   }
 }
 

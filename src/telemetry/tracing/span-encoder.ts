@@ -8,7 +8,7 @@
  */
 import type { AttributeValue } from '@opentelemetry/api';
 import { FastWriter, stringField, varintLength } from './fast-writer.js';
-import { writeAttribute } from './otlp-attributes.js';
+import { numberBody, writeAttribute } from './otlp-attributes.js';
 
 export { encodeAttributes, writeAttribute } from './otlp-attributes.js';
 
@@ -80,19 +80,13 @@ export class SpanWriter {
     w.close(kv);
   }
 
-  /** A number: int_value when an integer, double_value otherwise (as OTel JS does). */
+  /** A number attribute (see numberBody). */
   num(k: Key, v: number): void {
     const w = this.w;
     const kv = w.open(this.#attrs);
     w.raw(k);
     const av = w.open(2);
-    if (Number.isSafeInteger(v)) {
-      w.tag(3, 0);
-      w.int64(v);
-    } else {
-      w.tag(4, 1);
-      w.double(v);
-    }
+    numberBody(w, v);
     w.close(av);
     w.close(kv);
   }
