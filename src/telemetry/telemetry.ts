@@ -29,7 +29,8 @@ import { NodeRuntimeMetrics } from './runtime/nodejs-metrics.js';
 import { registerProcessMetrics } from './runtime/process-metrics.js';
 import { ExtendedMetrics } from './stats/extended-metrics.js';
 import type { RawStats } from './stats/stats-registry.js';
-import { MetricStore, type Snapshot } from './store/store.js';
+import { MetricStore, type Snapshot, type StoreGroup } from './store/store.js';
+import { StoreDeltaWriter, type StoreDelta } from './cluster/store-delta.js';
 import { RequestTracer } from './tracing/request-tracer.js';
 import { batcherOptionsFromEnv, SpanBatcher } from './tracing/span-batcher.js';
 
@@ -42,6 +43,25 @@ export interface WorkerTelemetry {
   readonly stats: { readonly live: RawStats; readonly latest: RawStats | undefined } | undefined;
   /** The slowest recent requests (live dashboard), empty without `telemetry/dashboard`. */
   readonly slow: readonly SlowRequest[];
+}
+
+/** What the primary asks a worker to report (the store always; the rest only when a reader needs it). */
+export interface ReportRequest {
+  /** Groups whose runtime collectors should run first; all when omitted. */
+  readonly groups?: readonly StoreGroup[] | undefined;
+  readonly stats: boolean;
+  readonly slow: boolean;
+}
+
+/**
+ * A worker's report over IPC: its store as a delta (StoreMirror in the primary makes it whole
+ * again); `stats` and `slow` are undefined when not asked for (the primary keeps the previous ones),
+ * `stats` is null when the worker has no `telemetry/metrics`.
+ */
+export interface WorkerReport {
+  readonly store: StoreDelta;
+  readonly stats: WorkerTelemetry['stats'] | null | undefined;
+  readonly slow: WorkerTelemetry['slow'] | undefined;
 }
 
 export interface TelemetryOptions {
@@ -93,11 +113,21 @@ export class Telemetry {
     return this.#readers?.dashboard;
   }
 
-  /** All metrics of this process, for the cluster primary. */
-  workerSnapshot(): WorkerTelemetry {
+  /**
+   * This process's metrics for the cluster primary: the series changed since the previous report,
+   * and the `telemetry/metrics` values and slow-request log when asked for.
+   */
+  workerReport(want: ReportRequest): WorkerReport {
+    this.#delta ??= new StoreDeltaWriter(this.store);
     const stats = this.stats;
-    return { store: this.store.snapshot(), stats: stats === undefined ? undefined : { live: stats.liveRaw(), latest: stats.latestRaw }, slow: this.#dashboardView?.slow.list() ?? [] };
+    return {
+      store: this.#delta.next(Date.now(), want.groups === undefined ? undefined : new Set(want.groups)),
+      stats: !want.stats ? undefined : stats === undefined ? null : { live: stats.liveRaw(), latest: stats.latestRaw },
+      slow: want.slow ? (this.#dashboardView?.slow.list() ?? []) : undefined,
+    };
   }
+
+  #delta: StoreDeltaWriter | undefined;
 
   /** The Kong status listener, when `telemetry/kong-prometheus` is configured. */
   get kongStatus(): KongStatusServer | undefined {

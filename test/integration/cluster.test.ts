@@ -38,8 +38,12 @@ async function startCluster(t: TestContext, endpoints: readonly string[] = ['/a'
   const file = writeConfig(config(endpoints));
   const cli = startCli(t, ['run', '-c', file, '--log-level', 'info', '--drain-timeout', '3000']);
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/__health`, 20_000);
-  await waitForHttp(`http://127.0.0.1:${metricsPort}/metrics`, 20_000);
+  const ready = (u: string): Promise<void> =>
+    waitForHttp(u, 20_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${cli.output().slice(-3000)}`);
+    });
+  await ready(`${url}/__health`);
+  await ready(`http://127.0.0.1:${metricsPort}/metrics`);
   return { cli, file, url, metrics: `http://127.0.0.1:${metricsPort}/metrics`, kong: `http://127.0.0.1:${kongPort}/metrics`, stats: `http://127.0.0.1:${statsPort}/__stats`, dashboard: `http://127.0.0.1:${dashPort}`, config };
 }
 

@@ -9,7 +9,8 @@ import { ConfigError, loadConfigText, readConfigFile, type ConfigOverrides } fro
 import type { GatewayConfig } from '../../config/types.js';
 import type { Logger } from '../../log/logger.js';
 import { ClusterTelemetry, type WorkerCollector } from '../../telemetry/cluster/cluster-telemetry.js';
-import type { WorkerTelemetry } from '../../telemetry/telemetry.js';
+import { StoreMirror } from '../../telemetry/cluster/store-delta.js';
+import type { ReportRequest, WorkerReport, WorkerTelemetry } from '../../telemetry/telemetry.js';
 import { isToPrimary, type ToPrimary, type ToWorker } from './protocol.js';
 
 /** How long a read of the metrics waits for a worker's answer before using its previous one. */
@@ -29,8 +30,27 @@ interface Member {
   ready: boolean;
   /** Set when the primary asked it to go (reload, stop): its exit is not a crash. */
   leaving: boolean;
+  /** Its store, rebuilt from its delta reports. */
+  readonly mirror: StoreMirror;
+  /** Its telemetry as of its last report. */
   last: WorkerTelemetry | undefined;
   final: boolean;
+}
+
+const STORE_ONLY: ReportRequest = { stats: false, slow: false };
+
+/** Whether a collection asking `a` also answers a read that needs `b`. */
+function covers(a: ReportRequest, b: ReportRequest): boolean {
+  if ((b.stats && !a.stats) || (b.slow && !a.slow)) return false;
+  if (a.groups === undefined) return true;
+  return b.groups !== undefined && b.groups.every((g) => a.groups?.includes(g) === true);
+}
+
+function receive(member: Member, report: WorkerReport): WorkerTelemetry {
+  member.mirror.apply(report.store);
+  // What a report leaves out (not asked for) is as the previous report had it.
+  const stats = report.stats === undefined ? member.last?.stats : (report.stats ?? undefined);
+  return { store: member.mirror.snapshot(), stats, slow: report.slow ?? member.last?.slow ?? [] };
 }
 
 export interface PrimaryOptions {
@@ -54,7 +74,7 @@ export class ClusterPrimary implements WorkerCollector {
   #stopping = false;
   #started = false;
   #reloading: Promise<boolean> | undefined;
-  #collecting: Promise<readonly WorkerTelemetry[]> | undefined;
+  #collecting: { readonly want: ReportRequest; readonly result: Promise<readonly WorkerTelemetry[]> } | undefined;
 
   constructor(options: PrimaryOptions) {
     this.#o = options;
@@ -82,7 +102,7 @@ export class ClusterPrimary implements WorkerCollector {
 
   #fork(generation: number): Member {
     const worker = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_NODE_ID: this.#nodeId });
-    const member: Member = { worker, generation, text: this.#text, startedAt: Date.now(), ready: false, leaving: false, last: undefined, final: false };
+    const member: Member = { worker, generation, text: this.#text, startedAt: Date.now(), ready: false, leaving: false, mirror: new StoreMirror(), last: undefined, final: false };
     this.#members.set(worker.id, member);
     // A worker's IPC may fail while it dies; that is its exit's business, not a crash of ours.
     worker.on('error', (err) => this.#logger.warn({ err, worker: worker.id }, 'worker channel error'));
@@ -123,14 +143,14 @@ export class ClusterPrimary implements WorkerCollector {
     } else if (msg.t === 'failed') {
       this.#logger.error({ worker: worker.id, reason: msg.message }, 'worker failed to start');
     } else if (msg.t === 'collected') {
-      member.last = msg.telemetry;
+      member.last = receive(member, msg.telemetry);
       const p = this.#pending.get(msg.id);
       if (p !== undefined) {
         p.waiting.delete(worker.id);
         if (p.waiting.size === 0) p.done();
       }
     } else {
-      member.last = msg.telemetry;
+      member.last = receive(member, msg.telemetry);
       member.final = true;
     }
   }
@@ -167,15 +187,20 @@ export class ClusterPrimary implements WorkerCollector {
 
   /**
    * Every ready worker's telemetry, fresh: each is asked and given COLLECT_TIMEOUT_MS; one that does
-   * not answer in time is counted with its previous answer (and the miss in a self-metric). Reads
-   * that arrive while a collection runs share it.
+   * not answer in time is counted with its previous answer (and the miss in a self-metric). A read
+   * that arrives while a collection runs shares it when that collection asks for all it needs.
    */
-  collect(): Promise<readonly WorkerTelemetry[]> {
-    this.#collecting ??= this.#collect().finally(() => (this.#collecting = undefined));
-    return this.#collecting;
+  collect(want: ReportRequest = STORE_ONLY): Promise<readonly WorkerTelemetry[]> {
+    const running = this.#collecting;
+    if (running !== undefined && covers(running.want, want)) return running.result;
+    const result = this.#collect(want).finally(() => {
+      if (this.#collecting?.result === result) this.#collecting = undefined;
+    });
+    this.#collecting = { want, result };
+    return result;
   }
 
-  async #collect(): Promise<readonly WorkerTelemetry[]> {
+  async #collect(want: ReportRequest): Promise<readonly WorkerTelemetry[]> {
     const asked = [...this.#members.values()].filter((m) => m.ready && !m.final && m.worker.isConnected());
     if (asked.length > 0) {
       const id = this.#nextId++;
@@ -191,7 +216,7 @@ export class ClusterPrimary implements WorkerCollector {
           resolve();
         };
         this.#pending.set(id, { waiting, done });
-        for (const m of asked) this.#send(m.worker, { t: 'collect', id });
+        for (const m of asked) this.#send(m.worker, { t: 'collect', id, want });
       });
     }
     return [...this.#members.values()].flatMap((m) => (m.last === undefined ? [] : [m.last]));

@@ -3,13 +3,13 @@
  * arrays and maps in snapshots cross as they are).
  */
 import type { ConfigOverrides } from '../../config/load.js';
-import type { WorkerTelemetry } from '../../telemetry/telemetry.js';
+import type { ReportRequest, WorkerReport } from '../../telemetry/telemetry.js';
 
 export type ToWorker =
   /** The config to serve (the primary has validated it). */
   | { readonly t: 'config'; readonly text: string; readonly file: string; readonly overrides: ConfigOverrides }
-  /** Send your metrics now. */
-  | { readonly t: 'collect'; readonly id: number }
+  /** Send your metrics now (and what else the request names). */
+  | { readonly t: 'collect'; readonly id: number; readonly want: ReportRequest }
   /** Stop accepting, finish in-flight requests within the deadline, send `final`, exit. */
   | { readonly t: 'drain'; readonly deadlineMs: number };
 
@@ -18,9 +18,9 @@ export type ToPrimary =
   | { readonly t: 'hello' }
   | { readonly t: 'ready'; readonly port: number }
   | { readonly t: 'failed'; readonly message: string }
-  | { readonly t: 'collected'; readonly id: number; readonly telemetry: WorkerTelemetry }
+  | { readonly t: 'collected'; readonly id: number; readonly telemetry: WorkerReport }
   /** The last counts, after draining. */
-  | { readonly t: 'final'; readonly telemetry: WorkerTelemetry };
+  | { readonly t: 'final'; readonly telemetry: WorkerReport };
 
 function tagged(m: unknown): boolean {
   return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';

@@ -8,8 +8,12 @@ import type { Logger } from '../../log/logger.js';
 import { Gateway } from '../gateway.js';
 import { isToWorker, type ToPrimary, type ToWorker } from './protocol.js';
 
+const EVERYTHING = { stats: true, slow: true } as const;
+const STATS_EVERY_MS = 1_000;
+
 export function runWorker(worker: Worker, logger: Logger): void {
   let gateway: Gateway | undefined;
+  let statsSentAt = 0;
   let draining = false;
   const send = (m: ToPrimary): void => {
     if (worker.isConnected()) worker.send(m);
@@ -22,7 +26,7 @@ export function runWorker(worker: Worker, logger: Logger): void {
     if (telemetry !== undefined) {
       // The last window of telemetry/metrics ends now, so the primary's final push has it.
       telemetry.stats?.tick();
-      send({ t: 'final', telemetry: telemetry.workerSnapshot() });
+      send({ t: 'final', telemetry: telemetry.workerReport(EVERYTHING) });
     }
     logger.flush();
     // Give the IPC channel a moment to carry the final message before the process goes.
@@ -45,7 +49,13 @@ export function runWorker(worker: Worker, logger: Logger): void {
     if (!isToWorker(m)) return;
     if (m.t === 'config') void start(m);
     else if (m.t === 'collect') {
-      if (gateway !== undefined) send({ t: 'collected', id: m.id, telemetry: gateway.telemetry.workerSnapshot() });
+      if (gateway === undefined) return;
+      // telemetry/metrics values go along at least once a second even when no reader asks, so
+      // the counts a crashed worker leaves behind are at most that old.
+      const now = Date.now();
+      const stats = m.want.stats || now - statsSentAt >= STATS_EVERY_MS;
+      if (stats) statsSentAt = now;
+      send({ t: 'collected', id: m.id, telemetry: gateway.telemetry.workerReport({ ...m.want, stats }) });
     } else void drain(m.deadlineMs);
   });
   // The primary owns the stop signals; a worker only follows its instructions (or its death).

@@ -11,7 +11,7 @@ import { mergeRawStats, statsFromRaw, type RawStats, type StatsSnapshot } from '
 import { StatsServer, type StatsSource } from '../stats/stats-server.js';
 import type { CounterCell, GaugeCell } from '../store/cells.js';
 import { MetricStore, type Snapshot, type SnapshotSource, type StoreGroup } from '../store/store.js';
-import type { WorkerTelemetry } from '../telemetry.js';
+import type { ReportRequest, WorkerTelemetry } from '../telemetry.js';
 import { cumulativeOnly, mergeSnapshots } from './merge.js';
 import type { DashboardSource } from '../dashboard/dashboard-server.js';
 import { DASHBOARD_GROUP } from '../dashboard/dashboard-view.js';
@@ -19,8 +19,12 @@ import { mergeSlow, type SlowRequest } from '../dashboard/slow-log.js';
 
 /** Fresh telemetry of every running worker; one that did not answer in time is represented by its last answer. */
 export interface WorkerCollector {
-  collect(): Promise<readonly WorkerTelemetry[]>;
+  collect(want?: ReportRequest): Promise<readonly WorkerTelemetry[]>;
 }
+
+const DASHBOARD_GROUPS: ReadonlySet<StoreGroup> = new Set([DASHBOARD_GROUP]);
+/** /__stats and the Influx push read telemetry/metrics values (and the runtime figures they carry). */
+const STATS: ReportRequest = { groups: [], stats: true, slow: false };
 
 /** Window counters of telemetry/metrics: they restart every collection, so a dead worker's are not kept. */
 const WINDOW_COUNTERS = new Set(['krakend.router.connected', 'krakend.router.disconnected']);
@@ -79,15 +83,19 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
   }
 
   async collect(groups?: ReadonlySet<StoreGroup>): Promise<Snapshot> {
-    const parts = await this.#collector.collect();
+    return this.#merge(await this.#collector.collect({ groups: groups === undefined ? undefined : [...groups], stats: false, slow: false }), groups);
+  }
+
+  #merge(parts: readonly WorkerTelemetry[], groups: ReadonlySet<StoreGroup> | undefined): Snapshot {
     this.#lastParts = parts;
-    const merged = mergeSnapshots([this.#retired, ...parts.map((p) => p.store), this.store.snapshot()], Date.now());
-    return groups === undefined ? merged : { at: merged.at, families: merged.families.filter((f) => groups.has(f.group)) };
+    // Only the groups asked for are merged: Kong's scrape does not pay for the OTel families.
+    const only = (s: Snapshot): Snapshot => (groups === undefined ? s : { at: s.at, families: s.families.filter((f) => groups.has(f.group)) });
+    return mergeSnapshots([only(this.#retired), ...parts.map((p) => only(p.store)), this.store.snapshot(groups)], Date.now());
   }
 
   async readDashboard(): Promise<{ snapshot: Snapshot; slow: SlowRequest[] }> {
-    const snapshot = await this.collect(new Set([DASHBOARD_GROUP]));
-    return { snapshot, slow: mergeSlow(this.#lastParts.map((p) => p.slow)) };
+    const parts = await this.#collector.collect({ groups: [DASHBOARD_GROUP], stats: false, slow: true });
+    return { snapshot: this.#merge(parts, DASHBOARD_GROUPS), slow: mergeSlow(parts.map((p) => p.slow)) };
   }
 
   /** A worker is gone: its counters and histograms stay in every later sum. */
@@ -98,14 +106,14 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
   }
 
   async live(): Promise<{ stats: StatsSnapshot; extra: Record<string, unknown> }> {
-    const parts = await this.#collector.collect();
+    const parts = await this.#collector.collect(STATS);
     const live = parts.flatMap((p) => (p.stats === undefined ? [] : [p.stats.live]));
     const raw = mergeRawStats(this.#retiredStats === undefined ? live : [this.#retiredStats, ...live], Date.now());
     return { stats: statsFromRaw(raw), extra: { cmdline: process.argv, workers: parts.length } };
   }
 
   async latest(): Promise<StatsSnapshot | undefined> {
-    const parts = await this.#collector.collect();
+    const parts = await this.#collector.collect(STATS);
     const latest = parts.flatMap((p) => (p.stats?.latest === undefined ? [] : [p.stats.latest]));
     if (latest.length === 0 && this.#retiredStats === undefined) return undefined;
     return statsFromRaw(mergeRawStats(this.#retiredStats === undefined ? latest : [this.#retiredStats, ...latest], Date.now()));

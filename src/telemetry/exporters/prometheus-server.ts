@@ -9,8 +9,9 @@ import { SideListener } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import type { SnapshotSource, StoreGroup } from '../store/store.js';
 import { negotiateFormat } from '../exposition/negotiate.js';
-import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from '../exposition/openmetrics.js';
-import { PROMETHEUS_TEXT_CONTENT_TYPE, renderPrometheusText } from '../exposition/prometheus-text.js';
+import { encodeOpenMetrics, OPENMETRICS_CONTENT_TYPE } from '../exposition/openmetrics.js';
+import { encodePrometheusText, PROMETHEUS_TEXT_CONTENT_TYPE } from '../exposition/prometheus-text.js';
+import { ExpositionResponder } from '../exposition/respond.js';
 
 export interface PrometheusServerOptions {
   readonly name: string;
@@ -24,6 +25,7 @@ export class PrometheusExporterServer {
   readonly #store: SnapshotSource;
   readonly #logger: Logger;
   readonly #listener: SideListener;
+  readonly #responder = new ExpositionResponder();
 
   constructor(options: PrometheusServerOptions, store: SnapshotSource, logger: Logger) {
     this.options = options;
@@ -55,14 +57,11 @@ export class PrometheusExporterServer {
     }
     const format = negotiateFormat(req.headers.accept);
     // One snapshot per scrape; with cluster workers, collecting it asks each of them (bounded wait).
-    void this.#store.collect(this.options.groups).then((snapshot) => {
-      const body = format === 'openmetrics' ? renderOpenMetrics(snapshot) : renderPrometheusText(snapshot);
-      res.writeHead(200, {
-        'content-type': format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_TEXT_CONTENT_TYPE,
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    });
+    void this.#store.collect(this.options.groups).then((snapshot) =>
+      format === 'openmetrics'
+        ? this.#responder.send(req, res, OPENMETRICS_CONTENT_TYPE, (hint) => encodeOpenMetrics(snapshot, hint))
+        : this.#responder.send(req, res, PROMETHEUS_TEXT_CONTENT_TYPE, (hint) => encodePrometheusText(snapshot, hint)),
+    );
   }
 
   close(): Promise<void> {

@@ -6,7 +6,9 @@
 import type { Exemplar } from '../store/cells.js';
 import type { FamilySnapshot, Snapshot } from '../store/store.js';
 import { escapeHelp } from '../store/labels.js';
+import { LinePrefixes } from './line-prefixes.js';
 import { formatValue, goFloat } from './numbers.js';
+import { TextBuffer } from './text-buffer.js';
 
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
@@ -14,26 +16,36 @@ function brace(labels: string): string {
   return labels === '' ? '' : `{${labels}}`;
 }
 
-export function renderOpenMetrics(snapshot: Snapshot): string {
-  const parts: string[] = [];
-  for (const f of snapshot.families) parts.push(renderFamily(f));
-  parts.push('# EOF\n');
-  return parts.join('');
+const PREFIXES = new LinePrefixes();
+
+/** The exposition's bytes, as served; `sizeHint` (the caller's previous size) spares regrowing the buffer. */
+export function encodeOpenMetrics(snapshot: Snapshot, sizeHint = 0): Buffer {
+  const out = new TextBuffer(sizeHint + (sizeHint >> 3));
+  for (const f of snapshot.families) renderFamily(out, f);
+  out.ascii('# EOF\n');
+  return out.finish();
 }
 
-function exemplar(e: Exemplar | undefined): string {
-  if (e === undefined) return '';
+export function renderOpenMetrics(snapshot: Snapshot): string {
+  return encodeOpenMetrics(snapshot).toString('utf8');
+}
+
+function exemplar(e: Exemplar): string {
   return ` # {trace_id="${e.traceId}",span_id="${e.spanId}"} ${formatValue(e.value)} ${(e.timestampMs / 1000).toFixed(3)}`;
 }
 
-function renderFamily(f: FamilySnapshot): string {
-  let out = `# TYPE ${f.name} ${f.type}\n`;
-  if (f.unit !== undefined && f.name.endsWith(`_${f.unit}`)) out += `# UNIT ${f.name} ${f.unit}\n`;
-  out += `# HELP ${f.name} ${escapeHelp(f.help)}\n`;
+function renderFamily(out: TextBuffer, f: FamilySnapshot): void {
+  let head = `# TYPE ${f.name} ${f.type}\n`;
+  if (f.unit !== undefined && f.name.endsWith(`_${f.unit}`)) head += `# UNIT ${f.name} ${f.unit}\n`;
+  out.utf8(`${head}# HELP ${f.name} ${escapeHelp(f.help)}\n`);
   if (f.type !== 'histogram') {
     const sample = f.type === 'counter' ? `${f.name}_total` : f.name;
-    for (const s of f.series) if ('value' in s) out += `${sample}${brace(s.labels)} ${formatValue(s.value)}\n`;
-    return out;
+    for (const s of f.series) {
+      if (!('value' in s)) continue;
+      out.bytes(PREFIXES.get(f.name, s.attributes, () => [`${sample}${brace(s.labels)} `])[0] as Buffer);
+      out.ascii(`${formatValue(s.value)}\n`);
+    }
+    return;
   }
   // Same `le` spelling as the text format: Prometheus 2.x stores it as exposed, so a scraper that
   // switches format must not see new series (the OM parser accepts non-canonical floats).
@@ -41,13 +53,26 @@ function renderFamily(f: FamilySnapshot): string {
   les.push('+Inf');
   for (const s of f.series) {
     if (!('counts' in s)) continue;
-    const prefix = s.labels === '' ? '{le="' : `{${s.labels},le="`;
+    // One prefix per bucket, then _sum and _count.
+    const prefixes = PREFIXES.get(f.name, s.attributes, () => {
+      const bucket = s.labels === '' ? `${f.name}_bucket{le="` : `${f.name}_bucket{${s.labels},le="`;
+      return [...les.map((le) => `${bucket}${le}"} `), `${f.name}_sum${brace(s.labels)} `, `${f.name}_count${brace(s.labels)} `];
+    });
     let cumulative = 0;
     for (let i = 0; i < les.length; i++) {
       cumulative += s.counts[i] as number;
-      out += `${f.name}_bucket${prefix}${les[i] as string}"} ${formatValue(cumulative)}${exemplar(s.exemplars?.[i])}\n`;
+      out.bytes(prefixes[i] as Buffer);
+      const e = s.exemplars?.[i];
+      if (e === undefined) out.ascii(`${formatValue(cumulative)}\n`);
+      else {
+        out.ascii(formatValue(cumulative));
+        // Trace ids are hex, but an exemplar's text is not ours to assume ASCII.
+        out.utf8(`${exemplar(e)}\n`);
+      }
     }
-    out += `${f.name}_sum${brace(s.labels)} ${formatValue(s.sum)}\n${f.name}_count${brace(s.labels)} ${formatValue(s.count)}\n`;
+    out.bytes(prefixes[les.length] as Buffer);
+    out.ascii(`${formatValue(s.sum)}\n`);
+    out.bytes(prefixes[les.length + 1] as Buffer);
+    out.ascii(`${formatValue(s.count)}\n`);
   }
-  return out;
 }

@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIPv6, type AddressInfo } from 'node:net';
 import { SideListener } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
-import { renderPrometheusText } from '../exposition/prometheus-text.js';
+import { encodePrometheusText } from '../exposition/prometheus-text.js';
+import { ExpositionResponder } from '../exposition/respond.js';
 import type { SnapshotSource } from '../store/store.js';
 import type { KongSettings } from './kong-settings.js';
 
@@ -25,6 +26,7 @@ export class KongStatusServer {
   readonly #logger: Logger;
   readonly #allow: BlockList | undefined;
   readonly #listener = new SideListener('telemetry/kong-prometheus');
+  readonly #responder = new ExpositionResponder();
 
   constructor(settings: KongSettings, store: SnapshotSource, logger: Logger) {
     this.#s = settings;
@@ -63,11 +65,7 @@ export class KongStatusServer {
     if (verdict === 'unauthorized') return json(res, 401, 'Unauthorized');
     if (path !== '/metrics' && path !== '/metrics/') return json(res, 404, 'Not found');
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, 'Method not allowed');
-    void this.#store.collect(GROUPS).then((snapshot) => {
-      const body = renderPrometheusText(snapshot);
-      res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    });
+    void this.#store.collect(GROUPS).then((snapshot) => this.#responder.send(req, res, 'text/plain; charset=UTF-8', (hint) => encodePrometheusText(snapshot, hint)));
   }
 
   async start(): Promise<AddressInfo> {

@@ -3,7 +3,7 @@
  * families are registered by views at start-up, tagged with the group they belong to, and read as an
  * immutable snapshot. Collectors (runtime metrics) refresh their gauges just before a snapshot.
  */
-import type { Attributes, Exemplar } from './cells.js';
+import type { Attributes, Cell, Exemplar } from './cells.js';
 import { Family, type FamilyOptions, type FamilyType } from './family.js';
 
 export type StoreGroup = 'otel' | 'process' | 'nodejs' | 'self' | (string & {});
@@ -89,26 +89,47 @@ export class MetricStore implements SnapshotSource {
     return Promise.resolve(this.snapshot(groups));
   }
 
+  /** The registered families with their groups, in registration order (cells are appended, never removed). */
+  registered(): readonly { readonly group: StoreGroup; readonly family: Family }[] {
+    return this.#families;
+  }
+
+  /** Refreshes the collector-fed gauges (runtime metrics) of the given groups (all when omitted). */
+  runCollectors(groups?: ReadonlySet<StoreGroup>): void {
+    for (const c of this.#collectors) if (groups === undefined || groups.has(c.group)) c.collect();
+  }
+
   /** Copies the current values of the given groups (all when omitted); series without data are skipped. */
   snapshot(groups?: ReadonlySet<StoreGroup>, now = Date.now()): Snapshot {
-    for (const c of this.#collectors) if (groups === undefined || groups.has(c.group)) c.collect();
+    this.runCollectors(groups);
     const families: FamilySnapshot[] = [];
     for (const { group, family } of this.#families) {
       if (groups !== undefined && !groups.has(group)) continue;
       const series: SeriesSnapshot[] = [];
       for (const cell of family.cells) {
-        if ('counts' in cell) {
-          if (cell.count === 0) continue;
-          series.push({ labels: cell.labels, attributes: cell.attributes, counts: cell.counts.slice(), sum: cell.sum, count: cell.count, exemplars: cell.exemplars?.slice() });
-        } else {
-          series.push({ labels: cell.labels, attributes: cell.attributes, value: cell.value });
-        }
+        if (!isEmpty(cell)) series.push(seriesOf(cell));
       }
-      if (series.length > 0) {
-        const exposedName = family.type === 'counter' && !family.noTotalSuffix ? `${family.name}_total` : family.name;
-        families.push({ type: family.type, merge: family.merge, name: family.name, exposedName, otelName: family.otelName, otelUnit: family.otelUnit, group, help: family.help, unit: family.unit, bounds: family.bounds, series });
-      }
+      if (series.length > 0) families.push({ ...familyMeta(group, family), series });
     }
     return { at: now, families };
   }
+}
+
+/** A family's description without its series. */
+export type FamilyMeta = Omit<FamilySnapshot, 'series'>;
+
+export function familyMeta(group: StoreGroup, family: Family): FamilyMeta {
+  const exposedName = family.type === 'counter' && !family.noTotalSuffix ? `${family.name}_total` : family.name;
+  return { type: family.type, merge: family.merge, name: family.name, exposedName, otelName: family.otelName, otelUnit: family.otelUnit, group, help: family.help, unit: family.unit, bounds: family.bounds };
+}
+
+/** A histogram nothing was observed in is not a series yet (counters and gauges are, from their binding). */
+export function isEmpty(cell: Cell): boolean {
+  return 'counts' in cell && cell.count === 0;
+}
+
+/** A copy of one cell's current values. */
+export function seriesOf(cell: Cell): SeriesSnapshot {
+  if ('counts' in cell) return { labels: cell.labels, attributes: cell.attributes, counts: cell.counts.slice(), sum: cell.sum, count: cell.count, exemplars: cell.exemplars?.slice() };
+  return { labels: cell.labels, attributes: cell.attributes, value: cell.value };
 }
