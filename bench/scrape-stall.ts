@@ -21,6 +21,7 @@
 // round exceeds --max-added-ms (5), or on errors. Bounded: wrk stops itself, a watchdog and
 // `timeout` leashes stop everything else. See bench/RELIABILITY.md.
 
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -65,6 +66,9 @@ const USAGE = `Usage: node --import tsx bench/scrape-stall.ts [options]
   --scrape-hz <n>       scrapes per second of each listener in the scraped phase (default 20)
   --max-added-ms <n>    fail when a round's scraped p99.9 exceeds its unscraped one by more (default 5)
   --payload <bytes>     upstream body size                                  (default 1024)
+  --isolate             2+ CPUs, 1 worker: the request path (driver and probe, wrk, upstream, the
+                        worker) on CPU 1, the scrape path (primary, scraper) on CPU 0, so what is left
+                        of "added" is the worker's own pause per scrape, not CPU contention (needs taskset)
   --no-wait             do not wait for other benchmarks (wrk, autocannon, bench/*.ts) to finish
   --tollgate-bin <path> launcher to run (default <repo>/bin/tollgate.js)
   -h, --help            show this help
@@ -83,6 +87,7 @@ interface Options {
   readonly maxAddedMs: number;
   readonly payloadBytes: number;
   readonly wait: boolean;
+  readonly isolate: boolean;
   readonly tollgateBin: string;
 }
 
@@ -102,6 +107,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       'max-added-ms': { type: 'string' },
       payload: { type: 'string' },
       'no-wait': { type: 'boolean' },
+      isolate: { type: 'boolean' },
       'tollgate-bin': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -120,6 +126,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     maxAddedMs: intArg('max-added-ms', values['max-added-ms'], 5, 0),
     payloadBytes: intArg('payload', values.payload, 1024, 0),
     wait: values['no-wait'] !== true,
+    isolate: values.isolate === true,
     tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
 }
@@ -310,10 +317,12 @@ interface Scraper {
   stop(): Promise<ScrapeTargetResult[]>;
 }
 
-async function startScraper(targets: readonly string[], hz: number): Promise<Scraper> {
+async function startScraper(targets: readonly string[], hz: number, pin: ((pid: number) => void) | undefined): Promise<Scraper> {
   const started = await startNodeServer('scraper', '../scrape-stall.ts', ['--scraper-child', '--targets', targets.join(','), '--hz', String(hz)], 15_000);
   if (!started.ok) throw new Error(`scraper failed to start: ${started.reason}`);
   const { child } = started;
+  const scraperPid = child.process.pid;
+  if (pin !== undefined && scraperPid !== undefined) pin(nodePidOf(scraperPid) ?? scraperPid);
   return {
     start: () => child.process.send?.({ type: 'start' }),
     stop: () =>
@@ -584,14 +593,31 @@ async function main(): Promise<void> {
   if (isShuttingDown()) return;
   const startedAt = new Date();
   const loadBefore = loadavg();
-  log(`${TAG}: ${options.rounds} round(s) × 2 phases × ${options.phaseSeconds} s; workers ${options.workers}; ${options.endpoints} endpoints; ${loadTool}; ${availableParallelism()} CPU(s), load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  log(`${TAG}: ${options.rounds} round(s) × 2 phases × ${options.phaseSeconds} s; workers ${options.workers}; ${options.endpoints} endpoints; ${loadTool}; ${availableParallelism()} CPU(s)${options.isolate ? ', isolated: request path on CPU 1, primary and scraper on CPU 0' : ''}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
 
+  // --isolate: this process (the probe) and everything it starts run on CPU 1; the primary and the
+  // scraper are moved to CPU 0 once they exist. All threads (-a): GC and libuv threads follow.
+  let scrapePathCpu: ((pid: number) => void) | undefined;
+  if (options.isolate) {
+    const taskset = which('taskset');
+    if (taskset === undefined || availableParallelism() < 2 || options.workers !== 1) throw new Error('--isolate needs taskset, 2 or more CPUs and --workers 1');
+    const pin = (pid: number, cpu: number): void => {
+      const r = spawnSync(taskset, ['-a', '-pc', String(cpu), String(pid)], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`taskset -a -pc ${cpu} ${pid}: ${r.stderr.trim()}`);
+    };
+    pin(process.pid, 1);
+    scrapePathCpu = (pid) => pin(pid, 0);
+  }
   const upstream = await startNodeServer('upstream', './telemetry-upstream.ts', ['--payload', String(options.payloadBytes)], 15_000);
   if (!upstream.ok) throw new Error(`upstream failed to start: ${upstream.reason}`);
   const ports: Ports = { port: await getFreePort(), metrics: await getFreePort(), kong: await getFreePort(), stats: await getFreePort() };
   const started = await startTollgateWithConfig({ name: 'tollgate-scrape-stall', config: gatewayConfig(options, ports, upstream.port), bin: options.tollgateBin, tempDir, leashSeconds: budget + 30 });
   if (!started.ok) throw new Error(started.reason);
   const pid = nodePidOf(started.child.process.pid);
+  if (scrapePathCpu !== undefined) {
+    if (pid === undefined || workerPids(pid).length !== 1) throw new Error('--isolate: could not find the primary and its one worker');
+    scrapePathCpu(pid); // the worker, forked before this, stays on CPU 1
+  }
   let gatewayDied = false;
   void started.child.exited.then(() => {
     gatewayDied = true;
@@ -623,7 +649,7 @@ async function main(): Promise<void> {
       `/metrics ${(sizes.metricsBytes / 1024).toFixed(0)} KB, ${sizes.metricsSamples} samples; Kong ${(sizes.kongBytes / 1024).toFixed(0)} KB, ${sizes.kongSamples} samples`,
   );
 
-  const scraper = await startScraper([`prometheus=${metricsUrl}`, `kong=${kongUrl}`], options.scrapeHz);
+  const scraper = await startScraper([`prometheus=${metricsUrl}`, `kong=${kongUrl}`], options.scrapeHz, scrapePathCpu);
   const probeClient = new Client(started.origin, { keepAliveTimeout: 60_000, pipelining: 1 });
   const ctx: PhaseContext = { options, wrkBin, script, origin: started.origin, probeClient, scraper, primaryPid: pid };
   // A few probes first: the probe connection is open and warm before the first measured one.
