@@ -38,15 +38,26 @@ export function propagatorNames(configured: readonly string[] | undefined, env =
 
 export class Propagation {
   readonly #propagator: TextMapPropagator | undefined;
+  /**
+   * The headers the propagators read, when that list is complete (Jaeger also reads `uberctx-*`
+   * baggage headers, so with it every request goes through the propagators).
+   */
+  readonly #fields: readonly string[] | undefined;
+  /** Only W3C trace context (and baggage): a context without baggage is one `traceparent` header. */
+  readonly #w3cOnly: boolean;
 
   constructor(names: readonly PropagatorName[]) {
     const list = names.map(one).filter((p): p is TextMapPropagator => p !== undefined);
     this.#propagator = list.length === 0 ? undefined : new CompositePropagator({ propagators: list });
+    this.#fields = names.includes('jaeger') ? undefined : this.#propagator?.fields();
+    this.#w3cOnly = names.includes('tracecontext') && names.every((n) => n === 'tracecontext' || n === 'baggage');
   }
 
   /** The remote parent carried by the request headers, with its baggage, if any. */
   extract(headers: IncomingHttpHeaders): Context | undefined {
     if (this.#propagator === undefined) return undefined;
+    // Most requests carry no trace headers at all: they need no trip through the propagators.
+    if (this.#fields !== undefined && this.#fields.every((f) => headers[f] === undefined)) return undefined;
     const ctx = this.#propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
     return ctx === ROOT_CONTEXT ? undefined : ctx;
   }
@@ -54,6 +65,14 @@ export class Propagation {
   /** Writes the context headers for `span` (under `parent`, to keep its baggage) into `headers`. */
   inject(parent: Context | undefined, span: SpanContext, headers: Record<string, string | string[]>): void {
     if (this.#propagator === undefined) return;
+    if (parent === undefined && this.#w3cOnly) {
+      // What W3CTraceContextPropagator writes for a valid span context (our ids always are), without
+      // the context objects it needs to get there; baggage only ever comes from a parent.
+      headers['traceparent'] = `00-${span.traceId}-${span.spanId}-${span.traceFlags === 1 ? '01' : `0${Number(span.traceFlags || 0).toString(16)}`}`;
+      const state = span.traceState?.serialize();
+      if (state !== undefined && state !== '') headers['tracestate'] = state;
+      return;
+    }
     this.#propagator.inject(trace.setSpanContext(parent ?? ROOT_CONTEXT, span), headers, defaultTextMapSetter);
   }
 }

@@ -5,6 +5,8 @@ import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { newSpanId, newTraceId } from '../../../src/telemetry/tracing/ids.js';
 import { ParentBasedRatioSampler } from '../../../src/telemetry/tracing/sampler.js';
 import { Propagation, propagatorNames } from '../../../src/telemetry/tracing/propagation.js';
+import { defaultTextMapSetter, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { TraceState, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { otlpEndpoint } from '../../../src/telemetry/exporters/otlp-endpoint.js';
 import { toResourceMetrics } from '../../../src/telemetry/exporters/otlp-metrics.js';
 import { MetricStore } from '../../../src/telemetry/store/store.js';
@@ -63,6 +65,30 @@ it('extracts and injects W3C, B3 and Jaeger headers', () => {
   new Propagation(['jaeger']).inject(undefined, { traceId, spanId: '3333333333333333', traceFlags: 1 }, jaeger);
   assert.equal(jaeger['uber-trace-id'], `${traceId}:3333333333333333:0:01`);
   assert.equal(new Propagation([]).extract({ traceparent: `00-${traceId}-00f067aa0ba902b7-01` }), undefined);
+});
+
+it('takes the short ways only where the propagators would do the same: no trace headers, a context without baggage', () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const official = new W3CTraceContextPropagator();
+  for (const names of [['tracecontext', 'baggage'], ['tracecontext']] as const) {
+    const p = new Propagation(names);
+    assert.equal(p.extract({ host: 'x', 'user-agent': 'y' }), undefined);
+    assert.ok(p.extract({ traceparent: `00-${traceId}-00f067aa0ba902b7-01` }) !== undefined);
+    for (const traceFlags of [0, 1]) {
+      for (const traceState of [undefined, new TraceState('vendor=abc,other=1')]) {
+        const span = { traceId, spanId: '1111111111111111', traceFlags, traceState };
+        const mine: Record<string, string> = {};
+        const theirs: Record<string, string> = {};
+        p.inject(undefined, span, mine);
+        official.inject(trace.setSpanContext(ROOT_CONTEXT, span), theirs, defaultTextMapSetter);
+        assert.deepEqual(mine, theirs, `${names.join('+')} flags ${traceFlags} state ${String(traceState?.serialize())}`);
+      }
+    }
+  }
+  // Baggage alone is still a context worth extracting; Jaeger reads uberctx-* headers too.
+  assert.ok(new Propagation(['tracecontext', 'baggage']).extract({ baggage: 'tenant=acme' }) !== undefined);
+  assert.ok(new Propagation(['jaeger']).extract({ 'uber-trace-id': `${traceId}:3333333333333333:0:01` }) !== undefined);
+  assert.ok(new Propagation(['b3']).extract({ b3: `${traceId}-2222222222222222-1` }) !== undefined);
 });
 
 it('resolves OTLP endpoints: scheme → TLS, default ports, a port in host', () => {
