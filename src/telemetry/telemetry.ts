@@ -47,7 +47,7 @@ export interface WorkerTelemetry {
 
 /** What the primary asks a worker to report (the store always; the rest only when a reader needs it). */
 export interface ReportRequest {
-  /** Groups whose runtime collectors should run first; all when omitted. */
+  /** The groups to report (their changed series, after running their runtime collectors); all when omitted. */
   readonly groups?: readonly StoreGroup[] | undefined;
   readonly stats: boolean;
   readonly slow: boolean;

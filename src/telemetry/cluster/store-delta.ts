@@ -56,8 +56,9 @@ export class StoreDeltaWriter {
   }
 
   /**
-   * `groups`: whose runtime collectors to run first (all when omitted); every changed series is sent
-   * regardless. The result's `values` is a view valid until the next call (send it, then forget it).
+   * What changed in `groups` (all when omitted) since it was last reported, after running their
+   * runtime collectors. The result's `values` is a view valid until the next call (send it, then
+   * forget it).
    */
   next(now = Date.now(), groups?: ReadonlySet<StoreGroup>): StoreDelta {
     this.#store.runCollectors(groups);
@@ -67,6 +68,8 @@ export class StoreDeltaWriter {
     const registered = this.#store.registered();
     for (let f = 0; f < registered.length; f++) {
       const { group, family } = registered[f] as (typeof registered)[number];
+      // Families of other groups keep their marks and go out with the next report that asks for them.
+      if (groups !== undefined && !groups.has(group)) continue;
       const cells = family.cells;
       const sent = this.#marks(f, cells.length);
       const sentExemplars = (this.#sentExemplars[f] ??= []);

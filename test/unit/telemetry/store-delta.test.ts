@@ -62,6 +62,18 @@ it('the mirror holds the whole store while each report carries only what changed
   assert.equal(third.values.length, 0);
   mirror.apply(third);
   assert.deepEqual(normalized(mirror.snapshot()), normalized(store.snapshot(undefined, 4)));
+
+  // A read of one group reports that group only; the other's change waits for a read that wants it.
+  a.add(1);
+  g.set(6);
+  const processOnly = overIpc(writer.next(5, new Set(['process'])));
+  assert.deepEqual([...processOnly.values], [2, 0, 6]);
+  mirror.apply(processOnly);
+  assert.equal((mirror.snapshot().families[0]?.series[0] as { value: number }).value, 3, 'otel not reported yet');
+  const all = overIpc(writer.next(6));
+  assert.deepEqual([...all.values], [0, 0, 4]);
+  mirror.apply(all);
+  assert.deepEqual(normalized(mirror.snapshot()), normalized(store.snapshot(undefined, 6)));
 });
 
 it('stays equal to the store over random updates, runtime collectors and late families', () => {
