@@ -48,7 +48,7 @@ export interface WorkerTelemetry {
 /** What the primary asks a worker to report (the store always; the rest only when a reader needs it). */
 export interface ReportRequest {
   /** The groups to report (their changed series, after running their runtime collectors); all when omitted. */
-  readonly groups?: readonly StoreGroup[] | undefined;
+  readonly groups?: ReadonlySet<StoreGroup> | undefined;
   readonly stats: boolean;
   readonly slow: boolean;
 }
@@ -121,7 +121,7 @@ export class Telemetry {
     this.#delta ??= new StoreDeltaWriter(this.store);
     const stats = this.stats;
     return {
-      store: this.#delta.next(Date.now(), want.groups === undefined ? undefined : new Set(want.groups)),
+      store: this.#delta.next(Date.now(), want.groups),
       stats: !want.stats ? undefined : stats === undefined ? null : { live: stats.liveRaw(), latest: stats.latestRaw },
       slow: want.slow ? (this.#dashboardView?.slow.list() ?? []) : undefined,
     };

@@ -43,7 +43,8 @@ const STORE_ONLY: ReportRequest = { stats: false, slow: false };
 function covers(a: ReportRequest, b: ReportRequest): boolean {
   if ((b.stats && !a.stats) || (b.slow && !a.slow)) return false;
   if (a.groups === undefined) return true;
-  return b.groups !== undefined && b.groups.every((g) => a.groups?.includes(g) === true);
+  const groups = a.groups;
+  return b.groups !== undefined && [...b.groups].every((g) => groups.has(g));
 }
 
 function receive(member: Member, report: WorkerReport): WorkerTelemetry {

@@ -1,6 +1,6 @@
 /**
  * Messages between the cluster primary and its workers (IPC with `advanced` serialization, so typed
- * arrays and maps in snapshots cross as they are).
+ * arrays, maps and sets cross as they are).
  */
 import type { ConfigOverrides } from '../../config/load.js';
 import type { ReportRequest, WorkerReport } from '../../telemetry/telemetry.js';

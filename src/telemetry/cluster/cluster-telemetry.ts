@@ -24,7 +24,7 @@ export interface WorkerCollector {
 
 const DASHBOARD_GROUPS: ReadonlySet<StoreGroup> = new Set([DASHBOARD_GROUP]);
 /** /__stats and the Influx push read telemetry/metrics values (and the runtime figures they carry). */
-const STATS: ReportRequest = { groups: [], stats: true, slow: false };
+const STATS: ReportRequest = { groups: new Set(), stats: true, slow: false };
 
 /** Window counters of telemetry/metrics: they restart every collection, so a dead worker's are not kept. */
 const WINDOW_COUNTERS = new Set(['krakend.router.connected', 'krakend.router.disconnected']);
@@ -83,7 +83,7 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
   }
 
   async collect(groups?: ReadonlySet<StoreGroup>): Promise<Snapshot> {
-    return this.#merge(await this.#collector.collect({ groups: groups === undefined ? undefined : [...groups], stats: false, slow: false }), groups);
+    return this.#merge(await this.#collector.collect({ groups, stats: false, slow: false }), groups);
   }
 
   #merge(parts: readonly WorkerTelemetry[], groups: ReadonlySet<StoreGroup> | undefined): Snapshot {
@@ -94,7 +94,7 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
   }
 
   async readDashboard(): Promise<{ snapshot: Snapshot; slow: SlowRequest[] }> {
-    const parts = await this.#collector.collect({ groups: [DASHBOARD_GROUP], stats: false, slow: true });
+    const parts = await this.#collector.collect({ groups: DASHBOARD_GROUPS, stats: false, slow: true });
     return { snapshot: this.#merge(parts, DASHBOARD_GROUPS), slow: mergeSlow(parts.map((p) => p.slow)) };
   }
 

@@ -136,13 +136,16 @@ export class StoreDeltaWriter {
   }
 }
 
-function changedExemplars(family: number, position: number, cell: HistogramCell, before: (Exemplar | undefined)[] | undefined, out: ExemplarUpdate[]): (Exemplar | undefined)[] {
+/** Pushes the buckets whose exemplar was replaced since `before`; returns what is now reported. */
+function changedExemplars(family: number, position: number, cell: HistogramCell, before: (Exemplar | undefined)[] | undefined, out: ExemplarUpdate[]): (Exemplar | undefined)[] | undefined {
   const now = cell.exemplars as (Exemplar | undefined)[];
+  const pushed = out.length;
   for (let b = 0; b < now.length; b++) {
     const e = now[b];
     if (e !== undefined && e !== before?.[b]) out.push({ family, position, bucket: b, exemplar: e });
   }
-  return now.slice();
+  // Copied only when something changed (the cell replaces its entries in place).
+  return out.length === pushed ? before : now.slice();
 }
 
 type Histogram = Extract<SeriesSnapshot, { counts: Float64Array }>;

@@ -6,19 +6,14 @@
  * as long as it does (a WeakMap, so series gone after a reload take their prefixes with them).
  */
 export class LinePrefixes {
-  readonly #byFamily = new Map<string, WeakMap<object, readonly Buffer[]>>();
+  readonly #bySeries = new WeakMap<object, { readonly family: string; readonly lines: readonly Buffer[] }>();
 
   get(family: string, series: object, make: () => readonly string[]): readonly Buffer[] {
-    let map = this.#byFamily.get(family);
-    if (map === undefined) {
-      map = new WeakMap();
-      this.#byFamily.set(family, map);
-    }
-    let lines = map.get(series);
-    if (lines === undefined) {
-      lines = make().map((s) => Buffer.from(s));
-      map.set(series, lines);
-    }
+    const cached = this.#bySeries.get(series);
+    // A series belongs to one family; the name is checked anyway, since a wrong prefix would be silent.
+    if (cached !== undefined && cached.family === family) return cached.lines;
+    const lines = make().map((s) => Buffer.from(s));
+    this.#bySeries.set(series, { family, lines });
     return lines;
   }
 }

@@ -38,8 +38,7 @@ function renderFamily(out: TextBuffer, f: FamilySnapshot): void {
     for (const s of f.series) {
       if (!('value' in s)) continue;
       out.bytes(PREFIXES.get(name, s.attributes, () => [`${name}${brace(s.labels)} `])[0] as Buffer);
-      out.ascii(formatValue(s.value));
-      out.ascii('\n');
+      out.ascii(`${formatValue(s.value)}\n`);
     }
     return;
   }

@@ -39,7 +39,8 @@ export class TextBuffer {
   }
 
   utf8(s: string): void {
-    this.#room(Buffer.byteLength(s));
+    // Room for the worst case (3 bytes per UTF-16 unit) rather than a pass to count the bytes.
+    this.#room(s.length * 3);
     this.#n += this.#buf.write(s, this.#n, 'utf8');
   }
 

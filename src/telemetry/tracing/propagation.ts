@@ -68,7 +68,7 @@ export class Propagation {
     if (parent === undefined && this.#w3cOnly) {
       // What W3CTraceContextPropagator writes for a valid span context (our ids always are), without
       // the context objects it needs to get there; baggage only ever comes from a parent.
-      headers['traceparent'] = `00-${span.traceId}-${span.spanId}-${span.traceFlags === 1 ? '01' : `0${Number(span.traceFlags || 0).toString(16)}`}`;
+      headers['traceparent'] = `00-${span.traceId}-${span.spanId}-0${Number(span.traceFlags || 0).toString(16)}`;
       const state = span.traceState?.serialize();
       if (state !== undefined && state !== '') headers['tracestate'] = state;
       return;

@@ -69,6 +69,22 @@ describe('metric store and expositions', () => {
     assert.throws(() => store.counter('otel', { name: 'o', help: 'dup' }), /registered twice/);
   });
 
+  it('renders again after the values change, and never reuses a line prefix across families', () => {
+    const store = new MetricStore();
+    const c = store.counter('otel', { name: 'reqs', help: 'h' }).bind([['route', '/a']]);
+    c.add(1);
+    assert.match(renderPrometheusText(store.snapshot()), /^reqs_total\{route="\/a"\} 1$/m);
+    c.add(2);
+    assert.match(renderPrometheusText(store.snapshot()), /^reqs_total\{route="\/a"\} 3$/m);
+    // The same attributes object under another family name (a merge could hand one over) gets its own prefix.
+    const snap = store.snapshot();
+    const fam = snap.families[0];
+    assert.ok(fam !== undefined);
+    const renamed = { at: snap.at, families: [{ ...fam, name: 'other', exposedName: 'other_total' }] };
+    assert.match(renderPrometheusText(renamed), /^other_total\{route="\/a"\} 3$/m);
+    assert.match(renderOpenMetrics(renamed), /^other_total\{route="\/a"\} 3$/m);
+  });
+
   it('negotiates OpenMetrics only when the scraper asks for it', () => {
     assert.equal(negotiateFormat(undefined), 'text');
     assert.equal(negotiateFormat('text/plain'), 'text');
