@@ -21,7 +21,6 @@
 // round exceeds --max-added-ms (5), or on errors. Bounded: wrk stops itself, a watchdog and
 // `timeout` leashes stop everything else. See bench/RELIABILITY.md.
 
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -40,7 +39,7 @@ import { httpGet } from './lib/http-get.js';
 import { announce, exitWithParent } from './lib/ipc.js';
 import type { LoadResult } from './lib/load-result.js';
 import { startNodeServer } from './lib/node-child.js';
-import { cpuTicks, getText, nodePidOf, sumSamples, waitForQuietBench } from './lib/otlp-bench-util.js';
+import { cpuTicks, getText, nodePidOf, pinProcess, sumSamples, waitForQuietBench } from './lib/otlp-bench-util.js';
 import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
@@ -601,12 +600,8 @@ async function main(): Promise<void> {
   if (options.isolate) {
     const taskset = which('taskset');
     if (taskset === undefined || availableParallelism() < 2 || options.workers !== 1) throw new Error('--isolate needs taskset, 2 or more CPUs and --workers 1');
-    const pin = (pid: number, cpu: number): void => {
-      const r = spawnSync(taskset, ['-a', '-pc', String(cpu), String(pid)], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`taskset -a -pc ${cpu} ${pid}: ${r.stderr.trim()}`);
-    };
-    pin(process.pid, 1);
-    scrapePathCpu = (pid) => pin(pid, 0);
+    pinProcess(taskset, process.pid, 1);
+    scrapePathCpu = (pid) => pinProcess(taskset, pid, 0);
   }
   const upstream = await startNodeServer('upstream', './telemetry-upstream.ts', ['--payload', String(options.payloadBytes)], 15_000);
   if (!upstream.ok) throw new Error(`upstream failed to start: ${upstream.reason}`);

@@ -11,6 +11,11 @@ import { isShuttingDown } from './cleanup.js';
 import { childPids } from './foreign-load.js';
 import { which } from './which.js';
 
+/** Moves a running process, every thread of it (-a), to one CPU; throws with taskset's message. */
+export function pinProcess(taskset: string, pid: number, cpu: number): void {
+  execFileSync(taskset, ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
 /**
  * Pins this driver (every thread) to CPU 0 so that what it spawns afterwards
  * (upstream, sinks, wrk) inherits CPU 0, and returns the taskset binary to pin
@@ -23,7 +28,7 @@ export function pinDriver(enabled: boolean, log: (message: string) => void, tag:
     return undefined;
   }
   try {
-    execFileSync(bin, ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    pinProcess(bin, process.pid, 0);
     log(`${tag}: pinned: gateway(s) on CPU 1; driver, upstream, sink(s) and wrk on CPU 0`);
     return bin;
   } catch (error) {
