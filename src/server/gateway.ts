@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { RequestRecord } from '../telemetry/record.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { builtinFor } from './builtins.js';
+import { ListenerDrain } from './drain.js';
 import { sendError } from './respond.js';
 import { tlsServerOptions } from './tls.js';
 
@@ -48,6 +49,7 @@ export class Gateway {
   readonly #telemetry: Telemetry;
   readonly #record = (rec: RequestRecord): void => this.#telemetry.record(rec);
   #server: Server | undefined;
+  #drain: ListenerDrain | undefined;
   #inFlight = 0;
   #draining = false;
 
@@ -90,6 +92,7 @@ export class Gateway {
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => rejectMalformed(err, socket));
     this.#telemetry.attach(server, () => this.#inFlight);
     this.#server = server;
+    this.#drain = new ListenerDrain(server, () => this.#telemetry.connections.active);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new TollgateError('TG_ERR_LISTEN', `cannot listen on ${this.config.listenIp || '*'}:${this.config.port}: ${err.message}`, { cause: err })));
       const host = this.config.listenIp === '' ? undefined : this.config.listenIp;
@@ -201,28 +204,23 @@ export class Gateway {
   }
 
   /**
-   * Graceful stop: refuse new connections, close idle keep-alive sockets, wait for in-flight requests
-   * up to `deadlineMs`, then cut what is left and close the pools.
+   * Graceful stop: refuse new connections, close idle keep-alive sockets (not one just accepted, whose
+   * request may be on its way: server/drain.ts), wait for in-flight requests up to `deadlineMs`, then
+   * cut what is left and close the pools.
    */
   async close(deadlineMs = 10_000): Promise<void> {
-    const server = this.#server;
-    if (server === undefined) return;
+    const drain = this.#drain;
+    if (this.#server === undefined || drain === undefined) return;
     this.#draining = true;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const until = Date.now() + deadlineMs;
-    while (this.#inFlight > 0 && Date.now() < until) {
-      server.closeIdleConnections();
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const clean = this.#inFlight === 0;
+    const clean = await drain.run(deadlineMs, () => this.#inFlight);
     for (const list of this.#health) for (const h of list) h?.close();
-    server.closeAllConnections();
-    await closed;
     if (clean) await this.#pools.close();
     else await this.#pools.destroy();
     // Telemetry flushes (OTLP) get what is left of the deadline, and at least a second.
     await this.#telemetry.close(Math.max(1_000, until - Date.now()));
     this.#server = undefined;
+    this.#drain = undefined;
     this.#logger.info({ clean }, 'gateway stopped');
   }
 }

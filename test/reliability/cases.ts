@@ -22,6 +22,10 @@ export const CASES = {
   'fault-stale-keepalive-post': 'the same for a POST with a streamed body, which must not be sent twice',
   'fault-close-race': 'a backend that closes every socket 1 ms after its response, under concurrency',
   'fault-heap': 'repeated fault rounds leave no request objects behind and the heap near its baseline',
+  // A graceful stop (drain.test.ts).
+  'drain-in-flight': 'a stop while a request is at the backend',
+  'drain-silent-connection': 'a stop between a connection being accepted and its request arriving',
+  'drain-idle-keepalive': 'a stop with an idle keep-alive connection open',
   // Telemetry sinks that are dead or slow (dead-sinks.test.ts).
   'sink-dead-all': 'OTLP gRPC and HTTP collectors and InfluxDB that accept and never answer, a scraper that never reads',
   // Hostile requests on raw sockets (hostile-input.test.ts).
