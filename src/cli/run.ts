@@ -55,6 +55,12 @@ async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, o
   const primary = new ClusterPrimary({ file: opts.config, overrides, logger, drainTimeoutMs: opts.drainTimeoutMs });
   // Before start: its listeners answer before start() resolves, and SIGHUP's default action is to exit.
   process.on('SIGHUP', () => void primary.reload());
+  // Also before start: the first worker serves before the others are up, and a stop then must drain it
+  // rather than kill it with the primary.
+  onStopSignals(logger, (signal) => {
+    logger.info({ signal, drainTimeoutMs: opts.drainTimeoutMs }, 'stopping: draining in-flight requests');
+    return primary.stop();
+  });
   try {
     await primary.start(loaded.config, text);
   } catch (err) {
@@ -81,28 +87,27 @@ async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, o
     };
     arm();
   }
-  onStopSignals(logger, (signal) => {
-    logger.info({ signal, drainTimeoutMs: opts.drainTimeoutMs }, 'stopping: draining in-flight requests');
-    return primary.stop();
-  });
 }
 
 /** Starts a gateway on a loaded config and wires the stop signals; shared by `run` and `demo`. */
 export async function serve(loaded: LoadedConfig, logger: Logger, drainTimeoutMs: number, onStop?: () => Promise<void>): Promise<Gateway> {
   for (const w of loaded.warnings) logger.warn({ file: loaded.file }, w);
   const gateway = new Gateway(loaded.config, { logger });
+  const started = gateway.start();
+  // Before the start completes: the listener serves before the telemetry readers are up.
+  onStopSignals(logger, async (signal) => {
+    await started.catch(() => undefined);
+    logger.info({ signal, inFlight: gateway.inFlight, drainTimeoutMs }, 'stopping: draining in-flight requests');
+    await gateway.close(drainTimeoutMs);
+    await onStop?.();
+  });
   try {
-    await gateway.start();
+    await started;
   } catch (err) {
     logger.fatal({ err }, 'cannot start the gateway');
     logger.flush();
     process.exit(1);
   }
-  onStopSignals(logger, async (signal) => {
-    logger.info({ signal, inFlight: gateway.inFlight, drainTimeoutMs }, 'stopping: draining in-flight requests');
-    await gateway.close(drainTimeoutMs);
-    await onStop?.();
-  });
   return gateway;
 }
 

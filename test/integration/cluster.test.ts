@@ -271,18 +271,47 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
   });
 
   it('drains on SIGTERM: in-flight requests finish, then every process exits 0', async (t) => {
-    const slow = await startUpstream(t, (_req, res) => setTimeout(() => sendJson(res, 200, { slow: true }), 600));
+    let arrived = (): void => undefined;
+    const atBackend = new Promise<void>((r) => (arrived = r));
+    const slow = await startUpstream(t, (_req, res) => {
+      arrived();
+      setTimeout(() => sendJson(res, 200, { slow: true }), 600);
+    });
     const port = await freePort();
     const file = writeConfig({ version: 3, port, workers: 2, endpoints: [{ endpoint: '/slow', backend: [{ host: [slow.url], url_pattern: '/s' }] }] });
     const cli = startCli(t, ['run', '-c', file, '--drain-timeout', '5000']);
     await waitForHttp(`http://127.0.0.1:${port}/__health`, 20_000);
     const pending = request(`http://127.0.0.1:${port}/slow`);
-    await new Promise((r) => setTimeout(r, 150));
+    // In flight means at the backend; a request still on its way is test/reliability/drain.test.ts's case.
+    await atBackend;
     cli.child.kill('SIGTERM');
     const r = await pending;
     assert.equal(r.statusCode, 200);
     assert.deepEqual(await r.body.json(), { slow: true });
     assert.equal(await cli.exited, 0);
     for (const pid of workerPids(cli.output())) assert.throws(() => process.kill(pid, 0), 'worker exited');
+  });
+  it('a stop during start-up drains the workers already serving instead of killing them', async (t) => {
+    let arrived = (): void => undefined;
+    const atBackend = new Promise<void>((r) => (arrived = r));
+    const slow = await startUpstream(t, (_req, res) => {
+      arrived();
+      setTimeout(() => sendJson(res, 200, { slow: true }), 600);
+    });
+    const port = await freePort();
+    // Eight workers on two cores: the first serves for a second or more before the last is up.
+    const file = writeConfig({ version: 3, port, workers: 8, endpoints: [{ endpoint: '/slow', backend: [{ host: [slow.url], url_pattern: '/s' }] }] });
+    const cli = startCli(t, ['run', '-c', file, '--drain-timeout', '5000']);
+    await waitForHttp(`http://127.0.0.1:${port}/__health`, 20_000);
+    const pending = request(`http://127.0.0.1:${port}/slow`);
+    await atBackend;
+    cli.child.kill('SIGTERM');
+    const r = await pending;
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual(await r.body.json(), { slow: true });
+    assert.equal(await cli.exited, 0);
+    const out = cli.output();
+    if (out.includes('cluster primary running')) t.diagnostic('every worker was up before the stop: the start-up case was not reached this time');
+    for (const pid of workerPids(out)) assert.throws(() => process.kill(pid, 0), 'worker exited');
   });
 });

@@ -75,6 +75,7 @@ export class ClusterPrimary implements WorkerCollector {
   #stopping = false;
   #started = false;
   #reloading: Promise<boolean> | undefined;
+  #readersStarting: Promise<void> | undefined;
   #collecting: { readonly want: ReportRequest; readonly result: Promise<readonly WorkerTelemetry[]> } | undefined;
 
   constructor(options: PrimaryOptions) {
@@ -95,8 +96,11 @@ export class ClusterPrimary implements WorkerCollector {
     this.#telemetry = new ClusterTelemetry(config, this, this.#logger);
     this.#generation = 1;
     const ok = await this.#startGeneration(config.workers, 1);
+    // A stop during start-up: stop() drains the workers that came up (one may already serve).
+    if (this.#stopping) return;
     if (!ok) throw new Error('the workers failed to start (see the log)');
-    await this.#telemetry.start();
+    this.#readersStarting = this.#telemetry.start();
+    await this.#readersStarting;
     this.#started = true;
     this.#logger.info({ workers: config.workers, port: config.port, pid: process.pid }, 'cluster primary running');
   }
@@ -119,6 +123,8 @@ export class ClusterPrimary implements WorkerCollector {
     const members = Array.from({ length: count }, () => this.#fork(generation));
     const until = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < until) {
+      // Stopping: the drain takes these over, ready or not.
+      if (this.#stopping) return false;
       if (members.every((m) => m.ready)) {
         this.#updateWorkerGauge();
         return true;
@@ -137,7 +143,8 @@ export class ClusterPrimary implements WorkerCollector {
     const member = this.#members.get(worker.id);
     if (member === undefined || !isToPrimary(m)) return;
     const msg: ToPrimary = m;
-    if (msg.t === 'hello') this.#send(worker, { t: 'config', text: member.text, file: this.#o.file, overrides: this.#o.overrides });
+    // A worker told to drain before it listened for messages did not hear it: told again, it exits.
+    if (msg.t === 'hello') this.#send(worker, member.leaving ? { t: 'drain', deadlineMs: this.#o.drainTimeoutMs } : { t: 'config', text: member.text, file: this.#o.file, overrides: this.#o.overrides });
     else if (msg.t === 'ready') {
       member.ready = true;
       this.#updateWorkerGauge();
@@ -255,6 +262,8 @@ export class ClusterPrimary implements WorkerCollector {
     const generation = this.#generation + 1;
     this.#generation = generation;
     if (!(await this.#startGeneration(config.workers, generation))) {
+      // A stop came during the reload: it drains the new workers with the old ones.
+      if (this.#stopping) return false;
       this.#text = previousText;
       this.#generation = generation - 1;
       telemetry.cluster.reloadsRejected.add(1);
@@ -288,7 +297,11 @@ export class ClusterPrimary implements WorkerCollector {
     this.#stopping = true;
     await this.#reloading;
     await this.#drain([...this.#members.values()], this.#o.drainTimeoutMs);
-    await this.#telemetry?.close(5_000);
+    // Readers that never started (a stop during start-up) have nothing to flush.
+    if (this.#readersStarting !== undefined) {
+      await this.#readersStarting.catch(() => undefined);
+      await this.#telemetry?.close(5_000);
+    }
     this.#logger.info({}, 'cluster stopped');
   }
 }

@@ -13,6 +13,7 @@ const STATS_EVERY_MS = 10_000;
 
 export function runWorker(worker: Worker, logger: Logger): void {
   let gateway: Gateway | undefined;
+  let starting: Promise<void> | undefined;
   let statsSentAt = 0;
   let draining = false;
   const send = (m: ToPrimary): void => {
@@ -21,6 +22,8 @@ export function runWorker(worker: Worker, logger: Logger): void {
   const drain = async (deadlineMs: number): Promise<void> => {
     if (draining) return;
     draining = true;
+    // A drain during start-up waits for the listener: it may already hold a connection.
+    await starting;
     await gateway?.close(deadlineMs);
     const telemetry = gateway?.telemetry;
     if (telemetry !== undefined) {
@@ -47,7 +50,7 @@ export function runWorker(worker: Worker, logger: Logger): void {
   };
   process.on('message', (m: unknown) => {
     if (!isToWorker(m)) return;
-    if (m.t === 'config') void start(m);
+    if (m.t === 'config') starting ??= start(m);
     else if (m.t === 'collect') {
       if (gateway === undefined) return;
       // telemetry/metrics values go along every 10 s even when no reader asks, so the counts a
