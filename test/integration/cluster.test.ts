@@ -58,7 +58,8 @@ async function load(url: string, n: number, concurrency = 8): Promise<{ ok: numb
   let ok = 0;
   let failed = 0;
   const lane = async (): Promise<void> => {
-    const agent = new Agent({ connections: 1 });
+    // Bounded: a request that never gets an answer counts as failed instead of holding the suite.
+    const agent = new Agent({ connections: 1, headersTimeout: 15_000, bodyTimeout: 15_000 });
     try {
       while (next < n) {
         next++;

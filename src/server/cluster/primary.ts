@@ -75,7 +75,8 @@ export class ClusterPrimary implements WorkerCollector {
   #stopping = false;
   #started = false;
   #reloading: Promise<boolean> | undefined;
-  #readersStarting: Promise<void> | undefined;
+  #starting: Promise<void> | undefined;
+  #readersUp = false;
   #collecting: { readonly want: ReportRequest; readonly result: Promise<readonly WorkerTelemetry[]> } | undefined;
 
   constructor(options: PrimaryOptions) {
@@ -88,7 +89,12 @@ export class ClusterPrimary implements WorkerCollector {
   }
 
   /** Starts the workers of a validated config and the telemetry readers; resolves once all serve. */
-  async start(config: GatewayConfig, text: string): Promise<void> {
+  start(config: GatewayConfig, text: string): Promise<void> {
+    this.#starting = this.#start(config, text);
+    return this.#starting;
+  }
+
+  async #start(config: GatewayConfig, text: string): Promise<void> {
     this.#text = text;
     cluster.setupPrimary({ serialization: 'advanced' });
     cluster.on('message', (worker, m: unknown) => this.#onMessage(worker, m));
@@ -96,11 +102,12 @@ export class ClusterPrimary implements WorkerCollector {
     this.#telemetry = new ClusterTelemetry(config, this, this.#logger);
     this.#generation = 1;
     const ok = await this.#startGeneration(config.workers, 1);
-    // A stop during start-up: stop() drains the workers that came up (one may already serve).
+    // A stop during start-up leaves the workers that came up (one may already serve) to stop()'s
+    // drain, and still starts the readers: the requests served so far get their final push.
+    if (!ok && !this.#stopping) throw new Error('the workers failed to start (see the log)');
+    await this.#telemetry.start();
+    this.#readersUp = true;
     if (this.#stopping) return;
-    if (!ok) throw new Error('the workers failed to start (see the log)');
-    this.#readersStarting = this.#telemetry.start();
-    await this.#readersStarting;
     this.#started = true;
     this.#logger.info({ workers: config.workers, port: config.port, pid: process.pid }, 'cluster primary running');
   }
@@ -297,11 +304,9 @@ export class ClusterPrimary implements WorkerCollector {
     this.#stopping = true;
     await this.#reloading;
     await this.#drain([...this.#members.values()], this.#o.drainTimeoutMs);
-    // Readers that never started (a stop during start-up) have nothing to flush.
-    if (this.#readersStarting !== undefined) {
-      await this.#readersStarting.catch(() => undefined);
-      await this.#telemetry?.close(5_000);
-    }
+    // After the workers' final reports: the readers' last pushes carry the final sums.
+    await this.#starting?.catch(() => undefined);
+    if (this.#readersUp) await this.#telemetry?.close(5_000);
     this.#logger.info({}, 'cluster stopped');
   }
 }
