@@ -104,6 +104,34 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
   }
 }
 
+/**
+ * Starts a cluster of `workers`, sends SIGTERM once a slow request is at the backend (in flight; one
+ * still on its way is test/reliability/drain.test.ts's case), and checks that it is answered in full and
+ * every process exits 0. Resolves with the cluster's log.
+ */
+async function stopWithRequestInFlight(t: TestContext, workers: number): Promise<string> {
+  let arrived = (): void => undefined;
+  const atBackend = new Promise<void>((r) => (arrived = r));
+  const slow = await startUpstream(t, (_req, res) => {
+    arrived();
+    setTimeout(() => sendJson(res, 200, { slow: true }), 600);
+  });
+  const port = await freePort();
+  const file = writeConfig({ version: 3, port, workers, endpoints: [{ endpoint: '/slow', backend: [{ host: [slow.url], url_pattern: '/s' }] }] });
+  const cli = startCli(t, ['run', '-c', file, '--drain-timeout', '5000']);
+  await waitForHttp(`http://127.0.0.1:${port}/__health`, 20_000);
+  const pending = request(`http://127.0.0.1:${port}/slow`);
+  await atBackend;
+  cli.child.kill('SIGTERM');
+  const r = await pending;
+  assert.equal(r.statusCode, 200);
+  assert.deepEqual(await r.body.json(), { slow: true });
+  assert.equal(await cli.exited, 0);
+  const out = cli.output();
+  for (const pid of workerPids(out)) assert.throws(() => process.kill(pid, 0), 'worker exited');
+  return out;
+}
+
 describe('cluster: workers, one consistent /metrics, reload and drain', { timeout: 120_000 }, () => {
   it('counts N requests over 2 workers exactly once in /metrics, Kong families and /__stats', async (t) => {
     const c = await startCluster(t);
@@ -272,47 +300,12 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
   });
 
   it('drains on SIGTERM: in-flight requests finish, then every process exits 0', async (t) => {
-    let arrived = (): void => undefined;
-    const atBackend = new Promise<void>((r) => (arrived = r));
-    const slow = await startUpstream(t, (_req, res) => {
-      arrived();
-      setTimeout(() => sendJson(res, 200, { slow: true }), 600);
-    });
-    const port = await freePort();
-    const file = writeConfig({ version: 3, port, workers: 2, endpoints: [{ endpoint: '/slow', backend: [{ host: [slow.url], url_pattern: '/s' }] }] });
-    const cli = startCli(t, ['run', '-c', file, '--drain-timeout', '5000']);
-    await waitForHttp(`http://127.0.0.1:${port}/__health`, 20_000);
-    const pending = request(`http://127.0.0.1:${port}/slow`);
-    // In flight means at the backend; a request still on its way is test/reliability/drain.test.ts's case.
-    await atBackend;
-    cli.child.kill('SIGTERM');
-    const r = await pending;
-    assert.equal(r.statusCode, 200);
-    assert.deepEqual(await r.body.json(), { slow: true });
-    assert.equal(await cli.exited, 0);
-    for (const pid of workerPids(cli.output())) assert.throws(() => process.kill(pid, 0), 'worker exited');
+    await stopWithRequestInFlight(t, 2);
   });
+
   it('a stop during start-up drains the workers already serving instead of killing them', async (t) => {
-    let arrived = (): void => undefined;
-    const atBackend = new Promise<void>((r) => (arrived = r));
-    const slow = await startUpstream(t, (_req, res) => {
-      arrived();
-      setTimeout(() => sendJson(res, 200, { slow: true }), 600);
-    });
-    const port = await freePort();
     // Eight workers on two cores: the first serves for a second or more before the last is up.
-    const file = writeConfig({ version: 3, port, workers: 8, endpoints: [{ endpoint: '/slow', backend: [{ host: [slow.url], url_pattern: '/s' }] }] });
-    const cli = startCli(t, ['run', '-c', file, '--drain-timeout', '5000']);
-    await waitForHttp(`http://127.0.0.1:${port}/__health`, 20_000);
-    const pending = request(`http://127.0.0.1:${port}/slow`);
-    await atBackend;
-    cli.child.kill('SIGTERM');
-    const r = await pending;
-    assert.equal(r.statusCode, 200);
-    assert.deepEqual(await r.body.json(), { slow: true });
-    assert.equal(await cli.exited, 0);
-    const out = cli.output();
+    const out = await stopWithRequestInFlight(t, 8);
     if (out.includes('cluster primary running')) t.diagnostic('every worker was up before the stop: the start-up case was not reached this time');
-    for (const pid of workerPids(out)) assert.throws(() => process.kill(pid, 0), 'worker exited');
   });
 });
