@@ -3,7 +3,7 @@
  * config, then serves them on the data listener. Lifecycle: `start()` opens the listener, `close()`
  * drains (stop accepting, let in-flight requests finish up to a deadline) and closes the pools.
  */
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { EndpointConfig, GatewayConfig } from '../config/types.js';
@@ -48,7 +48,7 @@ export class Gateway {
   readonly #health: (HealthChecker | undefined)[][];
   readonly #telemetry: Telemetry;
   readonly #record = (rec: RequestRecord): void => this.#telemetry.record(rec);
-  #server: Server | undefined;
+  /** The data listener's stop, once it listens. */
   #drain: ListenerDrain | undefined;
   #inFlight = 0;
   #draining = false;
@@ -91,7 +91,6 @@ export class Gateway {
     const server = this.config.tls === undefined ? createHttpServer({ requireHostHeader: false }, onRequest) : createHttpsServer({ ...tlsServerOptions(this.config.tls), requireHostHeader: false }, onRequest);
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => rejectMalformed(err, socket));
     this.#telemetry.attach(server, () => this.#inFlight);
-    this.#server = server;
     this.#drain = new ListenerDrain(server, () => this.#telemetry.connections.active);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new TollgateError('TG_ERR_LISTEN', `cannot listen on ${this.config.listenIp || '*'}:${this.config.port}: ${err.message}`, { cause: err })));
@@ -210,7 +209,7 @@ export class Gateway {
    */
   async close(deadlineMs = 10_000): Promise<void> {
     const drain = this.#drain;
-    if (this.#server === undefined || drain === undefined) return;
+    if (drain === undefined) return;
     this.#draining = true;
     const until = Date.now() + deadlineMs;
     const clean = await drain.run(deadlineMs, () => this.#inFlight);
@@ -219,7 +218,6 @@ export class Gateway {
     else await this.#pools.destroy();
     // Telemetry flushes (OTLP) get what is left of the deadline, and at least a second.
     await this.#telemetry.close(Math.max(1_000, until - Date.now()));
-    this.#server = undefined;
     this.#drain = undefined;
     this.#logger.info({ clean }, 'gateway stopped');
   }

@@ -83,6 +83,8 @@ export class Telemetry {
   #runtime: NodeRuntimeMetrics | undefined;
   #tracer: RequestTracer | undefined;
   readonly #batchers: SpanBatcher[] = [];
+  /** What the cluster primary has been sent of the store (workers only, made on the first report). */
+  #delta: StoreDeltaWriter | undefined;
   /** `telemetry/metrics` (/__stats), when configured. */
   readonly stats: ExtendedMetrics | undefined;
   /** Data-listener connection accounting (Kong's nginx connection families). */
@@ -126,8 +128,6 @@ export class Telemetry {
       slow: want.slow ? (this.#dashboardView?.slow.list() ?? []) : undefined,
     };
   }
-
-  #delta: StoreDeltaWriter | undefined;
 
   /** The Kong status listener, when `telemetry/kong-prometheus` is configured. */
   get kongStatus(): KongStatusServer | undefined {

@@ -76,7 +76,6 @@ export class ClusterPrimary implements WorkerCollector {
   #started = false;
   #reloading: Promise<boolean> | undefined;
   #starting: Promise<void> | undefined;
-  #readersUp = false;
   #collecting: { readonly want: ReportRequest; readonly result: Promise<readonly WorkerTelemetry[]> } | undefined;
 
   constructor(options: PrimaryOptions) {
@@ -106,10 +105,8 @@ export class ClusterPrimary implements WorkerCollector {
     // drain, and still starts the readers: the requests served so far get their final push.
     if (!ok && !this.#stopping) throw new Error('the workers failed to start (see the log)');
     await this.#telemetry.start();
-    this.#readersUp = true;
-    if (this.#stopping) return;
     this.#started = true;
-    this.#logger.info({ workers: config.workers, port: config.port, pid: process.pid }, 'cluster primary running');
+    if (!this.#stopping) this.#logger.info({ workers: config.workers, port: config.port, pid: process.pid }, 'cluster primary running');
   }
 
   #fork(generation: number): Member {
@@ -306,7 +303,7 @@ export class ClusterPrimary implements WorkerCollector {
     await this.#drain([...this.#members.values()], this.#o.drainTimeoutMs);
     // After the workers' final reports: the readers' last pushes carry the final sums.
     await this.#starting?.catch(() => undefined);
-    if (this.#readersUp) await this.#telemetry?.close(5_000);
+    if (this.#started) await this.#telemetry?.close(5_000);
     this.#logger.info({}, 'cluster stopped');
   }
 }
