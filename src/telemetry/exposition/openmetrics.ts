@@ -7,14 +7,11 @@ import type { Exemplar } from '../store/cells.js';
 import type { FamilySnapshot, Snapshot } from '../store/store.js';
 import { escapeHelp } from '../store/labels.js';
 import { LinePrefixes } from './line-prefixes.js';
-import { formatValue, goFloat } from './numbers.js';
+import { formatValue } from './numbers.js';
+import { brace, histogramPrefixes, writeHistogram } from './sample-lines.js';
 import { TextBuffer } from './text-buffer.js';
 
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
-
-function brace(labels: string): string {
-  return labels === '' ? '' : `{${labels}}`;
-}
 
 const PREFIXES = new LinePrefixes();
 
@@ -47,32 +44,8 @@ function renderFamily(out: TextBuffer, f: FamilySnapshot): void {
     }
     return;
   }
-  // Same `le` spelling as the text format: Prometheus 2.x stores it as exposed, so a scraper that
-  // switches format must not see new series (the OM parser accepts non-canonical floats).
-  const les = Array.from(f.bounds, goFloat);
-  les.push('+Inf');
   for (const s of f.series) {
     if (!('counts' in s)) continue;
-    // One prefix per bucket, then _sum and _count.
-    const prefixes = PREFIXES.get(f.name, s.attributes, () => {
-      const bucket = s.labels === '' ? `${f.name}_bucket{le="` : `${f.name}_bucket{${s.labels},le="`;
-      return [...les.map((le) => `${bucket}${le}"} `), `${f.name}_sum${brace(s.labels)} `, `${f.name}_count${brace(s.labels)} `];
-    });
-    let cumulative = 0;
-    for (let i = 0; i < les.length; i++) {
-      cumulative += s.counts[i] as number;
-      out.bytes(prefixes[i] as Buffer);
-      const e = s.exemplars?.[i];
-      if (e === undefined) out.ascii(`${formatValue(cumulative)}\n`);
-      else {
-        out.ascii(formatValue(cumulative));
-        // Trace ids are hex, but an exemplar's text is not ours to assume ASCII.
-        out.utf8(`${exemplar(e)}\n`);
-      }
-    }
-    out.bytes(prefixes[les.length] as Buffer);
-    out.ascii(`${formatValue(s.sum)}\n`);
-    out.bytes(prefixes[les.length + 1] as Buffer);
-    out.ascii(`${formatValue(s.count)}\n`);
+    writeHistogram(out, PREFIXES.get(f.name, s.attributes, () => histogramPrefixes(f.name, s.labels, f.bounds)), s, exemplar);
   }
 }

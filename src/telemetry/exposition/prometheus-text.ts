@@ -5,18 +5,11 @@
 import type { FamilySnapshot, Snapshot } from '../store/store.js';
 import { escapeHelp } from '../store/labels.js';
 import { LinePrefixes } from './line-prefixes.js';
-import { formatValue, goFloat } from './numbers.js';
+import { formatValue } from './numbers.js';
+import { brace, histogramPrefixes, writeHistogram } from './sample-lines.js';
 import { TextBuffer } from './text-buffer.js';
 
 export const PROMETHEUS_TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-function brace(labels: string): string {
-  return labels === '' ? '' : `{${labels}}`;
-}
-
-function bucketLabels(labels: string, le: string): string {
-  return labels === '' ? `{le="${le}"}` : `{${labels},le="${le}"}`;
-}
 
 const PREFIXES = new LinePrefixes();
 
@@ -42,21 +35,8 @@ function renderFamily(out: TextBuffer, f: FamilySnapshot): void {
     }
     return;
   }
-  const les = Array.from(f.bounds, goFloat);
-  les.push('+Inf');
   for (const s of f.series) {
     if (!('counts' in s)) continue;
-    // One prefix per bucket, then _sum and _count.
-    const prefixes = PREFIXES.get(name, s.attributes, () => [...les.map((le) => `${name}_bucket${bucketLabels(s.labels, le)} `), `${name}_sum${brace(s.labels)} `, `${name}_count${brace(s.labels)} `]);
-    let cumulative = 0;
-    for (let i = 0; i < les.length; i++) {
-      cumulative += s.counts[i] as number;
-      out.bytes(prefixes[i] as Buffer);
-      out.ascii(`${formatValue(cumulative)}\n`);
-    }
-    out.bytes(prefixes[les.length] as Buffer);
-    out.ascii(`${formatValue(s.sum)}\n`);
-    out.bytes(prefixes[les.length + 1] as Buffer);
-    out.ascii(`${formatValue(s.count)}\n`);
+    writeHistogram(out, PREFIXES.get(name, s.attributes, () => histogramPrefixes(name, s.labels, f.bounds)), s);
   }
 }
