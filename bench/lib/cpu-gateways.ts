@@ -1,0 +1,188 @@
+// The gateways and variants of bench/cpu-per-request.ts. A gateway is one
+// process tree whose CPU time is read from /proc: the undici floor, nginx, or
+// a real `tollgate run` on a generated KrakenD v3 config. A variant is a
+// gateway plus the path loaded, so one Tollgate process serves both its
+// no-op endpoint and its two-backend merge endpoint.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { spawnTracked, type TrackedChild } from './children.js';
+import { getFreePort } from './free-port.js';
+import { nginxConfig } from './nginx.js';
+import { startNodeServer } from './node-child.js';
+import { waitForHttp200 } from './readiness.js';
+import { startTollgateWithConfig } from './tollgate-with-config.js';
+import { toolOutput, toolVersion } from './tool-version.js';
+import { which } from './which.js';
+
+export type Telemetry =
+  | { readonly kind: 'off' }
+  | { readonly kind: 'metrics' }
+  | { readonly kind: 'traces'; readonly transport: 'http' | 'grpc'; readonly rate: number };
+
+export interface GatewaySpec {
+  readonly name: string;
+  readonly kind: 'floor' | 'nginx' | 'tollgate';
+  readonly telemetry?: Telemetry;
+}
+
+export interface Variant {
+  readonly name: string;
+  readonly gateway: string;
+  readonly path: string;
+  readonly description: string;
+  /** Variant whose µs/request is the denominator of "vs off". */
+  readonly vsOff?: string;
+  /** Variant whose µs/request is the denominator of "vs metrics" (trace variants). */
+  readonly vsMetrics?: string;
+}
+
+const trace = (transport: 'http' | 'grpc', rate: number): GatewaySpec => ({ name: `otlp-${transport}-${rate}`, kind: 'tollgate', telemetry: { kind: 'traces', transport, rate } });
+
+export const GATEWAYS: readonly GatewaySpec[] = [
+  { name: 'floor', kind: 'floor' },
+  { name: 'nginx', kind: 'nginx' },
+  { name: 'off', kind: 'tollgate', telemetry: { kind: 'off' } },
+  { name: 'metrics', kind: 'tollgate', telemetry: { kind: 'metrics' } },
+  trace('http', 0.1),
+  trace('http', 1),
+  trace('grpc', 0.1),
+  trace('grpc', 1),
+];
+
+const traceVariant = (transport: 'http' | 'grpc', rate: number): Variant => ({
+  name: `otlp-${transport}-${rate}`,
+  gateway: `otlp-${transport}-${rate}`,
+  path: '/noop',
+  description: `metrics + traces, trace_sample_rate ${rate}, OTLP/${transport === 'http' ? 'HTTP' : 'gRPC'} to a counting sink`,
+  vsOff: 'off',
+  vsMetrics: 'metrics',
+});
+
+export const VARIANTS: readonly Variant[] = [
+  { name: 'floor', gateway: 'floor', path: '/payload', description: 'node:http + one undici.Pool: the thinnest Node proxy', vsOff: 'off' },
+  { name: 'nginx', gateway: 'nginx', path: '/payload', description: 'nginx, one process, upstream keepalive', vsOff: 'off' },
+  { name: 'off', gateway: 'off', path: '/noop', description: 'Tollgate, GET /noop (no-op encoding), no telemetry' },
+  { name: 'metrics', gateway: 'metrics', path: '/noop', description: 'all metrics: otel layers + Prometheus, /__stats, Kong', vsOff: 'off' },
+  traceVariant('http', 0.1),
+  traceVariant('http', 1),
+  traceVariant('grpc', 0.1),
+  traceVariant('grpc', 1),
+  { name: 'merge-off', gateway: 'off', path: '/merge', description: 'GET /merge: two JSON backends merged, no telemetry' },
+  { name: 'merge-on', gateway: 'otlp-grpc-0.1', path: '/merge', description: 'GET /merge with all metrics + OTLP/gRPC traces at 0.1', vsOff: 'merge-off' },
+];
+
+export interface TelemetryPorts {
+  readonly metrics: number;
+  readonly kong: number;
+  readonly stats: number;
+  readonly sink: number;
+}
+
+const ALL_ON = { disable_stage: false, round_trip: true, read_payload: true, detailed_connection: true };
+
+function telemetryConfig(t: Telemetry, p: TelemetryPorts): Record<string, unknown> {
+  if (t.kind === 'off') return {};
+  const otlp = t.kind === 'traces' ? [{ name: 'sink', host: '127.0.0.1', port: p.sink, use_http: t.transport === 'http', disable_metrics: true, disable_traces: false }] : undefined;
+  return {
+    extra_config: {
+      'telemetry/opentelemetry': {
+        service_name: 'tollgate-cpu-bench',
+        ...(t.kind === 'traces' ? { trace_sample_rate: t.rate } : {}),
+        exporters: {
+          prometheus: [{ name: 'local', port: p.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }],
+          ...(otlp !== undefined ? { otlp } : {}),
+        },
+        layers: {
+          global: { disable_metrics: false, disable_traces: false, disable_propagation: false, report_headers: true },
+          proxy: { disable_metrics: false, disable_traces: false, report_headers: true },
+          backend: { metrics: ALL_ON, traces: { ...ALL_ON, report_headers: true } },
+        },
+      },
+      'telemetry/metrics': { listen_address: `127.0.0.1:${p.stats}` },
+      'telemetry/kong-prometheus': {
+        status_code_metrics: true,
+        latency_metrics: true,
+        bandwidth_metrics: true,
+        upstream_health_metrics: true,
+        per_consumer: true,
+        listen_address: `127.0.0.1:${p.kong}`,
+      },
+    },
+  };
+}
+
+/** The KrakenD v3 config of a Tollgate gateway: GET /noop (bytes through) and GET /merge (two JSON backends, grouped). */
+export function tollgateConfig(spec: GatewaySpec, port: number, upstreamPort: number, ports: TelemetryPorts, workers: number | undefined): { port: number } & Record<string, unknown> {
+  const host = [`http://127.0.0.1:${upstreamPort}`];
+  return {
+    version: 3,
+    name: `tollgate-cpu-${spec.name}`,
+    port,
+    timeout: '3s',
+    ...(workers !== undefined ? { workers } : {}),
+    ...telemetryConfig(spec.telemetry ?? { kind: 'off' }, ports),
+    endpoints: [
+      { endpoint: '/noop', method: 'GET', output_encoding: 'no-op', backend: [{ host, url_pattern: '/payload', encoding: 'no-op' }] },
+      {
+        endpoint: '/merge',
+        method: 'GET',
+        output_encoding: 'json',
+        backend: [
+          { host, url_pattern: '/json', encoding: 'json', group: 'a' },
+          { host, url_pattern: '/json', encoding: 'json', group: 'b' },
+        ],
+      },
+    ],
+  };
+}
+
+export interface RunningGateway {
+  readonly origin: string;
+  /** Root of the process tree whose CPU is measured. */
+  readonly child: TrackedChild;
+  readonly detail?: string;
+}
+
+export type GatewayStart = ({ readonly ok: true } & RunningGateway) | { readonly ok: false; readonly reason: string };
+
+export async function startFloor(upstreamOrigin: string): Promise<GatewayStart> {
+  const started = await startNodeServer('floor', './floor-proxy.ts', ['--upstream', upstreamOrigin], 15_000);
+  if (!started.ok) return started;
+  return { ok: true, origin: `http://127.0.0.1:${started.port}`, child: started.child };
+}
+
+/** nginx in the foreground, one master-less process, from a generated config in `tempDir`; loopback only. */
+export async function startNginx(tempDir: string, upstreamPort: number, leashSeconds: number): Promise<GatewayStart> {
+  const bin = which('nginx');
+  if (bin === undefined) return { ok: false, reason: 'nginx not found on PATH' };
+  const dir = join(tempDir, 'nginx');
+  await mkdir(dir, { recursive: true });
+  const port = await getFreePort();
+  const config = join(dir, 'nginx.conf');
+  await writeFile(config, nginxConfig({ dir, port, upstreamPort, workers: 1, buildInfo: toolOutput(bin, ['-V']) }));
+  const child = spawnTracked('nginx', bin, ['-p', dir, '-c', config, '-e', 'stderr'], { leashSeconds });
+  const origin = `http://127.0.0.1:${port}`;
+  const ready = await waitForHttp200(`${origin}/payload`, 10_000, child);
+  if (!ready.ok) {
+    await child.stop();
+    return ready;
+  }
+  const version = toolVersion(bin, ['-v']);
+  return { ok: true, origin, child, ...(version !== undefined ? { detail: version } : {}) };
+}
+
+export async function startTollgate(spec: GatewaySpec, o: { bin: string; tempDir: string; upstreamPort: number; sinkPort: number; workers: number | undefined; leashSeconds: number }): Promise<GatewayStart & { ports?: TelemetryPorts }> {
+  // Ports picked one after another (each probe socket is closed before the next pick).
+  const ports: TelemetryPorts = { metrics: await getFreePort(), kong: await getFreePort(), stats: await getFreePort(), sink: o.sinkPort };
+  const port = await getFreePort();
+  const started = await startTollgateWithConfig({
+    name: `tollgate-${spec.name}`,
+    config: tollgateConfig(spec, port, o.upstreamPort, ports, o.workers),
+    bin: o.bin,
+    tempDir: o.tempDir,
+    leashSeconds: o.leashSeconds,
+  });
+  if (!started.ok) return started;
+  return { ok: true, origin: started.origin, child: started.child, ports };
+}

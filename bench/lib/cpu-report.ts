@@ -1,0 +1,131 @@
+// Per-variant summary and the printed table of bench/cpu-per-request.ts:
+// CPU µs per request (the median over rounds, with the spread), the ratios
+// against telemetry off and against metrics only, and what the OTLP sinks
+// received.
+
+import type { Variant } from './cpu-gateways.js';
+
+export interface SinkDelta {
+  /** Export requests of the trace signal. */
+  readonly exports: number;
+  readonly spans: number;
+  readonly bytes: number;
+  readonly malformed: number;
+}
+
+export interface CpuRun {
+  readonly round: number;
+  readonly variant: string;
+  readonly requests: number;
+  readonly requestsPerSecond: number;
+  readonly errors: number;
+  readonly non2xx: number;
+  readonly p99Ms: number;
+  /** CPU time of the gateway's process tree from the start of the measured load to the end of the settle. */
+  readonly cpuMs: number;
+  readonly usPerRequest: number;
+  /** Processes in the measured tree (leash wrapper, primary, workers). */
+  readonly processes: number;
+  readonly backgroundCpuBusyPercent: number;
+  readonly foreignDuringPercent: number | undefined;
+  readonly sink: SinkDelta | undefined;
+}
+
+export interface VariantSummary {
+  readonly variant: string;
+  readonly description: string;
+  readonly rounds: number;
+  readonly requestsMedian: number;
+  readonly requestsPerSecondMedian: number;
+  readonly usPerRequestMedian: number;
+  readonly usPerRequestMin: number;
+  readonly usPerRequestMax: number;
+  /** Median µs/request ÷ the vsOff variant's; undefined without one. */
+  readonly vsOff: number | undefined;
+  /** Median of the per-round ratios against vsOff (robust to drift between rounds). */
+  readonly vsOffPaired: number | undefined;
+  readonly vsMetrics: number | undefined;
+  readonly errors: number;
+  readonly non2xx: number;
+  /** Summed over the measured windows of every round. */
+  readonly sink: (SinkDelta & { readonly spansPerRequest: number }) | undefined;
+}
+
+/** Median (mean of the two middle values for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function ratio(runs: readonly CpuRun[], of: string, to: string | undefined): { ratio: number | undefined; paired: number | undefined } {
+  const den = runs.filter((r) => r.variant === to);
+  if (to === undefined || den.length === 0) return { ratio: undefined, paired: undefined };
+  const num = runs.filter((r) => r.variant === of);
+  const pairs = num.flatMap((r) => {
+    const d = den.find((x) => x.round === r.round);
+    return d === undefined ? [] : [r.usPerRequest / d.usPerRequest];
+  });
+  return { ratio: median(num.map((r) => r.usPerRequest)) / median(den.map((r) => r.usPerRequest)), paired: pairs.length === 0 ? undefined : median(pairs) };
+}
+
+export function summarize(variants: readonly Variant[], runs: readonly CpuRun[]): VariantSummary[] {
+  return variants.flatMap((v) => {
+    const own = runs.filter((r) => r.variant === v.name);
+    if (own.length === 0) return [];
+    const us = own.map((r) => r.usPerRequest);
+    const off = ratio(runs, v.name, v.vsOff);
+    const sinks = own.flatMap((r) => (r.sink === undefined ? [] : [r.sink]));
+    const requests = own.reduce((n, r) => n + r.requests, 0);
+    const total = (k: keyof SinkDelta): number => sinks.reduce((n, s) => n + s[k], 0);
+    return [
+      {
+        variant: v.name,
+        description: v.description,
+        rounds: own.length,
+        requestsMedian: median(own.map((r) => r.requests)),
+        requestsPerSecondMedian: median(own.map((r) => r.requestsPerSecond)),
+        usPerRequestMedian: median(us),
+        usPerRequestMin: Math.min(...us),
+        usPerRequestMax: Math.max(...us),
+        vsOff: off.ratio,
+        vsOffPaired: off.paired,
+        vsMetrics: ratio(runs, v.name, v.vsMetrics).ratio,
+        errors: own.reduce((n, r) => n + r.errors, 0),
+        non2xx: own.reduce((n, r) => n + r.non2xx, 0),
+        sink:
+          sinks.length === 0
+            ? undefined
+            : { exports: total('exports'), spans: total('spans'), bytes: total('bytes'), malformed: total('malformed'), spansPerRequest: total('spans') / requests },
+      },
+    ];
+  });
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const r3 = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '' : n.toFixed(3));
+
+export function formatTable(summaries: readonly VariantSummary[]): string[] {
+  const header = ['variant', 'requests', 'req/s', 'CPU µs/req', 'rounds min..max', 'vs off (paired)', 'vs metrics', 'errors/non-2xx', 'sink: exports, spans (per req), KiB'];
+  const rows = summaries.map((s) => [
+    s.variant,
+    int(s.requestsMedian),
+    int(s.requestsPerSecondMedian),
+    s.usPerRequestMedian.toFixed(1),
+    `${s.usPerRequestMin.toFixed(1)}..${s.usPerRequestMax.toFixed(1)}`,
+    s.vsOff === undefined ? '' : `${r3(s.vsOff)} (${r3(s.vsOffPaired)})`,
+    r3(s.vsMetrics),
+    `${s.errors}/${s.non2xx}`,
+    s.sink === undefined
+      ? ''
+      : `${int(s.sink.exports)}, ${int(s.sink.spans)} (${s.sink.spansPerRequest.toFixed(2)}), ${int(s.sink.bytes / 1024)}${s.sink.malformed > 0 ? `, ${s.sink.malformed} malformed` : ''}`,
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const fmt = (cols: readonly string[]): string =>
+    cols
+      .map((s, c) => (c === 0 || c === cols.length - 1 ? s.padEnd(widths[c] ?? 0) : s.padStart(widths[c] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)];
+}
