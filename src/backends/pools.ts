@@ -3,7 +3,8 @@
  * (STYLE §5). Timeouts are explicit: the endpoint deadline aborts a request as a whole, these bound
  * each phase so a stuck socket is noticed even without one.
  */
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
+import { skipUnsolicitedContinue } from './skip-continue.js';
 
 export interface PoolOptions {
   readonly connectTimeoutMs: number;
@@ -32,9 +33,16 @@ export class PoolRegistry {
   get(origin: string): Pool {
     let pool = this.#pools.get(origin);
     if (pool === undefined) {
+      const connector = buildConnector({ timeout: this.#options.connectTimeoutMs });
       pool = new Pool(origin, {
         connections: this.#options.connections,
-        connect: { timeout: this.#options.connectTimeoutMs },
+        connect: (opts, cb) =>
+          connector(opts, (...args) => {
+            // On failure undici passes the error alone (no second argument, despite its types).
+            const socket = args[1] as (typeof args)[1] | undefined;
+            if (socket !== null && socket !== undefined) skipUnsolicitedContinue(socket);
+            cb(...args);
+          }),
         headersTimeout: this.#options.headersTimeoutMs,
         bodyTimeout: this.#options.bodyTimeoutMs,
         keepAliveTimeout: 4_000,

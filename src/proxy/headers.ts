@@ -18,8 +18,12 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Headers the gateway sets itself towards a backend; a client's copy is never forwarded. */
-const GATEWAY_OWNED = new Set(['host', 'content-length', 'x-forwarded-host']);
+/**
+ * Headers the gateway sets itself towards a backend; a client's copy is never forwarded. `Expect` is
+ * answered here (Node's server writes `100 Continue` before the request reaches a handler, RFC 9110
+ * §10.1.1), so the backend gets the whole body without asking; undici refuses to send it anyway.
+ */
+const GATEWAY_OWNED = new Set(['host', 'content-length', 'x-forwarded-host', 'expect']);
 
 function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> | undefined {
   const raw = headers.connection;

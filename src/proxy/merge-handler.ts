@@ -1,7 +1,7 @@
 /**
  * The KrakenD merging pipeline (json and friends): every backend is called concurrently, each answer
  * decoded and formatted (target/allow/deny/mapping/group), then merged into one object. A partial
- * result is still served, flagged by `X-KrakenD-Completed: false`; when nothing succeeded the client
+ * result is still served, flagged by `X-Krakend-Completed: false`; when nothing succeeded the client
  * gets a 500 with a JSON error body. A non-2xx backend status is a failure, as in KrakenD.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,6 +12,7 @@ import type { BackendCall } from './backend-call.js';
 import { Deadline } from './deadline.js';
 import { decodeBody } from './decode.js';
 import { decompress } from './decompress.js';
+import { exceedsJsonDepth, maxJsonDepth } from './json-depth.js';
 import type { EndpointHandler, HandlerDeps } from './endpoint-handler.js';
 import { compileFormatter, type Formatter, type JsonObject } from './formatter.js';
 import { hasRequestBody } from './noop-handler.js';
@@ -21,6 +22,13 @@ import { classifyUpstreamError, outcomeOf } from './upstream-error.js';
 import { BufferExchange, type BufferedResponse } from './exchange.js';
 import type { BackendRecord, RequestRecord } from '../telemetry/record.js';
 import { performance } from 'node:perf_hooks';
+
+/**
+ * Spelled as KrakenD puts it on the wire: lura's `CompleteResponseHeaderName`
+ * (github.com/luraproject/lura/blob/master/transport/http/server/server.go), which Go's canonical
+ * header form would produce anyway. Node sends names as given, so every response uses this one.
+ */
+const COMPLETED = 'X-Krakend-Completed';
 
 interface PreparedBackend {
   readonly call: BackendCall;
@@ -34,6 +42,7 @@ export class MergeHandler implements EndpointHandler {
   readonly #backends: readonly PreparedBackend[];
   readonly #deps: HandlerDeps;
   readonly #maxBody: number;
+  readonly #maxDepth: number;
   readonly #needsBody: boolean;
   readonly #cacheControl: Record<string, string>;
 
@@ -42,6 +51,7 @@ export class MergeHandler implements EndpointHandler {
     this.#backends = calls.map((call) => ({ call, format: compileFormatter(call.config) }));
     this.#deps = deps;
     this.#maxBody = maxBody;
+    this.#maxDepth = maxJsonDepth(endpoint.outputEncoding);
     this.#needsBody = calls.some((c) => c.sendsBody);
     this.#cacheControl = endpoint.cacheTtlSeconds === undefined ? {} : { 'cache-control': `public, max-age=${endpoint.cacheTtlSeconds}` };
   }
@@ -84,14 +94,14 @@ export class MergeHandler implements EndpointHandler {
     if (failures === outcomes.length) {
       const first = outcomes.find((o): o is Extract<Result, { ok: false }> => !o.ok);
       const cause = first?.error;
-      sendError(res, new TollgateError('TG_ERR_ALL_BACKENDS_FAILED', undefined, { cause }), { 'x-krakend-completed': 'false' });
+      sendError(res, new TollgateError('TG_ERR_ALL_BACKENDS_FAILED', undefined, { cause }), { [COMPLETED]: 'false' });
       return;
     }
     const out = renderOutput(merged, this.#endpoint.outputEncoding);
     res.writeHead(200, {
       'content-type': out.contentType,
       'content-length': Buffer.byteLength(out.body),
-      'X-KrakenD-Completed': failures === 0 ? 'true' : 'false',
+      [COMPLETED]: failures === 0 ? 'true' : 'false',
       ...this.#cacheControl,
     });
     res.end(out.body);
@@ -111,13 +121,12 @@ export class MergeHandler implements EndpointHandler {
       if (r.status < 200 || r.status > 299) {
         throw new TollgateError('TG_ERR_BACKEND_STATUS', `the backend answered ${r.status}`);
       }
-      let text: string;
-      try {
-        text = (await decompress(r.body, r.headers['content-encoding'])).toString('utf8');
-      } catch (err) {
-        throw new TollgateError('TG_ERR_BACKEND_DECODE', 'the backend response could not be decompressed', { cause: err });
+      const plain = await decompress(r.body, r.headers['content-encoding'], this.#maxBody);
+      const encoding = b.call.config.encoding;
+      if (encoding !== 'string' && exceedsJsonDepth(plain, this.#maxDepth)) {
+        throw new TollgateError('TG_ERR_BACKEND_DECODE', `the backend response nests deeper than ${this.#maxDepth} levels`);
       }
-      const data = b.format(decodeBody(text, b.call.config.encoding, b.call.config.isCollection));
+      const data = b.format(decodeBody(plain.toString('utf8'), encoding, b.call.config.isCollection));
       br.stageEnd = performance.now();
       br.stageComplete = true;
       return { ok: true, data };

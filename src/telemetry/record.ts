@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, SpanContext } from '@opentelemetry/api';
 import type { Consumer } from '../auth/api-keys.js';
+import type { ClientConnection } from './client-connection.js';
 
 /** How a backend exchange ended, in KrakenD's terms (spec §2.5). */
 export const enum Outcome {
@@ -87,8 +88,11 @@ export class RequestRecord {
   trace: TraceContext | undefined;
   /** The consumer identified by an API key (auth/api-keys), if any. */
   consumer: Consumer | undefined;
-  /** The request itself, for views that read its socket (TLS version) or headers. */
-  req: IncomingMessage | undefined;
+  /** The client connection's address and TLS facts, copied when the request started. */
+  connection: ClientConnection | undefined;
+  /** Bytes the client connection read and wrote for this request (head and body), set when it ends. */
+  wireIn = 0;
+  wireOut = 0;
 
   constructor(
     readonly method: string,

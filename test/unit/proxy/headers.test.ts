@@ -42,8 +42,11 @@ it('narrows an endpoint rule by a backend rule', () => {
   assert.deepEqual(narrowRule('*', new Set(['x'])), new Set(['x']));
 });
 
-it('forwards only listed query parameters, keeping their raw encoding and order', () => {
-  assert.equal(forwardedQuery('a=1&b=2&a=3&c=%20', new Set(['a', 'c'])), 'a=1&a=3&c=%20');
+it('forwards only listed query parameters in their order, re-encoded as Go does (QueryEscape of the decoded value)', () => {
+  assert.equal(forwardedQuery('a=1&b=2&a=3&c=%20', new Set(['a', 'c'])), 'a=1&a=3&c=+');
+  assert.equal(forwardedQuery('c=%7e%2fx%C3%A9*&a', new Set(['a', 'c'])), 'c=~%2Fx%C3%A9%2A&a=');
+  assert.equal(forwardedQuery('a=1;b=2&a=%zz&a=ok', new Set(['a', 'b'])), 'a=ok', 'pairs Go refuses (`;`, a bad escape) are dropped');
+  assert.equal(forwardedQuery('a=1;x=2&b=2', '*'), 'b=2');
   assert.equal(forwardedQuery('a=1&b=2', new Set()), '');
   assert.equal(forwardedQuery('a=1&b=2', '*'), 'a=1&b=2');
   assert.equal(forwardedQuery('%E0%A4%A=1&ok=1', new Set(['ok'])), 'ok=1');

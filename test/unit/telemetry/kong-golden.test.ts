@@ -27,7 +27,6 @@ function exposition(naming: '3.x' | '2.x'): string {
   const target = { origin: 'http://10.0.0.5:8080', basePath: '', hostname: '10.0.0.5', port: 8080 } as unknown as Target;
   const store = new MetricStore();
   const view = new KongView(store, config.kong!, config, [[[target]]], new ConnectionStats(), '0.1.0', []);
-  const socket = { bytesRead: 0, bytesWritten: 0 };
   const requests: [number, number, boolean, boolean][] = [
     [200, 12, true, true],
     [200, 40, true, false],
@@ -40,9 +39,8 @@ function exposition(naming: '3.x' | '2.x'): string {
     rec.status = status;
     rec.end = 1000 + ms;
     rec.consumer = withConsumer ? config.apiKeys?.keys.get('k1') : undefined;
-    socket.bytesRead += 180;
-    socket.bytesWritten += 420;
-    rec.req = { socket } as never;
+    rec.wireIn = 180;
+    rec.wireOut = 420;
     if (status !== 401) {
       rec.proxyStart = 1000.4;
       const br = rec.backend(0);
