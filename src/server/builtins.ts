@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
+import { REDACTED, redactorFor, type Redactor } from '../log/redact.js';
 import { readBounded } from '../proxy/read-body.js';
 import { TollgateError } from '../errors/catalogue.js';
 import { sendError, sendJson } from './respond.js';
@@ -15,7 +16,7 @@ export type Builtin = (req: IncomingMessage, res: ServerResponse, path: string, 
 
 export function builtinFor(config: GatewayConfig, path: string, logger: Logger): Builtin | undefined {
   if (config.healthPath !== undefined && path === config.healthPath) return health;
-  if (config.debugEndpoint && (path === '/__debug' || path.startsWith('/__debug/'))) return (req, res, p) => debug(req, res, p, logger, config.apiKeys?.identifier.toLowerCase());
+  if (config.debugEndpoint && (path === '/__debug' || path.startsWith('/__debug/'))) return (req, res, p, q) => debug(req, res, p, q, logger, redactorOf(config));
   if (config.echoEndpoint && (path === '/__echo' || path.startsWith('/__echo/'))) return echo;
   return undefined;
 }
@@ -28,17 +29,27 @@ function health(req: IncomingMessage, res: ServerResponse): void {
   sendJson(res, 200, { agents: {}, now: new Date().toISOString(), status: 'ok' });
 }
 
-/** Request headers that carry credentials: logged by name only. */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+/** One redactor per (frozen) configuration, made on the first debug call rather than per request. */
+const redactors = new WeakMap<GatewayConfig, Redactor>();
+
+function redactorOf(config: GatewayConfig): Redactor {
+  let r = redactors.get(config);
+  if (r === undefined) {
+    r = redactorFor(config.apiKeys);
+    redactors.set(config, r);
+  }
+  return r;
+}
 
 /**
- * Logs the request without its credentials (STYLE: secrets never reach a log): no query string (an
- * API key may travel there), and the values of credential headers and of the API key header replaced.
+ * Logs the request as KrakenD's debug endpoint does, without its credentials (secrets never reach a
+ * log): the values of secret query parameters (the API key identifier among them) and of credential
+ * headers (Authorization, Cookie, the API key header…) are REDACTED.
  */
-function debug(req: IncomingMessage, res: ServerResponse, path: string, logger: Logger, keyHeader: string | undefined): void {
+function debug(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, logger: Logger, redact: Redactor): void {
   const headers: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) headers[name] = CREDENTIAL_HEADERS.has(name) || name === keyHeader ? '[redacted]' : value;
-  logger.debug({ method: req.method, path, headers }, 'debug endpoint called');
+  for (const [name, value] of Object.entries(req.headers)) headers[name] = redact.isSecretHeader(name) ? REDACTED : value;
+  logger.debug({ method: req.method, path, query: redact.query(rawQuery), headers }, 'debug endpoint called');
   req.resume();
   sendJson(res, 200, { message: 'pong' });
 }

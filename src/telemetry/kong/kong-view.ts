@@ -6,13 +6,13 @@
  * Requests that match no endpoint are never counted, as in Kong.
  */
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
 import type { Target } from '../../backends/balancer.js';
 import type { GatewayConfig } from '../../config/types.js';
 import type { CounterCell, GaugeCell, HistogramCell } from '../store/cells.js';
 import type { Family } from '../store/family.js';
 import type { LabelPairs } from '../store/labels.js';
 import type { GaugeMerge, MetricStore } from '../store/store.js';
+import { StatusBudget } from '../store/status-budget.js';
 import { Outcome, type RequestRecord, type RecordSink } from '../record.js';
 import type { ConnectionStats } from './connections.js';
 import type { KongSettings } from './kong-settings.js';
@@ -29,6 +29,8 @@ interface Route {
   readonly codes: (CounterCell | undefined)[][];
   /** 2.x `kong_http_consumer_status`: [status][consumer index] */
   readonly consumerCodes: (CounterCell | undefined)[][];
+  /** Which statuses get `code` series of their own (the rest share the family's overflow series). */
+  readonly statuses: StatusBudget;
   kong?: HistogramCell;
   upstream?: HistogramCell;
   request?: HistogramCell;
@@ -48,8 +50,6 @@ export class KongView implements RecordSink {
   readonly #consumerStatus: Family<'counter'> | undefined;
   readonly #perConsumer: boolean;
   readonly #slots: number;
-  /** Byte counts of each client connection at its previous request (keep-alive sockets serve several). */
-  readonly #sockets = new WeakMap<Socket, { read: number; written: number }>();
 
   constructor(
     store: MetricStore,
@@ -98,7 +98,7 @@ export class KongView implements RecordSink {
       const service = ep.kong?.service ?? first?.hostname ?? '';
       const route = ep.kong?.route ?? ep.path;
       const base: LabelPairs = [['service', service], ['route', route]];
-      const r: Route = { service, route, codes: [], consumerCodes: [], consumerBandwidth: [] };
+      const r: Route = { service, route, codes: [], consumerCodes: [], statuses: new StatusBudget(), consumerBandwidth: [] };
       const ws: LabelPairs = legacy ? [] : [['workspace', 'default']];
       if (kongLatency !== undefined) r.kong = kongLatency.bind([...base, ...ws]);
       if (upstreamLatency !== undefined) r.upstream = upstreamLatency.bind([...base, ...ws]);
@@ -193,14 +193,16 @@ export class KongView implements RecordSink {
       const byCode = r.codes[rec.status] ?? (r.codes[rec.status] = []);
       const cell =
         byCode[slot] ??
-        (byCode[slot] = this.#legacy
+        (byCode[slot] = !r.statuses.admit(rec.status)
+          ? this.#requests.overflow()
+          : this.#legacy
           ? this.#requests.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)]])
           : this.#requests.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)], ['source', fromService ? 'service' : 'kong'], ['workspace', 'default'], ['consumer', consumer?.name ?? '']]));
       cell.add(1);
     }
     if (this.#consumerStatus !== undefined && consumer !== undefined) {
       const byCode = r.consumerCodes[rec.status] ?? (r.consumerCodes[rec.status] = []);
-      const cell = byCode[consumer.index] ?? (byCode[consumer.index] = this.#consumerStatus.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)], ['consumer', consumer.name]]));
+      const cell = byCode[consumer.index] ?? (byCode[consumer.index] = !r.statuses.admit(rec.status) ? this.#consumerStatus.overflow() : this.#consumerStatus.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)], ['consumer', consumer.name]]));
       cell.add(1);
     }
     if (r.kong !== undefined) {
@@ -209,31 +211,20 @@ export class KongView implements RecordSink {
       if (first !== undefined && first.headersAt !== 0) r.upstream?.observe(Math.round(first.headersAt - first.dispatchAt));
     }
     if (r.ingress !== undefined) {
-      const socket = rec.req?.socket;
-      if (socket !== undefined) {
-        let last = this.#sockets.get(socket);
-        if (last === undefined) {
-          last = { read: 0, written: 0 };
-          this.#sockets.set(socket, last);
-        }
-        const read = socket.bytesRead;
-        const written = socket.bytesWritten;
-        let ingress = r.ingress;
-        let egress = r.egress;
-        if (consumer !== undefined && !this.#legacy && r.bandwidth !== undefined) {
-          const family = r.bandwidth;
-          const pair =
-            r.consumerBandwidth[consumer.index] ??
-            (r.consumerBandwidth[consumer.index] = (['ingress', 'egress'] as const).map((d) =>
-              family.bind([['service', r.service], ['route', r.route], ['direction', d], ['workspace', 'default'], ['consumer', consumer.name]]),
-            ) as [CounterCell, CounterCell]);
-          [ingress, egress] = pair;
-        }
-        if (read > last.read) ingress.add(read - last.read);
-        if (written > last.written) egress?.add(written - last.written);
-        last.read = read;
-        last.written = written;
+      let ingress = r.ingress;
+      let egress = r.egress;
+      if (consumer !== undefined && !this.#legacy && r.bandwidth !== undefined) {
+        const family = r.bandwidth;
+        const pair =
+          r.consumerBandwidth[consumer.index] ??
+          (r.consumerBandwidth[consumer.index] = (['ingress', 'egress'] as const).map((d) =>
+            family.bind([['service', r.service], ['route', r.route], ['direction', d], ['workspace', 'default'], ['consumer', consumer.name]]),
+          ) as [CounterCell, CounterCell]);
+        [ingress, egress] = pair;
       }
+      // Bytes of the client connection for this request (gateway: ClientConnections.settle).
+      if (rec.wireIn > 0) ingress.add(rec.wireIn);
+      if (rec.wireOut > 0) egress?.add(rec.wireOut);
     }
   }
 }

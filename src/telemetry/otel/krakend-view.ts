@@ -12,6 +12,7 @@ import { parseEndpointPattern, type EndpointPattern } from '../../routing/patter
 import type { CounterCell, HistogramCell } from '../store/cells.js';
 import type { LabelPairs } from '../store/labels.js';
 import type { MetricStore } from '../store/store.js';
+import { StatusBudget } from '../store/status-budget.js';
 import { Outcome, type BackendRecord, type RecordSink, type RequestRecord } from '../record.js';
 import { registerKrakendFamilies, type KrakendFamilies } from './families.js';
 import { epochMs } from '../tracing/time.js';
@@ -57,6 +58,8 @@ class BackendBinding {
   /** [target][status] */
   readonly roundTrip: (RoundTripCells | undefined)[][];
   read: ReadCells | undefined;
+  /** Which backend statuses get round-trip series of their own (the rest share the overflow series). */
+  readonly statuses = new StatusBudget();
   readErr: (ReadCells & { readonly errors: CounterCell }) | undefined;
 
   constructor(
@@ -72,6 +75,8 @@ class RouteBinding {
   readonly globalDuration: (HistogramCell | undefined)[] = new Array<HistogramCell | undefined>(STATUS_SLOTS);
   readonly globalSize: (HistogramCell | undefined)[] = new Array<HistogramCell | undefined>(STATUS_SLOTS);
   readonly proxy: (HistogramCell | undefined)[] = new Array<HistogramCell | undefined>(8);
+  /** Which response statuses get server series of their own (the rest share the overflow series). */
+  readonly statuses = new StatusBudget();
 
   constructor(
     readonly skipped: boolean,
@@ -163,6 +168,10 @@ export class KrakendOtelView implements RecordSink {
   }
 
   #bindGlobal(r: RouteBinding, status: number): HistogramCell {
+    if (!r.statuses.admit(status)) {
+      r.globalSize[status] = this.#f.serverSize.overflow();
+      return (r.globalDuration[status] = this.#f.serverDuration.overflow());
+    }
     const pairs: LabelPairs = [...r.globalLabels, ['http.response.status_code', status]];
     r.globalSize[status] = this.#f.serverSize.bind(pairs);
     return (r.globalDuration[status] = this.#f.serverDuration.bind(pairs));
@@ -227,6 +236,22 @@ export class KrakendOtelView implements RecordSink {
   }
 
   #bindRoundTrip(bb: BackendBinding, target: number, status: number): RoundTripCells {
+    const f = this.#f;
+    if (!bb.statuses.admit(status)) {
+      return {
+        duration: f.clientDuration.overflow(),
+        responseSize: f.clientResponseSize.overflow(),
+        requestSize: f.clientRequestSize.overflow(),
+        started: f.started.overflow(),
+        failed: f.failed.overflow(),
+        canceled: f.canceled.overflow(),
+        timedout: f.timedout.overflow(),
+        noContentLength: f.noContentLength.overflow(),
+        getConn: f.getConn.overflow(),
+        dns: f.dns.overflow(),
+        tls: f.tls.overflow(),
+      };
+    }
     const t = bb.targets[target];
     const pairs: LabelPairs = [
       ...bb.fixed,
@@ -235,7 +260,6 @@ export class KrakendOtelView implements RecordSink {
       ['server.port', t?.port ?? 0],
       ['http.response.status_code', status],
     ];
-    const f = this.#f;
     return {
       duration: f.clientDuration.bind(pairs),
       responseSize: f.clientResponseSize.bind(pairs),

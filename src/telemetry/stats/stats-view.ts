@@ -8,6 +8,7 @@ import type { EndpointConfig, GatewayConfig } from '../../config/types.js';
 import { parseEndpointPattern, type EndpointPattern } from '../../routing/pattern.js';
 import { paramKey } from '../../proxy/url-template.js';
 import type { RecordSink, RequestRecord } from '../record.js';
+import { StatusBudget } from '../store/status-budget.js';
 import type { StatCounter, StatsRegistry } from './stats-registry.js';
 import type { StatsSettings } from './stats-settings.js';
 import type { WindowHistogram } from './window-histogram.js';
@@ -40,6 +41,8 @@ const idx = (complete: boolean, error: boolean): number => (complete ? 2 : 0) + 
 interface Route {
   readonly key: string;
   readonly statuses: (StatCounter | undefined)[];
+  /** Which statuses get a key of their own; the rest count under `status.other.count`. */
+  readonly budget: StatusBudget;
   readonly size: WindowHistogram | undefined;
   readonly time: WindowHistogram | undefined;
   readonly pipe: Split | undefined;
@@ -73,6 +76,7 @@ export class StatsView implements RecordSink {
     return {
       key,
       statuses: [],
+      budget: new StatusBudget(),
       size: s.routerDisabled ? undefined : this.#reg.histogram(`krakend.router.response.${key}.size`),
       time: s.routerDisabled ? undefined : this.#reg.histogram(`krakend.router.response.${key}.time`),
       pipe: s.proxyDisabled ? undefined : split(this.#reg, 'pipe', key),
@@ -88,7 +92,7 @@ export class StatsView implements RecordSink {
       this.connected.value++;
       this.disconnected.value++;
       const status = rec.status;
-      const c = r.statuses[status] ?? (r.statuses[status] = this.#reg.counter(`krakend.router.response.${r.key}.status.${status}.count`));
+      const c = r.statuses[status] ?? (r.statuses[status] = this.#reg.counter(`krakend.router.response.${r.key}.status.${r.budget.admit(status) ? status : 'other'}.count`));
       c.value++;
       r.size?.update(rec.bytesOut);
       r.time?.update(Math.round((rec.end - rec.start) * 1e6));
@@ -112,18 +116,16 @@ export class StatsView implements RecordSink {
     }
   }
 
-  /** TLS version and cipher are fixed per connection: their counters are found once per socket. */
+  /** TLS version and cipher are fixed per connection: their counters are found once per connection. */
   #recordTls(rec: RequestRecord): void {
-    const socket = rec.req?.socket as (object & { getProtocol?: () => string | null; getCipher?: () => { standardName?: string } }) | undefined;
-    if (socket === undefined) return;
-    let counters = this.#tlsCounters.get(socket);
+    const conn = rec.connection;
+    if (conn === undefined) return;
+    let counters = this.#tlsCounters.get(conn);
     if (counters === undefined) {
       counters = [];
-      const version = socket.getProtocol?.();
-      if (typeof version === 'string') counters.push(this.#reg.counter(`krakend.router.tls_version.${goTlsName(version)}.count`));
-      const cipher = socket.getCipher?.().standardName;
-      if (cipher !== undefined) counters.push(this.#reg.counter(`krakend.router.tls_cipher.${cipher}.count`));
-      this.#tlsCounters.set(socket, counters);
+      if (conn.tlsVersion !== undefined) counters.push(this.#reg.counter(`krakend.router.tls_version.${goTlsName(conn.tlsVersion)}.count`));
+      if (conn.tlsCipher !== undefined) counters.push(this.#reg.counter(`krakend.router.tls_cipher.${conn.tlsCipher}.count`));
+      this.#tlsCounters.set(conn, counters);
     }
     for (const c of counters) c.value++;
   }

@@ -88,6 +88,15 @@ export class Family<T extends FamilyType = FamilyType> {
     return cell;
   }
 
+  /**
+   * The overflow series, for a label set its caller refuses before the family's limit is reached (a
+   * status past its route's budget, store/status-budget.ts); counted like a refused binding.
+   */
+  overflow(): CellOf<T> {
+    this.overflowed++;
+    return this.#overflowCell();
+  }
+
   #overflowCell(): CellOf<T> {
     if (this.#overflow === undefined) {
       this.#overflow = this.#make(renderLabels(sortPairs([['otel_metric_overflow', 'true'], ...this.#constLabels])), { 'otel.metric.overflow': true });

@@ -7,6 +7,7 @@
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Attributes, SpanContext } from '@opentelemetry/api';
 import type { GatewayConfig } from '../../config/types.js';
+import { REDACTED, redactorFor, type Redactor } from '../../log/redact.js';
 import { parseEndpointPattern, type EndpointPattern } from '../../routing/pattern.js';
 import { normalizeUrlPattern } from '../otel/krakend-view.js';
 import type { BackendLayerOptions, GlobalLayer, OtelSettings, ProxyLayer } from '../otel/settings.js';
@@ -49,10 +50,13 @@ function attrs(pairs: readonly (readonly [string, string])[]): Attributes {
   return Object.fromEntries(pairs);
 }
 
-function headerAttributes(out: SpanWriter, prefix: string, headers: IncomingHttpHeaders | OutgoingHttpHeaders | Record<string, string | string[]>, skip: ReadonlySet<string>): void {
+/** Reported headers (`report_headers`); credentials (Authorization, Cookie, the API key header…) as REDACTED. */
+function headerAttributes(out: SpanWriter, prefix: string, headers: IncomingHttpHeaders | OutgoingHttpHeaders | Record<string, string | string[]>, skip: ReadonlySet<string>, redact: Redactor): void {
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || skip.has(name.toLowerCase())) continue;
-    out.any(`${prefix}${name.toLowerCase()}`, Array.isArray(value) ? value.map(String) : [String(value)]);
+    const lower = name.toLowerCase();
+    if (value === undefined || skip.has(lower)) continue;
+    if (redact.isSecretHeader(lower)) out.any(`${prefix}${lower}`, Array.isArray(value) ? value.map(() => REDACTED) : [REDACTED]);
+    else out.any(`${prefix}${lower}`, Array.isArray(value) ? value.map(String) : [String(value)]);
   }
 }
 
@@ -68,6 +72,8 @@ export class RequestTracer {
   readonly #unmatchedFixed: Buffer;
   readonly #globalSkip: ReadonlySet<string>;
   readonly #scheme: string;
+  /** Secret query parameters and headers, decided from the config at start-up. */
+  readonly #redact: Redactor;
 
   constructor(settings: OtelSettings, config: GatewayConfig, emit: (spans: Buffer, count: number) => void) {
     this.#settings = settings;
@@ -77,6 +83,7 @@ export class RequestTracer {
     this.#emit = emit;
     this.#globalSkip = new Set(settings.global.skipHeaders.map((h) => h.toLowerCase()));
     this.#scheme = config.tls === undefined ? 'http' : 'https';
+    this.#redact = redactorFor(config.apiKeys);
     const fixed = (a: Attributes): Buffer => encodeAttributes(9, a);
     this.#unmatchedFixed = fixed({ 'url.scheme': this.#scheme, 'krakend.stage': 'global', ...attrs(settings.global.tracesStatic) });
     this.#routes = config.endpoints.map((ep) => {
@@ -173,7 +180,7 @@ export class RequestTracer {
     const name = r?.spanName ?? this.#unmatchedName(rec.status);
     out.begin(name, Kind.Server, t.traceId, t.rootSpanId, t.parent?.spanId, rec.start, rec.end, t.parent?.traceState?.serialize(), t.parent !== undefined);
     out.fixed(r?.globalFixed ?? this.#unmatchedFixed);
-    out.str(K.urlFull, req.url ?? '/');
+    out.str(K.urlFull, this.#redact.url(req.url ?? '/'));
     out.str(K.method, rec.method);
     out.num(K.status, rec.status);
     out.num(K.responseSize, Math.max(0, rec.bytesOut));
@@ -184,11 +191,12 @@ export class RequestTracer {
     if (cl !== undefined) out.num(K.requestSize, Number(cl));
     const ua = h['user-agent'];
     if (ua !== undefined) out.str(K.userAgent, ua);
-    const addr = req.socket.remoteAddress;
-    if (addr !== undefined) out.str(K.clientAddress, addr);
+    // From the record: `req.socket` is null once the request stream is destroyed (a no-op body sent on).
+    const addr = rec.connection?.address;
+    if (addr !== undefined && addr !== '') out.str(K.clientAddress, addr);
     if (this.#global.reportHeaders) {
-      headerAttributes(out, 'http.request.header.', req.headers, this.#globalSkip);
-      headerAttributes(out, 'http.response.header.', t.res.getHeaders(), this.#globalSkip);
+      headerAttributes(out, 'http.request.header.', req.headers, this.#globalSkip, this.#redact);
+      headerAttributes(out, 'http.response.header.', t.res.getHeaders(), this.#globalSkip, this.#redact);
     }
     out.end(rec.status >= 500 ? `${rec.status} ${STATUS_CODES[rec.status] ?? ''}`.trim() : undefined);
   }
@@ -211,7 +219,7 @@ export class RequestTracer {
     out.num(K.status, rec.proxyError ? 500 : rec.status);
     if (rec.proxyCanceled) out.bool(K.canceled, true);
     if (rec.proxyError) out.str(K.error, 'one or more backends failed');
-    if (r.proxy.reportHeaders) headerAttributes(out, 'http.request.header.', t.req.headers, r.proxySkip);
+    if (r.proxy.reportHeaders) headerAttributes(out, 'http.request.header.', t.req.headers, r.proxySkip, this.#redact);
     out.end(undefined);
   }
 
@@ -235,10 +243,10 @@ export class RequestTracer {
     const clientEnd = o.readPayload || br.bodyEndAt === 0 ? end : br.bodyEndAt;
     out.begin(b.spanName, Kind.Client, t.traceId, br.clientSpanId, stageParent, br.dispatchAt, clientEnd);
     out.fixed(b.clientFixed);
-    out.str(K.urlFull, br.origin + br.path);
+    out.str(K.urlFull, this.#redact.url(br.origin + br.path));
     out.str(K.serverAddress, hostOf(br.origin));
     if (br.requestSize >= 0) out.num(K.requestSize, br.requestSize);
-    if (br.sentHeaders !== undefined) headerAttributes(out, 'http.request.header.', br.sentHeaders, b.skip);
+    if (br.sentHeaders !== undefined) headerAttributes(out, 'http.request.header.', br.sentHeaders, b.skip, this.#redact);
     if (!transportError) {
       out.num(K.status, br.status);
       out.num(K.responseSize, br.contentLength);
