@@ -15,10 +15,11 @@ import { parseInfluxSettings } from '../telemetry/influx/influx-settings.js';
 import { parseKongEndpoint, parseKongSettings } from '../telemetry/kong/kong-settings.js';
 import { parseApiKeys, parseEndpointAuth } from '../auth/api-keys.js';
 import { parseHealthSettings } from '../backends/health.js';
-import type { BackendConfig, Encoding, EndpointConfig, ForwardRule, GatewayConfig, TlsConfig } from './types.js';
+import type { BackendConfig, Encoding, EndpointConfig, ForwardRule, GatewayConfig, ServerTimeouts, TlsConfig } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
 const DEFAULT_MAX_BUFFERED_BODY = 10 * 1024 * 1024;
+const DEFAULT_READ_HEADER_TIMEOUT_MS = 60_000;
 
 export function normalizeConfig(root: RawObject, warnings: string[]): GatewayConfig {
   const timeoutMs = timerMs(durationOr(stringAt(root, 'timeout'), DEFAULT_TIMEOUT_MS));
@@ -41,6 +42,7 @@ export function normalizeConfig(root: RawObject, warnings: string[]): GatewayCon
     tls: normalizeTls(root.tls),
     maxBufferedBody: typeof root.max_buffered_body === 'number' ? root.max_buffered_body : DEFAULT_MAX_BUFFERED_BODY,
     workers: resolveWorkers(root.workers),
+    serverTimeouts: serverTimeouts(root),
     endpoints,
     otel: isObject(objectAt(root, 'extra_config')[OTEL]) ? parseOtelSettings(objectAt(objectAt(root, 'extra_config'), OTEL), stringAt(root, 'name') ?? '', VERSION) : undefined,
     ...statsAndInflux(objectAt(root, 'extra_config'), warnings),
@@ -60,6 +62,21 @@ export function resolveWorkers(raw: unknown, cores = availableParallelism()): nu
   if (typeof raw === 'number') return raw;
   if (raw === 'auto') return cores;
   return cores <= 2 ? 1 : cores;
+}
+
+/**
+ * KrakenD's keys and Go's http.Server rules (github.com/luraproject/lura/blob/master/config/config.go,
+ * ReadHeaderTimeout/IdleTimeout): a zero `read_header_timeout` takes `read_timeout`, a zero
+ * `idle_timeout` takes `read_timeout`, then `read_header_timeout`. One default differs: KrakenD leaves
+ * `read_header_timeout` at 0 (no limit), so a client that never finishes its headers holds a socket for
+ * ever; Tollgate uses 60 s, nginx's `client_header_timeout`.
+ */
+function serverTimeouts(root: RawObject): ServerTimeouts {
+  const readMs = timerMs(durationOr(stringAt(root, 'read_timeout'), 0));
+  const header = timerMs(durationOr(stringAt(root, 'read_header_timeout'), DEFAULT_READ_HEADER_TIMEOUT_MS));
+  const readHeaderMs = header === 0 ? readMs : header;
+  const idle = timerMs(durationOr(stringAt(root, 'idle_timeout'), 0));
+  return { readHeaderMs, readMs, idleMs: idle !== 0 ? idle : readMs !== 0 ? readMs : readHeaderMs };
 }
 
 const OTEL = 'telemetry/opentelemetry';

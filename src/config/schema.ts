@@ -1,8 +1,8 @@
 /**
  * The JSON Schema of the parts of a KrakenD v3 file Tollgate runs (root, endpoints, backends, TLS and
  * the extra_config namespaces it implements). Types and ranges follow krakend-schema v2.13; keys not
- * listed here are not errors but end up in the single "ignored settings" warning (see unsupported.ts),
- * so real KrakenD files load.
+ * listed here are sorted by unsupported.ts: refused when they would protect or transform traffic,
+ * otherwise warnings (with a "did you mean" for unknown names), so real KrakenD files load.
  */
 import { DURATION_PATTERN } from './duration.js';
 import { NAMESPACE_SCHEMAS } from './namespaces.js';
@@ -97,6 +97,9 @@ export const CONFIG_SCHEMA = {
     echo_endpoint: { type: 'boolean' },
     max_buffered_body: { type: 'integer', minimum: 0 },
     workers: { oneOf: [{ const: 'auto' }, { type: 'integer', minimum: 1, maximum: 256 }] },
+    read_header_timeout: duration,
+    read_timeout: duration,
+    idle_timeout: duration,
     tls,
     endpoints: { type: 'array', items: endpoint },
     extra_config: extraConfig('root'),

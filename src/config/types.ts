@@ -74,6 +74,16 @@ export interface EndpointConfig {
   readonly extraConfig: Readonly<Record<string, unknown>>;
 }
 
+/** Milliseconds; 0 = no limit. */
+export interface ServerTimeouts {
+  /** From the accept (or the end of the previous response) to the end of the request headers. */
+  readonly readHeaderMs: number;
+  /** From the accept to the end of the whole request, body included. */
+  readonly readMs: number;
+  /** A keep-alive connection waiting for its next request. */
+  readonly idleMs: number;
+}
+
 export interface GatewayConfig {
   readonly version: 3;
   readonly name: string;
@@ -90,6 +100,8 @@ export interface GatewayConfig {
   readonly maxBufferedBody: number;
   /** Worker processes (root `workers`, a Tollgate extension): resolved from `"auto"` at load time. */
   readonly workers: number;
+  /** Data listener timeouts (root `read_header_timeout`, `read_timeout`, `idle_timeout`), resolved: see normalize.ts. */
+  readonly serverTimeouts: ServerTimeouts;
   readonly endpoints: readonly EndpointConfig[];
   /** `telemetry/opentelemetry`, when configured. */
   readonly otel: OtelSettings | undefined;
@@ -106,7 +118,10 @@ export interface GatewayConfig {
 
 export interface LoadedConfig {
   readonly config: GatewayConfig;
-  /** Human-readable warnings (unsupported fields, ignored namespaces). Never fatal. */
+  /**
+   * Human-readable warnings: settings running unenforced by the operator's choice (one each), ignored
+   * descriptive settings, unknown names. Never fatal.
+   */
   readonly warnings: readonly string[];
   readonly file: string;
 }

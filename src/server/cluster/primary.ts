@@ -7,7 +7,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { ConfigError, loadConfigText, readConfigFile, type ConfigOverrides } from '../../config/load.js';
 import type { GatewayConfig } from '../../config/types.js';
-import type { Logger } from '../../log/logger.js';
+import { ERRORS, TollgateError, type ErrorCode } from '../../errors/catalogue.js';
+import { RateLimitedLog, type Logger } from '../../log/logger.js';
 import { ClusterTelemetry, type WorkerCollector } from '../../telemetry/cluster/cluster-telemetry.js';
 import { StoreMirror } from '../../telemetry/cluster/store-delta.js';
 import type { ReportRequest, WorkerReport, WorkerTelemetry } from '../../telemetry/telemetry.js';
@@ -77,6 +78,8 @@ export class ClusterPrimary implements WorkerCollector {
   #reloading: Promise<boolean> | undefined;
   #starting: Promise<void> | undefined;
   #collecting: { readonly want: ReportRequest; readonly result: Promise<readonly WorkerTelemetry[]> } | undefined;
+  /** Why the first worker that failed to start failed (what `start()` rejects with). */
+  #failure: { readonly message: string; readonly code: string | undefined } | undefined;
 
   constructor(options: PrimaryOptions) {
     this.#o = options;
@@ -103,9 +106,12 @@ export class ClusterPrimary implements WorkerCollector {
     const ok = await this.#startGeneration(config.workers, 1);
     // A stop during start-up leaves the workers that came up (one may already serve) to stop()'s
     // drain, and still starts the readers: the requests served so far get their final push.
-    if (!ok && !this.#stopping) throw new Error('the workers failed to start (see the log)');
+    if (!ok && !this.#stopping) throw this.#startFailure();
     await this.#telemetry.start();
     this.#started = true;
+    // From here on the primary supervises: an error nothing caught is logged, not the end of the data
+    // plane. Not before, so a start-up that fails still exits.
+    keepSupervising(process, this.#logger);
     if (!this.#stopping) this.#logger.info({ workers: config.workers, port: config.port, pid: process.pid }, 'cluster primary running');
   }
 
@@ -152,8 +158,12 @@ export class ClusterPrimary implements WorkerCollector {
     else if (msg.t === 'ready') {
       member.ready = true;
       this.#updateWorkerGauge();
-    } else if (msg.t === 'failed') {
-      this.#logger.error({ worker: worker.id, reason: msg.message }, 'worker failed to start');
+    } else if (msg.t === 'handoff-lost') this.#replace(member).catch((err: unknown) => this.#logger.error({ err, worker: worker.id }, 'cannot replace the worker'));
+    else if (msg.t === 'failed') {
+      // Its exit is the failure being reported, not a crash to restart from.
+      member.leaving = true;
+      this.#failure ??= { message: msg.message, code: msg.code };
+      this.#logger.error({ worker: worker.id, reason: msg.message, code: msg.code }, 'worker failed to start');
     } else if (msg.t === 'collected') {
       member.last = receive(member, msg.telemetry);
       const p = this.#pending.get(msg.id);
@@ -189,6 +199,29 @@ export class ClusterPrimary implements WorkerCollector {
       this.#telemetry?.cluster.restarts.add(1);
       this.#fork(member.generation);
     }, wait).unref();
+  }
+
+  /** The error a failed start rejects with: the worker's own (a TollgateError when it had a code). */
+  #startFailure(): Error {
+    const f = this.#failure;
+    if (f === undefined) return new Error('the workers failed to start (see the log)');
+    return f.code !== undefined && f.code in ERRORS ? new TollgateError(f.code as ErrorCode, f.message) : new Error(f.message);
+  }
+
+  /**
+   * A worker that lost a connection handover (it had no descriptor left) no longer gets connections
+   * from node:cluster's round-robin: a fresh worker of its generation joins, then it drains.
+   */
+  async #replace(member: Member): Promise<void> {
+    if (member.leaving || this.#stopping || member.generation !== this.#generation) return;
+    member.leaving = true;
+    this.#logger.error({ worker: member.worker.id, pid: member.worker.process.pid }, 'worker lost a connection handover (too many open files); replacing it');
+    this.#telemetry?.cluster.restarts.add(1);
+    const fresh = this.#fork(member.generation);
+    const until = Date.now() + READY_TIMEOUT_MS;
+    while (!fresh.ready && !fresh.worker.isDead() && !this.#stopping && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    this.#updateWorkerGauge();
+    if (!this.#stopping) await this.#drain([member], this.#o.drainTimeoutMs);
   }
 
   #updateWorkerGauge(): void {
@@ -306,4 +339,25 @@ export class ClusterPrimary implements WorkerCollector {
     if (this.#started) await this.#telemetry?.close(5_000);
     this.#logger.info({}, 'cluster stopped');
   }
+}
+
+/**
+ * The cluster primary's last resort: an exception or rejection nothing handled (a bug in a side
+ * listener, a reader) is logged, rate limited, and the primary keeps supervising — its death would
+ * take every worker, and so the data plane, with it. Returns the uninstall.
+ */
+export function keepSupervising(target: NodeJS.EventEmitter, logger: Logger): () => void {
+  const errors = new RateLimitedLog();
+  const log = (err: unknown, origin: string): void => {
+    const key = `${origin}\u0000${err instanceof Error ? err.message : String(err)}`;
+    errors.maybe(key, (suppressed) => logger.error({ err, origin, suppressed }, 'unhandled error in the cluster primary; it keeps supervising'));
+  };
+  const onException = (err: unknown): void => log(err, 'uncaughtException');
+  const onRejection = (reason: unknown): void => log(reason, 'unhandledRejection');
+  target.on('uncaughtException', onException);
+  target.on('unhandledRejection', onRejection);
+  return () => {
+    target.off('uncaughtException', onException);
+    target.off('unhandledRejection', onRejection);
+  };
 }

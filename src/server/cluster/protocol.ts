@@ -17,10 +17,13 @@ export type ToPrimary =
   /** The worker listens for instructions (messages sent before this would be lost). */
   | { readonly t: 'hello' }
   | { readonly t: 'ready'; readonly port: number }
-  | { readonly t: 'failed'; readonly message: string }
+  /** Its start failed: the error's message, and its TG_ERR_* code when it has one. */
+  | { readonly t: 'failed'; readonly message: string; readonly code?: string | undefined }
   | { readonly t: 'collected'; readonly id: number; readonly telemetry: WorkerReport }
   /** The last counts, after draining. */
-  | { readonly t: 'final'; readonly telemetry: WorkerReport };
+  | { readonly t: 'final'; readonly telemetry: WorkerReport }
+  /** A connection the primary handed over never arrived (no descriptor left): replace this worker. */
+  | { readonly t: 'handoff-lost' };
 
 function tagged(m: unknown): boolean {
   return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';

@@ -4,6 +4,7 @@
  */
 import type { Worker } from 'node:cluster';
 import { loadConfigText } from '../../config/load.js';
+import { isTollgateError } from '../../errors/catalogue.js';
 import type { Logger } from '../../log/logger.js';
 import { Gateway } from '../gateway.js';
 import { isToWorker, type ToPrimary, type ToWorker } from './protocol.js';
@@ -36,6 +37,14 @@ export function runWorker(worker: Worker, logger: Logger): void {
     setTimeout(() => process.exit(0), 50).unref();
     worker.disconnect();
   };
+  // A drain that fails still ends the worker: the primary restarts or replaces it.
+  const stop = (deadlineMs: number): void => {
+    drain(deadlineMs).catch((err: unknown) => {
+      logger.error({ err }, 'worker drain failed');
+      logger.flush();
+      process.exit(1);
+    });
+  };
   const start = async (m: Extract<ToWorker, { t: 'config' }>): Promise<void> => {
     try {
       const { config } = loadConfigText(m.text, m.file, m.overrides);
@@ -43,7 +52,7 @@ export function runWorker(worker: Worker, logger: Logger): void {
       const address = await gateway.start();
       send({ t: 'ready', port: address.port });
     } catch (err) {
-      send({ t: 'failed', message: (err as Error).message });
+      send({ t: 'failed', message: (err as Error).message, code: isTollgateError(err) ? err.code : undefined });
       logger.flush();
       process.exit(1);
     }
@@ -61,14 +70,23 @@ export function runWorker(worker: Worker, logger: Logger): void {
       const stats = m.want.stats || now - statsSentAt >= STATS_EVERY_MS;
       if (stats) statsSentAt = now;
       send({ t: 'collected', id: m.id, telemetry: gateway.telemetry.workerReport({ ...m.want, stats }) });
-    } else void drain(m.deadlineMs);
+    } else stop(m.deadlineMs);
+  });
+  // A connection handed over without its descriptor (this process was out of them): Node answers
+  // NACK and the primary's round-robin then waits on this worker for ever (see server/descriptor-guard.ts),
+  // so only a fresh worker joining the round-robin gets the queued connections served again.
+  process.on('internalMessage' as 'message', (m: unknown, handle: unknown) => {
+    if (!draining && handle == null && typeof m === 'object' && m !== null && (m as { cmd?: unknown }).cmd === 'NODE_HANDLE') {
+      logger.error({ code: 'EMFILE', pid: process.pid }, 'accept failed: too many open files; a handed-over connection was lost, asking for a replacement worker');
+      send({ t: 'handoff-lost' });
+    }
   });
   // The primary owns the stop signals; a worker only follows its instructions (or its death).
   process.on('SIGINT', () => undefined);
-  process.on('SIGTERM', () => void drain(10_000));
+  process.on('SIGTERM', () => stop(10_000));
   process.on('disconnect', () => {
     // The primary is gone: nobody will read our metrics or route connections to us.
-    if (!draining) void drain(5_000);
+    if (!draining) stop(5_000);
   });
   send({ t: 'hello' });
 }
