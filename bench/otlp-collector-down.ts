@@ -289,7 +289,7 @@ async function main(): Promise<void> {
       ['--threads', '1', '--connections', String(options.connections), '--duration', `${loadSeconds}s`, '--timeout', '5s', '--latency', '--script', scriptFile, started.origin],
       { stdout: 'capture' },
     );
-    const hung = setTimeout(() => void wrk.stop(500), (loadSeconds + 20) * 1000);
+    const hung = setTimeout(() => wrk.stop(500).catch(() => undefined), (loadSeconds + 20) * 1000);
     loadPromise = wrk.exited.then(({ code, signal }) => {
       clearTimeout(hung);
       if (code !== 0) throw new Error(`wrk exited with code ${String(code)} signal ${String(signal)}: ${wrk.stderrTail() || wrk.stdout()}`);
@@ -320,9 +320,9 @@ async function main(): Promise<void> {
   );
 
   let gatewayDied = false;
-  void started.child.exited.then(() => {
+  started.child.exited.then(() => {
     gatewayDied = true;
-  });
+  }).catch(() => undefined);
   for (let k = 1; !loadDone && !isShuttingDown(); k++) {
     const next = t0 + k * options.sampleSeconds * 1000;
     await Promise.race([new Promise((r) => setTimeout(r, Math.max(0, next - Date.now()))), loadFinished]);

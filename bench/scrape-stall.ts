@@ -304,7 +304,7 @@ async function scraperChild(argv: readonly string[]): Promise<void> {
       loops = targets.map(loop);
     } else if (message.type === 'stop') {
       running = false;
-      void Promise.all(loops).then((results) => process.send?.({ type: 'scrapes', targets: results } satisfies ScraperReply));
+      Promise.all(loops).then((results) => process.send?.({ type: 'scrapes', targets: results } satisfies ScraperReply)).catch(() => undefined);
     }
   });
   // "Ready": the ipc.ts protocol wants a port; the scraper has none.
@@ -435,7 +435,7 @@ function runWrk(bin: string, script: string, origin: string, connections: number
   const child = spawnTracked('wrk', bin, ['--threads', '1', '--connections', String(connections), '--duration', `${seconds}s`, '--timeout', '5s', '--latency', '--script', script, origin], {
     stdout: 'capture',
   });
-  const hung = setTimeout(() => void child.stop(500), (seconds + 20) * 1000);
+  const hung = setTimeout(() => child.stop(500).catch(() => undefined), (seconds + 20) * 1000);
   const result = child.exited.then(({ code, signal }) => {
     clearTimeout(hung);
     if (code !== 0) throw new Error(`wrk exited with code ${String(code)} signal ${String(signal)}: ${child.stderrTail() || child.stdout()}`);
@@ -614,9 +614,9 @@ async function main(): Promise<void> {
     scrapePathCpu(pid); // the worker, forked before this, stays on CPU 1
   }
   let gatewayDied = false;
-  void started.child.exited.then(() => {
+  started.child.exited.then(() => {
     gatewayDied = true;
-  });
+  }).catch(() => undefined);
   for (const i of [0, 1]) {
     const { status, bodyBytes } = await httpGet(`${started.origin}${endpointPath(i)}`, 5000);
     if (status !== 200 || bodyBytes === 0) throw new Error(`probe GET ${endpointPath(i)}: expected 200 with a body, got ${status} with ${bodyBytes} bytes`);

@@ -485,9 +485,9 @@ async function main(): Promise<void> {
   const pid = nodePidOf(started.child.process.pid);
   if (pid === undefined) throw new Error('could not find the gateway process id under /proc');
   let gatewayDied = false;
-  void started.child.exited.then(() => {
+  started.child.exited.then(() => {
     gatewayDied = true;
-  });
+  }).catch(() => undefined);
   for (const [path, want] of [['/noop', 200], ['/json', 200], ['/dead', 502]] as const) {
     const { status } = await httpGet(`${started.origin}${path}`, 5000);
     if (status !== want) throw new Error(`probe GET ${path}: expected ${want}, got ${status}`);
@@ -506,7 +506,7 @@ async function main(): Promise<void> {
   const wrk = spawnTracked('wrk', wrkBin, ['--threads', '1', '--connections', String(options.connections), '--duration', `${loadSeconds}s`, '--timeout', '5s', '--latency', '--script', script, started.origin], {
     stdout: 'capture',
   });
-  const hung = setTimeout(() => void wrk.stop(500), (loadSeconds + 30) * 1000);
+  const hung = setTimeout(() => wrk.stop(500).catch(() => undefined), (loadSeconds + 30) * 1000);
   let loadDone = false;
   const loadFinished = wrk.exited.then(({ code, signal }) => {
     clearTimeout(hung);

@@ -21,6 +21,7 @@ function testFiles(dir) {
 const only = process.argv.slice(2);
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 run(npx, ['tsc', '-p', 'tsconfig.build.json']);
+run(process.execPath, ['scripts/copy-assets.mjs']);
 run(npx, ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 run(npx, ['eslint', 'src', 'test', 'bench']);
 const files = only.length > 0 ? only : testFiles('test').sort();

@@ -28,7 +28,7 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
     ],
     { stdout: 'capture', ipc: true },
   );
-  const hung = setTimeout(() => void child.stop(500), options.durationSeconds * 1000 + OVERRUN_GRACE_MS);
+  const hung = setTimeout(() => child.stop(500).catch(() => undefined), options.durationSeconds * 1000 + OVERRUN_GRACE_MS);
   const { code, signal } = await child.exited;
   clearTimeout(hung);
   const line = child.stdout().trim().split('\n').pop() ?? '';

@@ -137,7 +137,7 @@ export function spawnTracked(
     graceful: () => stop(),
     immediate: () => signalGroup(child, 'SIGKILL'),
   });
-  void exited.then(unregister);
+  exited.then(unregister).catch(() => undefined);
 
   return {
     name,

@@ -47,12 +47,12 @@ export function awaitAnnouncement(child: TrackedChild, timeoutMs: number): Promi
       resolve(message);
     }
     child.process.on('message', onMessage);
-    void child.exited.then(({ code, signal }) => {
+    child.exited.then(({ code, signal }) => {
       const detail = child.stderrTail().split('\n').slice(-3).join(' | ');
       finish({
         type: 'unavailable',
         reason: `exited early (code ${String(code)}, signal ${String(signal)})${detail ? `: ${detail}` : ''}`,
       });
-    });
+    }).catch(() => undefined);
   });
 }

@@ -24,7 +24,7 @@ async function runWrk(bin: string, options: LoadOptions): Promise<LoadResult> {
     ],
     { stdout: 'capture' },
   );
-  const hung = setTimeout(() => void child.stop(500), options.durationSeconds * 1000 + OVERRUN_GRACE_MS);
+  const hung = setTimeout(() => child.stop(500).catch(() => undefined), options.durationSeconds * 1000 + OVERRUN_GRACE_MS);
   const { code, signal } = await child.exited;
   clearTimeout(hung);
   if (code !== 0) {

@@ -8,7 +8,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { request } from 'undici';
-import { timerMs } from '../config/duration.js';
+import { parseDuration, timerMs } from '../config/duration.js';
 import { arrayAt, isObject, objectAt, stringAt, type RawObject } from '../config/raw.js';
 
 export type TargetState = 'healthy' | 'unhealthy' | 'dns_error';
@@ -32,6 +32,11 @@ export interface HealthSettings {
 }
 
 const num = (o: RawObject, k: string, d: number): number => (typeof o[k] === 'number' ? (o[k] as number) : d);
+/** Kong's number of seconds, or a KrakenD duration string (the schema admits only those), in ms. */
+const ms = (o: RawObject, k: string, seconds: number): number => {
+  const v = o[k];
+  return typeof v === 'string' ? (parseDuration(v) ?? seconds * 1000) : num(o, k, seconds) * 1000;
+};
 const statuses = (o: RawObject, d: number[]): Set<number> => new Set(Array.isArray(o.http_statuses) ? (arrayAt(o, 'http_statuses').filter((x) => typeof x === 'number') as number[]) : d);
 
 function thresholds(raw: RawObject, healthyDefault: number[], unhealthyDefault: number[]): Thresholds {
@@ -54,8 +59,8 @@ export function parseHealthSettings(raw: unknown): HealthSettings | undefined {
   return {
     upstream: stringAt(raw, 'upstream'),
     httpPath: stringAt(active, 'http_path') ?? '/',
-    intervalMs: timerMs(num(active, 'interval', 0) * 1000),
-    timeoutMs: timerMs(num(active, 'timeout', 1) * 1000),
+    intervalMs: timerMs(ms(active, 'interval', 0)),
+    timeoutMs: timerMs(ms(active, 'timeout', 1)),
     active: thresholds(active, [200, 302], [429, 404, 500, 501, 502, 503, 504, 505]),
     passive: thresholds(passive, [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308], [429, 500, 503]),
   };
@@ -127,9 +132,12 @@ export class HealthChecker {
   }
 
   start(): void {
-    void this.#resolve();
+    // A failed lookup or probe is a target state, recorded inside: these never reject.
+    this.#resolve().catch(() => undefined);
     if (this.settings.intervalMs <= 0) return;
-    this.#timer = setInterval(() => void this.probe(), this.settings.intervalMs);
+    this.#timer = setInterval(() => {
+      this.probe().catch(() => undefined);
+    }, this.settings.intervalMs);
     this.#timer.unref();
   }
 

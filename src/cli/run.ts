@@ -11,6 +11,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { Gateway } from '../server/gateway.js';
 import { createLogger, type LogLevel, type Logger } from '../log/logger.js';
 import { formatConfigError } from './report.js';
+import { exitOnStartFailure } from './start-failure.js';
 import { ClusterPrimary } from '../server/cluster/primary.js';
 import { runWorker } from '../server/cluster/worker.js';
 
@@ -22,6 +23,8 @@ export interface RunOptions {
   readonly drainTimeoutMs: number;
   /** Reload when the config file changes. */
   readonly watch?: boolean | undefined;
+  /** Start despite settings Tollgate does not enforce (each is logged as a warning). */
+  readonly allowUnenforced?: boolean | undefined;
 }
 
 export async function runCommand(opts: RunOptions): Promise<void> {
@@ -30,7 +33,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     runWorker(cluster.worker, logger);
     return;
   }
-  const overrides: ConfigOverrides = { port: opts.port, debugEndpoint: opts.debug };
+  const overrides: ConfigOverrides = { port: opts.port, debugEndpoint: opts.debug, allowUnenforced: opts.allowUnenforced };
   let loaded: LoadedConfig;
   let text: string;
   try {
@@ -54,7 +57,12 @@ async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, o
   for (const w of loaded.warnings) logger.warn({ file: loaded.file }, w);
   const primary = new ClusterPrimary({ file: opts.config, overrides, logger, drainTimeoutMs: opts.drainTimeoutMs });
   // Before start: its listeners answer before start() resolves, and SIGHUP's default action is to exit.
-  process.on('SIGHUP', () => void primary.reload());
+  // A reload reports its own rejections; one that fails otherwise (a new side listener's port taken)
+  // is logged and the running configuration keeps serving.
+  const reload = (): void => {
+    primary.reload().catch((err: unknown) => logger.error({ err }, 'reload failed; the running configuration keeps serving'));
+  };
+  process.on('SIGHUP', reload);
   // Also before start: the first worker serves before the others are up, and a stop then must drain it
   // rather than kill it with the primary.
   onStopSignals(logger, (signal) => {
@@ -64,9 +72,7 @@ async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, o
   try {
     await primary.start(loaded.config, text);
   } catch (err) {
-    logger.fatal({ err }, 'cannot start the gateway');
-    logger.flush();
-    process.exit(1);
+    exitOnStartFailure(err, logger);
   }
   if (opts.watch === true) {
     // Editors replace files (rename) as often as they write them: re-arm on every event, and let a
@@ -77,7 +83,7 @@ async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, o
         watch(opts.config, { persistent: false }, () => {
           clearTimeout(timer);
           timer = setTimeout(() => {
-            void primary.reload();
+            reload();
             arm();
           }, 200);
         });
@@ -104,9 +110,7 @@ export async function serve(loaded: LoadedConfig, logger: Logger, drainTimeoutMs
   try {
     await started;
   } catch (err) {
-    logger.fatal({ err }, 'cannot start the gateway');
-    logger.flush();
-    process.exit(1);
+    exitOnStartFailure(err, logger);
   }
   return gateway;
 }

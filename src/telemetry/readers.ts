@@ -57,7 +57,7 @@ export class TelemetryReaders {
         for (const e of withMetrics) {
           const stats = { exported: pushes.bind([['exporter', e.name], ['outcome', 'exported']]), failed: pushes.bind([['exporter', e.name], ['outcome', 'failed']]), skipped: pushes.bind([['exporter', e.name], ['outcome', 'skipped']]) };
           const periodS = e.reportingPeriodS > 0 ? e.reportingPeriodS : otel.metricReportingPeriodS;
-          this.pushers.push(new OtlpMetricPusher(createMetricExporter(e), sources.metrics, new Set(['otel']), resource, timerMs(periodS * 1000), stats));
+          this.pushers.push(new OtlpMetricPusher(createMetricExporter(e), sources.metrics, new Set(['otel']), resource, timerMs(periodS * 1000), stats, logger));
         }
       }
     }

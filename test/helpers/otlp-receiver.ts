@@ -1,10 +1,11 @@
 /**
  * A real OTLP receiver for tests: OTLP/gRPC (via @grpc/grpc-js) and OTLP/HTTP (protobuf or JSON) on 127.0.0.1:0.
  *
- * It decodes with the official OpenTelemetry `.proto` files that `@opentelemetry/otlp-grpc-exporter-base@0.34.0`
- * ships under `build/protos/` (installed under the alias `otlp-protos-0.34`, since the gateway itself depends
- * on a current version of that package, which no longer ships them), loaded at run time with protobufjs, so what the gateway sends is checked against the
- * wire format a real collector would parse (not against the SDK's own serializer, which could share a bug with it).
+ * It decodes with the official OpenTelemetry `.proto` files (github.com/open-telemetry/opentelemetry-proto, as
+ * copied unchanged into the `@elastic/mockotlpserver` dev dependency, which ships them under `opentelemetry/`;
+ * the OpenTelemetry JS packages no longer ship .proto files), loaded at run time with protobufjs, so what the
+ * gateway sends is checked against the wire format a real collector would parse (not against the SDK's own
+ * serializer, which could share a bug with it).
  *
  * Every request is recorded (transport, signal, headers/metadata, time, the decoded request as a plain object, and
  * what the receiver answered). `spans()` / `metrics()` flatten the requests that were *accepted* into one row per span
@@ -27,12 +28,8 @@ import protobuf from 'protobufjs';
 
 const require = createRequire(import.meta.url);
 
-/** Root of the `.proto` tree shipped by the pinned exporter package (imports are relative to it). */
-export const OTLP_PROTO_DIR: string = join(
-  dirname(require.resolve('otlp-protos-0.34/package.json')),
-  'build',
-  'protos',
-);
+/** Root of the `.proto` tree shipped by that package (imports are relative to it). */
+export const OTLP_PROTO_DIR: string = dirname(require.resolve('@elastic/mockotlpserver/package.json'));
 
 const SERVICE_FILES = [
   'opentelemetry/proto/collector/trace/v1/trace_service.proto',

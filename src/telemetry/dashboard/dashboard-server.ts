@@ -9,8 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { timingSafeEqual } from 'node:crypto';
-import type { Logger } from '../../log/logger.js';
-import { SideListener } from '../../server/listen.js';
+import { RateLimitedLog, type Logger } from '../../log/logger.js';
+import { SideListener, type SideTarget } from '../../server/listen.js';
 import type { Snapshot } from '../store/store.js';
 import { DashboardModel, type DashboardState } from './dashboard-model.js';
 import type { DashboardSettings } from './dashboard-settings.js';
@@ -31,8 +31,12 @@ interface Asset {
   readonly body: Buffer;
 }
 
+/**
+ * The page and its assets. They sit next to this module, in src/ and (copied by the build,
+ * scripts/copy-assets.mjs) in dist/, so the installed package and the image serve them without src/.
+ */
 function loadAssets(): Map<string, Asset> {
-  const own = (name: string): Buffer => readFileSync(new URL(`../../../src/telemetry/dashboard/assets/${name}`, import.meta.url));
+  const own = (name: string): Buffer => readFileSync(new URL(`./assets/${name}`, import.meta.url));
   const require = createRequire(import.meta.url);
   const uplot = (file: string): Buffer => readFileSync(require.resolve(`uplot/dist/${file}`));
   return new Map<string, Asset>([
@@ -55,10 +59,11 @@ export class DashboardServer {
   readonly #settings: DashboardSettings;
   readonly #source: DashboardSource;
   readonly #logger: Logger;
-  readonly #assets = loadAssets();
+  #assets = new Map<string, Asset>();
   readonly #model = new DashboardModel();
   readonly #streams = new Set<ServerResponse>();
-  readonly #listener = new SideListener('telemetry/dashboard');
+  readonly #errors = new RateLimitedLog();
+  readonly #listener: SideListener;
   #timer: NodeJS.Timeout | undefined;
   #state: DashboardState | undefined;
   #ticking: Promise<void> | undefined;
@@ -67,12 +72,16 @@ export class DashboardServer {
     this.#settings = settings;
     this.#source = source;
     this.#logger = logger;
+    this.#listener = new SideListener('telemetry/dashboard', logger);
   }
 
   async start(): Promise<AddressInfo> {
-    const address = await this.#listener.open(this.#settings.listenHost, this.#settings.listenPort, (req, res) => this.#handle(req, res));
+    this.#assets = loadAssets();
+    const address = await this.#listener.open(this.#settings.listenHost, this.#settings.listenPort, (req, res, target) => this.#handle(req, res, target));
     await this.tick();
-    this.#timer = setInterval(() => void this.tick(), TICK_MS);
+    this.#timer = setInterval(() => {
+      this.tick().catch(() => undefined);
+    }, TICK_MS);
     this.#timer.unref();
     this.#logger.info({ address: address.address, port: address.port, token: this.#settings.token !== undefined }, 'dashboard listening');
     return address;
@@ -82,40 +91,46 @@ export class DashboardServer {
     return this.#listener.address;
   }
 
-  /** One new state from the source, sent to every open stream. */
+  /**
+   * One new state from the source, sent to every open stream. Never rejects: a read that fails (throws
+   * or rejects) is a rate-limited log line, the last state stays, and the next tick reads again.
+   */
   tick(): Promise<void> {
-    this.#ticking ??= this.#source
-      .readDashboard()
-      .then(({ snapshot, slow }) => {
-        this.#state = this.#model.update(snapshot, slow);
-        const frame = `data: ${JSON.stringify(this.#state)}\n\n`;
-        for (const res of this.#streams) {
-          // A client that stopped reading is dropped rather than buffered for.
-          if (res.writableLength > 1024 * 1024) res.destroy();
-          else res.write(frame);
-        }
-      })
-      .catch((err: unknown) => this.#logger.warn({ err }, 'dashboard update failed'))
-      .finally(() => (this.#ticking = undefined));
+    this.#ticking ??= this.#update().finally(() => (this.#ticking = undefined));
     return this.#ticking;
+  }
+
+  async #update(): Promise<void> {
+    try {
+      const { snapshot, slow } = await this.#source.readDashboard();
+      this.#state = this.#model.update(snapshot, slow);
+      const frame = `data: ${JSON.stringify(this.#state)}\n\n`;
+      for (const res of this.#streams) {
+        // A client that stopped reading is dropped rather than buffered for.
+        if (res.writableLength > 1024 * 1024) res.destroy();
+        else res.write(frame);
+      }
+    } catch (err) {
+      this.#errors.maybe('update', (suppressed) => this.#logger.warn({ err, suppressed }, 'dashboard update failed'));
+    }
   }
 
   #authorized(req: IncomingMessage): boolean {
     const token = this.#settings.token;
     if (token === undefined) return true;
+    // The bearer is compared as sent; the cookie holds the token URI-encoded (see the 303 below).
     const bearer = req.headers.authorization?.startsWith('Bearer ') === true ? req.headers.authorization.slice(7) : undefined;
     const cookie = /(?:^|;\s*)tollgate_dashboard=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
-    return [bearer, cookie].some((given) => given !== undefined && safeEqual(decodeURIComponent(given), token));
+    return [bearer, cookie === undefined ? undefined : decodeOrUndefined(cookie)].some((given) => given !== undefined && safeEqual(given, token));
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://dashboard');
+  #handle(req: IncomingMessage, res: ServerResponse, { path, query }: SideTarget): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', ...SECURITY_HEADERS }).end();
       return;
     }
-    const offered = url.searchParams.get('token');
-    if (url.pathname === '/' && offered !== null && this.#settings.token !== undefined && safeEqual(offered, this.#settings.token)) {
+    const offered = query.get('token');
+    if (path === '/' && offered !== null && this.#settings.token !== undefined && safeEqual(offered, this.#settings.token)) {
       // The token moves into a cookie so it leaves the address bar (and any copied link).
       res.writeHead(303, { location: '/', 'set-cookie': `${COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/`, ...SECURITY_HEADERS }).end();
       return;
@@ -124,9 +139,9 @@ export class DashboardServer {
       res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer', ...SECURITY_HEADERS }).end('401 unauthorized: open /?token=<token> or send Authorization: Bearer <token>\n');
       return;
     }
-    if (url.pathname === '/api/state') return this.#json(res, this.#state ?? null);
-    if (url.pathname === '/api/events') return this.#stream(req, res);
-    const asset = this.#assets.get(url.pathname === '/index.html' ? '/' : url.pathname);
+    if (path === '/api/state') return this.#json(res, this.#state ?? null);
+    if (path === '/api/events') return this.#stream(req, res);
+    const asset = this.#assets.get(path === '/index.html' ? '/' : path);
     if (asset === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS }).end('404 page not found\n');
       return;
@@ -159,6 +174,15 @@ export class DashboardServer {
     for (const res of this.#streams) res.end();
     this.#streams.clear();
     await this.#listener.close();
+  }
+}
+
+/** A malformed escape (`%E0%A4%A`) is no token rather than an exception. */
+function decodeOrUndefined(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
   }
 }
 

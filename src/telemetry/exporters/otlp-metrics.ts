@@ -8,6 +8,7 @@ import { ValueType } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type MetricData, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { RateLimitedLog, type Logger } from '../../log/logger.js';
 import type { CounterCell } from '../store/cells.js';
 import type { Snapshot, SnapshotSource, StoreGroup } from '../store/store.js';
 import { SCOPE } from '../tracing/span-data.js';
@@ -63,42 +64,58 @@ export class OtlpMetricPusher {
   readonly #startMs = Date.now();
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
+  readonly #logger: Logger;
+  readonly #errors = new RateLimitedLog();
 
-  constructor(exporter: PushMetricExporter, store: SnapshotSource, groups: ReadonlySet<StoreGroup>, resource: Resource, periodMs: number, stats: PusherStats) {
+  constructor(exporter: PushMetricExporter, store: SnapshotSource, groups: ReadonlySet<StoreGroup>, resource: Resource, periodMs: number, stats: PusherStats, logger: Logger) {
     this.#exporter = exporter;
     this.#store = store;
     this.#groups = groups;
     this.#resource = resource;
     this.#periodMs = periodMs;
     this.#stats = stats;
+    this.#logger = logger;
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.push(), this.#periodMs);
+    this.#timer = setInterval(() => {
+      this.push().catch(() => undefined);
+    }, this.#periodMs);
     this.#timer.unref();
   }
 
-  /** One push now (skipped, and counted, while the previous one is still in flight). */
+  /**
+   * One push now (skipped, and counted, while the previous one is still in flight). Never rejects: a
+   * read or an export that fails is counted as failed and logged (rate limited), and the next period
+   * pushes again.
+   */
   push(): Promise<void> {
     if (this.#inFlight !== undefined) {
       this.#stats.skipped.add(1);
       return this.#inFlight;
     }
-    this.#inFlight = this.#store.collect(this.#groups).then((snapshot) => this.#send(toResourceMetrics(snapshot, this.#resource, this.#startMs)));
+    this.#inFlight = this.#pushOnce().finally(() => (this.#inFlight = undefined));
     return this.#inFlight;
   }
 
-  #send(data: ResourceMetrics): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = (ok: boolean): void => {
-        (ok ? this.#stats.exported : this.#stats.failed).add(1);
-        this.#inFlight = undefined;
-        resolve();
-      };
+  async #pushOnce(): Promise<void> {
+    let ok = false;
+    try {
+      const snapshot = await this.#store.collect(this.#groups);
+      ok = await this.#send(toResourceMetrics(snapshot, this.#resource, this.#startMs));
+    } catch (err) {
+      this.#errors.maybe('push', (suppressed) => this.#logger.warn({ err, suppressed }, 'OTLP metric push failed'));
+    }
+    (ok ? this.#stats.exported : this.#stats.failed).add(1);
+  }
+
+  /** Whether the exporter reports success; one that throws is a failure. */
+  #send(data: ResourceMetrics): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
       try {
-        this.#exporter.export(data, (r) => done(r.code === ExportResultCode.SUCCESS));
+        this.#exporter.export(data, (r) => resolve(r.code === ExportResultCode.SUCCESS));
       } catch {
-        done(false);
+        resolve(false);
       }
     });
   }

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SideListener } from '../../server/listen.js';
+import { SideListener, type SideTarget } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import type { SnapshotSource, StoreGroup } from '../store/store.js';
 import { negotiateFormat } from '../exposition/negotiate.js';
@@ -29,14 +29,14 @@ export class PrometheusExporterServer {
 
   constructor(options: PrometheusServerOptions, store: SnapshotSource, logger: Logger) {
     this.options = options;
-    this.#listener = new SideListener(`prometheus exporter "${options.name}"`);
+    this.#listener = new SideListener(`prometheus exporter "${options.name}"`, logger);
     this.#store = store;
     this.#logger = logger;
   }
 
   async start(): Promise<AddressInfo> {
     const { port, listenIp, name } = this.options;
-    const address = await this.#listener.open(listenIp, port, (req, res) => this.#handle(req, res));
+    const address = await this.#listener.open(listenIp, port, (req, res, target) => this.#handle(req, res, target));
     this.#logger.info({ exporter: name, address: address.address, port: address.port }, 'prometheus exporter listening');
     return address;
   }
@@ -45,8 +45,8 @@ export class PrometheusExporterServer {
     return this.#listener.address;
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
+  /** A read that fails (throws or rejects) answers 500 through the SideListener; the next scrape reads again. */
+  async #handle(req: IncomingMessage, res: ServerResponse, { path }: SideTarget): Promise<void> {
     if (path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
       return;
@@ -57,11 +57,9 @@ export class PrometheusExporterServer {
     }
     const format = negotiateFormat(req.headers.accept);
     // One snapshot per scrape; with cluster workers, collecting it asks each of them (bounded wait).
-    void this.#store.collect(this.options.groups).then((snapshot) =>
-      format === 'openmetrics'
-        ? this.#responder.send(req, res, OPENMETRICS_CONTENT_TYPE, (hint) => encodeOpenMetrics(snapshot, hint))
-        : this.#responder.send(req, res, PROMETHEUS_TEXT_CONTENT_TYPE, (hint) => encodePrometheusText(snapshot, hint)),
-    );
+    const snapshot = await this.#store.collect(this.options.groups);
+    if (format === 'openmetrics') this.#responder.send(req, res, OPENMETRICS_CONTENT_TYPE, (hint) => encodeOpenMetrics(snapshot, hint));
+    else this.#responder.send(req, res, PROMETHEUS_TEXT_CONTENT_TYPE, (hint) => encodePrometheusText(snapshot, hint));
   }
 
   close(): Promise<void> {

@@ -52,7 +52,9 @@ export class InfluxPusher {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.push(), this.#s.ttlMs);
+    this.#timer = setInterval(() => {
+      this.push().catch(() => undefined);
+    }, this.#s.ttlMs);
     this.#timer.unref();
   }
 
@@ -64,12 +66,14 @@ export class InfluxPusher {
   /** One push of the latest collected snapshot (skipped while the previous push is in flight). */
   push(): Promise<void> {
     if (this.#inFlight !== undefined) return this.#inFlight;
-    this.#inFlight = this.#metrics
-      .latest()
+    // Never rejects: a read that fails (throws or rejects) is a log line, and the next period reads again.
+    this.#inFlight = Promise.resolve()
+      .then(() => this.#metrics.latest())
       .then((snap) => {
         if (snap === undefined || (snap.counters.size === 0 && snap.gauges.size === 0)) return;
         return this.#send(toPoints(snap, this.#host, this.#deltas).map(toLine).join('\n'));
       })
+      .catch((err: unknown) => this.#fail('cannot read the metrics', err instanceof Error ? err.message : String(err)))
       .finally(() => (this.#inFlight = undefined));
     return this.#inFlight;
   }

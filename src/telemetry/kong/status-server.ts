@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIPv6, type AddressInfo } from 'node:net';
-import { SideListener } from '../../server/listen.js';
+import { SideListener, type SideTarget } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
 import { encodePrometheusText } from '../exposition/prometheus-text.js';
 import { ExpositionResponder } from '../exposition/respond.js';
@@ -25,13 +25,14 @@ export class KongStatusServer {
   readonly #store: SnapshotSource;
   readonly #logger: Logger;
   readonly #allow: BlockList | undefined;
-  readonly #listener = new SideListener('telemetry/kong-prometheus');
+  readonly #listener: SideListener;
   readonly #responder = new ExpositionResponder();
 
   constructor(settings: KongSettings, store: SnapshotSource, logger: Logger) {
     this.#s = settings;
     this.#store = store;
     this.#logger = logger;
+    this.#listener = new SideListener('telemetry/kong-prometheus', logger);
     if (settings.allow.length > 0) {
       const list = new BlockList();
       for (const cidr of settings.allow) {
@@ -48,7 +49,8 @@ export class KongStatusServer {
     if (this.#allow !== undefined) {
       let ip = req.socket.remoteAddress ?? '';
       if (ip.startsWith('::ffff:')) ip = ip.slice(7);
-      if (!this.#allow.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')) return 'forbidden';
+      // A socket already gone has no address (and BlockList.check throws on ''): nothing to allow.
+      if (ip === '' || !this.#allow.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')) return 'forbidden';
     }
     if (this.#s.token !== undefined) {
       const given = Buffer.from(req.headers.authorization ?? '');
@@ -58,18 +60,19 @@ export class KongStatusServer {
     return 'ok';
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
+  /** A read that fails (throws or rejects) answers 500 through the SideListener; the next scrape reads again. */
+  async #handle(req: IncomingMessage, res: ServerResponse, { path }: SideTarget): Promise<void> {
     const verdict = this.#permitted(req);
     if (verdict === 'forbidden') return json(res, 403, 'Forbidden');
     if (verdict === 'unauthorized') return json(res, 401, 'Unauthorized');
     if (path !== '/metrics' && path !== '/metrics/') return json(res, 404, 'Not found');
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, 'Method not allowed');
-    void this.#store.collect(GROUPS).then((snapshot) => this.#responder.send(req, res, 'text/plain; charset=UTF-8', (hint) => encodePrometheusText(snapshot, hint)));
+    const snapshot = await this.#store.collect(GROUPS);
+    this.#responder.send(req, res, 'text/plain; charset=UTF-8', (hint) => encodePrometheusText(snapshot, hint));
   }
 
   async start(): Promise<AddressInfo> {
-    const address = await this.#listener.open(this.#s.listenHost, this.#s.listenPort, (req, res) => this.#handle(req, res));
+    const address = await this.#listener.open(this.#s.listenHost, this.#s.listenPort, (req, res, target) => this.#handle(req, res, target));
     this.#logger.info({ address: address.address, port: address.port }, 'kong status listener listening');
     return address;
   }

@@ -2,6 +2,7 @@
  * The `/__stats` listener of `telemetry/metrics`: Go expvar JSON of the live values of a stats source
  * (this process's registry, or the sum over cluster workers).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SideListener } from '../../server/listen.js';
 import type { Logger } from '../../log/logger.js';
@@ -23,33 +24,35 @@ export class StatsServer {
   readonly #settings: StatsSettings;
   readonly #source: StatsSource;
   readonly #logger: Logger;
-  readonly #listener = new SideListener('telemetry/metrics');
+  readonly #listener: SideListener;
 
   constructor(settings: StatsSettings, source: StatsSource, logger: Logger) {
     this.#settings = settings;
     this.#source = source;
     this.#logger = logger;
+    this.#listener = new SideListener('telemetry/metrics', logger);
   }
 
   async start(): Promise<AddressInfo> {
-    const address = await this.#listener.open(this.#settings.listenHost, this.#settings.listenPort, (req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path !== '/__stats' && path !== '/__stats/') {
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
-        return;
-      }
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD' }).end();
-        return;
-      }
-      void this.#source.live().then(({ stats, extra }) => {
-        const body = renderExpvar(stats, extra);
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-        res.end(req.method === 'HEAD' ? undefined : body);
-      });
-    });
+    const address = await this.#listener.open(this.#settings.listenHost, this.#settings.listenPort, (req, res, { path }) => this.#handle(req, res, path));
     this.#logger.info({ address: address.address, port: address.port }, 'stats endpoint listening');
     return address;
+  }
+
+  /** A read that fails (throws or rejects) answers 500 through the SideListener; the next request reads again. */
+  async #handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (path !== '/__stats' && path !== '/__stats/') {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const { stats, extra } = await this.#source.live();
+    const body = renderExpvar(stats, extra);
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   get address(): AddressInfo | undefined {
