@@ -19,6 +19,8 @@ export interface MigrateOptions {
   readonly from: MigrateSource;
   readonly file: string;
   readonly output: string | undefined;
+  /** Write the result even when it has settings `tollgate run` would refuse as unenforced. */
+  readonly allowUnenforced?: boolean | undefined;
 }
 
 /** Runs the migration and returns the exit code. */
@@ -38,7 +40,7 @@ export function migrateCommand(o: MigrateOptions): number {
   let warnings: readonly string[];
   let endpoints: number;
   try {
-    const loaded = loadConfigValue(result.config, target);
+    const loaded = loadConfigValue(result.config, target, { allowUnenforced: o.allowUnenforced });
     warnings = loaded.warnings;
     endpoints = loaded.config.endpoints.length;
   } catch (e) {

@@ -1,7 +1,9 @@
 /**
  * Config loading, the one place where a file becomes a GatewayConfig: read → parse (JSON or YAML) →
- * alias legacy namespaces → schema (ajv) → cross-field checks → normalise → freeze. Every problem is
- * collected and reported at once in a ConfigError, each with its JSON path.
+ * alias legacy namespaces → schema (ajv) → cross-field checks → settings Tollgate does not enforce →
+ * normalise → freeze. Every problem is collected and reported at once in a ConfigError, each with its
+ * JSON path. It fails closed: a setting that would protect or transform traffic and that Tollgate does
+ * not implement stops the file (TG_ERR_CONFIG_UNENFORCED) unless the operator opts out.
  */
 import { readFileSync } from 'node:fs';
 import { TollgateError } from '../errors/catalogue.js';
@@ -11,7 +13,8 @@ import { normalizeConfig } from './normalize.js';
 import { parseConfigText } from './parse.js';
 import { arrayAt, isObject, stringAt, type RawObject } from './raw.js';
 import { checkSemantics } from './semantics.js';
-import { collectIgnored, ignoredWarning } from './unsupported.js';
+import { TOLLGATE_NAMESPACE } from './namespaces/tollgate.js';
+import { collectFindings, findingWarnings, type Finding } from './unsupported.js';
 import { validateSchema, type ConfigIssue } from './validate.js';
 import type { LoadedConfig } from './types.js';
 
@@ -19,7 +22,7 @@ export class ConfigError extends TollgateError {
   readonly issues: readonly ConfigIssue[];
   readonly file: string;
 
-  constructor(code: 'TG_ERR_CONFIG_READ' | 'TG_ERR_CONFIG_SYNTAX' | 'TG_ERR_CONFIG_INVALID', file: string, issues: ConfigIssue[], cause?: unknown) {
+  constructor(code: 'TG_ERR_CONFIG_READ' | 'TG_ERR_CONFIG_SYNTAX' | 'TG_ERR_CONFIG_INVALID' | 'TG_ERR_CONFIG_UNENFORCED', file: string, issues: ConfigIssue[], cause?: unknown) {
     super(code, `${file}: ${issues.length} configuration error${issues.length === 1 ? '' : 's'}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { cause });
     this.name = 'ConfigError';
     this.issues = issues;
@@ -31,6 +34,10 @@ export class ConfigError extends TollgateError {
 export interface ConfigOverrides {
   readonly port?: number | undefined;
   readonly debugEndpoint?: boolean | undefined;
+  /** `--allow-unenforced`: start despite settings Tollgate does not enforce (each one logged). */
+  readonly allowUnenforced?: boolean | undefined;
+  /** `check --lint`: unknown keys and namespaces are errors, not warnings. */
+  readonly lint?: boolean | undefined;
 }
 
 export function loadConfigFile(file: string, overrides: ConfigOverrides = {}): LoadedConfig {
@@ -49,8 +56,8 @@ export function readConfigFile(file: string): string {
 export function loadConfigText(text: string, file: string, overrides: ConfigOverrides = {}): LoadedConfig {
   const parsed = parseConfigText(text, file);
   if (!parsed.ok) {
-    const { line, column, message } = parsed.problem;
-    throw new ConfigError('TG_ERR_CONFIG_SYNTAX', file, [{ path: `line ${line}, column ${column}`, message }]);
+    const { line, column, message, excerpt } = parsed.problem;
+    throw new ConfigError('TG_ERR_CONFIG_SYNTAX', file, [{ path: `line ${line}, column ${column}`, message, excerpt }]);
   }
   return loadConfigValue(parsed.value, file, overrides);
 }
@@ -66,13 +73,33 @@ export function loadConfigValue(value: unknown, file: string, overrides: ConfigO
   const schemaIssues = validateSchema(root);
   const namespaceIssues = schemaIssues.length === 0 ? NAMESPACE_SCHEMAS.flatMap((ns) => ns.check?.(root) ?? []) : [];
   const issues = [...schemaIssues, ...checkSemantics(root, semanticWarnings), ...checkTlsFiles(root), ...namespaceIssues];
-  if (issues.length > 0) throw new ConfigError('TG_ERR_CONFIG_INVALID', file, issues);
-  const warnings: string[] = [];
-  const ignored = ignoredWarning(collectIgnored(root));
-  if (ignored !== undefined) warnings.push(ignored);
-  warnings.push(...semanticWarnings);
+  const findings = collectFindings(root);
+  if (overrides.lint === true) issues.push(...findings.filter((f) => f.kind === 'unknown').map(({ path, message }) => ({ path, message })));
+  const optOut = unenforcedOptOut(root, overrides);
+  const refused = findings.filter((f) => f.kind === 'unenforced' && !optOut.allows(f));
+  const all = [...issues, ...refused.map(({ path, message }) => ({ path, message }))];
+  if (all.length > 0) throw new ConfigError(issues.length > 0 ? 'TG_ERR_CONFIG_INVALID' : 'TG_ERR_CONFIG_UNENFORCED', file, all);
+  // One loud line per setting that runs unenforced: the operator asked for it, the log must keep saying so.
+  const warnings = findings.filter((f) => f.kind === 'unenforced').map((f) => `NOT ENFORCED: ${f.path}: ${f.message}; running without it because ${optOut.source}`);
+  warnings.push(...findingWarnings(findings), ...semanticWarnings);
   const config = deepFreeze(normalizeConfig(root, warnings));
   return { config, warnings, file };
+}
+
+interface OptOut {
+  readonly allows: (f: Finding) => boolean;
+  readonly source: string;
+}
+
+/** `--allow-unenforced`, or the root `"tollgate": {"allow_unenforced": true | [names]}` namespace. */
+function unenforcedOptOut(root: RawObject, overrides: ConfigOverrides): OptOut {
+  if (overrides.allowUnenforced === true) return { allows: () => true, source: '--allow-unenforced is set' };
+  const own = isObject(root.extra_config) ? root.extra_config[TOLLGATE_NAMESPACE] : undefined;
+  const setting = isObject(own) ? own.allow_unenforced : undefined;
+  const source = `extra_config.${TOLLGATE_NAMESPACE}.allow_unenforced is set`;
+  if (setting === true) return { allows: () => true, source };
+  if (Array.isArray(setting)) return { allows: (f) => setting.includes(f.name), source };
+  return { allows: () => false, source: '' };
 }
 
 function applyAliases(root: RawObject): RawObject {

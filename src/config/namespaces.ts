@@ -1,6 +1,7 @@
 /**
  * The extra_config namespaces Tollgate implements, with the schema of each at the scopes where it may
- * appear. Every other namespace is listed in the start-up warning and ignored (never a crash).
+ * appear. Every other namespace is classified in unsupported.ts: refused when it would protect or
+ * transform traffic, otherwise a warning.
  */
 
 import { OTEL_BACKEND_SCHEMA, OTEL_ENDPOINT_SCHEMA, OTEL_KEYS, OTEL_ROOT_SCHEMA, checkOtel } from './namespaces/opentelemetry.js';
@@ -9,6 +10,8 @@ import { INFLUX_SCHEMA, METRICS_SCHEMA } from './namespaces/metrics-influx.js';
 import { KONG_ENDPOINT_SCHEMA, KONG_ROOT_SCHEMA, checkKong } from './namespaces/kong.js';
 import { API_KEYS_ENDPOINT_SCHEMA, API_KEYS_ROOT_SCHEMA } from './namespaces/api-keys.js';
 import { DASHBOARD_SCHEMA } from './namespaces/dashboard.js';
+import { TOLLGATE_NAMESPACE, TOLLGATE_SCHEMA } from './namespaces/tollgate.js';
+import { DURATION_PATTERN } from './duration.js';
 
 const thresholds = {
   type: 'object',
@@ -21,12 +24,15 @@ const thresholds = {
   },
 };
 
-/** `backend/healthcheck`: Kong's healthchecks shape (intervals and timeouts in seconds). */
+/** Kong's number of seconds, or a KrakenD duration string (`"500ms"`, `"5s"`). */
+const SECONDS_OR_DURATION = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: DURATION_PATTERN }] };
+
+/** `backend/healthcheck`: Kong's healthchecks shape (intervals and timeouts in seconds or as durations). */
 const HEALTHCHECK_SCHEMA = {
   type: 'object',
   properties: {
     upstream: { type: 'string' },
-    active: { type: 'object', properties: { http_path: { type: 'string', pattern: '^/' }, interval: { type: 'number', minimum: 0 }, timeout: { type: 'number', minimum: 0 }, healthy: thresholds, unhealthy: thresholds } },
+    active: { type: 'object', properties: { http_path: { type: 'string', pattern: '^/' }, interval: SECONDS_OR_DURATION, timeout: SECONDS_OR_DURATION, healthy: thresholds, unhealthy: thresholds } },
     passive: { type: 'object', properties: { healthy: thresholds, unhealthy: thresholds } },
   },
 };
@@ -70,6 +76,7 @@ export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
   { name: 'auth/api-keys', scopes: { root: API_KEYS_ROOT_SCHEMA, endpoint: API_KEYS_ENDPOINT_SCHEMA } },
   { name: 'backend/healthcheck', scopes: { backend: HEALTHCHECK_SCHEMA } },
   { name: 'telemetry/dashboard', scopes: { root: DASHBOARD_SCHEMA } },
+  { name: TOLLGATE_NAMESPACE, scopes: { root: TOLLGATE_SCHEMA } },
 ];
 
 /** Keys of a supported namespace that Tollgate reads (others in it are reported as ignored). */
@@ -80,6 +87,7 @@ export const NAMESPACE_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   'telemetry/influx': new Set(Object.keys(INFLUX_SCHEMA.properties)),
   'backend/healthcheck': new Set(['upstream', 'active', 'passive']),
   'telemetry/dashboard': new Set(Object.keys(DASHBOARD_SCHEMA.properties)),
+  [TOLLGATE_NAMESPACE]: new Set(Object.keys(TOLLGATE_SCHEMA.properties)),
   'auth/api-keys': new Set([...Object.keys(API_KEYS_ROOT_SCHEMA.properties), ...Object.keys(API_KEYS_ENDPOINT_SCHEMA.properties)]),
   'telemetry/kong-prometheus': new Set([...Object.keys(KONG_ROOT_SCHEMA.properties), ...Object.keys(KONG_ENDPOINT_SCHEMA.properties)]),
 };

@@ -8,6 +8,8 @@ export interface SyntaxProblem {
   readonly line: number;
   readonly column: number;
   readonly message: string;
+  /** The offending line and a caret under the column, for the operator to see where. */
+  readonly excerpt: string;
 }
 
 export type ParseResult = { ok: true; value: unknown } | { ok: false; problem: SyntaxProblem };
@@ -24,7 +26,7 @@ function parseJsonText(text: string): ParseResult {
     const message = (err as Error).message;
     const offset = errorOffset(body, message);
     const { line, column } = lineColumn(body, offset);
-    return { ok: false, problem: { line, column, message: message.replace(/,? ".*" is not valid JSON$/s, '') } };
+    return { ok: false, problem: { line, column, message: message.replace(/,? ".*" is not valid JSON$/s, ''), excerpt: excerpt(body, line, column) } };
   }
 }
 
@@ -34,7 +36,10 @@ function parseYamlText(text: string): ParseResult {
   } catch (err) {
     if (err instanceof YAMLParseError && err.linePos !== undefined) {
       const [start] = err.linePos;
-      return { ok: false, problem: { line: start.line, column: start.col, message: err.message.split('\n')[0] ?? err.message } };
+      // yaml's message ends with " at line N, column M:" and its own excerpt: the position is reported
+      // separately, and the excerpt is rebuilt the same way as for JSON.
+      const first = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
+      return { ok: false, problem: { line: start.line, column: start.col, message: first, excerpt: excerpt(text, start.line, start.col) } };
     }
     throw err;
   }
@@ -71,6 +76,14 @@ function firstBadOffset(text: string): number {
     else lo = mid + 1;
   }
   return Math.max(0, lo - 1);
+}
+
+/** `line` of `text` (1-based) and a caret under `column`; long lines are cut around the column. */
+export function excerpt(text: string, line: number, column: number): string {
+  const raw = (text.split(/\r?\n/)[line - 1] ?? '').replace(/\t/g, ' ');
+  const start = Math.max(0, column - 60);
+  const shown = raw.slice(start, start + 120);
+  return `${start > 0 ? '…' : ''}${shown}\n${' '.repeat(column - 1 - start + (start > 0 ? 1 : 0))}^`;
 }
 
 function lineColumn(text: string, offset: number): { line: number; column: number } {

@@ -9,6 +9,8 @@ import { formatPath, pointerToSegments, type PathSegment } from './json-path.js'
 export interface ConfigIssue {
   readonly path: string;
   readonly message: string;
+  /** For a syntax error: the offending line of the file and a caret under the column. */
+  readonly excerpt?: string | undefined;
 }
 
 let compiled: ValidateFunction | undefined;
@@ -50,6 +52,7 @@ function toIssue(e: ErrorObject): ConfigIssue {
     case 'maximum':
       return { path: formatPath(segments), message: `must be ${e.keyword === 'minimum' ? '>=' : '<='} ${String(p.limit)}` };
     case 'anyOf':
+      if (segments[segments.length - 1] === 'allow_unenforced') return { path: formatPath(segments), message: 'must be true, false or a list of setting names' };
       return { path: formatPath(segments), message: 'must be a list of {"key", "value"} objects (or an object of strings)' };
     case 'pattern':
       return { path: formatPath(segments), message: patternMessage(segments, String(p.pattern)) };

@@ -147,21 +147,21 @@ describe('config loading', () => {
     assert.equal(config.endpoints[0]?.backends[0]?.urlPattern, '/users/{Id}');
   });
 
-  it('ignores comment keys and lists unsupported settings in one warning', () => {
+  it('ignores comment keys and lists the descriptive settings it does not support in one warning', () => {
     const { warnings } = loadConfigValue(
       {
         version: 3,
         '@comment': 'root comment',
         $schema: 'https://www.krakend.io/schema/krakend.json',
         plugin: { pattern: '.so', folder: './plugins' },
-        extra_config: { 'security/cors': { allow_origins: ['*'] }, router: { health_path: '/healthz', logger_skip_paths: ['/x'] } },
+        extra_config: { 'telemetry/logging': { level: 'INFO' }, router: { health_path: '/healthz', logger_skip_paths: ['/x'] } },
         endpoints: [
           {
             endpoint: '/a',
             '@comment': 'endpoint comment',
             concurrent_calls: 2,
-            extra_config: { 'qos/ratelimit/router': { max_rate: 5 }, '@comment': 'x' },
-            backend: [{ ...backend, _note: 'x', extra_config: { 'qos/circuit-breaker': { interval: 60 } } }],
+            extra_config: { 'documentation/openapi': { summary: 'x' }, '@comment': 'x' },
+            backend: [{ ...backend, _note: 'x', extra_config: { 'qos/http-cache': { shared: true } } }],
           },
         ],
       },
@@ -169,13 +169,14 @@ describe('config loading', () => {
     );
     assert.equal(warnings.length, 1);
     const w = warnings[0] as string;
+    assert.match(w, /^settings not supported by Tollgate are ignored \(they only describe, report or tune\): /);
     for (const part of [
       'plugin',
-      'extra_config["security/cors"]',
+      'extra_config["telemetry/logging"]',
       'extra_config.router.logger_skip_paths',
       'endpoints[0].concurrent_calls',
-      'endpoints[0].extra_config["qos/ratelimit/router"]',
-      'endpoints[0].backend[0].extra_config["qos/circuit-breaker"]',
+      'endpoints[0].extra_config["documentation/openapi"]',
+      'endpoints[0].backend[0].extra_config["qos/http-cache"]',
     ]) {
       assert.ok(w.includes(part), `warning should name ${part}: ${w}`);
     }
@@ -220,6 +221,27 @@ describe('config loading', () => {
     const bad = join(dir, 'bad.yml');
     writeFileSync(bad, 'version: 3\nendpoints: [\n  - a\n');
     assert.throws(() => loadConfigFile(bad), (err: unknown) => err instanceof ConfigError && err.code === 'TG_ERR_CONFIG_SYNTAX' && /^line \d+, column \d+$/.test(err.issues[0]?.path ?? ''));
+    // A YAML error names the offending line, shows its text with a caret, and no dangling "at line …:".
+    const indented = join(dir, 'indent.yaml');
+    writeFileSync(indented, 'version: 3\nendpoints:\n  - endpoint: /a\n    backend:\n      - url_pattern: /a\n    extra: {a: 1\n  bad: x\n');
+    assert.throws(
+      () => loadConfigFile(indented),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError && err.code === 'TG_ERR_CONFIG_SYNTAX');
+        const issue = err.issues[0];
+        assert.equal(issue?.path, 'line 7, column 3');
+        assert.doesNotMatch(issue?.message ?? '', /at line|:$/);
+        assert.equal(issue?.excerpt, '  bad: x\n  ^');
+        return true;
+      },
+    );
+  });
+
+  it('shows the offending JSON line with a caret under the column', () => {
+    assert.throws(
+      () => loadConfigText('{\n  "version": 3\n  "port": 1\n}', 'broken.json'),
+      (err: unknown) => err instanceof ConfigError && err.issues[0]?.excerpt === '  "port": 1\n  ^',
+    );
   });
 
   it('reports an unreadable file and unreadable TLS key files', () => {
