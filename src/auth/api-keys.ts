@@ -43,15 +43,33 @@ export function parseEndpointAuth(raw: unknown): EndpointAuth | undefined {
   return { roles: new Set(stringsAt(raw, 'roles') ?? []) };
 }
 
-export type AuthResult = { readonly ok: true; readonly consumer: Consumer } | { readonly ok: false; readonly status: 401 | 403 };
+/**
+ * A refusal: the status, the message of the error body and, on a 401, the `WWW-Authenticate`
+ * challenge (RFC 9110 §11.6.1 requires one on every 401).
+ */
+export type AuthRefusal = { readonly ok: false; readonly status: 401 | 403; readonly message?: string; readonly challenge?: string };
+
+export type AuthResult = { readonly ok: true; readonly consumer: Consumer } | AuthRefusal;
+
+/**
+ * Kong's key-auth answers, so clients written against Kong read the same thing
+ * (github.com/Kong/kong/blob/master/kong/plugins/key-auth/handler.lua): a key in a header of its own
+ * or in the query string is challenged with the `Key` scheme; a key read from `Authorization: Bearer`
+ * is challenged with `Bearer` (RFC 6750 §3), the scheme the client has to use there.
+ */
+const NO_KEY = 'No API key found in request';
+const BAD_KEY = 'Invalid authentication credentials';
+const KEY_CHALLENGE = 'Key realm="tollgate"';
 
 export class ApiKeyAuth {
   readonly #s: ApiKeySettings;
   readonly #header: string;
+  readonly #challenge: string;
 
   constructor(settings: ApiKeySettings) {
     this.#s = settings;
     this.#header = settings.identifier.toLowerCase();
+    this.#challenge = settings.strategy === 'header' && this.#header === 'authorization' ? 'Bearer' : KEY_CHALLENGE;
   }
 
   /** Every consumer name, in configuration order (the bounded set of `consumer` label values). */
@@ -61,8 +79,9 @@ export class ApiKeyAuth {
 
   check(req: IncomingMessage, rawQuery: string, endpoint: EndpointAuth): AuthResult {
     const key = this.#extract(req, rawQuery);
-    const consumer = key === undefined ? undefined : this.#s.keys.get(key);
-    if (consumer === undefined) return { ok: false, status: 401 };
+    if (key === undefined || key === '') return { ok: false, status: 401, message: NO_KEY, challenge: this.#challenge };
+    const consumer = this.#s.keys.get(key);
+    if (consumer === undefined) return { ok: false, status: 401, message: BAD_KEY, challenge: this.#challenge };
     if (endpoint.roles.size > 0 && ![...endpoint.roles].some((r) => consumer.roles.has(r))) return { ok: false, status: 403 };
     return { ok: true, consumer };
   }

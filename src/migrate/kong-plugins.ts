@@ -86,7 +86,7 @@ function noteKeyAuth(p: KongPlugin, chosen: KeyAuthConfig, identifier: string, s
     hide_credentials: [false, 'not carried over: the key is passed on to the backend'],
     anonymous: [null, 'not carried over: requests without a valid key get 401'],
     run_on_preflight: [true, 'not carried over: OPTIONS requests need a key too'],
-    realm: [null, 'not carried over: Tollgate answers 401 with "WWW-Authenticate: Bearer"'],
+    realm: [null, 'not carried over: Tollgate challenges with WWW-Authenticate: Key realm="tollgate"'],
   };
   for (const [key, [dflt, why]] of Object.entries(notes)) {
     const v = p.config[key];

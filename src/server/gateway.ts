@@ -22,10 +22,15 @@ import { parseEndpointPattern, type EndpointPattern } from '../routing/pattern.j
 import { Router, trailingSlashAlternative } from '../routing/router.js';
 import { VERSION } from '../version.js';
 import { performance } from 'node:perf_hooks';
+import { ClientConnections } from '../telemetry/client-connection.js';
 import { RequestRecord } from '../telemetry/record.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { builtinFor } from './builtins.js';
+import { DescriptorGuard } from './descriptor-guard.js';
 import { ListenerDrain } from './drain.js';
+import { listenError } from './listen.js';
+import { listenerTimeouts } from './listener-timeouts.js';
+import { requestLineError } from './request-line.js';
 import { sendError } from './respond.js';
 import { tlsServerOptions } from './tls.js';
 
@@ -48,6 +53,8 @@ export class Gateway {
   readonly #health: (HealthChecker | undefined)[][];
   readonly #telemetry: Telemetry;
   readonly #record = (rec: RequestRecord): void => this.#telemetry.record(rec);
+  /** Address, TLS facts and byte counts of the client connections, for the records. */
+  readonly #connections = new ClientConnections();
   /** The data listener's stop, once it listens. */
   #drain: ListenerDrain | undefined;
   #inFlight = 0;
@@ -88,12 +95,17 @@ export class Gateway {
   async start(): Promise<AddressInfo> {
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
     // Node's own Host check answers a bare 400 without the error body; the check is done in #onRequest.
-    const server = this.config.tls === undefined ? createHttpServer({ requireHostHeader: false }, onRequest) : createHttpsServer({ ...tlsServerOptions(this.config.tls), requireHostHeader: false }, onRequest);
+    const options = { ...listenerTimeouts(this.config.serverTimeouts), requireHostHeader: false };
+    const server = this.config.tls === undefined ? createHttpServer(options, onRequest) : createHttpsServer({ ...tlsServerOptions(this.config.tls), ...options }, onRequest);
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => rejectMalformed(err, socket));
+    // A gateway is no forward proxy (Go's server and nginx answer CONNECT with 400 too); without this
+    // listener Node drops the connection without an answer.
+    server.on('connect', (_req: IncomingMessage, socket: Socket) => rejectMalformed(Object.assign(new Error('CONNECT'), { code: 'TG_CONNECT' }), socket));
     this.#telemetry.attach(server, () => this.#inFlight);
+    new DescriptorGuard(server, this.#logger);
     this.#drain = new ListenerDrain(server, () => this.#telemetry.connections.active);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new TollgateError('TG_ERR_LISTEN', `cannot listen on ${this.config.listenIp || '*'}:${this.config.port}: ${err.message}`, { cause: err })));
+      server.once('error', (err) => reject(listenError(this.config.listenIp, this.config.port, err)));
       const host = this.config.listenIp === '' ? undefined : this.config.listenIp;
       server.listen(this.config.port, host, () => resolve());
     });
@@ -125,12 +137,16 @@ export class Gateway {
     const path = q === -1 ? url : url.slice(0, q);
     const rawQuery = q === -1 ? '' : url.slice(q + 1);
     const rec = new RequestRecord(req.method ?? 'GET', path, performance.now());
-    rec.req = req;
+    // Held here, not read from `req` at the end: Node nulls `req.socket` once the request stream is destroyed.
+    const socket = req.socket;
+    const connection = this.#connections.of(socket);
+    rec.connection = connection;
     this.#telemetry.begin(rec, req, res);
     res.once('close', () => {
       this.#inFlight--;
       rec.end = performance.now();
       rec.status = res.statusCode;
+      this.#connections.settle(socket, connection, rec);
       const cl = res.getHeader('content-length');
       rec.bytesOut = cl !== undefined ? Number(cl) : (rec.backends?.[0]?.readBytes ?? 0);
       if (rec.proxyStart !== 0 && rec.proxyEnd === 0) rec.pending = this.#record;
@@ -141,17 +157,10 @@ export class Gateway {
       sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'the request target must be an absolute path'));
       return;
     }
-    // llhttp accepts an HTTP/0.9 request line (no version, so no Host header either); Go's server,
-    // and so KrakenD, answers 400.
-    if (req.httpVersionMajor < 1) {
+    const refused = requestLineError(req);
+    if (refused !== undefined) {
       res.setHeader('connection', 'close');
-      sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'HTTP/1.0 or later is required'));
-      return;
-    }
-    // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
-    if (req.headers.host === undefined && req.httpVersionMinor >= 1) {
-      res.setHeader('connection', 'close');
-      sendError(res, new TollgateError('TG_ERR_BAD_REQUEST', 'the Host header is required'));
+      sendError(res, refused);
       return;
     }
     if (path.startsWith('/__') || path === this.config.healthPath) {
@@ -172,7 +181,7 @@ export class Gateway {
         if (auth !== undefined) {
           const result = this.#apiKeys?.check(req, rawQuery, auth) ?? { ok: false as const, status: 401 as const };
           if (!result.ok) {
-            sendError(res, new TollgateError(result.status === 401 ? 'TG_ERR_UNAUTHORIZED' : 'TG_ERR_FORBIDDEN'), result.status === 401 ? { 'www-authenticate': 'Bearer' } : undefined);
+            sendError(res, new TollgateError(result.status === 401 ? 'TG_ERR_UNAUTHORIZED' : 'TG_ERR_FORBIDDEN', result.message), result.challenge === undefined ? undefined : { 'www-authenticate': result.challenge });
             return;
           }
           rec.consumer = result.consumer;
@@ -247,14 +256,31 @@ function decodeParams(raw: readonly string[]): string[] | string {
   return out;
 }
 
-/** Malformed requests that never reach a handler (bad request line, header overflow) get a 4xx. */
+/** A well-formed `HTTP/x.y` that llhttp refuses (`HTTP/1.2`, `HTTP/3.0`): 505, as Go and nginx answer. */
+const VERSION_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ \r\n]+ HTTP\/\d\.\d\r\n/;
+
+function unsupportedVersion(err: NodeJS.ErrnoException): boolean {
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  return err.code === 'HPE_INVALID_VERSION' && Buffer.isBuffer(raw) && VERSION_LINE.test(raw.toString('latin1', 0, Math.min(raw.length, 8192)));
+}
+
+/**
+ * Malformed requests that never reach a handler (bad request line or version, header overflow, headers
+ * or request not read in time, CONNECT) get a 4xx or 505, then the socket is destroyed once the answer
+ * is written: the listener is half-open (allowHalfOpen), so a client that keeps sending, or a dripping
+ * one, would otherwise hold the socket after the answer for as long as it likes.
+ */
 function rejectMalformed(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // As Node's own handler: no error answer into a response that has begun (a request timeout while
+  // the handler streams one).
+  const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || started) {
     socket.destroy();
     return;
   }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const code = status === 431 ? 'TG_ERR_HEADERS_TOO_LARGE' : 'TG_ERR_BAD_REQUEST';
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : unsupportedVersion(err) ? 505 : 400;
+  const code = status === 431 ? 'TG_ERR_HEADERS_TOO_LARGE' : status === 505 ? 'TG_ERR_HTTP_VERSION' : 'TG_ERR_BAD_REQUEST';
   const body = JSON.stringify({ error: STATUS_CODES[status], code });
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.once('finish', () => socket.destroy());
 }

@@ -1,5 +1,5 @@
 /**
- * Outside judges of our metrics exposition (../shared/spec/peers.md §5.2): parsers we did not write.
+ * Outside judges of our metrics exposition: parsers we did not write.
  *
  * - `promtool check metrics` (Go, Prometheus 2.42.0 here): the Prometheus text 0.0.4 parser plus promlint.
  * - `prometheus_client.openmetrics.parser` (Python client 0.16.0, Debian python3-prometheus-client): the

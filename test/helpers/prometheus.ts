@@ -1,5 +1,5 @@
 /**
- * A real Prometheus server as an outside judge of our /metrics exposition (see ../shared/spec/peers.md §5).
+ * A real Prometheus server as an outside judge of our /metrics exposition.
  *
  * The test starts the Debian `prometheus` binary (2.42.0 on the reference machine) as a child process,
  * points it at one or more scrape targets, waits for real scrapes and then asks Prometheus itself, over

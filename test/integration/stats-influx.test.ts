@@ -226,34 +226,38 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
     assert.ok((hosts[0]?.values.length ?? 0) > 0, 'every point is tagged host');
     assert.ok((await influx.query('SELECT "MemStats.HeapAlloc" FROM "runtime"')).length > 0);
 
-    if (!existsSync(DASHBOARD)) return t.diagnostic(`../shared/fixtures is absent; dashboard queries not checked (${DASHBOARD})`);
-    interface Panel {
-      readonly title?: string;
-      readonly targets?: BuilderTarget[];
-      readonly panels?: Panel[];
-    }
-    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Panel;
-    const all: Panel[] = [];
-    const walk = (p: Panel): void => {
-      all.push(p);
-      for (const c of p.panels ?? []) walk(c);
-    };
-    walk(dashboard);
-    const empty: string[] = [];
-    let checked = 0;
-    for (const panel of all) {
-      for (const target of panel.targets ?? []) {
-        const fields = target.select.flatMap((parts) => parts.filter((p) => p.type === 'field').map((p) => p.params[0] ?? ''));
-        if (fields.every((f) => GO_ONLY.has(f))) continue;
-        const q = influxQL(target);
-        checked++;
-        const series = await influx.query(q);
-        const hasValue = series.some((s) => s.values.some((row) => row.slice(1).some((v) => v !== null)));
-        if (!hasValue) empty.push(`${panel.title ?? ''}: ${q}`);
+    // KrakenD's own dashboard file lives in the project workspace beside the repository, not in a
+    // clone: without it this part is reported as skipped, never passed.
+    const skip = existsSync(DASHBOARD) ? false : `KrakenD's InfluxDB dashboard file is absent (${DASHBOARD}); its queries are not checked`;
+    await t.test('every non-Go query of KrakenD\'s InfluxDB dashboard returns data', { skip }, async () => {
+      interface Panel {
+        readonly title?: string;
+        readonly targets?: BuilderTarget[];
+        readonly panels?: Panel[];
       }
-    }
-    assert.ok(checked > 30, `only ${checked} dashboard queries checked`);
-    assert.deepEqual(empty, [], `dashboard queries without data:\n${empty.join('\n')}`);
+      const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Panel;
+      const all: Panel[] = [];
+      const walk = (p: Panel): void => {
+        all.push(p);
+        for (const c of p.panels ?? []) walk(c);
+      };
+      walk(dashboard);
+      const empty: string[] = [];
+      let checked = 0;
+      for (const panel of all) {
+        for (const target of panel.targets ?? []) {
+          const fields = target.select.flatMap((parts) => parts.filter((p) => p.type === 'field').map((p) => p.params[0] ?? ''));
+          if (fields.every((f) => GO_ONLY.has(f))) continue;
+          const q = influxQL(target);
+          checked++;
+          const series = await influx.query(q);
+          const hasValue = series.some((s) => s.values.some((row) => row.slice(1).some((v) => v !== null)));
+          if (!hasValue) empty.push(`${panel.title ?? ''}: ${q}`);
+        }
+      }
+      assert.ok(checked > 30, `only ${checked} dashboard queries checked`);
+      assert.deepEqual(empty, [], `dashboard queries without data:\n${empty.join('\n')}`);
+    });
   });
 
   it('buffers while InfluxDB is down and delivers the buffered batches when it is back', async (t) => {

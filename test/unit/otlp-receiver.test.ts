@@ -415,7 +415,7 @@ describe('OTLP test receiver', () => {
 
   it('waitFor resolves when the predicate holds and times out with a summary otherwise', async (t) => {
     const rx = await startOtlpReceiver(t, { grpc: false });
-    setTimeout(() => void post(`${rx.httpUrl}/v1/traces`, encode('traces', traceRequest()), PROTO), 50);
+    setTimeout(() => post(`${rx.httpUrl}/v1/traces`, encode('traces', traceRequest()), PROTO).catch(() => undefined), 50);
     await rx.waitFor(() => rx.spans().length === 1, 2000);
     await assert.rejects(rx.waitFor(() => rx.metrics().length > 0, 100), /0 metrics requests/);
   });

@@ -7,11 +7,11 @@
 import type { Target } from '../../backends/balancer.js';
 import type { HealthChecker } from '../../backends/health.js';
 import type { GatewayConfig } from '../../config/types.js';
-import { normalizeUrlPattern } from '../otel/krakend-view.js';
 import { Outcome, type RecordSink, type RequestRecord } from '../record.js';
 import type { Family } from '../store/family.js';
 import type { HistogramCell } from '../store/cells.js';
 import type { MetricStore } from '../store/store.js';
+import { StatusBudget } from '../store/status-budget.js';
 import { epochMs } from '../tracing/time.js';
 import { SlowLog } from './slow-log.js';
 
@@ -26,8 +26,9 @@ const UNMATCHED = 'unmatched';
 interface Route {
   readonly route: string;
   readonly method: string;
-  /** Cells by status code, bound on first use (a closed set). */
+  /** Cells by status code, bound on first use; codes past the route's budget share its `other` cell. */
   readonly byStatus: Map<number, HistogramCell>;
+  readonly budget: StatusBudget;
   readonly backends: readonly { readonly ok: HistogramCell; readonly error: HistogramCell }[];
 }
 
@@ -46,8 +47,10 @@ export class DashboardView implements RecordSink {
       route: ep.path,
       method: ep.method,
       byStatus: new Map(),
+      budget: new StatusBudget(),
       backends: ep.backends.map((b) => {
-        const base: [string, string][] = [['route', ep.path], ['backend', normalizeUrlPattern(b.urlPattern)]];
+        // The url_pattern as written, like the route column's endpoint (`/files/{name}`, not KrakenD's `/:name`).
+        const base: [string, string][] = [['route', ep.path], ['backend', b.urlPattern]];
         return { ok: backends.bind([...base, ['outcome', 'ok']]), error: backends.bind([...base, ['outcome', 'error']]) };
       }),
     }));
@@ -59,7 +62,7 @@ export class DashboardView implements RecordSink {
     const family = store.gauge(DASHBOARD_GROUP, { name: HEALTH, help: 'Live dashboard: target health (1 healthy, 0 unhealthy, -1 not checked).', merge: 'min' });
     const cells = config.endpoints.flatMap((ep) =>
       ep.backends.flatMap((b, bi) =>
-        (targets[ep.index]?.[bi] ?? []).map((t, ti) => ({ cell: family.bind([['route', ep.path], ['backend', normalizeUrlPattern(b.urlPattern)], ['target', t.origin]]), checker: health[ep.index]?.[bi], ti })),
+        (targets[ep.index]?.[bi] ?? []).map((t, ti) => ({ cell: family.bind([['route', ep.path], ['backend', b.urlPattern], ['target', t.origin]]), checker: health[ep.index]?.[bi], ti })),
       ),
     );
     store.addCollector(DASHBOARD_GROUP, () => {
@@ -83,6 +86,8 @@ export class DashboardView implements RecordSink {
         const cells = r.backends[i];
         if (br === undefined || cells === undefined || br.dispatchAt === 0) continue;
         const end = br.headersAt !== 0 ? br.headersAt : br.stageEnd;
+        // The dashboard's one definition of an error, as in its 5xx tiles: no answer, or an answer
+        // ≥ 500. (KrakenD's error="true" in /metrics also counts 4xx; the column says which it shows.)
         const failed = br.outcome !== Outcome.Ok || br.status >= 500;
         (failed ? cells.error : cells.ok).observe(Math.max(0, end - br.dispatchAt) / 1000);
       }
@@ -93,7 +98,7 @@ export class DashboardView implements RecordSink {
   #cell(r: Route, status: number): HistogramCell {
     let c = r.byStatus.get(status);
     if (c === undefined) {
-      c = this.#requests.bind([['route', r.route], ['method', r.method], ['status', String(status)]]);
+      c = this.#requests.bind([['route', r.route], ['method', r.method], ['status', r.budget.admit(status) ? String(status) : 'other']]);
       r.byStatus.set(status, c);
     }
     return c;
