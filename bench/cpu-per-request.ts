@@ -14,28 +14,26 @@
 // the median over rounds and the ratios against telemetry off and against
 // metrics only. See bench/README.md.
 
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
-import { armWatchdog, installCleanupHandlers, isShuttingDown, runCleanup } from './lib/cleanup.js';
+import { isShuttingDown, runCleanup } from './lib/cleanup.js';
+import { startCountingSink } from './lib/counting-sink.js';
 import { checkTelemetry, type Check } from './lib/cpu-checks.js';
 import { GATEWAYS, VARIANTS, startFloor, startNginx, startTollgate, type GatewaySpec, type RunningGateway, type TelemetryPorts, type Variant } from './lib/cpu-gateways.js';
 import { formatTable, summarize, type CpuRun, type SinkDelta } from './lib/cpu-report.js';
-import { backgroundCpuBusyPercent } from './lib/cpu-quiet.js';
-import { startCountingSink } from './lib/counting-sink.js';
+import { armRun, log, parseFlags, runDriver, sleep, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
 import { httpGet } from './lib/http-get.js';
 import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
 import type { LoadGenerator } from './lib/load-result.js';
-import { startNodeServer } from './lib/node-child.js';
+import { idleBackgroundCpu, warmUp } from './lib/measure.js';
 import type { OtlpSink, OtlpSinkCounts } from './lib/otlp-sink.js';
 import { treeCpu, TREE_CPU_RESOLUTION_MS } from './lib/process-tree-cpu.js';
-import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
+import { writeRunResults } from './lib/results-file.js';
+import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { which } from './lib/which.js';
 import { rateCappedWrk } from './lib/wrk-rate.js';
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const TAG = 'cpu-per-request';
 
 const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
@@ -58,77 +56,36 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
   --workers <n>         Tollgate root \`workers\` (default: Tollgate's own default)
   --timeout <s>         per-request timeout, counted as error          (default 5)
   --tool <name>         auto | wrk | autocannon                        (default auto)
-  --tollgate-bin <path> launcher to run (default <repo>/bin/tollgate.js)
-  -h, --help            show this help
-`;
+${USAGE_TAIL}`;
 
-interface Options {
-  readonly rounds: number;
-  readonly durationSeconds: number;
-  readonly warmupSeconds: number;
+interface Options extends LoadRunOptions {
   readonly initialWarmupSeconds: number;
-  readonly connections: number;
   /** 0 = saturation. */
   readonly rate: number;
-  readonly threads: number;
-  readonly payloadBytes: number;
   readonly variants: readonly Variant[];
   readonly batchDelayMs: number;
   readonly workers: number | undefined;
-  readonly timeoutSeconds: number;
   readonly tool: LoadToolChoice;
   readonly tollgateBin: string;
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
-  const str = { type: 'string' } as const;
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      rounds: str,
-      duration: str,
-      warmup: str,
-      'initial-warmup': str,
-      connections: str,
-      rate: str,
-      threads: str,
-      payload: str,
-      variants: str,
-      'batch-delay': str,
-      workers: str,
-      timeout: str,
-      tool: str,
-      'tollgate-bin': str,
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help === true) return undefined;
+  const values = parseFlags(argv, [...LOAD_RUN_FLAGS, 'initial-warmup', 'rate', 'variants', 'batch-delay', 'workers', 'tool', 'tollgate-bin']);
+  if (values === undefined) return undefined;
   const names = (values.variants ?? VARIANTS.map((v) => v.name).join(',')).split(',').map((n) => n.trim()).filter((n) => n !== '');
   const unknown = names.filter((n) => !VARIANTS.some((v) => v.name === n));
   if (names.length === 0 || unknown.length > 0) throw new Error(`--variants: unknown ${unknown.join(', ') || '(empty list)'}; choose among ${VARIANTS.map((v) => v.name).join(', ')}`);
   return {
-    rounds: intArg('rounds', values.rounds, 5),
-    durationSeconds: intArg('duration', values.duration, 5),
-    warmupSeconds: intArg('warmup', values.warmup, 1, 0),
+    ...loadRunOptions(values, { duration: 5, warmup: 1, rounds: 5 }),
     initialWarmupSeconds: intArg('initial-warmup', values['initial-warmup'], 3, 0),
-    connections: intArg('connections', values.connections, 50),
     rate: intArg('rate', values.rate, 0, 0),
-    threads: intArg('threads', values.threads, 1),
-    payloadBytes: intArg('payload', values.payload, 1024, 0),
     variants: VARIANTS.filter((v) => names.includes(v.name)),
     batchDelayMs: intArg('batch-delay', values['batch-delay'], 500),
     workers: values.workers === undefined ? undefined : intArg('workers', values.workers, 1),
-    timeoutSeconds: intArg('timeout', values.timeout, 5),
     tool: toolArg(values.tool),
     tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
 }
-
-function log(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Gateway extends RunningGateway {
   readonly spec: GatewaySpec;
@@ -148,11 +105,9 @@ async function measure(generator: LoadGenerator, options: Options, variant: Vari
   const base = { url: `${gw.origin}${variant.path}`, connections: options.connections, threads: options.threads, timeoutSeconds: options.timeoutSeconds };
   const settleMs = options.batchDelayMs + 500;
   const pid = gw.child.process.pid ?? -1;
-  // Let the previous run's connections close, then sample foreign load while every bench process is idle.
-  await sleep(250);
-  const busy = await backgroundCpuBusyPercent();
+  const busy = await idleBackgroundCpu();
   if (options.warmupSeconds > 0) {
-    gw.served += (await generator.run({ ...base, durationSeconds: options.warmupSeconds })).requests;
+    gw.served += await warmUp(generator, base, options.warmupSeconds);
     await sleep(settleMs);
   }
   const sink0 = await gw.sink?.counts();
@@ -178,7 +133,7 @@ async function measure(generator: LoadGenerator, options: Options, variant: Vari
     cpuMs,
     usPerRequest: load.requests === 0 ? NaN : (cpuMs * 1000) / load.requests,
     processes: cpu1.processes,
-    backgroundCpuBusyPercent: Math.round(busy * 10) / 10,
+    backgroundCpuBusyPercent: busy,
     foreignDuringPercent,
     sink: sinkDelta(sink0, sink1),
   };
@@ -202,16 +157,10 @@ async function startGateway(spec: GatewaySpec, options: Options, ctx: { tempDir:
   return { ...s, spec, ports: t === undefined || t.kind === 'off' ? undefined : s.ports, sink: sinkStart, served: 0 };
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  if (options === undefined) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  installCleanupHandlers();
+async function main(options: Options): Promise<void> {
   const perRun = 0.25 + 0.3 + options.warmupSeconds + options.durationSeconds + (2 * (options.batchDelayMs + 500)) / 1000 + 1;
   const budget = Math.ceil(90 + options.variants.length * (options.initialWarmupSeconds + 1) + options.rounds * options.variants.length * perRun * 1.2);
-  armWatchdog(budget * 1000);
+  armRun(budget);
   const startedAt = new Date();
   const tempDir = createRunTempDir('tollgate-cpu-bench-');
   const wrkBin = which('wrk');
@@ -224,8 +173,7 @@ async function main(): Promise<void> {
       `x ${options.rounds} round(s) x ${options.variants.length} variant(s); batch delay ${options.batchDelayMs} ms; budget ${budget}s`,
   );
 
-  const upstream = await startNodeServer('upstream', './telemetry-upstream.ts', ['--payload', String(options.payloadBytes)], 15_000);
-  if (!upstream.ok) throw new Error(`upstream failed to start: ${upstream.reason}`);
+  const upstream = await startUpstream('./telemetry-upstream.ts', options.payloadBytes);
   const ctx = { tempDir, upstreamPort: upstream.port, leashSeconds: budget + 30 };
 
   const gateways = new Map<string, Gateway>();
@@ -298,12 +246,7 @@ async function main(): Promise<void> {
   ];
   const noisy = runs.filter((r) => (r.foreignDuringPercent ?? 0) > 10);
   if (noisy.length > 0) out.push('', `note: ${noisy.length} of ${runs.length} runs shared the machine (foreign CPU > 10 %); their CPU per request is less reliable (a slower, contended gateway pays more per request); rerun on a quiet machine before quoting`);
-  const file = await writeResultsFile(RESULTS_DIR, TAG, startedAt, {
-    benchmark: TAG,
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    options: { ...options, variants: options.variants.map((v) => v.name) },
-    environment: { ...benchEnvironment(), loadGenerator: generator.version },
+  const file = await writeRunResults(TAG, startedAt, { ...options, variants: options.variants.map((v) => v.name) }, { loadGenerator: generator.version }, {
     summary: summaries,
     unavailable: Object.fromEntries(unavailable),
     runs,
@@ -314,11 +257,4 @@ async function main(): Promise<void> {
   if (checks.some((c) => !c.ok) || runs.some((r) => r.errors > 0 || r.non2xx > 0)) process.exitCode = 1;
 }
 
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`${TAG}: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-} finally {
-  await runCleanup();
-}
+await runDriver(TAG, USAGE, parseOptions, main);

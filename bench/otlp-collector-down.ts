@@ -27,28 +27,27 @@
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { spawnTracked } from './lib/children.js';
-import { armWatchdog, installCleanupHandlers, isShuttingDown, runCleanup } from './lib/cleanup.js';
+import { intArg, tollgateBinArg, toolArg } from './lib/args.js';
+import { isShuttingDown, runCleanup } from './lib/cleanup.js';
+import { armRun, exitedFlag, log, NO_WAIT_USAGE, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
+import { fmtInt, MB, mb } from './lib/format.js';
 import { getFreePort } from './lib/free-port.js';
-import { portAccepts } from './lib/port-accepts.js';
-import { describeWrkLoad, wrkDelayMs } from './lib/rate-cap.js';
+import { noopAndJsonGateway, otlpGrpcExporter, prometheusExporter } from './lib/gateway-config.js';
 import { httpGet } from './lib/http-get.js';
-import { selectLoadGenerator } from './lib/load-generator.js';
+import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
 import type { LoadResult } from './lib/load-result.js';
-import { startNodeServer } from './lib/node-child.js';
-import { getText, nodePidOf, sumSamples, treeRssBytes, waitForQuietBench } from './lib/otlp-bench-util.js';
-import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
+import { getText, nodePidOf, sumSamples, treeRssBytes } from './lib/otlp-bench-util.js';
+import { portAccepts } from './lib/port-accepts.js';
+import { waitForQuietStart } from './lib/quiet-gate.js';
+import { describeWrkLoad, wrkDelayMs } from './lib/rate-cap.js';
+import { writeRunResults } from './lib/results-file.js';
 import { createRunTempDir } from './lib/temp-dir.js';
+import { textTable } from './lib/text-table.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
 import { which } from './lib/which.js';
-import { parseWrkOutput } from './lib/wrk-output.js';
-import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
+import { runWrk } from './lib/wrk.js';
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const TAG = 'otlp-collector-down';
-const MB = 1024 * 1024;
 
 const USAGE = `Usage: node --import tsx bench/otlp-collector-down.ts [options]
 
@@ -59,10 +58,7 @@ const USAGE = `Usage: node --import tsx bench/otlp-collector-down.ts [options]
   --max-growth-mb <n>   fail when RSS grows more than this after minute 1 (default 50)
   --payload <bytes>     upstream body size                            (default 1024)
   --tool <name>         auto | wrk | autocannon (autocannon: closed loop, no rate cap) (default auto)
-  --no-wait             do not wait for other benchmarks (wrk, autocannon, bench/*.ts) to finish
-  --tollgate-bin <path> launcher to run (default <repo>/bin/tollgate.js)
-  -h, --help            show this help
-`;
+${NO_WAIT_USAGE}${USAGE_TAIL}`;
 
 interface Options {
   readonly minutes: number;
@@ -71,28 +67,14 @@ interface Options {
   readonly sampleSeconds: number;
   readonly maxGrowthMb: number;
   readonly payloadBytes: number;
-  readonly tool: 'auto' | 'wrk' | 'autocannon';
+  readonly tool: LoadToolChoice;
   readonly wait: boolean;
   readonly tollgateBin: string;
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      minutes: { type: 'string' },
-      rate: { type: 'string' },
-      connections: { type: 'string' },
-      sample: { type: 'string' },
-      'max-growth-mb': { type: 'string' },
-      payload: { type: 'string' },
-      tool: { type: 'string' },
-      'no-wait': { type: 'boolean' },
-      'tollgate-bin': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help === true) return undefined;
+  const values = parseFlags(argv, ['minutes', 'rate', 'connections', 'sample', 'max-growth-mb', 'payload', 'tool', 'tollgate-bin'], ['no-wait']);
+  if (values === undefined) return undefined;
   const int = intArg;
   const tool = toolArg(values.tool);
   const minutes = int('minutes', values.minutes, 5);
@@ -111,37 +93,11 @@ function parseOptions(argv: readonly string[]): Options | undefined {
 }
 
 function gatewayConfig(port: number, upstreamPort: number, deadPort: number, metricsPort: number): { port: number } & Record<string, unknown> {
-  const upstream = [`http://127.0.0.1:${upstreamPort}`];
-  return {
-    version: 3,
-    name: 'tollgate-otlp-collector-down',
-    port,
-    timeout: '3s',
-    extra_config: {
-      'telemetry/opentelemetry': {
-        service_name: 'tollgate-otlp-soak',
-        trace_sample_rate: 1,
-        exporters: {
-          otlp: [
-            {
-              name: 'dead',
-              host: '127.0.0.1',
-              port: deadPort,
-              use_http: false,
-              disable_metrics: false,
-              disable_traces: false,
-              custom_metric_reporting_period: 1,
-            },
-          ],
-          prometheus: [{ name: 'local', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }],
-        },
-      },
-    },
-    endpoints: [
-      { endpoint: '/noop', method: 'GET', output_encoding: 'no-op', backend: [{ host: upstream, url_pattern: '/payload', encoding: 'no-op' }] },
-      { endpoint: '/json', method: 'GET', output_encoding: 'json', backend: [{ host: upstream, url_pattern: '/json', encoding: 'json' }] },
-    ],
-  };
+  return noopAndJsonGateway('tollgate-otlp-collector-down', port, upstreamPort, {
+    service_name: 'tollgate-otlp-soak',
+    trace_sample_rate: 1,
+    exporters: { otlp: [otlpGrpcExporter('dead', deadPort, 1)], prometheus: [prometheusExporter('local', metricsPort, true, true)] },
+  });
 }
 
 /**
@@ -161,11 +117,6 @@ function wrkScript(delayMs: number): string {
     '',
   ].join('\n');
 }
-
-function log(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
-
 
 interface Sample {
   /** Seconds since the load started (negative: before). */
@@ -221,19 +172,10 @@ async function takeSample(t: number, pid: number, metricsPort: number): Promise<
   }
 }
 
-const mb = (bytes: number | undefined): string => (bytes === undefined ? 'n/a' : (bytes / MB).toFixed(1));
-const fmtInt = (n: number | undefined): string => (n === undefined ? 'n/a' : Math.round(n).toLocaleString('en-US'));
-
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  if (options === undefined) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  installCleanupHandlers();
+async function main(options: Options): Promise<void> {
   const loadSeconds = options.minutes * 60;
   const budget = loadSeconds + 120;
-  armWatchdog((budget + (options.wait ? 15 * 60 : 0)) * 1000);
+  armRun(budget + (options.wait ? 15 * 60 : 0));
   const tempDir = createRunTempDir('tollgate-otlp-soak-');
 
   const wrkBin = options.tool === 'autocannon' ? undefined : which('wrk');
@@ -243,16 +185,12 @@ async function main(): Promise<void> {
       ? describeWrkLoad(wrkBin, options.connections, options.rate)
       : `autocannon, ${options.connections} connections, closed loop (no rate cap)`;
 
-  if (options.wait) {
-    const others = await waitForQuietBench(log, TAG);
-    if (others.length > 0) log(`${TAG}: warning: still not quiet after 15 min; soaking anyway`);
-  }
+  await waitForQuietStart(TAG, options.wait, 'warning: still not quiet after 15 min; soaking anyway');
   if (isShuttingDown()) return;
   const startedAt = new Date();
   log(`${TAG}: ${options.minutes} min soak; ${loadTool}; sampling every ${options.sampleSeconds} s; ${availableParallelism()} CPU(s)`);
 
-  const upstream = await startNodeServer('upstream', './telemetry-upstream.ts', ['--payload', String(options.payloadBytes)], 15_000);
-  if (!upstream.ok) throw new Error(`upstream failed to start: ${upstream.reason}`);
+  const upstream = await startUpstream('./telemetry-upstream.ts', options.payloadBytes);
 
   // The "collector": a loopback port that was bound and closed again, so connects are refused.
   const deadPort = await getFreePort();
@@ -283,18 +221,7 @@ async function main(): Promise<void> {
   if (wrkBin !== undefined) {
     const scriptFile = join(tempDir, 'soak.lua');
     await writeFile(scriptFile, wrkScript(wrkDelayMs(options.connections, options.rate)));
-    const wrk = spawnTracked(
-      'wrk',
-      wrkBin,
-      ['--threads', '1', '--connections', String(options.connections), '--duration', `${loadSeconds}s`, '--timeout', '5s', '--latency', '--script', scriptFile, started.origin],
-      { stdout: 'capture' },
-    );
-    const hung = setTimeout(() => wrk.stop(500).catch(() => undefined), (loadSeconds + 20) * 1000);
-    loadPromise = wrk.exited.then(({ code, signal }) => {
-      clearTimeout(hung);
-      if (code !== 0) throw new Error(`wrk exited with code ${String(code)} signal ${String(signal)}: ${wrk.stderrTail() || wrk.stdout()}`);
-      return parseWrkOutput(wrk.stdout());
-    });
+    loadPromise = runWrk(wrkBin, { url: started.origin, threads: 1, connections: options.connections, durationSeconds: loadSeconds, timeoutSeconds: 5, script: scriptFile }, 20_000);
   } else {
     // autocannon hits a single URL: /json, the heavier of the two paths.
     loadPromise = selectLoadGenerator('autocannon').run({
@@ -319,15 +246,12 @@ async function main(): Promise<void> {
     },
   );
 
-  let gatewayDied = false;
-  started.child.exited.then(() => {
-    gatewayDied = true;
-  }).catch(() => undefined);
+  const gatewayDied = exitedFlag(started.child);
   for (let k = 1; !loadDone && !isShuttingDown(); k++) {
     const next = t0 + k * options.sampleSeconds * 1000;
     await Promise.race([new Promise((r) => setTimeout(r, Math.max(0, next - Date.now()))), loadFinished]);
     if (loadDone) break;
-    if (gatewayDied) break;
+    if (gatewayDied()) break;
     const s = await takeSample(Math.round((Date.now() - t0) / 100) / 10, pid, metricsPort);
     samples.push(s);
     log(
@@ -340,9 +264,9 @@ async function main(): Promise<void> {
   if (isShuttingDown()) return;
   // A closing sample once the load has stopped, unless the last tick was just now.
   const tEnd = Math.round((Date.now() - t0) / 100) / 10;
-  if (!gatewayDied && tEnd - (samples[samples.length - 1]?.t ?? 0) >= 2) samples.push(await takeSample(tEnd, pid, metricsPort));
+  if (!gatewayDied() && tEnd - (samples[samples.length - 1]?.t ?? 0) >= 2) samples.push(await takeSample(tEnd, pid, metricsPort));
   // Read before cleanup: stopping the gateway resolves its `exited` promise too.
-  const diedDuringSoak = gatewayDied;
+  const diedDuringSoak = gatewayDied();
   await runCleanup();
 
   // ---- report ----
@@ -365,9 +289,7 @@ async function main(): Promise<void> {
     fmtInt(s.pushesFailed),
     fmtInt(s.pushesSkipped),
   ]);
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const fmt = (cols: readonly string[]): string => cols.map((s, c) => s.padStart(widths[c] ?? 0)).join('  ');
-  out.push(fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), '');
+  out.push(...textTable(header, rows), '');
 
   const failures: string[] = [];
   const withRss = samples.filter((s) => s.vmRssBytes !== undefined);
@@ -407,30 +329,16 @@ async function main(): Promise<void> {
     failures.push('the load generator failed');
   }
 
-  const file = await writeResultsFile(RESULTS_DIR, 'otlp-collector-down', startedAt, 
-      {
-        benchmark: 'otlp-collector-down',
-        startedAt: startedAt.toISOString(),
-        finishedAt: new Date().toISOString(),
-        options,
-        environment: { ...benchEnvironment(), load: loadTool },
-        samples,
-        rssGrowthAfterMinute1Bytes: growthBytes,
-        rssPeakAfterMinute1Bytes: maxAfterBaseline,
-        load,
-        failures,
-      }
-  );
+  const file = await writeRunResults(TAG, startedAt, options, { load: loadTool }, {
+    samples,
+    rssGrowthAfterMinute1Bytes: growthBytes,
+    rssPeakAfterMinute1Bytes: maxAfterBaseline,
+    load,
+    failures,
+  });
   out.push('', failures.length === 0 ? 'result: PASS (memory flat)' : `result: FAIL — ${failures.join('; ')}`, `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (failures.length > 0) process.exitCode = 1;
 }
 
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`${TAG}: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-} finally {
-  await runCleanup();
-}
+await runDriver(TAG, USAGE, parseOptions, main);

@@ -9,27 +9,23 @@
 // See bench/README.md for what each row means and how to read the numbers.
 
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { tollgateBinArg } from './lib/args.js';
 import { medianRound, type BenchRow, type RoundResult } from './lib/bench-row.js';
-import { armWatchdog, installCleanupHandlers, isShuttingDown, runCleanup } from './lib/cleanup.js';
+import { isShuttingDown, runCleanup } from './lib/cleanup.js';
+import { armRun, log, runDriver, startUpstream } from './lib/driver.js';
 import { haproxyTarget } from './lib/haproxy.js';
 import { selectLoadGenerator } from './lib/load-generator.js';
 import type { LoadGenerator, LoadOptions } from './lib/load-result.js';
+import { idleBackgroundCpu, warmUp } from './lib/measure.js';
 import { nginxTarget } from './lib/nginx.js';
 import { fastGatewayTarget, fastifyTarget, floorTarget } from './lib/node-targets.js';
-import { startNodeServer } from './lib/node-child.js';
 import { parseBenchOptions, USAGE, type BenchOptions } from './lib/options.js';
 import { probeTarget } from './lib/probe.js';
-import { backgroundCpuBusyPercent } from './lib/cpu-quiet.js';
 import { formatNoiseWarning, formatRatioLine, formatTable, tollgateFloorRatio } from './lib/report.js';
-import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
+import { writeRunResults } from './lib/results-file.js';
 import type { RunningTarget, StartContext, TargetSpec } from './lib/target.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { tollgateTarget } from './lib/tollgate.js';
-
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 /** The upstream itself, for context: the ceiling no proxy can beat. */
 const directTarget: TargetSpec = {
@@ -54,10 +50,6 @@ const ALL_TARGETS: readonly TargetSpec[] = [
   fastGatewayTarget,
 ];
 
-function log(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
-
 /** Generous wall-clock budget: worst-case start-ups plus every load run plus slack. */
 function budgetSeconds(options: BenchOptions, targetCount: number): number {
   const perRun = options.warmupSeconds + options.durationSeconds + 5;
@@ -79,28 +71,20 @@ async function measure(generator: LoadGenerator, options: BenchOptions, url: str
   // Sampled first, while every bench process is idle: anything busy now is
   // foreign load. The short settle lets the previous target finish closing
   // its connections so our own tail of work is not counted.
-  await new Promise((resolve) => setTimeout(resolve, 250));
-  const backgroundCpuBusy = await backgroundCpuBusyPercent();
+  const backgroundCpuBusy = await idleBackgroundCpu();
   // Warm-up: lets V8 optimise the hot path and pools fill before we measure.
-  if (options.warmupSeconds > 0) await generator.run({ ...base, durationSeconds: options.warmupSeconds });
+  await warmUp(generator, base, options.warmupSeconds);
   const load = await generator.run({ ...base, durationSeconds: options.durationSeconds });
-  return { load, backgroundCpuBusyPercent: Math.round(backgroundCpuBusy * 10) / 10 };
+  return { load, backgroundCpuBusyPercent: backgroundCpuBusy };
 }
 
-async function main(): Promise<void> {
-  const parsed = parseBenchOptions(process.argv.slice(2));
-  if (parsed.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  const { options } = parsed;
+async function main(options: BenchOptions): Promise<void> {
   const unknown = options.targets?.filter((name) => !ALL_TARGETS.some((spec) => spec.name === name)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown --targets: ${unknown.join(', ')}`);
   const specs = ALL_TARGETS.filter((spec) => options.targets?.includes(spec.name) ?? true);
 
-  installCleanupHandlers();
   const budget = budgetSeconds(options, specs.length);
-  armWatchdog(budget * 1000);
+  armRun(budget);
   const startedAt = new Date();
   // Created before any child so that, cleanup running newest-first, children
   // are stopped before their config files disappear.
@@ -113,8 +97,7 @@ async function main(): Promise<void> {
       `${options.payloadBytes}-byte payload; ${availableParallelism()} CPU(s); budget ${budget}s`,
   );
 
-  const upstream = await startNodeServer('upstream', './upstream-server.ts', ['--payload', String(options.payloadBytes)], 15_000);
-  if (!upstream.ok) throw new Error(`upstream failed to start: ${upstream.reason}`);
+  const upstream = await startUpstream('./upstream-server.ts', options.payloadBytes);
   const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
   log(`bench: upstream on ${upstreamOrigin}`);
 
@@ -122,7 +105,7 @@ async function main(): Promise<void> {
     upstreamOrigin,
     upstreamPort: upstream.port,
     tempDir,
-    tollgateBin: options.tollgateBin === undefined ? join(REPO_ROOT, 'bin', 'tollgate.js') : resolve(options.tollgateBin),
+    tollgateBin: tollgateBinArg(options.tollgateBin),
     nativeWorkers: options.nativeWorkers,
     leashSeconds: budget + 30,
   };
@@ -217,15 +200,7 @@ async function main(): Promise<void> {
   const noise = formatNoiseWarning(rows);
   if (noise !== undefined) process.stdout.write(`${noise}\n`);
 
-  const file = await writeResultsFile(RESULTS_DIR, 'proxy', startedAt, {
-    benchmark: 'proxy',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    options,
-    environment: {
-      ...benchEnvironment(),
-            loadGenerator: generator.version,
-    },
+  const file = await writeRunResults('proxy', startedAt, options, { loadGenerator: generator.version }, {
     upstream: { origin: upstreamOrigin, payloadBytes: options.payloadBytes },
     tollgateFloorRatio: tollgateFloorRatio(rows),
     rows,
@@ -233,11 +208,4 @@ async function main(): Promise<void> {
   process.stdout.write(`\nresults written to ${file}\n`);
 }
 
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-} finally {
-  await runCleanup();
-}
+await runDriver('bench', USAGE, parseBenchOptions, main);

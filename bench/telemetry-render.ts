@@ -15,27 +15,25 @@
 // otel_scope_name="bench" that the OTel exporter adds (given to the others as
 // a constant/default label so the texts are the same size).
 
-import { availableParallelism, cpus } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Counter as PromCounter, Histogram as PromHistogram, Registry } from 'prom-client';
+import { exitOnHelp, foreignLoadLines, intOption, machineSummary, median, quietCheck, startForeignLoadMeter, timeAsync, type Timing } from './lib/micro.js';
+import { textTable } from './lib/text-table.js';
+import { DEFAULT_TIME_BUCKETS } from '../src/config/namespaces/opentelemetry.js';
 import { renderOpenMetrics } from '../src/telemetry/exposition/openmetrics.js';
 import { renderPrometheusText } from '../src/telemetry/exposition/prometheus-text.js';
-import { DEFAULT_TIME_BUCKETS } from '../src/telemetry/otel/settings.js';
 import { MetricStore, type StoreGroup } from '../src/telemetry/store/store.js';
-import { intOption, median, quietCheck, startForeignLoadMeter, timeAsync, type Timing } from './lib/micro.js';
 
 const argv = process.argv.slice(2);
-if (argv.includes('--help') || argv.includes('-h')) {
-  process.stdout.write(
-    'Usage: node --import tsx bench/telemetry-render.ts [--renders N] [--warmup N]\n' +
-      '  --renders  timed renders per implementation and composition; median (default 20)\n' +
-      '  --warmup   untimed renders first                                    (default 5)\n',
-  );
-  process.exit(0);
-}
+exitOnHelp(
+  argv,
+  'Usage: node --import tsx bench/telemetry-render.ts [--renders N] [--warmup N]\n' +
+    '  --renders  timed renders per implementation and composition; median (default 20)\n' +
+    '  --warmup   untimed renders first                                    (default 5)\n',
+);
 const RENDERS = intOption(argv, 'renders', 20);
 const WARMUP = intOption(argv, 'warmup', 5, 0);
 
@@ -196,7 +194,7 @@ function fmtMs(ns: number): string {
 async function main(): Promise<void> {
   const quiet = await quietCheck();
   process.stderr.write(
-    `telemetry-render: node ${process.version}, ${availableParallelism()} CPU(s) (${cpus()[0]?.model ?? 'unknown'}); ` +
+    `telemetry-render: ${machineSummary()}; ` +
       `${RENDERS} timed renders after ${WARMUP} warm-up per implementation, one implementation at a time; background CPU before: ${quiet.busyPercent}%\n`,
   );
   const out: string[] = [''];
@@ -256,13 +254,7 @@ async function main(): Promise<void> {
         r === renderers[0] ? '(reference)' : compare(reference, p),
       ];
     });
-    const widths = header.map((h, col) => Math.max(h.length, ...rows.map((row) => (row[col] ?? '').length)));
-    const fmt = (cols: readonly string[]): string =>
-      cols
-        .map((s, col) => (col === 0 || col === cols.length - 1 ? s.padEnd(widths[col] ?? 0) : s.padStart(widths[col] ?? 0)))
-        .join('  ')
-        .trimEnd();
-    out.push(fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), '');
+    out.push(...textTable(header, rows, (col, cols) => col === 0 || col === cols - 1), '');
     const wallOf = (name: string): number => median(renderers.find((r) => r.name === name)?.times.map((t) => t.wallNs) ?? [NaN]);
     out.push(
       `ratio (prom-client / tollgate): ${(wallOf('prom-client') / tollgateWall).toFixed(1)}   ` +
@@ -276,10 +268,8 @@ async function main(): Promise<void> {
       'OTel: await exporter.collect() + serializer.serialize()). CPU = process.cpuUsage over the same span (GC helpers included).',
     'samples excludes target_info (only the OTel exporter writes it). lines counts non-empty lines, # HELP/# TYPE included.',
     '',
-    `foreign CPU load during the measurement: ${foreignPercent}% of the machine (this benchmark itself keeps ~${Math.round(100 / availableParallelism())}% busy)`,
+    ...foreignLoadLines(foreignPercent, quiet),
   );
-  if (quiet.warning !== undefined) out.push(quiet.warning);
-  if (foreignPercent > 10) out.push('warning: another process used the CPU during the measurement; numbers are noisy — rerun on a quiet machine');
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

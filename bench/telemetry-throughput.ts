@@ -16,28 +16,29 @@
 // the cost between recording and the runtime collectors.
 // See bench/TELEMETRY.md.
 
-import { execFileSync } from 'node:child_process';
-import { request } from 'node:http';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { medianRound, type RoundResult } from './lib/bench-row.js';
-import { armWatchdog, installCleanupHandlers, isShuttingDown, runCleanup } from './lib/cleanup.js';
-import { backgroundCpuBusyPercent, NOISY_BACKGROUND_PERCENT } from './lib/cpu-quiet.js';
+import { tollgateBinArg, toolArg } from './lib/args.js';
+import { medianRound, type ModeRun, type RoundResult } from './lib/bench-row.js';
+import { isShuttingDown, runCleanup } from './lib/cleanup.js';
+import { NOISY_BACKGROUND_PERCENT } from './lib/cpu-quiet.js';
+import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
 import { getFreePort } from './lib/free-port.js';
+import { noopAndJsonGateway, prometheusExporter } from './lib/gateway-config.js';
 import { httpGet } from './lib/http-get.js';
 import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
 import type { LoadGenerator, LoadResult } from './lib/load-result.js';
-import { startNodeServer } from './lib/node-child.js';
-import { benchEnvironment, writeResultsFile } from './lib/results-file.js';
-import { createRunTempDir } from './lib/temp-dir.js';
-import { which } from './lib/which.js';
-import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
-import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
+import { idleBackgroundCpu, warmUp } from './lib/measure.js';
 import { noiseWarnings } from './lib/noise-report.js';
+import { getText, pinDriver, sumSamples } from './lib/otlp-bench-util.js';
+import { writeRunResults } from './lib/results-file.js';
+import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
+import { median as medianOf } from './lib/stats.js';
+import { createRunTempDir } from './lib/temp-dir.js';
+import { checkLines, textTable } from './lib/text-table.js';
+import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const TAG = 'telemetry-throughput';
 
 const USAGE = `Usage: node --import tsx bench/telemetry-throughput.ts [options]
 
@@ -54,18 +55,9 @@ const USAGE = `Usage: node --import tsx bench/telemetry-throughput.ts [options]
   --modes <list>        gateways to compare, off first            (default off,on)
                         off: no telemetry; on: every layer + process_metrics + go_metrics;
                         layers: every layer, no process/runtime collectors
-  --tollgate-bin <path> launcher to run (default <repo>/bin/tollgate.js)
-  -h, --help            show this help
-`;
+${USAGE_TAIL}`;
 
-interface Options {
-  readonly durationSeconds: number;
-  readonly warmupSeconds: number;
-  readonly rounds: number;
-  readonly connections: number;
-  readonly threads: number;
-  readonly payloadBytes: number;
-  readonly timeoutSeconds: number;
+interface Options extends LoadRunOptions {
   readonly tool: LoadToolChoice;
   readonly tollgateBin: string;
   readonly modes: readonly Mode[];
@@ -73,25 +65,8 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      rounds: { type: 'string' },
-      connections: { type: 'string' },
-      threads: { type: 'string' },
-      payload: { type: 'string' },
-      timeout: { type: 'string' },
-      tool: { type: 'string' },
-      modes: { type: 'string' },
-      pin: { type: 'boolean' },
-      'tollgate-bin': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help === true) return undefined;
-  const int = intArg;
+  const values = parseFlags(argv, [...LOAD_RUN_FLAGS, 'tool', 'modes', 'tollgate-bin'], ['pin']);
+  if (values === undefined) return undefined;
   const tool = toolArg(values.tool);
   const modes = (values.modes ?? 'off,on').split(',').map((m) => m.trim());
   const bad = modes.filter((m) => !(MODES as readonly string[]).includes(m));
@@ -101,13 +76,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   return {
     modes: modes as Mode[],
     pin: values.pin === true,
-    durationSeconds: int('duration', values.duration, 4),
-    warmupSeconds: int('warmup', values.warmup, 1, 0),
-    rounds: int('rounds', values.rounds, 3),
-    connections: int('connections', values.connections, 50),
-    threads: int('threads', values.threads, 1),
-    payloadBytes: int('payload', values.payload, 1024, 0),
-    timeoutSeconds: int('timeout', values.timeout, 5),
+    ...loadRunOptions(values, { duration: 4, warmup: 1, rounds: 3 }),
     tool,
     tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
@@ -122,74 +91,23 @@ const MODES = ['off', 'on', 'layers'] as const;
 type Mode = (typeof MODES)[number];
 
 function gatewayConfig(mode: Mode, port: number, upstreamPort: number, metricsPort: number): { port: number } & Record<string, unknown> {
-  const upstream = [`http://127.0.0.1:${upstreamPort}`];
   const allOn = { disable_stage: false, round_trip: true, read_payload: true, detailed_connection: true };
-  return {
-    version: 3,
-    name: `tollgate-bench-${mode}`,
-    port,
-    timeout: '3s',
-    ...(mode !== 'off'
-      ? {
-          extra_config: {
-            'telemetry/opentelemetry': {
-              service_name: 'tollgate-bench',
-              exporters: {
-                prometheus: [{ name: 'local', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: mode === 'on', go_metrics: mode === 'on' }],
-              },
-              layers: {
-                global: { disable_metrics: false, disable_traces: false, disable_propagation: false, report_headers: true },
-                proxy: { disable_metrics: false, disable_traces: false, report_headers: true },
-                backend: { metrics: allOn, traces: { ...allOn, report_headers: true } },
-              },
-            },
+  const otel =
+    mode === 'off'
+      ? undefined
+      : {
+          service_name: 'tollgate-bench',
+          exporters: { prometheus: [prometheusExporter('local', metricsPort, mode === 'on', mode === 'on')] },
+          layers: {
+            global: { disable_metrics: false, disable_traces: false, disable_propagation: false, report_headers: true },
+            proxy: { disable_metrics: false, disable_traces: false, report_headers: true },
+            backend: { metrics: allOn, traces: { ...allOn, report_headers: true } },
           },
-        }
-      : {}),
-    endpoints: [
-      { endpoint: '/noop', method: 'GET', output_encoding: 'no-op', backend: [{ host: upstream, url_pattern: '/payload', encoding: 'no-op' }] },
-      { endpoint: '/json', method: 'GET', output_encoding: 'json', backend: [{ host: upstream, url_pattern: '/json', encoding: 'json' }] },
-    ],
-  };
+        };
+  return noopAndJsonGateway(`tollgate-bench-${mode}`, port, upstreamPort, otel);
 }
 
-/** Median of ratios (mean of the two middle values for even counts); NaN for none. */
-function medianOf(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  if (sorted.length === 0) return NaN;
-  return sorted.length % 2 === 1 ? (sorted[Math.floor(mid)] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function log(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
-
-/** GET with the body as text (for /metrics); a fresh connection, closed afterwards. */
-function getText(url: string, timeoutMs = 5000): Promise<{ status: number; text: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.once('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.once('error', reject);
-    });
-    req.once('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.once('error', reject);
-    req.end();
-  });
-}
-
-interface Run {
-  readonly round: number;
-  readonly endpoint: string;
-  readonly mode: Mode;
-  readonly result: RoundResult;
-  /** Requests sent in the warm-up, for the /metrics cross-check. */
-  readonly warmupRequests: number;
-  /** Foreign CPU (% of the machine) during the measured run; undefined without /proc. */
-  readonly foreignDuringPercent: number | undefined;
-}
+type Run = ModeRun<Mode>;
 
 async function measure(
   generator: LoadGenerator,
@@ -197,44 +115,22 @@ async function measure(
   url: string,
 ): Promise<{ result: RoundResult; warmupRequests: number; foreignDuringPercent: number | undefined }> {
   const base = { url, connections: options.connections, threads: options.threads, timeoutSeconds: options.timeoutSeconds };
-  // Let the previous run's connections close, then sample foreign load while every bench process is idle.
-  await new Promise((r) => setTimeout(r, 250));
-  const busy = await backgroundCpuBusyPercent();
-  let warmupRequests = 0;
-  if (options.warmupSeconds > 0) warmupRequests = (await generator.run({ ...base, durationSeconds: options.warmupSeconds })).requests;
+  const busy = await idleBackgroundCpu();
+  const warmupRequests = await warmUp(generator, base, options.warmupSeconds);
   const foreign = startTreeForeignLoadMeter();
   const load = await generator.run({ ...base, durationSeconds: options.durationSeconds });
-  return { result: { load, backgroundCpuBusyPercent: Math.round(busy * 10) / 10 }, warmupRequests, foreignDuringPercent: foreign() };
+  return { result: { load, backgroundCpuBusyPercent: busy }, warmupRequests, foreignDuringPercent: foreign() };
 }
 
-/** Sum of every sample of `name` whose labels contain all of `must` (e.g. `http_route="/noop"`). */
-function sumSamples(text: string, name: string, must: readonly string[] = []): { series: number; sum: number } {
-  let series = 0;
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!must.every((m) => line.includes(m))) continue;
-    series++;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return { series, sum };
-}
-
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  if (options === undefined) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  installCleanupHandlers();
+async function main(options: Options): Promise<void> {
   const perRun = options.warmupSeconds + options.durationSeconds + 2;
   const budget = 60 + options.rounds * ENDPOINTS.length * options.modes.length * perRun;
-  armWatchdog(budget * 1000);
+  armRun(budget);
   const startedAt = new Date();
   const tempDir = createRunTempDir('tollgate-telemetry-bench-');
   const generator = selectLoadGenerator(options.tool);
   log(
-    `telemetry-throughput: ${generator.version}; ${options.connections} connections, ${options.threads} thread(s), ` +
+    `${TAG}: ${generator.version}; ${options.connections} connections, ${options.threads} thread(s), ` +
       `${options.warmupSeconds}s warm-up + ${options.durationSeconds}s measured x ${options.rounds} round(s) x ${options.modes.join('/')} x ${ENDPOINTS.length} endpoints; ` +
       `${options.payloadBytes}-byte payloads; ${availableParallelism()} CPU(s); budget ${budget}s`,
   );
@@ -244,22 +140,10 @@ async function main(): Promise<void> {
   // by default: on the 2-core dev VM it did not reduce the run-to-run spread
   // (CPU 0 saturates at the higher rates) and it makes the absolute req/s
   // incomparable with proxy.ts.
-  let tasksetBin = options.pin && availableParallelism() >= 2 ? which('taskset') : undefined;
-  if (tasksetBin !== undefined) {
-    try {
-      execFileSync(tasksetBin, ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
-      log('telemetry-throughput: pinned: gateways on CPU 1; driver, upstream and wrk on CPU 0');
-    } catch (error) {
-      log(`telemetry-throughput: not pinned (taskset failed: ${error instanceof Error ? error.message : String(error)})`);
-      tasksetBin = undefined;
-    }
-  } else {
-    if (options.pin) log('telemetry-throughput: not pinned (taskset not found or a single CPU)');
-  }
+  const tasksetBin = pinDriver(options.pin, log, TAG, 'gateways on CPU 1; driver, upstream and wrk on CPU 0', undefined);
 
-  const upstream = await startNodeServer('upstream', './telemetry-upstream.ts', ['--payload', String(options.payloadBytes)], 15_000);
-  if (!upstream.ok) throw new Error(`upstream failed to start: ${upstream.reason}`);
-  log(`telemetry-throughput: upstream on 127.0.0.1:${upstream.port}`);
+  const upstream = await startUpstream('./telemetry-upstream.ts', options.payloadBytes);
+  log(`${TAG}: upstream on 127.0.0.1:${upstream.port}`);
 
   // Ports picked one after another (each probe socket is closed before the next pick).
   const metricsPorts = new Map<Mode, number>();
@@ -279,7 +163,7 @@ async function main(): Promise<void> {
     });
     if (!started.ok) throw new Error(started.reason);
     origins.set(mode, started.origin);
-    log(`telemetry-throughput: telemetry ${mode}: ready at ${started.origin}${mode !== 'off' ? ` (metrics on 127.0.0.1:${metricsPort})` : ''}`);
+    log(`${TAG}: telemetry ${mode}: ready at ${started.origin}${mode !== 'off' ? ` (metrics on 127.0.0.1:${metricsPort})` : ''}`);
   }
   const originOf = (mode: Mode): string => origins.get(mode) as string;
 
@@ -292,7 +176,7 @@ async function main(): Promise<void> {
       sizes.push(bodyBytes);
     }
     if (sizes.some((n) => n !== sizes[0])) throw new Error(`probe GET ${ep.path}: body sizes differ between modes ${options.modes.join('/')}: ${sizes.join('/')}`);
-    log(`telemetry-throughput: probe ${ep.path}: 200, ${sizes[0]} bytes`);
+    log(`${TAG}: probe ${ep.path}: 200, ${sizes[0]} bytes`);
   }
 
   const runs: Run[] = [];
@@ -303,11 +187,11 @@ async function main(): Promise<void> {
       const order: Mode[] = [...options.modes.slice(shift), ...options.modes.slice(0, shift)];
       for (const mode of order) {
         if (isShuttingDown()) return;
-        log(`telemetry-throughput: round ${round + 1}/${options.rounds}: ${ep.path} telemetry ${mode}...`);
+        log(`${TAG}: round ${round + 1}/${options.rounds}: ${ep.path} telemetry ${mode}...`);
         const { result, warmupRequests, foreignDuringPercent } = await measure(generator, options, `${originOf(mode)}${ep.path}`);
         runs.push({ round, endpoint: ep.name, mode, result, warmupRequests, foreignDuringPercent });
         log(
-          `telemetry-throughput:   ${Math.round(result.load.requestsPerSecond)} req/s, p99 ${result.load.latencyMs.p99.toFixed(2)} ms, ` +
+          `${TAG}:   ${Math.round(result.load.requestsPerSecond)} req/s, p99 ${result.load.latencyMs.p99.toFixed(2)} ms, ` +
             `errors ${result.load.errors}/${result.load.non2xx} (background CPU before: ${result.backgroundCpuBusyPercent.toFixed(0)}%, ` +
             `foreign CPU during: ${foreignDuringPercent === undefined ? 'n/a' : `${foreignDuringPercent.toFixed(0)}%`})`,
         );
@@ -369,13 +253,7 @@ async function main(): Promise<void> {
     }
     summary[ep.name] = perMode;
   }
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const fmt = (cols: readonly string[]): string =>
-    cols
-      .map((s, c) => (c <= 1 || c === cols.length - 1 ? s.padEnd(widths[c] ?? 0) : s.padStart(widths[c] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  out.push(fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt), '');
+  out.push(...textTable(header, rows, (c, cols) => c <= 1 || c === cols - 1), '');
   for (const ep of ENDPOINTS) {
     for (const mode of options.modes.slice(1)) {
       const { ratioVsOff: ratio, quietPairedMedian, quietPairedRatios } = (summary[ep.name] as Record<string, { ratioVsOff: number; quietPairedMedian: number; quietPairedRatios: number[] }>)[mode] as {
@@ -426,33 +304,14 @@ async function main(): Promise<void> {
     const nodejsFamilies = new Set(scrape.text.split('\n').filter((l) => l.startsWith('nodejs_')).map((l) => l.split(/[{ ]/)[0]));
     checks.push({ label: 'nodejs_* families (go_metrics)', ok: nodejsFamilies.size > 0, detail: `${nodejsFamilies.size} series names` });
   }
-  const width = Math.max(...checks.map((c) => c.label.length));
-  for (const c of checks) out.push(`  ${c.ok ? 'ok ' : 'BAD'} ${c.label.padEnd(width)}  ${c.detail}`);
+  out.push(...checkLines(checks));
 
   out.push(...noiseWarnings(runs));
 
-  const file = await writeResultsFile(RESULTS_DIR, 'telemetry-throughput', startedAt, 
-      {
-        benchmark: 'telemetry-throughput',
-        startedAt: startedAt.toISOString(),
-        finishedAt: new Date().toISOString(),
-        options,
-        environment: { ...benchEnvironment(), loadGenerator: generator.version },
-        summary,
-        runs,
-        checks,
-      }
-  );
+  const file = await writeRunResults(TAG, startedAt, options, { loadGenerator: generator.version }, { summary, runs, checks });
   out.push('', `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (checks.some((c) => !c.ok)) process.exitCode = 1;
 }
 
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`telemetry-throughput: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-} finally {
-  await runCleanup();
-}
+await runDriver(TAG, USAGE, parseOptions, main);

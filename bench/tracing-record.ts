@@ -13,31 +13,30 @@
 // spans through ProtobufTraceSerializer). The transport is not included:
 // bench/otlp-throughput.ts measures the whole gateway with a gRPC sink.
 
-import { availableParallelism, cpus } from 'node:os';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { context, propagation, SpanKind, trace, type Context, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator, W3CBaggagePropagator, CompositePropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, type ReadableSpan, type SpanProcessor, AlwaysOnSampler } from '@opentelemetry/sdk-trace-base';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { BasicTracerProvider, type ReadableSpan, type SpanProcessor, AlwaysOnSampler } from '@opentelemetry/sdk-trace-base';
+import { exitOnHelp, intOption, machineSummary, median, quietCheck, startForeignLoadMeter, timeSync } from './lib/micro.js';
 import { loadConfigValue } from '../src/config/load.js';
 import { Outcome, RequestRecord } from '../src/telemetry/record.js';
+import { CounterCell } from '../src/telemetry/store/cells.js';
 import { RequestTracer } from '../src/telemetry/tracing/request-tracer.js';
 import { SpanBatcher, type SpanChunk } from '../src/telemetry/tracing/span-batcher.js';
 import { encodeAttributes, encodeTraceRequest } from '../src/telemetry/tracing/span-encoder.js';
-import { CounterCell } from '../src/telemetry/store/cells.js';
-import { intOption, median, quietCheck, startForeignLoadMeter, timeSync } from './lib/micro.js';
+import { traceInjector } from '../src/telemetry/tracing/trace-injector.js';
+import { observedRoutes } from '../test/helpers/routes.js';
 
 const argv = process.argv.slice(2);
-if (argv.includes('--help') || argv.includes('-h')) {
-  process.stdout.write(
-    'Usage: node --import tsx bench/tracing-record.ts [options]\n' +
-      '  --iterations N      Tollgate requests per timed repeat        (default 200000)\n' +
-      '  --sdk-iterations N  OTel SDK requests per timed repeat        (default 20000)\n' +
-      '  --repeats N         timed repeats per variant, interleaved    (default 5)\n',
-  );
-  process.exit(0);
-}
+exitOnHelp(
+  argv,
+  'Usage: node --import tsx bench/tracing-record.ts [options]\n' +
+    '  --iterations N      Tollgate requests per timed repeat        (default 200000)\n' +
+    '  --sdk-iterations N  OTel SDK requests per timed repeat        (default 20000)\n' +
+    '  --repeats N         timed repeats per variant, interleaved    (default 5)\n',
+);
 const ITERATIONS = intOption(argv, 'iterations', 200_000);
 const SDK_ITERATIONS = intOption(argv, 'sdk-iterations', 20_000);
 const REPEATS = intOption(argv, 'repeats', 5);
@@ -54,6 +53,13 @@ const { config } = loadConfigValue(
 );
 const otel = config.otel;
 if (otel === undefined) throw new Error('telemetry/opentelemetry was not parsed');
+const routes = observedRoutes(config);
+const injector =
+  traceInjector(otel) ??
+  ((): never => {
+    throw new Error('tracing is not on');
+  })();
+const reportHeaders = routes[0]?.backends[0]?.otel?.traces.reportHeaders === true;
 
 const req = new IncomingMessage(new Socket());
 req.url = '/users/42';
@@ -85,7 +91,7 @@ function tollgateVariant(): TollgateVariant {
     shutdown: () => Promise.resolve(),
   };
   const batcher = new SpanBatcher(exporter, { exported: cell(), dropped: cell(), failed: cell() }, { maxQueue: 4 * BATCH, maxBatch: BATCH, delayMs: 60_000, exportTimeoutMs: 30_000, maxBatchBytes: 1 << 24 });
-  const tracer = new RequestTracer(otel as NonNullable<typeof otel>, config, (bytes, count) => batcher.add(bytes, count));
+  const tracer = new RequestTracer(otel as NonNullable<typeof otel>, config, routes, injector.propagation, (bytes, count) => batcher.add(bytes, count));
   return Object.assign(v, { tracer, batcher });
 }
 
@@ -103,7 +109,7 @@ function runTollgate(v: TollgateVariant, n: number): void {
     b.origin = 'http://127.0.0.1:8081';
     b.path = '/users/42';
     const headers: Record<string, string> = { 'user-agent': 'wrk/4.2' };
-    tracer.inject(rec, 0, 0, b, headers);
+    injector.inject(rec, b, headers, reportHeaders);
     b.connectedAt = t + 0.3;
     b.headersAt = t + 1;
     b.bodyStartAt = t + 1;
@@ -202,7 +208,7 @@ interface Variant {
 async function main(): Promise<void> {
   const quiet = await quietCheck();
   process.stderr.write(
-    `tracing-record: node ${process.version}, ${availableParallelism()} CPU(s) (${cpus()[0]?.model ?? 'unknown'}); ${REPEATS} repeats of ` +
+    `tracing-record: ${machineSummary()}; ${REPEATS} repeats of ` +
       `${ITERATIONS.toLocaleString('en-US')} (tollgate) / ${SDK_ITERATIONS.toLocaleString('en-US')} (sdk) sampled requests; background CPU before: ${quiet.busyPercent}%\n`,
   );
   const t = tollgateVariant();

@@ -46,3 +46,15 @@ export function medianRound(rounds: readonly LoadResult[]): LoadResult {
   if (median === undefined) throw new Error('medianRound needs at least one round');
   return median;
 }
+
+/** One measured run of a benchmark that compares gateway modes per endpoint, round by round. */
+export interface ModeRun<M extends string = string> {
+  readonly round: number;
+  readonly endpoint: string;
+  readonly mode: M;
+  readonly result: RoundResult;
+  /** Requests completed in the warm-up, for the /metrics cross-checks. */
+  readonly warmupRequests: number;
+  /** Foreign CPU (% of the machine) during the measured run; undefined without /proc. */
+  readonly foreignDuringPercent: number | undefined;
+}

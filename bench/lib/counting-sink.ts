@@ -1,10 +1,35 @@
 // Starts an OTLP sink child — lib/otlp-sink-child.ts (gRPC) or
 // lib/otlp-http-sink-child.ts (HTTP/protobuf) — as its own process and asks
-// it for its counts over IPC. lib/otlp-sink.ts does the same for the gRPC
-// sink only; this one takes the script, so both transports share one path.
+// it for its counts over IPC. lib/otlp-sink.ts's startOtlpSink is this for
+// the gRPC sink.
 
+import type { TrackedChild } from './children.js';
 import { startNodeServer } from './node-child.js';
-import type { OtlpSinkCounts, OtlpSinkStart } from './otlp-sink.js';
+
+export interface OtlpServiceCounts {
+  /** Export calls answered. */
+  readonly requests: number;
+  /** Request message bytes (after gRPC decompression). */
+  readonly bytes: number;
+  /** Spans (trace service) or metrics (metrics service) in those requests. */
+  readonly items: number;
+  /** Requests whose wire format could not be walked (answered OK anyway). */
+  readonly malformed: number;
+}
+
+export interface OtlpSinkCounts {
+  readonly traces: OtlpServiceCounts;
+  readonly metrics: OtlpServiceCounts;
+}
+
+export interface OtlpSink {
+  readonly child: TrackedChild;
+  readonly port: number;
+  /** The sink's counts so far (an IPC round trip). */
+  counts(timeoutMs?: number): Promise<OtlpSinkCounts>;
+}
+
+export type OtlpSinkStart = ({ readonly ok: true } & OtlpSink) | { readonly ok: false; readonly reason: string };
 
 export type SinkTransport = 'grpc' | 'http';
 

@@ -6,8 +6,8 @@
 // nothing would otherwise post a flattering ratio.
 
 import type { TelemetryPorts } from './cpu-gateways.js';
-import type { OtlpSinkCounts } from './otlp-sink.js';
 import { getText, sumSamples } from './otlp-bench-util.js';
+import type { OtlpSinkCounts } from './otlp-sink.js';
 
 export interface Check {
   readonly label: string;

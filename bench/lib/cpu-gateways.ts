@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnTracked, type TrackedChild } from './children.js';
 import { getFreePort } from './free-port.js';
+import { kongAllFlags, loopbackHost } from './gateway-config.js';
 import { nginxConfig } from './nginx.js';
 import { startNodeServer } from './node-child.js';
 import { waitForHttp200 } from './readiness.js';
@@ -100,21 +101,14 @@ function telemetryConfig(t: Telemetry, p: TelemetryPorts): Record<string, unknow
         },
       },
       'telemetry/metrics': { listen_address: `127.0.0.1:${p.stats}` },
-      'telemetry/kong-prometheus': {
-        status_code_metrics: true,
-        latency_metrics: true,
-        bandwidth_metrics: true,
-        upstream_health_metrics: true,
-        per_consumer: true,
-        listen_address: `127.0.0.1:${p.kong}`,
-      },
+      'telemetry/kong-prometheus': kongAllFlags(p.kong),
     },
   };
 }
 
 /** The KrakenD v3 config of a Tollgate gateway: GET /noop (bytes through) and GET /merge (two JSON backends, grouped). */
 export function tollgateConfig(spec: GatewaySpec, port: number, upstreamPort: number, ports: TelemetryPorts, workers: number | undefined): { port: number } & Record<string, unknown> {
-  const host = [`http://127.0.0.1:${upstreamPort}`];
+  const host = loopbackHost(upstreamPort);
   return {
     version: 3,
     name: `tollgate-cpu-${spec.name}`,

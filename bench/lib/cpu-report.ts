@@ -4,6 +4,8 @@
 // received.
 
 import type { Variant } from './cpu-gateways.js';
+import { median } from './stats.js';
+import { textTable } from './text-table.js';
 
 export interface SinkDelta {
   /** Export requests of the trace signal. */
@@ -51,13 +53,6 @@ export interface VariantSummary {
   readonly sink: (SinkDelta & { readonly spansPerRequest: number }) | undefined;
 }
 
-/** Median (mean of the two middle values for an even count); NaN for none. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 function ratio(runs: readonly CpuRun[], of: string, to: string | undefined): { ratio: number | undefined; paired: number | undefined } {
   const den = runs.filter((r) => r.variant === to);
@@ -121,11 +116,5 @@ export function formatTable(summaries: readonly VariantSummary[]): string[] {
       ? ''
       : `${int(s.sink.exports)}, ${int(s.sink.spans)} (${s.sink.spansPerRequest.toFixed(2)}), ${int(s.sink.bytes / 1024)}${s.sink.malformed > 0 ? `, ${s.sink.malformed} malformed` : ''}`,
   ]);
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const fmt = (cols: readonly string[]): string =>
-    cols
-      .map((s, c) => (c === 0 || c === cols.length - 1 ? s.padEnd(widths[c] ?? 0) : s.padStart(widths[c] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)];
+  return textTable(header, rows, (c, cols) => c === 0 || c === cols - 1);
 }

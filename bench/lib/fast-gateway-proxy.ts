@@ -6,17 +6,11 @@
 // catches a misconfigured route before any load is applied.
 
 import type { Server } from 'node:http';
-import { parseArgs } from 'node:util';
-import { announce, exitWithParent } from './ipc.js';
+import { announce, exitWithParent, upstreamOption } from './ipc.js';
 
 exitWithParent();
 
-const { values } = parseArgs({ options: { upstream: { type: 'string' } } });
-const upstream = values.upstream;
-if (upstream === undefined) {
-  announce({ type: 'unavailable', reason: 'fast-gateway proxy needs --upstream' });
-  process.exit(1);
-}
+const upstream = upstreamOption('fast-gateway proxy');
 
 interface RestanaService {
   start(port: number, host?: string): Promise<unknown>;

@@ -4,17 +4,11 @@
 // Imports are dynamic so a missing package becomes an "unavailable" row
 // instead of a crash.
 
-import { parseArgs } from 'node:util';
-import { announce, exitWithParent } from './ipc.js';
+import { announce, exitWithParent, upstreamOption } from './ipc.js';
 
 exitWithParent();
 
-const { values } = parseArgs({ options: { upstream: { type: 'string' } } });
-const upstream = values.upstream;
-if (upstream === undefined) {
-  announce({ type: 'unavailable', reason: 'fastify proxy needs --upstream' });
-  process.exit(1);
-}
+const upstream = upstreamOption('fastify proxy');
 
 try {
   const [{ default: Fastify }, { default: httpProxy }] = await Promise.all([

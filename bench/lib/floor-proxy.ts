@@ -5,22 +5,17 @@
 // no config, no logging, no metrics.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { stripHopByHop } from './hop-by-hop.js';
-import { announce, exitWithParent } from './ipc.js';
+import { exitWithParent, listenOnLoopback, upstreamOption } from './ipc.js';
 
 exitWithParent();
 
-const { values } = parseArgs({ options: { upstream: { type: 'string' } } });
-if (values.upstream === undefined) {
-  announce({ type: 'unavailable', reason: 'floor proxy needs --upstream' });
-  process.exit(1);
-}
+const upstream = upstreamOption('floor proxy');
 
 // One keep-alive pool to the single upstream; default connection limit
 // (unbounded) means it grows to the client concurrency and then reuses.
-const pool = new Pool(values.upstream, { keepAliveTimeout: 30_000, pipelining: 1 });
+const pool = new Pool(upstream, { keepAliveTimeout: 30_000, pipelining: 1 });
 
 // undici sets Host from the pool origin, so the client's Host must not leak.
 const DROP_REQUEST = new Set(['host']);
@@ -58,11 +53,4 @@ const server = createServer((req, res) => {
   );
 });
 
-server.listen({ host: '127.0.0.1', port: 0 }, () => {
-  const address = server.address();
-  if (address === null || typeof address === 'string') {
-    announce({ type: 'unavailable', reason: 'floor proxy could not determine its port' });
-    process.exit(1);
-  }
-  announce({ type: 'listening', port: address.port });
-});
+listenOnLoopback(server, 'floor proxy');

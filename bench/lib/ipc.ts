@@ -2,6 +2,8 @@
 // (upstream, floor, fastify, fast-gateway): the child binds 127.0.0.1:0 and
 // reports the port it got, or explains why it cannot run at all.
 
+import type { Server } from 'node:net';
+import { parseArgs } from 'node:util';
 import type { TrackedChild } from './children.js';
 
 export type ChildMessage =
@@ -29,6 +31,34 @@ export function announce(message: ChildMessage): void {
  */
 export function exitWithParent(): void {
   process.once('disconnect', () => process.exit(0));
+}
+
+/** Child side: announces that `what` cannot run, and exits. */
+function giveUp(reason: string): never {
+  announce({ type: 'unavailable', reason });
+  process.exit(1);
+}
+
+/** Child side: the `--upstream <origin>` a proxy forwards to (its only option); without it, gives up. */
+export function upstreamOption(what: string): string {
+  const { values } = parseArgs({ options: { upstream: { type: 'string' } } });
+  return values.upstream ?? giveUp(`${what} needs --upstream`);
+}
+
+/** Child side: an upstream's `--payload <bytes>` (its only option, default 1024); an invalid one gives up. */
+export function payloadOption(): number {
+  const { values } = parseArgs({ options: { payload: { type: 'string', default: '1024' } } });
+  const payloadBytes = Number(values.payload);
+  return Number.isInteger(payloadBytes) && payloadBytes >= 0 ? payloadBytes : giveUp(`invalid --payload ${String(values.payload)}`);
+}
+
+/** Child side: listens on 127.0.0.1:0 and announces the port it got. */
+export function listenOnLoopback(server: Server, what: string): void {
+  server.listen({ host: '127.0.0.1', port: 0 }, () => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') giveUp(`${what} could not determine its port`);
+    announce({ type: 'listening', port: address.port });
+  });
 }
 
 /** Driver side: wait for the first protocol message, an early exit, or a timeout. */

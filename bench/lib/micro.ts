@@ -1,7 +1,9 @@
-// Small helpers for the in-process telemetry micro-benchmarks
-// (telemetry-record.ts, telemetry-render.ts): CPU and wall-clock timing of a
-// block, medians, and a check that the machine was quiet beforehand.
+// Small helpers for the in-process micro-benchmarks (telemetry-record.ts,
+// telemetry-render.ts, tracing-record.ts, kong.ts): their shared prologue
+// (help text, integer options, the machine and quiet-machine line),
+// CPU and wall-clock timing of a block, medians, and the foreign-load checks.
 
+import { availableParallelism, cpus } from 'node:os';
 import { backgroundCpuBusyPercent, NOISY_BACKGROUND_PERCENT } from './cpu-quiet.js';
 import { machineBusyMs } from './foreign-load.js';
 
@@ -38,6 +40,18 @@ export function median(values: readonly number[]): number {
   const m = sorted[Math.floor((sorted.length - 1) / 2)];
   if (m === undefined) throw new Error('median of nothing');
   return m;
+}
+
+/** Prints `usage` and exits when -h or --help is among `argv`. */
+export function exitOnHelp(argv: readonly string[], usage: string): void {
+  if (!argv.includes('--help') && !argv.includes('-h')) return;
+  process.stdout.write(usage);
+  process.exit(0);
+}
+
+/** "node v20.x, 2 CPU(s) (model)", for the line each micro-benchmark starts with. */
+export function machineSummary(): string {
+  return `node ${process.version}, ${availableParallelism()} CPU(s) (${cpus()[0]?.model ?? 'unknown'})`;
 }
 
 /** Parses `--name value` integer options with a fallback; throws on garbage. */
@@ -84,4 +98,12 @@ export function startForeignLoadMeter(): () => number {
     const foreign = m1.busy - m0.busy - (own.user + own.system) / 1000;
     return Math.max(0, Math.round((1000 * foreign) / total) / 10);
   };
+}
+
+/** The closing lines about foreign load: during the run (`foreignPercent`), and the before-run warning if any. */
+export function foreignLoadLines(foreignPercent: number, quiet: { readonly warning: string | undefined }): string[] {
+  const out = [`foreign CPU load during the measurement: ${foreignPercent}% of the machine (this benchmark itself keeps ~${Math.round(100 / availableParallelism())}% busy)`];
+  if (quiet.warning !== undefined) out.push(quiet.warning);
+  if (foreignPercent > 10) out.push('warning: another process used the CPU during the measurement; numbers are noisy — rerun on a quiet machine');
+  return out;
 }

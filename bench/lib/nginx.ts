@@ -2,16 +2,10 @@
 // reference point. Runs in the foreground from a generated config in the
 // run's temp dir, listening on loopback only.
 
-import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { spawnTracked } from './children.js';
-import { getFreePort } from './free-port.js';
-import { waitForHttp200 } from './readiness.js';
+import { startNativeProxy } from './native-target.js';
 import type { StartContext, TargetSpec, TargetStart } from './target.js';
-import { toolOutput, toolVersion } from './tool-version.js';
-import { which } from './which.js';
-
-const START_TIMEOUT_MS = 10_000;
+import { toolOutput } from './tool-version.js';
 
 /**
  * Temp-path directives for every module compiled in. Without them nginx falls
@@ -83,31 +77,12 @@ ${tempPathDirectives(dir, buildInfo)}
 export const nginxTarget: TargetSpec = {
   name: 'nginx',
   description: 'nginx reverse proxy, upstream keepalive (native reference)',
-  async start(context: StartContext): Promise<TargetStart> {
-    const bin = which('nginx');
-    if (bin === undefined) return { ok: false, reason: 'nginx binary not found on PATH' };
-    const dir = join(context.tempDir, 'nginx');
-    await mkdir(dir, { recursive: true });
-    const port = await getFreePort();
-    const config = join(dir, 'nginx.conf');
-    await writeFile(
-      config,
-      nginxConfig({ dir, port, upstreamPort: context.upstreamPort, workers: context.nativeWorkers, buildInfo: toolOutput(bin, ['-V']) }),
-    );
-    // -e: route the startup error log away from /var/log/nginx before the config is read.
-    const child = spawnTracked('nginx', bin, ['-p', dir, '-c', config, '-e', 'stderr'], {
-      leashSeconds: context.leashSeconds,
-    });
-    const url = `http://127.0.0.1:${port}/payload`;
-    const ready = await waitForHttp200(url, START_TIMEOUT_MS, child);
-    if (!ready.ok) {
-      await child.stop();
-      return ready;
-    }
-    const version = toolVersion(bin, ['-v']);
-    return {
-      ok: true,
-      running: { url, stop: () => child.stop(), ...(version !== undefined ? { detail: version } : {}) },
-    };
-  },
+  start: (context: StartContext): Promise<TargetStart> =>
+    startNativeProxy(context, {
+      bin: 'nginx',
+      configFile: 'nginx.conf',
+      config: (dir, port, bin) => nginxConfig({ dir, port, upstreamPort: context.upstreamPort, workers: context.nativeWorkers, buildInfo: toolOutput(bin, ['-V']) }),
+      // -e: route the startup error log away from /var/log/nginx before the config is read.
+      args: (dir, config) => ['-p', dir, '-c', config, '-e', 'stderr'],
+    }),
 };

@@ -1,18 +1,12 @@
 // Command-line options for bench/proxy.ts. Defaults are sized for a 2-core
 // machine and keep a full run (7 rows) comfortably under two minutes.
 
-import { parseArgs } from 'node:util';
+import { intArg, toolArg } from './args.js';
+import { parseFlags } from './driver.js';
 import type { LoadToolChoice } from './load-generator.js';
+import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './run-options.js';
 
-export interface BenchOptions {
-  readonly durationSeconds: number;
-  readonly warmupSeconds: number;
-  readonly connections: number;
-  readonly payloadBytes: number;
-  /** wrk threads; 1 leaves the other core to the proxy under test. */
-  readonly threads: number;
-  readonly rounds: number;
-  readonly timeoutSeconds: number;
+export interface BenchOptions extends LoadRunOptions {
   readonly nativeWorkers: number;
   readonly tool: LoadToolChoice;
   /** Target names to run, or undefined for all. */
@@ -20,8 +14,6 @@ export interface BenchOptions {
   /** Tollgate launcher; another checkout's bin/tollgate.js compares builds. */
   readonly tollgateBin: string | undefined;
 }
-
-export type ParsedArgs = { readonly help: true } | { readonly help: false; readonly options: BenchOptions };
 
 export const USAGE = `Usage: node --import tsx bench/proxy.ts [options]
 
@@ -42,54 +34,19 @@ export const USAGE = `Usage: node --import tsx bench/proxy.ts [options]
   -h, --help            show this help
 `;
 
-function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
-
-function toolChoice(raw: string | undefined): LoadToolChoice {
-  if (raw === undefined || raw === 'auto' || raw === 'wrk' || raw === 'autocannon') return raw ?? 'auto';
-  throw new Error(`--tool must be auto, wrk or autocannon, got "${raw}"`);
-}
-
-export function parseBenchOptions(argv: readonly string[]): ParsedArgs {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      connections: { type: 'string' },
-      payload: { type: 'string' },
-      threads: { type: 'string' },
-      rounds: { type: 'string' },
-      timeout: { type: 'string' },
-      'native-workers': { type: 'string' },
-      tool: { type: 'string' },
-      targets: { type: 'string' },
-      'tollgate-bin': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+/** The options, or undefined when -h/--help asks for the usage. */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions | undefined {
+  const values = parseFlags(argv, [...LOAD_RUN_FLAGS, 'native-workers', 'tool', 'targets', 'tollgate-bin']);
+  if (values === undefined) return undefined;
   const targets = values.targets
     ?.split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '');
-  if (values.help) return { help: true };
-  const options: BenchOptions = {
-    durationSeconds: positiveInt('duration', values.duration, 8),
-    warmupSeconds: positiveInt('warmup', values.warmup, 2, 0),
-    connections: positiveInt('connections', values.connections, 50),
-    payloadBytes: positiveInt('payload', values.payload, 1024, 0),
-    threads: positiveInt('threads', values.threads, 1),
-    rounds: positiveInt('rounds', values.rounds, 1),
-    timeoutSeconds: positiveInt('timeout', values.timeout, 5),
-    nativeWorkers: positiveInt('native-workers', values['native-workers'], 1),
-    tool: toolChoice(values.tool),
+  return {
+    ...loadRunOptions(values, { duration: 8, warmup: 2, rounds: 1 }),
+    nativeWorkers: intArg('native-workers', values['native-workers'], 1),
+    tool: toolArg(values.tool),
     targets: targets === undefined || targets.length === 0 ? undefined : targets,
     tollgateBin: values['tollgate-bin'],
   };
-  return { help: false, options };
 }

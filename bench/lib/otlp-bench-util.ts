@@ -21,15 +21,23 @@ export function pinProcess(taskset: string, pid: number, cpu: number): void {
  * (upstream, sinks, wrk) inherits CPU 0, and returns the taskset binary to pin
  * the gateways to CPU 1 — or undefined with the reason logged.
  */
-export function pinDriver(enabled: boolean, log: (message: string) => void, tag: string): string | undefined {
+export function pinDriver(
+  enabled: boolean,
+  log: (message: string) => void,
+  tag: string,
+  pinned = 'gateway(s) on CPU 1; driver, upstream, sink(s) and wrk on CPU 0',
+  /** Logged as "not pinned (…)" when pinning is off; undefined: nothing is logged then. */
+  disabled: string | undefined = '--no-pin',
+): string | undefined {
   const bin = enabled && availableParallelism() >= 2 ? which('taskset') : undefined;
   if (bin === undefined) {
-    log(`${tag}: not pinned (${enabled ? 'taskset not found or a single CPU' : '--no-pin'})`);
+    const why = enabled ? 'taskset not found or a single CPU' : disabled;
+    if (why !== undefined) log(`${tag}: not pinned (${why})`);
     return undefined;
   }
   try {
     pinProcess(bin, process.pid, 0);
-    log(`${tag}: pinned: gateway(s) on CPU 1; driver, upstream, sink(s) and wrk on CPU 0`);
+    log(`${tag}: pinned: ${pinned}`);
     return bin;
   } catch (error) {
     log(`${tag}: not pinned (taskset failed: ${error instanceof Error ? error.message : String(error)})`);
@@ -69,6 +77,11 @@ export function sumSamples(text: string, name: string, must: readonly string[] =
   return { series, sum };
 }
 
+/** The sample lines of an exposition (neither comments nor blank lines). */
+export function sampleLineCount(text: string): number {
+  return text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+}
+
 function comm(pid: number): string | undefined {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -77,6 +90,10 @@ function comm(pid: number): string | undefined {
   }
 }
 
+/** Node processes forked by `pid` (cluster workers), leaving out helpers such as tsx's esbuild service. */
+export function nodeChildren(pid: number): number[] {
+  return childPids(pid).filter((c) => comm(c)?.startsWith('node') === true);
+}
 
 /**
  * The pid of the Node process a tracked child runs: the child itself, or —

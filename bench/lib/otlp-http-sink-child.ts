@@ -10,9 +10,9 @@
 
 import { createServer } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { announce, exitWithParent } from './ipc.js';
-import { countOtlpLeaves } from './otlp-wire.js';
+import { exitWithParent, listenOnLoopback } from './ipc.js';
 import type { OtlpServiceCounts, OtlpSinkCounts } from './otlp-sink.js';
+import { countOtlpLeaves } from './otlp-wire.js';
 
 exitWithParent();
 
@@ -69,11 +69,4 @@ process.on('message', (message: unknown) => {
   }
 });
 
-server.listen({ host: '127.0.0.1', port: 0 }, () => {
-  const address = server.address();
-  if (address === null || typeof address === 'string') {
-    announce({ type: 'unavailable', reason: 'otlp http sink could not determine its port' });
-    process.exit(1);
-  }
-  announce({ type: 'listening', port: address.port });
-});
+listenOnLoopback(server, 'otlp http sink');

@@ -17,6 +17,7 @@
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { announce, exitWithParent } from './ipc.js';
 import type { OtlpSinkCounts, OtlpServiceCounts } from './otlp-sink.js';
+import { countOtlpLeaves } from './otlp-wire.js';
 
 exitWithParent();
 
@@ -34,81 +35,13 @@ interface MutableCounts {
 const traces: MutableCounts = { requests: 0, bytes: 0, items: 0, malformed: 0 };
 const metrics: MutableCounts = { requests: 0, bytes: 0, items: 0, malformed: 0 };
 
-/** Reads a base-128 varint at `pos`; returns [value, next position]. Values above 2^53 are not expected here. */
-function varint(buf: Buffer, pos: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (let i = pos; i < buf.length; i++) {
-    const b = buf[i] as number;
-    value += (b & 0x7f) * scale;
-    if ((b & 0x80) === 0) return [value, i + 1];
-    scale *= 128;
-    if (scale > 2 ** 56) break;
-  }
-  throw new Error('bad varint');
-}
-
-/**
- * Calls `onField` for every length-delimited field `field` of the message in
- * buf[start, end), skipping every other field by its wire type.
- */
-function eachLengthDelimited(buf: Buffer, start: number, end: number, field: number, onField: (from: number, to: number) => void): void {
-  let pos = start;
-  while (pos < end) {
-    const [key, afterKey] = varint(buf, pos);
-    const wireType = key % 8;
-    const number = Math.floor(key / 8);
-    pos = afterKey;
-    switch (wireType) {
-      case 0:
-        pos = varint(buf, pos)[1];
-        break;
-      case 1:
-        pos += 8;
-        break;
-      case 5:
-        pos += 4;
-        break;
-      case 2: {
-        const [length, afterLength] = varint(buf, pos);
-        const to = afterLength + length;
-        if (to > end) throw new Error('truncated field');
-        if (number === field) onField(afterLength, to);
-        pos = to;
-        break;
-      }
-      default:
-        throw new Error(`unsupported wire type ${wireType}`);
-    }
-  }
-  if (pos !== end) throw new Error('field overruns its message');
-}
-
-/**
- * Number of spans in an ExportTraceServiceRequest (resource_spans = 1 →
- * scope_spans = 2 → spans = 2), or of metrics in an
- * ExportMetricsServiceRequest (resource_metrics = 1 → scope_metrics = 2 →
- * metrics = 2): both requests have the same shape.
- */
-function countLeaves(buf: Buffer): number {
-  let n = 0;
-  eachLengthDelimited(buf, 0, buf.length, 1, (rFrom, rTo) => {
-    eachLengthDelimited(buf, rFrom, rTo, 2, (sFrom, sTo) => {
-      eachLengthDelimited(buf, sFrom, sTo, 2, () => {
-        n++;
-      });
-    });
-  });
-  return n;
-}
-
 function handler(counts: MutableCounts) {
   return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
     const body = call.request;
     counts.requests++;
     counts.bytes += body.length;
     try {
-      counts.items += countLeaves(body);
+      counts.items += countOtlpLeaves(body);
     } catch {
       counts.malformed++;
     }

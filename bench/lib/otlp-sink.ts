@@ -1,63 +1,12 @@
 // Driver side of the OTLP/gRPC sink (otlp-sink-child.ts): starts it as a
-// separate Node process, learns its port, and asks it for its counts.
+// separate Node process, learns its port, and asks it for its counts
+// (through lib/counting-sink.ts, which starts either sink).
 
-import type { TrackedChild } from './children.js';
-import { startNodeServer } from './node-child.js';
+import { startCountingSink, type OtlpSinkStart } from './counting-sink.js';
 
-export interface OtlpServiceCounts {
-  /** Export calls answered. */
-  readonly requests: number;
-  /** Request message bytes (after gRPC decompression). */
-  readonly bytes: number;
-  /** Spans (trace service) or metrics (metrics service) in those requests. */
-  readonly items: number;
-  /** Requests whose wire format could not be walked (answered OK anyway). */
-  readonly malformed: number;
-}
+export type { OtlpServiceCounts, OtlpSink, OtlpSinkCounts, OtlpSinkStart } from './counting-sink.js';
 
-export interface OtlpSinkCounts {
-  readonly traces: OtlpServiceCounts;
-  readonly metrics: OtlpServiceCounts;
-}
-
-export interface OtlpSink {
-  readonly child: TrackedChild;
-  readonly port: number;
-  /** The sink's counts so far (an IPC round trip). */
-  counts(timeoutMs?: number): Promise<OtlpSinkCounts>;
-}
-
-export type OtlpSinkStart = ({ readonly ok: true } & OtlpSink) | { readonly ok: false; readonly reason: string };
-
-function isCountsReply(value: unknown): value is { type: 'counts'; counts: OtlpSinkCounts } {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Record<string, unknown>;
-  const counts = record['counts'];
-  return record['type'] === 'counts' && typeof counts === 'object' && counts !== null && 'traces' in counts && 'metrics' in counts;
-}
-
-export async function startOtlpSink(name: string, startTimeoutMs = 15_000): Promise<OtlpSinkStart> {
-  const started = await startNodeServer(name, './otlp-sink-child.ts', [], startTimeoutMs);
-  if (!started.ok) return started;
-  const { child, port } = started;
-  const counts = (timeoutMs = 5000): Promise<OtlpSinkCounts> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`${name}: no counts within ${timeoutMs} ms`)), timeoutMs);
-      const onMessage = (message: unknown): void => {
-        if (isCountsReply(message)) finish(undefined, message.counts);
-      };
-      function finish(error: Error | undefined, value?: OtlpSinkCounts): void {
-        clearTimeout(timer);
-        child.process.off('message', onMessage);
-        if (error !== undefined || value === undefined) reject(error ?? new Error(`${name}: no counts`));
-        else resolve(value);
-      }
-      child.process.on('message', onMessage);
-      if (child.process.connected !== true) {
-        finish(new Error(`${name}: not running`));
-        return;
-      }
-      child.process.send({ type: 'counts' });
-    });
-  return { ok: true, child, port, counts };
+/** Starts lib/otlp-sink-child.ts (the OTLP/gRPC sink); lib/counting-sink.ts does the talking. */
+export function startOtlpSink(name: string, startTimeoutMs = 15_000): Promise<OtlpSinkStart> {
+  return startCountingSink(name, 'grpc', startTimeoutMs);
 }

@@ -3,7 +3,7 @@
 // is walked just far enough to find the leaf messages, every other field is
 // skipped by its wire type. A sink that counts this way costs next to nothing
 // per export, so it never slows the exporter it measures.
-// The same walk as lib/otlp-sink-child.ts (the gRPC sink), for the HTTP sink.
+// Used by both sinks: lib/otlp-sink-child.ts (gRPC) and lib/otlp-http-sink-child.ts (HTTP).
 
 /** Reads a base-128 varint at `pos`; returns [value, next position]. Values above 2^53 are not expected here. */
 function varint(buf: Uint8Array, pos: number): [number, number] {

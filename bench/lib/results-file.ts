@@ -4,6 +4,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 /** Filesystem-safe ISO timestamp: 2025-01-31T12-34-56Z. */
 export function fileTimestamp(date: Date): string {
@@ -21,4 +24,19 @@ export async function writeResultsFile(dir: string, benchmark: string, startedAt
 /** The machine a result was measured on (every results file has these). */
 export function benchEnvironment(): { node: string; platform: string; cpus: number; cpuModel: string } {
   return { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown' };
+}
+
+/**
+ * Writes bench/results/<benchmark>-<timestamp>.json: the benchmark's name, when it started and
+ * finished, its options, the environment (benchEnvironment() plus `environment`), then `data`.
+ */
+export function writeRunResults(benchmark: string, startedAt: Date, options: unknown, environment: Record<string, unknown>, data: Record<string, unknown>): Promise<string> {
+  return writeResultsFile(RESULTS_DIR, benchmark, startedAt, {
+    benchmark,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    options,
+    environment: { ...benchEnvironment(), ...environment },
+    ...data,
+  });
 }

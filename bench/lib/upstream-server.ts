@@ -5,17 +5,11 @@
 // the proxies, not the origin, dominate the measurements.
 
 import { createServer } from 'node:http';
-import { parseArgs } from 'node:util';
-import { announce, exitWithParent } from './ipc.js';
+import { exitWithParent, listenOnLoopback, payloadOption } from './ipc.js';
 
 exitWithParent();
 
-const { values } = parseArgs({ options: { payload: { type: 'string', default: '1024' } } });
-const payloadBytes = Number(values.payload);
-if (!Number.isInteger(payloadBytes) || payloadBytes < 0) {
-  announce({ type: 'unavailable', reason: `invalid --payload ${String(values.payload)}` });
-  process.exit(1);
-}
+const payloadBytes = payloadOption();
 
 const body = Buffer.alloc(payloadBytes, 'x');
 const okHeaders = {
@@ -40,11 +34,4 @@ const server = createServer((req, res) => {
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
 
-server.listen({ host: '127.0.0.1', port: 0 }, () => {
-  const address = server.address();
-  if (address === null || typeof address === 'string') {
-    announce({ type: 'unavailable', reason: 'upstream could not determine its port' });
-    process.exit(1);
-  }
-  announce({ type: 'listening', port: address.port });
-});
+listenOnLoopback(server, 'upstream');
