@@ -5,43 +5,7 @@
  * Keys are secrets: they are never logged.
  */
 import type { IncomingMessage } from 'node:http';
-import { arrayAt, isObject, stringAt, stringsAt, type RawObject } from '../config/raw.js';
-
-export interface Consumer {
-  readonly name: string;
-  /** Position in the configured consumer names (0-based): views index cells by it. */
-  readonly index: number;
-  readonly roles: ReadonlySet<string>;
-}
-
-export interface ApiKeySettings {
-  readonly keys: ReadonlyMap<string, Consumer>;
-  readonly identifier: string;
-  readonly strategy: 'header' | 'query_string';
-}
-
-export interface EndpointAuth {
-  readonly roles: ReadonlySet<string>;
-}
-
-export function parseApiKeys(raw: RawObject): ApiKeySettings {
-  const keys = new Map<string, Consumer>();
-  const names: string[] = [];
-  arrayAt(raw, 'keys').forEach((k, i) => {
-    if (!isObject(k) || typeof k.key !== 'string') return;
-    const name = stringAt(k, 'consumer') ?? `consumer-${i + 1}`;
-    let index = names.indexOf(name);
-    if (index === -1) index = names.push(name) - 1;
-    keys.set(k.key, { name, index, roles: new Set(stringsAt(k, 'roles') ?? []) });
-  });
-  const strategy = raw.strategy === 'query_string' ? 'query_string' : 'header';
-  return { keys, strategy, identifier: stringAt(raw, 'identifier') ?? (strategy === 'header' ? 'Authorization' : 'key') };
-}
-
-export function parseEndpointAuth(raw: unknown): EndpointAuth | undefined {
-  if (!isObject(raw)) return undefined;
-  return { roles: new Set(stringsAt(raw, 'roles') ?? []) };
-}
+import type { ApiKeySettings, Consumer, EndpointAuth } from '../config/namespaces/api-keys.js';
 
 /**
  * A refusal: the status, the message of the error body and, on a 401, the `WWW-Authenticate`
@@ -62,32 +26,32 @@ const BAD_KEY = 'Invalid authentication credentials';
 const KEY_CHALLENGE = 'Key realm="tollgate"';
 
 export class ApiKeyAuth {
-  readonly #s: ApiKeySettings;
+  readonly #settings: ApiKeySettings;
   readonly #header: string;
   readonly #challenge: string;
 
   constructor(settings: ApiKeySettings) {
-    this.#s = settings;
+    this.#settings = settings;
     this.#header = settings.identifier.toLowerCase();
     this.#challenge = settings.strategy === 'header' && this.#header === 'authorization' ? 'Bearer' : KEY_CHALLENGE;
   }
 
   /** Every consumer name, in configuration order (the bounded set of `consumer` label values). */
   get consumers(): string[] {
-    return [...new Set([...this.#s.keys.values()].map((c) => c.name))];
+    return [...new Set([...this.#settings.keys.values()].map((c) => c.name))];
   }
 
   check(req: IncomingMessage, rawQuery: string, endpoint: EndpointAuth): AuthResult {
     const key = this.#extract(req, rawQuery);
     if (key === undefined || key === '') return { ok: false, status: 401, message: NO_KEY, challenge: this.#challenge };
-    const consumer = this.#s.keys.get(key);
+    const consumer = this.#settings.keys.get(key);
     if (consumer === undefined) return { ok: false, status: 401, message: BAD_KEY, challenge: this.#challenge };
     if (endpoint.roles.size > 0 && ![...endpoint.roles].some((r) => consumer.roles.has(r))) return { ok: false, status: 403 };
     return { ok: true, consumer };
   }
 
   #extract(req: IncomingMessage, rawQuery: string): string | undefined {
-    if (this.#s.strategy === 'query_string') return new URLSearchParams(rawQuery).get(this.#s.identifier) ?? undefined;
+    if (this.#settings.strategy === 'query_string') return new URLSearchParams(rawQuery).get(this.#settings.identifier) ?? undefined;
     const v = req.headers[this.#header];
     if (typeof v !== 'string') return undefined;
     if (this.#header === 'authorization') return v.startsWith('Bearer ') ? v.slice(7).trim() : undefined;

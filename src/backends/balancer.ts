@@ -15,20 +15,30 @@ export interface Target {
   readonly port: number;
 }
 
-export class RoundRobin {
-  readonly targets: readonly Target[];
-  /** When set, unhealthy and dns_error targets are skipped. */
-  health: HealthChecker | undefined;
-  #next = 0;
-
-  constructor(hosts: readonly string[], pools: PoolRegistry) {
-    // Other schemes (ws://, amqp://…) were reported as unsupported at load time: such a backend has
-    // no target and every call to it fails as unavailable.
-    this.targets = hosts.filter((h) => /^https?:\/\//i.test(h)).map((h) => {
+/**
+ * The `host` entries of a backend resolved to their pools. Other schemes (ws://, amqp://…) were
+ * reported as unsupported at load time: such a backend has no target and every call to it fails as
+ * unavailable.
+ */
+export function resolveTargets(hosts: readonly string[], pools: PoolRegistry): Target[] {
+  return hosts
+    .filter((h) => /^https?:\/\//i.test(h))
+    .map((h) => {
       const u = new URL(h);
       const port = u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : Number(u.port);
       return { origin: u.origin, basePath: u.pathname.replace(/\/+$/, ''), dispatcher: pools.get(u.origin), hostname: u.hostname, port };
     });
+}
+
+export class RoundRobin {
+  readonly targets: readonly Target[];
+  /** When set, unhealthy and dns_error targets are skipped. */
+  readonly health: HealthChecker | undefined;
+  #next = 0;
+
+  constructor(targets: readonly Target[], health: HealthChecker | undefined) {
+    this.targets = targets;
+    this.health = health;
   }
 
   /** Index of the next usable target, -1 when the backend has none (or none is healthy). */

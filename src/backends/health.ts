@@ -1,6 +1,6 @@
 /**
- * Target health for a backend's hosts (`backend/healthcheck`, modelled on Kong's healthchecks, spec
- * kong.md §4): active probes of `http_path` every `interval` seconds and passive counting of live
+ * Target health for a backend's hosts (`backend/healthcheck`, modelled on Kong's healthchecks,
+ * https://developer.konghq.com/gateway/traffic-control/health-checks-circuit-breakers/): active probes of `http_path` every `interval` seconds and passive counting of live
  * traffic move each target between healthy and unhealthy; a host name that does not resolve is
  * `dns_error`. Unhealthy and dns_error targets leave the round-robin. Counters reset each other as in
  * Kong (a success clears failures, a failure clears successes); a threshold of 0 disables its counter.
@@ -8,63 +8,9 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { request } from 'undici';
-import { parseDuration, timerMs } from '../config/duration.js';
-import { arrayAt, isObject, objectAt, stringAt, type RawObject } from '../config/raw.js';
+import type { HealthSettings, Thresholds } from '../config/namespaces/healthcheck.js';
 
 export type TargetState = 'healthy' | 'unhealthy' | 'dns_error';
-
-interface Thresholds {
-  readonly successes: number;
-  readonly httpFailures: number;
-  readonly tcpFailures: number;
-  readonly timeouts: number;
-  readonly healthyStatuses: ReadonlySet<number>;
-  readonly unhealthyStatuses: ReadonlySet<number>;
-}
-
-export interface HealthSettings {
-  readonly upstream: string | undefined;
-  readonly httpPath: string;
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly active: Thresholds;
-  readonly passive: Thresholds;
-}
-
-const num = (o: RawObject, k: string, d: number): number => (typeof o[k] === 'number' ? (o[k] as number) : d);
-/** Kong's number of seconds, or a KrakenD duration string (the schema admits only those), in ms. */
-const ms = (o: RawObject, k: string, seconds: number): number => {
-  const v = o[k];
-  return typeof v === 'string' ? (parseDuration(v) ?? seconds * 1000) : num(o, k, seconds) * 1000;
-};
-const statuses = (o: RawObject, d: number[]): Set<number> => new Set(Array.isArray(o.http_statuses) ? (arrayAt(o, 'http_statuses').filter((x) => typeof x === 'number') as number[]) : d);
-
-function thresholds(raw: RawObject, healthyDefault: number[], unhealthyDefault: number[]): Thresholds {
-  const h = objectAt(raw, 'healthy');
-  const u = objectAt(raw, 'unhealthy');
-  return {
-    successes: num(h, 'successes', 0),
-    httpFailures: num(u, 'http_failures', 0),
-    tcpFailures: num(u, 'tcp_failures', 0),
-    timeouts: num(u, 'timeouts', 0),
-    healthyStatuses: statuses(h, healthyDefault),
-    unhealthyStatuses: statuses(u, unhealthyDefault),
-  };
-}
-
-export function parseHealthSettings(raw: unknown): HealthSettings | undefined {
-  if (!isObject(raw)) return undefined;
-  const active = objectAt(raw, 'active');
-  const passive = objectAt(raw, 'passive');
-  return {
-    upstream: stringAt(raw, 'upstream'),
-    httpPath: stringAt(active, 'http_path') ?? '/',
-    intervalMs: timerMs(ms(active, 'interval', 0)),
-    timeoutMs: timerMs(ms(active, 'timeout', 1)),
-    active: thresholds(active, [200, 302], [429, 404, 500, 501, 502, 503, 504, 505]),
-    passive: thresholds(passive, [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308], [429, 500, 503]),
-  };
-}
 
 export interface HealthTarget {
   readonly origin: string;
@@ -108,21 +54,45 @@ export class HealthChecker {
     return this.state(i) === 'healthy';
   }
 
+  /** One observation: a probe's (`t` = the active thresholds) or a live exchange's (passive, the default). */
   observe(i: number, o: Observation, t: Thresholds = this.settings.passive): void {
+    if (o.kind === 'status') this.#status(i, o.status, t);
+    else this.#failure(i, o.kind, t);
+  }
+
+  /** Passive checks (backends/passive-health.ts): a live exchange was answered with `status`. */
+  passiveStatus(i: number, status: number): void {
+    this.#status(i, status, this.settings.passive);
+  }
+
+  passiveTimeout(i: number): void {
+    this.#failure(i, 'timeout', this.settings.passive);
+  }
+
+  passiveTcpFailure(i: number): void {
+    this.#failure(i, 'tcp', this.settings.passive);
+  }
+
+  #status(i: number, status: number, t: Thresholds): void {
     const h = this.#health[i];
     if (h === undefined || h.state === 'dns_error') return;
-    if (o.kind === 'status' && t.healthyStatuses.has(o.status)) {
+    if (t.healthyStatuses.has(status)) {
       h.http = h.tcp = h.timeouts = 0;
       h.successes++;
       if (t.successes > 0 && h.successes >= t.successes) h.state = 'healthy';
       return;
     }
     h.successes = 0;
-    if (o.kind === 'status') {
-      if (!t.unhealthyStatuses.has(o.status)) return;
-      h.http++;
-      if (t.httpFailures > 0 && h.http >= t.httpFailures) h.state = 'unhealthy';
-    } else if (o.kind === 'tcp') {
+    if (!t.unhealthyStatuses.has(status)) return;
+    h.http++;
+    if (t.httpFailures > 0 && h.http >= t.httpFailures) h.state = 'unhealthy';
+  }
+
+  #failure(i: number, kind: 'tcp' | 'timeout', t: Thresholds): void {
+    const h = this.#health[i];
+    if (h === undefined || h.state === 'dns_error') return;
+    h.successes = 0;
+    if (kind === 'tcp') {
       h.tcp++;
       if (t.tcpFailures > 0 && h.tcp >= t.tcpFailures) h.state = 'unhealthy';
     } else {

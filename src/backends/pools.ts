@@ -1,6 +1,6 @@
 /**
- * One undici keep-alive pool per backend origin, created at start-up and closed on shutdown
- * (STYLE §5). Timeouts are explicit: the endpoint deadline aborts a request as a whole, these bound
+ * One undici keep-alive pool (https://undici.nodejs.org/#/docs/api/Pool.md) per backend origin,
+ * created at start-up and closed on shutdown. Timeouts are explicit: the endpoint deadline aborts a request as a whole, these bound
  * each phase so a stuck socket is noticed even without one.
  */
 import { buildConnector, Pool } from 'undici';
@@ -14,7 +14,7 @@ export interface PoolOptions {
   readonly connections: number;
 }
 
-export const DEFAULT_POOL_OPTIONS: PoolOptions = {
+const DEFAULT_POOL_OPTIONS: PoolOptions = {
   connectTimeoutMs: 10_000,
   headersTimeoutMs: 60_000,
   bodyTimeoutMs: 60_000,

@@ -10,7 +10,7 @@ import { createLogger, type LogLevel } from '../log/logger.js';
 import { serve } from './run.js';
 
 /** The lines `tollgate demo` prints once it is up: what to try, and where to watch it. */
-export function demoBanner(backendUrl: string, ports: DemoPorts): string[] {
+function demoBanner(backendUrl: string, ports: DemoPorts): string[] {
   const base = `http://127.0.0.1:${ports.gateway}`;
   const local = (port: number, path: string): string => `http://127.0.0.1:${port}${path}`;
   const tries = DEMO_REQUESTS.map((r) => `  curl ${r.curl} '${base}${r.path}'${r.note === undefined ? '' : `   # ${r.note}`}`);

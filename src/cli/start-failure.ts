@@ -7,7 +7,7 @@
 import { isTollgateError } from '../errors/catalogue.js';
 import type { Logger } from '../log/logger.js';
 
-export function startFailureLine(err: unknown): string {
+function startFailureLine(err: unknown): string {
   if (isTollgateError(err)) return `${err.message}\n`;
   return `cannot start the gateway: ${err instanceof Error ? err.message : String(err)}\n`;
 }

@@ -15,7 +15,8 @@ import { arrayAt, isObject, stringAt, type RawObject } from './raw.js';
 import { checkSemantics } from './semantics.js';
 import { TOLLGATE_NAMESPACE } from './namespaces/tollgate.js';
 import { collectFindings, findingWarnings, type Finding } from './unsupported.js';
-import { validateSchema, type ConfigIssue } from './validate.js';
+import type { ConfigIssue } from './issue.js';
+import { validateSchema } from './validate.js';
 import type { LoadedConfig } from './types.js';
 
 export class ConfigError extends TollgateError {

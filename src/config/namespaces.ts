@@ -4,39 +4,18 @@
  * transform traffic, otherwise a warning.
  */
 
-import { OTEL_BACKEND_SCHEMA, OTEL_ENDPOINT_SCHEMA, OTEL_KEYS, OTEL_ROOT_SCHEMA, checkOtel } from './namespaces/opentelemetry.js';
+import { OTEL_BACKEND_SCHEMA, OTEL_ENDPOINT_SCHEMA, OTEL_KEYS, OTEL_ROOT_SCHEMA } from './namespaces/opentelemetry.js';
+import { checkOtel } from './namespaces/opentelemetry-checks.js';
 import type { RawObject } from './raw.js';
-import { INFLUX_SCHEMA, METRICS_SCHEMA } from './namespaces/metrics-influx.js';
+import { INFLUX_SCHEMA } from './namespaces/influx.js';
+import { METRICS_SCHEMA } from './namespaces/metrics.js';
 import { KONG_ENDPOINT_SCHEMA, KONG_ROOT_SCHEMA, checkKong } from './namespaces/kong.js';
 import { API_KEYS_ENDPOINT_SCHEMA, API_KEYS_ROOT_SCHEMA } from './namespaces/api-keys.js';
 import { DASHBOARD_SCHEMA } from './namespaces/dashboard.js';
 import { TOLLGATE_NAMESPACE, TOLLGATE_SCHEMA } from './namespaces/tollgate.js';
-import { DURATION_PATTERN } from './duration.js';
+import { HEALTHCHECK_SCHEMA } from './namespaces/healthcheck.js';
 
-const thresholds = {
-  type: 'object',
-  properties: {
-    successes: { type: 'integer', minimum: 0, maximum: 255 },
-    http_failures: { type: 'integer', minimum: 0, maximum: 255 },
-    tcp_failures: { type: 'integer', minimum: 0, maximum: 255 },
-    timeouts: { type: 'integer', minimum: 0, maximum: 255 },
-    http_statuses: { type: 'array', items: { type: 'integer', minimum: 100, maximum: 999 } },
-  },
-};
-
-/** Kong's number of seconds, or a KrakenD duration string (`"500ms"`, `"5s"`). */
-const SECONDS_OR_DURATION = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: DURATION_PATTERN }] };
-
-/** `backend/healthcheck`: Kong's healthchecks shape (intervals and timeouts in seconds or as durations). */
-const HEALTHCHECK_SCHEMA = {
-  type: 'object',
-  properties: {
-    upstream: { type: 'string' },
-    active: { type: 'object', properties: { http_path: { type: 'string', pattern: '^/' }, interval: SECONDS_OR_DURATION, timeout: SECONDS_OR_DURATION, healthy: thresholds, unhealthy: thresholds } },
-    passive: { type: 'object', properties: { healthy: thresholds, unhealthy: thresholds } },
-  },
-};
-import type { ConfigIssue } from './validate.js';
+import type { ConfigIssue } from './issue.js';
 
 export interface NamespaceSchema {
   readonly name: string;

@@ -5,23 +5,27 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseDuration, timerMs } from './duration.js';
+import { readEnvironment, type Environment } from './environment.js';
 import { formatPath } from './json-path.js';
 import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from './raw.js';
-import { parseBackendOtel, parseEndpointOtel, parseOtelSettings } from '../telemetry/otel/settings.js';
+import { parseBackendOtel, parseEndpointOtel, parseOtelSettings } from './namespaces/opentelemetry.js';
 import { VERSION } from '../version.js';
-import { parseStatsSettings } from '../telemetry/stats/stats-settings.js';
-import { parseDashboardSettings } from '../telemetry/dashboard/dashboard-settings.js';
-import { parseInfluxSettings } from '../telemetry/influx/influx-settings.js';
-import { parseKongEndpoint, parseKongSettings } from '../telemetry/kong/kong-settings.js';
-import { parseApiKeys, parseEndpointAuth } from '../auth/api-keys.js';
-import { parseHealthSettings } from '../backends/health.js';
+import { parseStatsSettings } from './namespaces/metrics.js';
+import { parseDashboardSettings } from './namespaces/dashboard.js';
+import { parseInfluxSettings } from './namespaces/influx.js';
+import { parseKongEndpoint, parseKongSettings } from './namespaces/kong.js';
+import { parseApiKeys, parseEndpointAuth } from './namespaces/api-keys.js';
+import { parseHealthSettings } from './namespaces/healthcheck.js';
 import type { BackendConfig, Encoding, EndpointConfig, ForwardRule, GatewayConfig, ServerTimeouts, TlsConfig } from './types.js';
+import type { OtelSettings } from './namespaces/opentelemetry.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
 const DEFAULT_MAX_BUFFERED_BODY = 10 * 1024 * 1024;
 const DEFAULT_READ_HEADER_TIMEOUT_MS = 60_000;
 
-export function normalizeConfig(root: RawObject, warnings: string[]): GatewayConfig {
+/** `env`: the process environment, read here once (environment.ts); its warnings join `warnings`. */
+export function normalizeConfig(root: RawObject, warnings: string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const { environment, warnings: environmentWarnings } = readEnvironment(env);
   const timeoutMs = timerMs(durationOr(stringAt(root, 'timeout'), DEFAULT_TIMEOUT_MS));
   const rootHosts = stringsAt(root, 'host') ?? [];
   const rootEncoding = stringAt(root, 'output_encoding') ?? 'json';
@@ -44,13 +48,25 @@ export function normalizeConfig(root: RawObject, warnings: string[]): GatewayCon
     workers: resolveWorkers(root.workers),
     serverTimeouts: serverTimeouts(root),
     endpoints,
-    otel: isObject(objectAt(root, 'extra_config')[OTEL]) ? parseOtelSettings(objectAt(objectAt(root, 'extra_config'), OTEL), stringAt(root, 'name') ?? '', VERSION) : undefined,
+    otel: otelSettings(root, environment, environmentWarnings, warnings),
     ...statsAndInflux(objectAt(root, 'extra_config'), warnings),
-    kong: isObject(objectAt(root, 'extra_config')[KONG]) ? parseKongSettings(objectAt(objectAt(root, 'extra_config'), KONG)) : undefined,
+    kong: isObject(objectAt(root, 'extra_config')[KONG]) ? parseKongSettings(objectAt(objectAt(root, 'extra_config'), KONG), environment) : undefined,
     dashboard: isObject(objectAt(root, 'extra_config')[DASHBOARD]) ? parseDashboardSettings(objectAt(objectAt(root, 'extra_config'), DASHBOARD)) : undefined,
     apiKeys: isObject(objectAt(root, 'extra_config')[API_KEYS]) ? parseApiKeys(objectAt(objectAt(root, 'extra_config'), API_KEYS)) : undefined,
     extraConfig: objectAt(root, 'extra_config'),
   };
+}
+
+/**
+ * `telemetry/opentelemetry`, with the environment's propagators and span batcher settings. The
+ * `OTEL_BSP_*` warnings are reported only when spans are exported, the only time the batcher runs.
+ */
+function otelSettings(root: RawObject, environment: Environment, environmentWarnings: readonly string[], warnings: string[]): OtelSettings | undefined {
+  const raw = objectAt(root, 'extra_config')[OTEL];
+  if (!isObject(raw)) return undefined;
+  const otel = parseOtelSettings(raw, stringAt(root, 'name') ?? '', VERSION, environment);
+  if (otel.otlp.some((e) => !e.disableTraces)) warnings.push(...environmentWarnings);
+  return otel;
 }
 
 /**

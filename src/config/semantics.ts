@@ -2,11 +2,11 @@
  * Checks the schema cannot express: reserved paths, colliding routes, placeholders a backend uses but
  * the endpoint lacks, backends without a host, no-op endpoints with several backends, bad host URLs.
  */
-import { parseEndpointPattern, paramNames } from '../routing/pattern.js';
-import { paramKey, placeholdersOf } from '../proxy/url-template.js';
+import { parseEndpointPattern, paramNames } from './endpoint-pattern.js';
+import { paramKey, placeholdersOf } from './url-pattern.js';
 import { formatPath } from './json-path.js';
 import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from './raw.js';
-import type { ConfigIssue } from './validate.js';
+import type { ConfigIssue } from './issue.js';
 
 const RESERVED = /^\/__(debug|echo|health|stats|catchall)(\/.*)?$/;
 

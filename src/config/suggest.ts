@@ -25,7 +25,7 @@ export function editDistance(a: string, b: string): number {
  * How far a name may be from a known one to count as its typo: one edit for short names (so `key` is
  * not taken for `deny`), two from six characters on.
  */
-export function typoBudget(name: string): number {
+function typoBudget(name: string): number {
   if (name.length <= 2) return 0;
   return name.length <= 5 ? 1 : 2;
 }

@@ -1,10 +1,10 @@
-import type { BackendLayer, EndpointOtel, OtelSettings } from '../telemetry/otel/settings.js';
-import type { StatsSettings } from '../telemetry/stats/stats-settings.js';
-import type { InfluxSettings } from '../telemetry/influx/influx-settings.js';
-import type { KongEndpoint, KongSettings } from '../telemetry/kong/kong-settings.js';
-import type { DashboardSettings } from '../telemetry/dashboard/dashboard-settings.js';
-import type { ApiKeySettings, EndpointAuth } from '../auth/api-keys.js';
-import type { HealthSettings } from '../backends/health.js';
+import type { BackendLayer, EndpointOtel, OtelSettings } from './namespaces/opentelemetry.js';
+import type { StatsSettings } from './namespaces/metrics.js';
+import type { InfluxSettings } from './namespaces/influx.js';
+import type { KongEndpoint, KongSettings } from './namespaces/kong.js';
+import type { DashboardSettings } from './namespaces/dashboard.js';
+import type { ApiKeySettings, EndpointAuth } from './namespaces/api-keys.js';
+import type { HealthSettings } from './namespaces/healthcheck.js';
 
 /**
  * The normalised, frozen configuration the gateway runs on. Built once from a KrakenD v3 file by

@@ -5,13 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { CONFIG_SCHEMA } from './schema.js';
 import { formatPath, pointerToSegments, type PathSegment } from './json-path.js';
-
-export interface ConfigIssue {
-  readonly path: string;
-  readonly message: string;
-  /** For a syntax error: the offending line of the file and a caret under the column. */
-  readonly excerpt?: string | undefined;
-}
+import type { ConfigIssue } from './issue.js';
 
 let compiled: ValidateFunction | undefined;
 

@@ -24,7 +24,7 @@ export interface DemoPorts {
 export const DEMO_DEFAULT_PORTS: DemoPorts = { gateway: 8080, metrics: 9464, stats: 8090, dashboard: 8091, kong: 8100 };
 
 /** The demo's one API key; the `/private` endpoint needs it in the `apikey` header (or `?apikey=`). */
-export const DEMO_API_KEY = 'demo-key';
+const DEMO_API_KEY = 'demo-key';
 
 const at = (port: number): string => `127.0.0.1:${port}`;
 

@@ -18,7 +18,7 @@ export const REDACTED = 'REDACTED';
  * tokens, passwords, and the signatures of pre-signed URLs (AWS SigV4/SigV2, Google Cloud Storage,
  * Azure SAS `sig`), which are the four names the OTel conventions list as redacted by default.
  */
-export const SECRET_QUERY_PARAMS: readonly string[] = [
+const SECRET_QUERY_PARAMS: readonly string[] = [
   'api_key',
   'apikey',
   'api-key',
@@ -42,7 +42,7 @@ export const SECRET_QUERY_PARAMS: readonly string[] = [
 ];
 
 /** Header names (lower case) whose values are credentials. */
-export const SECRET_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-amz-security-token'];
+const SECRET_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-amz-security-token'];
 
 /** Where the configured API key travels (`auth/api-keys`): a query parameter or a header. */
 export interface KeyLocation {

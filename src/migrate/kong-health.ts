@@ -1,6 +1,6 @@
 /**
- * A Kong upstream (spec kong.md §4.1) → a backend's `host` list and its `backend/healthcheck`: the
- * targets in Kong's `host:port` form (so `kong_upstream_target_health` keeps its `target` labels), the
+ * A Kong upstream (https://developer.konghq.com/gateway/entities/upstream/) → a backend's `host` list
+ * and its `backend/healthcheck`: the targets in Kong's `host:port` form (so `kong_upstream_target_health` keeps its `target` labels), the
  * upstream name as the `upstream` label, and Kong's active/passive thresholds, which Tollgate reads
  * in the same shape. What Tollgate's checker cannot do (two probe intervals, TCP probes, weights…) is noted.
  */

@@ -1,7 +1,7 @@
 /**
  * Kong plugins → Tollgate settings. `prometheus` becomes the root `telemetry/kong-prometheus` (its
- * five flags, spec kong.md §1.2) and `key-auth` the root `auth/api-keys` (consumers' credentials as
- * keys, named by username so the `consumer` label stays Kong's) plus a marker on each endpoint it
+ * five flags, https://github.com/Kong/kong/blob/master/kong/plugins/prometheus/schema.lua) and
+ * `key-auth` the root `auth/api-keys` (consumers' credentials as keys, named by username so the `consumer` label stays Kong's) plus a marker on each endpoint it
  * covers. Every other plugin, and every scope Tollgate cannot express, is noted.
  */
 import { stringsAt, type RawObject } from '../config/raw.js';
@@ -12,7 +12,7 @@ const FLAGS = ['per_consumer', 'status_code_metrics', 'latency_metrics', 'bandwi
 const HANDLED = new Set(['prometheus', 'key-auth']);
 
 /** Enabled instances that apply to a route: global, or scoped to its service or to the route itself. */
-export function pluginsFor(plugins: readonly KongPlugin[], route: KongRoute, name: string): KongPlugin[] {
+function pluginsFor(plugins: readonly KongPlugin[], route: KongRoute, name: string): KongPlugin[] {
   return plugins.filter((p) => p.name === name && p.enabled && p.consumer === undefined && (p.route === route || (p.route === undefined && (p.service === undefined || p.service === route.service))));
 }
 

@@ -6,7 +6,7 @@
  */
 import { formatPath, type PathSegment } from '../config/json-path.js';
 import { stringsAt, type RawObject } from '../config/raw.js';
-import { parseEndpointPattern } from '../routing/pattern.js';
+import { parseEndpointPattern } from '../config/endpoint-pattern.js';
 import type { KongRoute } from './kong-model.js';
 import type { ServiceBackend } from './kong-services.js';
 import type { MigrationReport } from './report.js';

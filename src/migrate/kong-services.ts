@@ -30,13 +30,13 @@ const NOTES: Readonly<Record<string, string>> = {
 
 export class ServiceBackends {
   readonly #model: KongModel;
-  readonly #r: MigrationReport;
+  readonly #report: MigrationReport;
   readonly #services = new Map<KongService, ServiceBackend | undefined>();
   readonly #upstreams = new Map<string, { targets: string[]; healthcheck: RawObject }>();
 
   constructor(model: KongModel, r: MigrationReport) {
     this.#model = model;
-    this.#r = r;
+    this.#report = r;
   }
 
   /** The backend of a service, or undefined (noted once) when its routes cannot be carried over. */
@@ -46,7 +46,7 @@ export class ServiceBackends {
   }
 
   #build(s: KongService): ServiceBackend | undefined {
-    const r = this.#r;
+    const r = this.#report;
     if (s.raw.enabled === false) {
       r.note([...s.at, 'enabled'], 'false: the disabled service and its routes are not carried over');
       return undefined;
@@ -79,7 +79,7 @@ export class ServiceBackends {
   #upstream(up: KongUpstream, protocol: string): { targets: string[]; healthcheck: RawObject } {
     let done = this.#upstreams.get(up.name);
     if (done === undefined) {
-      done = { targets: upstreamTargets(up, this.#r), healthcheck: upstreamHealthcheck(up, protocol, this.#r) };
+      done = { targets: upstreamTargets(up, this.#report), healthcheck: upstreamHealthcheck(up, protocol, this.#report) };
       this.#upstreams.set(up.name, done);
     }
     return done;

@@ -1,5 +1,6 @@
 /**
- * OpenCensus exporters (spec krakend.md §5.1) → OpenTelemetry exporters (§5.2). Prometheus follows
+ * OpenCensus exporters (https://www.krakend.io/docs/telemetry/opencensus/) → OpenTelemetry exporters
+ * (https://www.krakend.io/docs/telemetry/opentelemetry/; docs/migrate.md). Prometheus follows
  * KrakenD's documented rules (object → array item, `namespace` → `name`, `tag_*` dropped); Datadog is
  * renamed to an OTLP entry as datadog.md says. Of the others, only those whose destination receives
  * OTLP itself become `otlp[]` entries (Jaeger ≥ 1.35, an OpenCensus agent that is an OpenTelemetry

@@ -1,8 +1,9 @@
 /**
  * `tollgate migrate --from opencensus`: a KrakenD file using the legacy `telemetry/opencensus`
  * namespace (or its alias `github_com/devopsfaith/krakend-opencensus`) rewritten to
- * `telemetry/opentelemetry` by KrakenD's migration rules (seed prometheus.md "Migrating from an old
- * OpenCensus configuration", spec krakend.md §5.2). Everything else in the file is left as it is.
+ * `telemetry/opentelemetry` by KrakenD's migration rules ("Migrating from an old OpenCensus
+ * configuration" in https://www.krakend.io/docs/telemetry/prometheus/; docs/migrate.md). Everything
+ * else in the file is left as it is.
  */
 import type { PathSegment } from '../config/json-path.js';
 import { arrayAt, isObject, type RawObject } from '../config/raw.js';
@@ -140,7 +141,8 @@ function sampling(rate: unknown, otlp: RawObject[], otel: RawObject, at: readonl
 /**
  * `enabled_layers` → `layers`. krakend-opencensus enables every layer when the object is absent and
  * only the ones set to true when it is present. A disabled backend layer is written as explicit
- * sub-objects, which KrakenD reads literally (§1.5): round trip, payload and connection metrics off too.
+ * sub-objects, which KrakenD reads literally: round trip, payload and connection metrics off too
+ * (https://github.com/krakend/krakend-otel/blob/HEAD/config/config.go).
  */
 function convertLayers(raw: unknown, at: readonly PathSegment[], r: MigrationReport): RawObject | undefined {
   if (raw === undefined) return undefined;

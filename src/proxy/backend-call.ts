@@ -1,21 +1,36 @@
 /**
  * Everything needed to call one backend, composed once at start-up (lura's backend factory): the
  * compiled url_pattern, the round-robin targets with their pools, the forwarding rules and method.
- * Per request it only fills the template and copies the allowed headers.
+ * Per request it only fills the template and copies the allowed headers; when the exchange ends it
+ * reports the outcome to the backend's health checker (passive health, backends/passive-health.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { BackendRecord, RequestRecord } from '../telemetry/record.js';
-import type { Injector } from '../telemetry/telemetry.js';
+import type { TraceInjector } from '../telemetry/tracing/trace-injector.js';
 import type { Dispatcher } from 'undici';
 import type { BackendConfig, EndpointConfig, ForwardRule } from '../config/types.js';
-import { RoundRobin } from '../backends/balancer.js';
+import type { RoundRobin } from '../backends/balancer.js';
+import { reportExchange } from '../backends/passive-health.js';
 import { TollgateError } from '../errors/catalogue.js';
-import type { PoolRegistry } from '../backends/pools.js';
-import { parseEndpointPattern, paramNames, type EndpointPattern } from '../routing/pattern.js';
 import { backendRequestHeaders, narrowRule } from './headers.js';
 import { forwardedQuery, joinQuery } from './query.js';
 import { compileUrlTemplate, renderPath, type UrlTemplate } from './url-template.js';
+
+/** What a backend call is composed of (server/compile-routes.ts). */
+export interface BackendCallParts {
+  readonly endpoint: EndpointConfig;
+  /** The endpoint pattern's parameter names, in order (the values the router returns). */
+  readonly params: readonly string[];
+  readonly backend: BackendConfig;
+  /** The backend's targets, and their health when checked. */
+  readonly balancer: RoundRobin;
+  readonly userAgent: string;
+  /** Trace propagation; undefined when nothing is traced. */
+  readonly injector: TraceInjector | undefined;
+  /** The backend traces layer's `report_headers`: the sent headers go on the client span. */
+  readonly reportHeaders: boolean;
+}
 
 export interface BackendRequest {
   readonly dispatcher: Dispatcher;
@@ -35,19 +50,21 @@ export class BackendCall {
   readonly #headers: ForwardRule;
   readonly #query: ForwardRule;
   readonly #userAgent: string;
-  /** Trace propagation hook, set by the gateway once telemetry is built (undefined: no tracing). */
-  injector: Injector | undefined;
+  readonly #injector: TraceInjector | undefined;
+  readonly #reportHeaders: boolean;
 
-  constructor(endpoint: EndpointConfig, backend: BackendConfig, pools: PoolRegistry, userAgent: string) {
+  constructor(parts: BackendCallParts) {
+    const { endpoint, backend } = parts;
     this.config = backend;
     this.method = backend.method;
     this.#safe = SAFE.has(backend.method);
-    const pattern = parseEndpointPattern(endpoint.path) as EndpointPattern;
-    this.#template = compileUrlTemplate(backend.urlPattern, paramNames(pattern));
-    this.balancer = new RoundRobin(backend.hosts, pools);
+    this.#template = compileUrlTemplate(backend.urlPattern, parts.params);
+    this.balancer = parts.balancer;
     this.#headers = narrowRule(endpoint.inputHeaders, backend.inputHeaders);
     this.#query = narrowRule(endpoint.inputQueryStrings, backend.inputQueryStrings);
-    this.#userAgent = userAgent;
+    this.#userAgent = parts.userAgent;
+    this.#injector = parts.injector;
+    this.#reportHeaders = parts.reportHeaders;
   }
 
   /** Whether a request whose pooled socket was closed under it may be sent again (safe method, body in memory or none). */
@@ -77,8 +94,8 @@ export class BackendCall {
     else if (hasBody && req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
     const cl = headers['content-length'];
     rec.requestSize = typeof cl === 'string' ? Number(cl) : hasBody ? -1 : 0;
-    if (this.injector !== undefined && request.trace !== undefined) {
-      this.injector(request, rec, headers);
+    if (this.#injector !== undefined && request.trace !== undefined) {
+      this.#injector.inject(request, rec, headers, this.#reportHeaders);
       rec.origin = target.origin;
       rec.path = path;
     }
@@ -87,5 +104,11 @@ export class BackendCall {
       dispatcher: target.dispatcher,
       options: { origin: target.origin, path, method: this.method as Dispatcher.HttpMethod, headers, body: hasBody ? body : null },
     };
+  }
+
+  /** The backend stage is done with this exchange (its outcome set): passive health checks count it. */
+  finished(rec: BackendRecord): void {
+    const health = this.balancer.health;
+    if (health !== undefined) reportExchange(health, rec);
   }
 }

@@ -1,6 +1,7 @@
 /** What the router hands a matched request to: one handler per endpoint, built at start-up. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TollgateError } from '../errors/catalogue.js';
+import type { CompletionLatch } from '../telemetry/completion.js';
 import type { RequestRecord } from '../telemetry/record.js';
 
 export interface EndpointHandler {
@@ -9,6 +10,7 @@ export interface EndpointHandler {
 }
 
 export interface HandlerDeps {
-  readonly userAgent: string;
+  /** The proxy's part of the request record: started and done (telemetry/completion.ts). */
+  readonly completion: CompletionLatch;
   readonly onBackendError: (endpoint: string, backend: string, err: TollgateError) => void;
 }

@@ -33,10 +33,6 @@ function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>
   return new Set(c.split(',').map((s) => s.trim().toLowerCase()));
 }
 
-export function isHopByHop(name: string): boolean {
-  return HOP_BY_HOP.has(name);
-}
-
 export interface ForwardContext {
   readonly userAgent: string;
 }
@@ -75,7 +71,7 @@ export function backendRequestHeaders(req: IncomingMessage, rule: ForwardRule, h
   return out;
 }
 
-export function clientIp(req: IncomingMessage): string {
+function clientIp(req: IncomingMessage): string {
   const a = req.socket.remoteAddress ?? '';
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }

@@ -12,7 +12,7 @@ import type { Encoding } from '../config/types.js';
 /** Deepest backend JSON a json (and friends) endpoint takes; a quarter of what JSON.stringify survives. */
 export const MAX_JSON_DEPTH = 1_000;
 /** The same for `output_encoding: yaml`, a third of what its renderer survives. */
-export const MAX_JSON_DEPTH_YAML = 200;
+const MAX_JSON_DEPTH_YAML = 200;
 
 export function maxJsonDepth(output: Encoding): number {
   return output === 'yaml' ? MAX_JSON_DEPTH_YAML : MAX_JSON_DEPTH;

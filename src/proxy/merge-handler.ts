@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/types.js';
 import { TollgateError, isTollgateError } from '../errors/catalogue.js';
-import { sendError } from '../server/respond.js';
+import { sendError } from '../http/respond.js';
 import type { BackendCall } from './backend-call.js';
 import { Deadline } from './deadline.js';
 import { decodeBody } from './decode.js';
@@ -60,7 +60,7 @@ export class MergeHandler implements EndpointHandler {
     this.#run(req, res, params, rawQuery, rec).catch((err: unknown) => {
       if (rec.proxyStart !== 0 && rec.proxyEnd === 0) {
         rec.proxyError = true;
-        rec.endProxy(performance.now());
+        this.#deps.completion.proxyDone(rec, performance.now());
       }
       sendError(res, isTollgateError(err) ? err : new TollgateError('TG_ERR_INTERNAL', undefined, { cause: err }));
     });
@@ -69,7 +69,7 @@ export class MergeHandler implements EndpointHandler {
   async #run(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string, rec: RequestRecord): Promise<void> {
     const body = this.#needsBody && hasRequestBody(req) ? await readBounded(req, this.#maxBody, 'TG_ERR_BODY_TOO_LARGE') : undefined;
     const deadline = new Deadline(res, this.#endpoint.timeoutMs);
-    rec.proxyStart = performance.now();
+    this.#deps.completion.proxyStarted(rec, performance.now());
     let outcomes: Result[];
     try {
       outcomes = await Promise.all(this.#backends.map((b, i) => this.#call(b, req, params, rawQuery, body, deadline, rec.backend(i), rec)));
@@ -89,7 +89,7 @@ export class MergeHandler implements EndpointHandler {
     rec.proxyComplete = failures === 0;
     rec.proxyCanceled = canceled;
     rec.proxyError = failures > 0 && !canceled;
-    rec.endProxy(performance.now());
+    this.#deps.completion.proxyDone(rec, performance.now());
     if (res.destroyed) return;
     if (failures === outcomes.length) {
       const first = outcomes.find((o): o is Extract<Result, { ok: false }> => !o.ok);
@@ -129,6 +129,7 @@ export class MergeHandler implements EndpointHandler {
       const data = b.format(decodeBody(plain.toString('utf8'), encoding, b.call.config.isCollection));
       br.stageEnd = performance.now();
       br.stageComplete = true;
+      b.call.finished(br);
       return { ok: true, data };
     } catch (err) {
       br.stageEnd = performance.now();
@@ -138,6 +139,7 @@ export class MergeHandler implements EndpointHandler {
       if (br.headersAt === 0 || error.code === 'TG_ERR_BACKEND_TIMEOUT' || error.code === 'TG_ERR_CLIENT_ABORTED') br.outcome = outcomeOf(error);
       br.stageCanceled = error.code === 'TG_ERR_CLIENT_ABORTED';
       br.stageError = !br.stageCanceled;
+      b.call.finished(br);
       this.#deps.onBackendError(this.#endpoint.path, b.call.config.urlPattern, error);
       return { ok: false, error };
     }

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { EndpointConfig } from '../config/types.js';
-import { sendError } from '../server/respond.js';
+import { sendError } from '../http/respond.js';
 import type { BackendRecord, RequestRecord } from '../telemetry/record.js';
 import type { BackendCall } from './backend-call.js';
 import { Deadline } from './deadline.js';
@@ -33,7 +33,8 @@ export class NoopHandler implements EndpointHandler {
   handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string, rec: RequestRecord): void {
     const deadline = new Deadline(res, this.#endpoint.timeoutMs);
     const body = this.#call.sendsBody && hasRequestBody(req) ? req : undefined;
-    rec.proxyStart = performance.now();
+    const completion = this.#deps.completion;
+    completion.proxyStarted(rec, performance.now());
     const br = rec.backend(0);
     br.stageStart = rec.proxyStart;
     const done = (err: unknown): void => {
@@ -42,7 +43,8 @@ export class NoopHandler implements EndpointHandler {
       br.stageEnd = now;
       if (err === undefined) br.stageComplete = rec.proxyComplete = true;
       else this.#fail(res, err, deadline, br, rec);
-      rec.endProxy(now);
+      this.#call.finished(br);
+      completion.proxyDone(rec, now);
     };
     try {
       const { dispatcher, options } = this.#call.prepare(req, params, rawQuery, body, br, rec);

@@ -31,7 +31,7 @@ const HEX = '0123456789ABCDEF';
  * when `raw` has a malformed escape (Go drops the pair). A component that needs no change is returned
  * as it is (no allocation on the common path).
  */
-export function canonicalComponent(raw: string): string | undefined {
+function canonicalComponent(raw: string): string | undefined {
   let i = 0;
   for (; i < raw.length; i++) {
     const c = raw.charCodeAt(i);

@@ -3,18 +3,13 @@
  * endpoint's parameters (values percent-encoded again, so a decoded `/` or `..` cannot escape the
  * segment on the way to the backend).
  */
+import { PLACEHOLDER, paramKey } from '../config/url-pattern.js';
+
 export interface UrlTemplate {
   readonly path: readonly (string | { readonly param: number })[];
   /** Query string written in the url_pattern itself, without `?`; kept on every request. */
   readonly query: string;
   readonly placeholders: readonly string[];
-}
-
-const PLACEHOLDER = /\{([^{}]+)\}/g;
-
-/** KrakenD matches `{id}` and `{Id}` to the same endpoint parameter (it capitalises the first letter). */
-export function paramKey(name: string): string {
-  return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
 export function compileUrlTemplate(urlPattern: string, endpointParams: readonly string[]): UrlTemplate {
@@ -34,12 +29,6 @@ export function compileUrlTemplate(urlPattern: string, endpointParams: readonly 
   }
   if (last < pathPart.length) path.push(pathPart.slice(last));
   return { path, query, placeholders };
-}
-
-export function placeholdersOf(urlPattern: string): string[] {
-  const q = urlPattern.indexOf('?');
-  const pathPart = q === -1 ? urlPattern : urlPattern.slice(0, q);
-  return [...pathPart.matchAll(PLACEHOLDER)].map((m) => m[1] as string);
 }
 
 export function renderPath(t: UrlTemplate, params: readonly string[]): string {

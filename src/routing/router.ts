@@ -1,8 +1,9 @@
 /**
  * The route table, compiled once at start-up into a segment trie. A lookup walks the path's segments
  * (static before `{param}`, then a trailing `/*`), so its cost does not grow with the number of routes.
+ * A match returns the route object itself (routing/route.ts), not an index to look up again.
  */
-import type { EndpointPattern } from './pattern.js';
+import type { EndpointPattern } from '../config/endpoint-pattern.js';
 
 export interface RouteDefinition {
   readonly id: number;
@@ -10,44 +11,44 @@ export interface RouteDefinition {
   readonly pattern: EndpointPattern;
 }
 
-export type RouteLookup =
-  | { readonly kind: 'found'; readonly id: number; readonly params: string[] }
+export type RouteLookup<R extends RouteDefinition = RouteDefinition> =
+  | { readonly kind: 'found'; readonly route: R; readonly params: string[] }
   | { readonly kind: 'method-not-allowed'; readonly allow: string }
   | { readonly kind: 'not-found' };
 
-interface Leaf {
-  readonly byMethod: Map<string, number>;
+interface Leaf<R> {
+  readonly byMethod: Map<string, R>;
   allow: string;
 }
 
-interface TrieNode {
-  readonly children: Map<string, TrieNode>;
-  param: TrieNode | undefined;
-  leaf: Leaf | undefined;
-  wildcard: Leaf | undefined;
+interface TrieNode<R> {
+  readonly children: Map<string, TrieNode<R>>;
+  param: TrieNode<R> | undefined;
+  leaf: Leaf<R> | undefined;
+  wildcard: Leaf<R> | undefined;
 }
 
-const NOT_FOUND: RouteLookup = { kind: 'not-found' };
+const NOT_FOUND = { kind: 'not-found' } as const;
 
-function node(): TrieNode {
+function node<R>(): TrieNode<R> {
   return { children: new Map(), param: undefined, leaf: undefined, wildcard: undefined };
 }
 
-function addTo(leaf: Leaf | undefined, method: string, id: number): Leaf {
-  const l = leaf ?? { byMethod: new Map(), allow: '' };
-  if (!l.byMethod.has(method)) l.byMethod.set(method, id);
+function addTo<R>(leaf: Leaf<R> | undefined, method: string, route: R): Leaf<R> {
+  const l = leaf ?? { byMethod: new Map<string, R>(), allow: '' };
+  if (!l.byMethod.has(method)) l.byMethod.set(method, route);
   l.allow = [...l.byMethod.keys()].sort().join(', ');
   return l;
 }
 
-export class Router {
-  readonly #root = node();
+export class Router<R extends RouteDefinition = RouteDefinition> {
+  readonly #root = node<R>();
 
-  constructor(routes: readonly RouteDefinition[]) {
+  constructor(routes: readonly R[]) {
     for (const r of routes) this.#add(r);
   }
 
-  #add(r: RouteDefinition): void {
+  #add(r: R): void {
     let n = this.#root;
     for (const s of r.pattern.segments) {
       if (s.kind === 'param') {
@@ -62,8 +63,8 @@ export class Router {
         n = next;
       }
     }
-    if (r.pattern.wildcard) n.wildcard = addTo(n.wildcard, r.method, r.id);
-    else n.leaf = addTo(n.leaf, r.method, r.id);
+    if (r.pattern.wildcard) n.wildcard = addTo(n.wildcard, r.method, r);
+    else n.leaf = addTo(n.leaf, r.method, r);
   }
 
   /**
@@ -71,17 +72,17 @@ export class Router {
    * A branch whose leaf lacks the method is left for the next one (`POST /users/me` may be served by
    * `POST /users/{id}` when only `GET /users/me` exists); 405 only when no branch has the method.
    */
-  find(method: string, path: string): RouteLookup {
+  find(method: string, path: string): RouteLookup<R> {
     const segments = path === '/' ? [] : path.slice(1).split('/');
     const params: string[] = [];
-    const state: WalkState = { method, other: undefined };
-    const id = this.#walk(this.#root, segments, 0, params, state);
-    if (id !== undefined) return { kind: 'found', id, params };
+    const state: WalkState<R> = { method, other: undefined };
+    const route = this.#walk(this.#root, segments, 0, params, state);
+    if (route !== undefined) return { kind: 'found', route, params };
     if (state.other !== undefined) return { kind: 'method-not-allowed', allow: state.other.allow };
     return NOT_FOUND;
   }
 
-  #walk(n: TrieNode, segments: readonly string[], i: number, params: string[], state: WalkState): number | undefined {
+  #walk(n: TrieNode<R>, segments: readonly string[], i: number, params: string[], state: WalkState<R>): R | undefined {
     if (i === segments.length) {
       const hit = this.#accept(n.leaf, state) ?? this.#accept(n.wildcard, state);
       if (hit !== undefined) return hit;
@@ -103,24 +104,24 @@ export class Router {
     return undefined;
   }
 
-  #accept(leaf: Leaf | undefined, state: WalkState): number | undefined {
+  #accept(leaf: Leaf<R> | undefined, state: WalkState<R>): R | undefined {
     if (leaf === undefined) return undefined;
-    const id = leaf.byMethod.get(state.method);
-    if (id === undefined) state.other ??= leaf;
-    return id;
+    const route = leaf.byMethod.get(state.method);
+    if (route === undefined) state.other ??= leaf;
+    return route;
   }
 }
 
-interface WalkState {
+interface WalkState<R> {
   readonly method: string;
-  other: Leaf | undefined;
+  other: Leaf<R> | undefined;
 }
 
 /**
  * gin (KrakenD's router) redirects `/users/` to `/users` and back when only the other form exists;
  * returns the path to redirect to, if any.
  */
-export function trailingSlashAlternative(router: Router, method: string, path: string): string | undefined {
+export function trailingSlashAlternative<R extends RouteDefinition>(router: Router<R>, method: string, path: string): string | undefined {
   if (path === '/') return undefined;
   const alt = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
   return router.find(method, alt).kind === 'found' ? alt : undefined;

@@ -17,7 +17,7 @@ import type { Logger } from '../log/logger.js';
 import { RateLimitedLog } from '../log/logger.js';
 
 /** The soft RLIMIT_NOFILE, from /proc (Linux); undefined elsewhere or when unlimited. */
-export function openFileLimit(): number | undefined {
+function openFileLimit(): number | undefined {
   try {
     const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
     return m === null ? undefined : Number(m[1]);

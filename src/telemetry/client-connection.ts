@@ -5,7 +5,12 @@
  * (no spans, no Kong bandwidth). The record carries these plain values instead.
  */
 import type { Socket } from 'node:net';
-import type { RequestRecord } from './record.js';
+
+/** The record's wire byte counts (RequestRecord's fields; named here so this file does not import the record). */
+interface WireBytes {
+  wireIn: number;
+  wireOut: number;
+}
 
 interface TlsFacts {
   getProtocol?: () => string | null;
@@ -47,7 +52,7 @@ export class ClientConnections {
    * When a request's response is done: the bytes its connection read and wrote since the previous
    * request on it, into the record. The socket may be destroyed by now; its counts stay readable.
    */
-  settle(socket: Socket, connection: ClientConnection, rec: RequestRecord): void {
+  settle(socket: Socket, connection: ClientConnection, rec: WireBytes): void {
     const read = socket.bytesRead;
     const written = socket.bytesWritten;
     rec.wireIn = read > connection.read ? read - connection.read : 0;

@@ -13,7 +13,7 @@ import { PrometheusExporterServer } from './exporters/prometheus-server.js';
 import { InfluxPusher } from './influx/influx-pusher.js';
 import { KongStatusServer } from './kong/status-server.js';
 import { DashboardServer, type DashboardSource } from './dashboard/dashboard-server.js';
-import { otlpResourceAttributes, type OtelSettings } from './otel/settings.js';
+import { otlpResourceAttributes, type OtelSettings } from '../config/namespaces/opentelemetry.js';
 import type { StatsSource } from './stats/stats-server.js';
 import type { MetricStore, SnapshotSource, StoreGroup } from './store/store.js';
 
@@ -29,7 +29,7 @@ export interface ReaderSources {
 }
 
 /** The store groups a Prometheus exporter of `telemetry/opentelemetry` serves. */
-export function prometheusGroups(p: OtelSettings['prometheus'][number]): Set<StoreGroup> {
+function prometheusGroups(p: OtelSettings['prometheus'][number]): Set<StoreGroup> {
   const groups = new Set<StoreGroup>(['otel', 'otel-info', 'self']);
   if (p.processMetrics) groups.add('process');
   if (p.goMetrics) groups.add('nodejs');

@@ -6,16 +6,11 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, SpanContext } from '@opentelemetry/api';
-import type { Consumer } from '../auth/api-keys.js';
+import type { Consumer } from '../config/namespaces/api-keys.js';
+import { Outcome } from '../backends/outcome.js';
 import type { ClientConnection } from './client-connection.js';
 
-/** How a backend exchange ended, in KrakenD's terms (spec §2.5). */
-export const enum Outcome {
-  Ok = 0,
-  Failed = 1,
-  Canceled = 2,
-  TimedOut = 3,
-}
+export { Outcome } from '../backends/outcome.js';
 
 export class BackendRecord {
   /** Index of the host (round-robin target) the request went to. */
@@ -38,9 +33,6 @@ export class BackendRecord {
   contentLength = -1;
   readBytes = 0;
   readError = false;
-  /** Connection set-up of a fresh connection (seconds), 0 when a pooled one was reused. */
-  dnsS = 0;
-  tlsS = 0;
   /** Where the request went (for the client span), set only when the request is traced. */
   origin = '';
   path = '';
@@ -81,10 +73,10 @@ export class RequestRecord {
   proxyComplete = false;
   backends: BackendRecord[] | undefined;
   /**
-   * Set when the response closed while the proxy was still working (the client left): recording
-   * waits for the proxy to finish, so its duration and `canceled` flag are real.
+   * Parts still writing this record: the response until it closes, and the proxy while it runs
+   * (telemetry/completion.ts hands the record on at 0).
    */
-  pending: ((rec: RequestRecord) => void) | undefined;
+  unfinished = 1;
   trace: TraceContext | undefined;
   /** The consumer identified by an API key (auth/api-keys), if any. */
   consumer: Consumer | undefined;
@@ -100,16 +92,6 @@ export class RequestRecord {
     start: number,
   ) {
     this.start = start;
-  }
-
-  /** Marks the proxy layer finished; records the request if its response already closed. */
-  endProxy(at: number): void {
-    this.proxyEnd = at;
-    const pending = this.pending;
-    if (pending !== undefined) {
-      this.pending = undefined;
-      pending(this);
-    }
   }
 
   backend(i: number): BackendRecord {

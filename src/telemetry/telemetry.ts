@@ -6,8 +6,7 @@
  * request handling: it is caught and logged (rate limited).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Target } from '../backends/balancer.js';
-import type { HealthChecker } from '../backends/health.js';
+import type { CompiledRoute } from '../backends/backend-route.js';
 import type { GatewayConfig } from '../config/types.js';
 import { RateLimitedLog, type Logger } from '../log/logger.js';
 import type { PrometheusExporterServer } from './exporters/prometheus-server.js';
@@ -18,13 +17,12 @@ import { KongView } from './kong/kong-view.js';
 import type { KongStatusServer } from './kong/status-server.js';
 import { SCOPE_LABELS } from './otel/families.js';
 import { KrakendOtelView } from './otel/krakend-view.js';
-import { otlpResourceAttributes, type OtelSettings } from './otel/settings.js';
-import { PassiveHealthView } from './passive-health.js';
+import { otlpResourceAttributes, type OtelSettings } from '../config/namespaces/opentelemetry.js';
 import { TelemetryReaders } from './readers.js';
 import { DashboardView, DASHBOARD_GROUP } from './dashboard/dashboard-view.js';
 import type { SlowRequest } from './dashboard/slow-log.js';
 import type { DashboardServer } from './dashboard/dashboard-server.js';
-import type { BackendRecord, RecordSink, RequestRecord } from './record.js';
+import type { RecordSink, RequestRecord } from './record.js';
 import { NodeRuntimeMetrics } from './runtime/nodejs-metrics.js';
 import { registerProcessMetrics } from './runtime/process-metrics.js';
 import { ExtendedMetrics } from './stats/extended-metrics.js';
@@ -32,10 +30,8 @@ import type { RawStats } from './stats/stats-registry.js';
 import { MetricStore, type Snapshot, type StoreGroup } from './store/store.js';
 import { StoreDeltaWriter, type StoreDelta } from './cluster/store-delta.js';
 import { RequestTracer } from './tracing/request-tracer.js';
-import { batcherOptionsFromEnv, SpanBatcher } from './tracing/span-batcher.js';
-
-/** Propagates a request's trace context into one backend request's headers. */
-export type Injector = (rec: RequestRecord, br: BackendRecord, headers: Record<string, string | string[]>) => void;
+import type { TraceInjector } from './tracing/trace-injector.js';
+import { SpanBatcher } from './tracing/span-batcher.js';
 
 /** What a cluster worker sends its primary: all its metrics, and its `telemetry/metrics` values. */
 export interface WorkerTelemetry {
@@ -67,8 +63,11 @@ export interface WorkerReport {
 export interface TelemetryOptions {
   readonly logger: Logger;
   readonly version: string;
-  /** Health checkers per endpoint and backend (passive observations, Kong's target health). */
-  readonly health?: readonly (readonly (HealthChecker | undefined)[])[];
+  /**
+   * Trace propagation, made from the config before the routes (tracing/trace-injector.ts): tracing
+   * is on exactly when there is one, and the tracer reads remote parents with its propagators.
+   */
+  readonly injector: TraceInjector | undefined;
   /** A cluster worker records and traces, but its metrics are read by the primary, not served. */
   readonly worker?: boolean;
 }
@@ -90,17 +89,17 @@ export class Telemetry {
   /** Data-listener connection accounting (Kong's nginx connection families). */
   readonly connections = new ConnectionStats();
 
-  constructor(config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], options: TelemetryOptions) {
+  /** `routes` are the compiled routes (server/compile-routes.ts), in `endpoints` order: the views bind their cells from them. */
+  constructor(config: GatewayConfig, routes: readonly CompiledRoute[], options: TelemetryOptions) {
     this.#logger = options.logger;
     this.#worker = options.worker === true;
-    if (config.otel !== undefined) this.#setUpOtel(config, config.otel, targets);
-    if (options.health?.some((list) => list.some((h) => h !== undefined)) === true) this.#sinks.push(new PassiveHealthView(options.health));
-    if (config.kong !== undefined) this.#sinks.push(new KongView(this.store, config.kong, config, targets, this.connections, options.version, options.health ?? []));
+    if (config.otel !== undefined) this.#setUpOtel(config, config.otel, routes, options.injector);
+    if (config.kong !== undefined) this.#sinks.push(new KongView(this.store, config.kong, config, routes, this.connections, options.version));
     if (config.stats !== undefined) {
-      this.stats = new ExtendedMetrics(config.stats, config, this.#logger);
+      this.stats = new ExtendedMetrics(config.stats, config, routes, this.#logger);
       this.#sinks.push(this.stats.view);
     }
-    const dashboard = config.dashboard === undefined ? undefined : new DashboardView(this.store, config, targets, options.health ?? []);
+    const dashboard = config.dashboard === undefined ? undefined : new DashboardView(this.store, config, routes);
     if (dashboard !== undefined) this.#sinks.push(dashboard);
     this.#dashboardView = dashboard;
     const groups = new Set([DASHBOARD_GROUP]);
@@ -145,8 +144,8 @@ export class Telemetry {
     return this.#readers?.influx;
   }
 
-  #setUpOtel(config: GatewayConfig, otel: OtelSettings, targets: readonly (readonly (readonly Target[])[])[]): void {
-    this.#sinks.push(new KrakendOtelView(this.store, otel, config, targets));
+  #setUpOtel(config: GatewayConfig, otel: OtelSettings, routes: readonly CompiledRoute[], injector: TraceInjector | undefined): void {
+    this.#sinks.push(new KrakendOtelView(this.store, otel, config, routes));
     const resource: [string, string][] = [
       ['service_name', otel.serviceName],
       ['service_version', otel.serviceVersion],
@@ -155,24 +154,22 @@ export class Telemetry {
     // Resource and scope as the Prometheus exporter shows them; OTLP carries them natively instead.
     this.store.gauge('otel-info', { name: 'target_info', help: 'Target metadata' }).bind(resource).set(1);
     this.store.gauge('otel-info', { name: 'otel_scope_info', help: 'Instrumentation Scope metadata' }).bind(SCOPE_LABELS).set(1);
-    this.#setUpTracing(config, otel);
+    if (injector !== undefined) this.#setUpTracing(config, otel, routes, injector);
     const active = otel.prometheus.filter((p) => !p.disableMetrics);
     if (active.some((p) => p.processMetrics)) registerProcessMetrics(this.store);
     if (active.some((p) => p.goMetrics)) this.#runtime = new NodeRuntimeMetrics(this.store);
   }
 
-  #setUpTracing(config: GatewayConfig, otel: OtelSettings): void {
+  #setUpTracing(config: GatewayConfig, otel: OtelSettings, routes: readonly CompiledRoute[], injector: TraceInjector): void {
     const traced = otel.otlp.filter((e) => !e.disableTraces);
-    if (traced.length === 0) return;
     const attributes = otlpResourceAttributes(otel);
     const spans = this.store.counter('self', { name: 'tollgate_telemetry_spans', help: 'Spans handled by each OTLP exporter, by outcome (exported, dropped when the queue is full, failed).' });
-    const batcherOptions = batcherOptionsFromEnv(process.env, (message) => this.#logger.warn(message));
     for (const e of traced) {
       const stats = { exported: spans.bind([['exporter', e.name], ['outcome', 'exported']]), dropped: spans.bind([['exporter', e.name], ['outcome', 'dropped']]), failed: spans.bind([['exporter', e.name], ['outcome', 'failed']]) };
-      this.#batchers.push(new SpanBatcher(createSpanExporter(e, attributes), stats, batcherOptions));
+      this.#batchers.push(new SpanBatcher(createSpanExporter(e, attributes), stats, otel.spanBatch));
     }
     const batchers = this.#batchers;
-    this.#tracer = new RequestTracer(otel, config, (list: Buffer, count: number) => {
+    this.#tracer = new RequestTracer(otel, config, routes, injector.propagation, (list: Buffer, count: number) => {
       for (const b of batchers) b.add(list, count);
     });
   }
@@ -183,18 +180,11 @@ export class Telemetry {
     if (this.#tracer !== undefined) this.#tracer.begin(rec, req, res);
   }
 
-  /** The propagation hook of one backend, or undefined when nothing is traced. */
-  injector(endpoint: number, backend: number): Injector | undefined {
-    const tracer = this.#tracer;
-    if (tracer === undefined) return undefined;
-    return (rec, br, headers) => tracer.inject(rec, endpoint, backend, br, headers);
-  }
-
   get exporters(): readonly PrometheusExporterServer[] {
     return this.#readers?.exporters ?? [];
   }
 
-  /** Called once per finished request (from the response's `close` event). */
+  /** Called once per finished request, when its response and its proxy are both done (completion.ts). */
   record(rec: RequestRecord): void {
     // Spans first: they name the span ids the metric exemplars point to.
     if (this.#tracer !== undefined) {

@@ -1,7 +1,9 @@
 /**
- * Kong's Prometheus plugin families on the Kong status listener (spec kong.md): names, HELP texts,
+ * Kong's Prometheus plugin families (https://developer.konghq.com/plugins/prometheus/, docs/kong.md)
+ * on the Kong status listener: names, HELP texts,
  * label order, buckets, latencies, both namings, listener protection, promtool, and the PromQL of
- * Kong's Grafana dashboard 7424 (spec §5.2) on a real Prometheus.
+ * Kong's Grafana dashboard 7424 (https://grafana.com/grafana/dashboards/7424-kong-official/) on a real
+ * Prometheus.
  */
 import { strict as assert } from 'node:assert';
 import { describe, it, type TestContext } from 'node:test';

@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { renderOpenMetrics } from '../../src/telemetry/exposition/openmetrics.js';
 import { renderPrometheusText } from '../../src/telemetry/exposition/prometheus-text.js';
-import { sanitizeName } from '../../src/telemetry/store/labels.js';
+import { sanitizeName } from '../../src/config/label-name.js';
 import { MetricStore } from '../../src/telemetry/store/store.js';
 import { judgesAvailable, openMetricsParse, promtoolCheckMetrics, skipUnlessJudge } from '../helpers/judges.js';
 import { title } from './cases.js';

@@ -1,9 +1,13 @@
-/** Schema of `telemetry/kong-prometheus` (Tollgate's home for Kong's Prometheus plugin settings). */
+/**
+ * `telemetry/kong-prometheus` (Tollgate's home for Kong's Prometheus plugin settings): its schema, and
+ * its settings with Kong's defaults (every flag off, 3.x names).
+ */
 import { isIP } from 'node:net';
+import { DEFAULT_ENVIRONMENT, type Environment } from '../environment.js';
 import { formatPath } from '../json-path.js';
-import { arrayAt, objectAt, type RawObject } from '../raw.js';
-import type { ConfigIssue } from '../validate.js';
-import { LISTEN_ADDRESS } from './common.js';
+import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from '../raw.js';
+import type { ConfigIssue } from '../issue.js';
+import { LISTEN_ADDRESS, parseListenAddress } from './common.js';
 
 const bool = { type: 'boolean' } as const;
 
@@ -43,4 +47,47 @@ export function checkKong(root: RawObject): ConfigIssue[] {
     }
   });
   return issues;
+}
+
+export interface KongSettings {
+  readonly perConsumer: boolean;
+  readonly statusCodeMetrics: boolean;
+  readonly latencyMetrics: boolean;
+  readonly bandwidthMetrics: boolean;
+  readonly upstreamHealthMetrics: boolean;
+  readonly naming: '3.x' | '2.x';
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly allow: readonly string[];
+  readonly token: string | undefined;
+  /** The `node_id` label (`TOLLGATE_NODE_ID`, read at load); undefined: each view picks a random one. */
+  readonly nodeId: string | undefined;
+}
+
+export function parseKongSettings(raw: RawObject, environment: Environment = DEFAULT_ENVIRONMENT): KongSettings {
+  const { host, port } = parseListenAddress(stringAt(raw, 'listen_address'), 8100);
+  return {
+    perConsumer: raw.per_consumer === true,
+    statusCodeMetrics: raw.status_code_metrics === true,
+    latencyMetrics: raw.latency_metrics === true,
+    bandwidthMetrics: raw.bandwidth_metrics === true,
+    upstreamHealthMetrics: raw.upstream_health_metrics === true,
+    naming: raw.naming === '2.x' ? '2.x' : '3.x',
+    listenHost: host,
+    listenPort: port,
+    allow: stringsAt(raw, 'allow') ?? [],
+    token: stringAt(raw, 'token'),
+    nodeId: environment.nodeId,
+  };
+}
+
+/** Endpoint-level `route` and `service` label values. */
+export interface KongEndpoint {
+  readonly route: string | undefined;
+  readonly service: string | undefined;
+}
+
+export function parseKongEndpoint(raw: unknown): KongEndpoint | undefined {
+  if (!isObject(raw)) return undefined;
+  return { route: stringAt(raw, 'route'), service: stringAt(raw, 'service') };
 }

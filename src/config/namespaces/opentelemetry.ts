@@ -1,20 +1,19 @@
 /**
- * Schema of `telemetry/opentelemetry` at its three scopes (krakend-schema v2.13
- * telemetry/opentelemetry*.json), and the checks the schema cannot express: exporter names unique
- * across both lists, two Prometheus exporters on one port, buckets in increasing order.
+ * `telemetry/opentelemetry` at its three scopes: the schema (krakend-schema v2.13
+ * telemetry/opentelemetry*.json), and the settings normalised with KrakenD's defaulting rules: no
+ * `layers` ⇒ everything on; a missing sub-object ⇒ its all-on defaults; a present sub-object is taken
+ * literally (omitted booleans are false). Endpoint `proxy` and backend `backend` overrides replace the
+ * service-level options; endpoint `global` static attributes add to the service's. The checks the
+ * schema cannot express are in opentelemetry-checks.ts.
  */
-import { readFileSync } from 'node:fs';
-import type { ConfigIssue } from '../validate.js';
-import { formatPath, type PathSegment } from '../json-path.js';
-import { arrayAt, isObject, objectAt, type RawObject } from '../raw.js';
-import { otlpEndpoint } from '../../telemetry/exporters/otlp-endpoint.js';
-import { sanitizeName } from '../../telemetry/store/labels.js';
+import { DEFAULT_ENVIRONMENT, type BatcherOptions, type Environment } from '../environment.js';
+import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from '../raw.js';
 
 const bool = { type: 'boolean' } as const;
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 // `[{key, value}]` as documented; the `{key: value}` map of pre-release krakend-otel examples is
 // accepted too, so those configs keep loading.
-const attributes = {
+const attributesSchema = {
   anyOf: [
     { type: 'array', items: { type: 'object', required: ['key', 'value'], properties: { key: { type: 'string' }, value: { type: 'string' } } } },
     { type: 'object', additionalProperties: { type: 'string' } },
@@ -31,8 +30,8 @@ const globalLayer = {
     disable_propagation: bool,
     report_headers: bool,
     skip_headers: stringList,
-    metrics_static_attributes: attributes,
-    traces_static_attributes: attributes,
+    metrics_static_attributes: attributesSchema,
+    traces_static_attributes: attributesSchema,
     semantic_convention: { type: 'string' },
   },
 } as const;
@@ -44,14 +43,14 @@ const proxyLayer = {
     disable_traces: bool,
     report_headers: bool,
     skip_headers: stringList,
-    metrics_static_attributes: attributes,
-    traces_static_attributes: attributes,
+    metrics_static_attributes: attributesSchema,
+    traces_static_attributes: attributesSchema,
   },
 } as const;
 
 const backendMetrics = {
   type: 'object',
-  properties: { disable_stage: bool, round_trip: bool, read_payload: bool, detailed_connection: bool, static_attributes: attributes },
+  properties: { disable_stage: bool, round_trip: bool, read_payload: bool, detailed_connection: bool, static_attributes: attributesSchema },
 } as const;
 
 const backendTraces = {
@@ -117,7 +116,7 @@ export const OTEL_ENDPOINT_SCHEMA = {
   type: 'object',
   properties: {
     proxy: proxyLayer,
-    global: { type: 'object', properties: { metrics_static_attributes: attributes, traces_static_attributes: attributes } },
+    global: { type: 'object', properties: { metrics_static_attributes: attributesSchema, traces_static_attributes: attributesSchema } },
   },
 } as const;
 
@@ -126,115 +125,239 @@ export const OTEL_BACKEND_SCHEMA = { type: 'object', properties: { backend: back
 /** Keys read by Tollgate at each level of the namespace; the rest goes to the ignored-settings warning. */
 export const OTEL_KEYS = new Set([...Object.keys(OTEL_ROOT_SCHEMA.properties), ...Object.keys(OTEL_ENDPOINT_SCHEMA.properties), ...Object.keys(OTEL_BACKEND_SCHEMA.properties)]);
 
-export function checkOtel(root: RawObject): ConfigIssue[] {
-  const ns = objectAt(objectAt(root, 'extra_config'), 'telemetry/opentelemetry');
-  const base: PathSegment[] = ['extra_config', 'telemetry/opentelemetry'];
-  const issues: ConfigIssue[] = [];
-  const names = new Map<string, string>();
-  const ports = new Map<string, string>();
-  const exporters = objectAt(ns, 'exporters');
-  for (const kind of ['prometheus', 'otlp'] as const) {
-    arrayAt(exporters, kind).forEach((e, i) => {
-      if (!isObject(e) || typeof e.name !== 'string') return;
-      const at = formatPath([...base, 'exporters', kind, i, 'name']);
-      const first = names.get(e.name);
-      if (first !== undefined) issues.push({ path: at, message: `duplicate exporter name "${e.name}" (also at ${first})` });
-      else names.set(e.name, at);
-      if (kind === 'prometheus' && e.disable_metrics !== true) {
-        const p = typeof e.port === 'number' ? e.port : 9090;
-        const ip = typeof e.listen_ip === 'string' ? e.listen_ip : typeof e.host === 'string' ? e.host : '';
-        const key = `${ip}:${p}`;
-        const portAt = formatPath([...base, 'exporters', kind, i, 'port']);
-        const other = ports.get(key);
-        if (other !== undefined && p !== 0) issues.push({ path: portAt, message: `port ${p} is already used by ${other}` });
-        else ports.set(key, portAt);
-      }
-    });
-  }
-  arrayAt(exporters, 'otlp').forEach((e, i) => {
-    if (isObject(e)) issues.push(...checkOtlpExporter(e, [...base, 'exporters', 'otlp', i]));
-  });
-  issues.push(...checkStaticKeys(root));
-  const histograms = objectAt(ns, 'histograms');
-  for (const key of ['time_buckets', 'size_buckets']) {
-    const list = arrayAt(histograms, key);
-    if (list.every((v) => typeof v === 'number') && list.some((v, i) => i > 0 && (v as number) <= (list[i - 1] as number))) {
-      issues.push({ path: formatPath([...base, 'histograms', key]), message: 'bucket bounds must be strictly increasing' });
-    }
-  }
-  return issues;
+export type Attributes = readonly (readonly [string, string])[];
+
+export interface GlobalLayer {
+  readonly disableMetrics: boolean;
+  readonly disableTraces: boolean;
+  readonly disablePropagation: boolean;
+  readonly reportHeaders: boolean;
+  readonly skipHeaders: readonly string[];
+  readonly metricsStatic: Attributes;
+  readonly tracesStatic: Attributes;
+  readonly semconv: 'legacy' | '1.27';
 }
 
-/** HTTP field names are tokens (RFC 9110 §5.1); gRPC metadata keys are narrower (lower-cased by grpc-js). */
-const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const GRPC_KEY = /^[0-9A-Za-z_.-]+$/;
-/** gRPC ASCII metadata values are printable ASCII; HTTP field values may not hold CR, LF or NUL. */
-const GRPC_VALUE = /^[\x20-\x7e]*$/;
-const HTTP_VALUE = /^[^\r\n\0]*$/;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+export interface ProxyLayer {
+  readonly disableMetrics: boolean;
+  readonly disableTraces: boolean;
+  readonly reportHeaders: boolean;
+  readonly skipHeaders: readonly string[];
+  readonly metricsStatic: Attributes;
+  readonly tracesStatic: Attributes;
+}
 
-/** What the exporter constructors would otherwise throw on: a host that makes no URL, bad headers, a CA file that cannot be read. */
-function checkOtlpExporter(e: RawObject, at: PathSegment[]): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (typeof e.host === 'string') {
-    try {
-      otlpEndpoint({ host: e.host, port: typeof e.port === 'number' ? e.port : 4317 });
-    } catch {
-      issues.push({ path: formatPath([...at, 'host']), message: `"${e.host}" is not a valid host (host, host:port or http(s)://host:port)` });
-    }
-  }
-  const grpc = e.use_http !== true;
-  for (const [name, value] of Object.entries(objectAt(e, 'headers'))) {
-    const path = formatPath([...at, 'headers', name]);
-    if (!(grpc ? GRPC_KEY : HTTP_TOKEN).test(name)) issues.push({ path, message: grpc ? 'a gRPC metadata key may only hold letters, digits, "_", "." and "-"' : 'is not a valid HTTP header name' });
-    // The value is a secret: it is never repeated in the message.
-    else if (typeof value === 'string') {
-      const binary = grpc && name.toLowerCase().endsWith('-bin');
-      const ok = (binary ? BASE64 : grpc ? GRPC_VALUE : HTTP_VALUE).test(value);
-      if (!ok) issues.push({ path, message: binary ? 'a binary (-bin) gRPC metadata value must be base64' : grpc ? 'a gRPC metadata value must be printable ASCII' : 'a header value cannot hold CR, LF or NUL' });
-    }
-  }
-  if (typeof e.ca_cert === 'string') {
-    try {
-      readFileSync(e.ca_cert);
-    } catch (err) {
-      issues.push({ path: formatPath([...at, 'ca_cert']), message: `cannot read "${e.ca_cert}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
-    }
-  }
-  return issues;
+export interface BackendLayerOptions {
+  readonly disableStage: boolean;
+  readonly roundTrip: boolean;
+  readonly readPayload: boolean;
+  readonly detailedConnection: boolean;
+  readonly staticAttributes: Attributes;
+  readonly reportHeaders: boolean;
+  readonly skipHeaders: readonly string[];
+}
+
+export interface BackendLayer {
+  readonly metrics: BackendLayerOptions;
+  readonly traces: BackendLayerOptions;
+}
+
+export interface PrometheusExporterSettings {
+  readonly name: string;
+  readonly port: number;
+  readonly listenIp: string;
+  readonly processMetrics: boolean;
+  readonly goMetrics: boolean;
+  readonly disableMetrics: boolean;
+}
+
+export interface OtlpExporterSettings {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly useHttp: boolean;
+  readonly disableMetrics: boolean;
+  readonly disableTraces: boolean;
+  readonly reportingPeriodS: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Tollgate extension: PEM file of the CA that signed the collector's certificate. */
+  readonly caCert: string | undefined;
+}
+
+export interface OtelSettings {
+  readonly serviceName: string;
+  readonly serviceVersion: string;
+  readonly deployEnv: string;
+  readonly metricReportingPeriodS: number;
+  readonly traceSampleRate: number;
+  /** Tollgate extension: propagators by name; `OTEL_PROPAGATORS` when the config names none (W3C when neither). */
+  readonly propagators: readonly string[] | undefined;
+  /** The span batcher's settings (`OTEL_BSP_*`, read at load). */
+  readonly spanBatch: BatcherOptions;
+  readonly skipPaths: ReadonlySet<string>;
+  readonly timeBuckets: readonly number[];
+  readonly sizeBuckets: readonly number[];
+  readonly prometheus: readonly PrometheusExporterSettings[];
+  readonly otlp: readonly OtlpExporterSettings[];
+  readonly global: GlobalLayer;
+  readonly proxy: ProxyLayer;
+  readonly backend: BackendLayer;
+}
+
+/** KrakenD's fixed buckets (https://github.com/krakend/krakend-otel/blob/HEAD/config/histogram_buckets.go), also the schema defaults of `histograms`. */
+export const DEFAULT_TIME_BUCKETS = [0.01, 0.02, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.5, 0.75, 1, 1.5, 2, 3.5, 5, 10];
+export const DEFAULT_SIZE_BUCKETS = [128, 256, 512, 1024, 4096, 8192, 16384, 32768, 65536, 262144, 524288, 1048576, 4194304, 16777216, 67108864];
+export const DEFAULT_SKIP_PATHS = ['/__health', '/__debug/', '/__echo/', '/__stats/'];
+
+/** Metrics listeners bind to loopback unless configured (a Tollgate default; KrakenD binds all). */
+export const DEFAULT_METRICS_LISTEN_IP = '127.0.0.1';
+
+const flag = (o: RawObject, k: string): boolean => o[k] === true;
+
+function attributes(raw: unknown): Attributes {
+  const list: unknown[] = Array.isArray(raw) ? raw : isObject(raw) ? Object.entries(raw).map(([key, value]) => ({ key, value })) : [];
+  return list.flatMap((a) => (isObject(a) && typeof a.key === 'string' && typeof a.value === 'string' && a.key !== '' && a.value !== '' ? [[a.key, a.value] as const] : []));
+}
+
+export function parseGlobal(raw: unknown): GlobalLayer {
+  const o = isObject(raw) ? raw : {};
+  return {
+    disableMetrics: flag(o, 'disable_metrics'),
+    disableTraces: flag(o, 'disable_traces'),
+    disablePropagation: flag(o, 'disable_propagation'),
+    reportHeaders: flag(o, 'report_headers'),
+    skipHeaders: stringsAt(o, 'skip_headers') ?? [],
+    metricsStatic: attributes(o.metrics_static_attributes),
+    tracesStatic: attributes(o.traces_static_attributes),
+    semconv: o.semantic_convention === '1.27' ? '1.27' : 'legacy',
+  };
+}
+
+export function parseProxy(raw: unknown): ProxyLayer {
+  const o = isObject(raw) ? raw : {};
+  return {
+    disableMetrics: flag(o, 'disable_metrics'),
+    disableTraces: flag(o, 'disable_traces'),
+    reportHeaders: flag(o, 'report_headers'),
+    skipHeaders: stringsAt(o, 'skip_headers') ?? [],
+    metricsStatic: attributes(o.metrics_static_attributes),
+    tracesStatic: attributes(o.traces_static_attributes),
+  };
+}
+
+const ALL_ON: BackendLayerOptions = { disableStage: false, roundTrip: true, readPayload: true, detailedConnection: true, staticAttributes: [], reportHeaders: false, skipHeaders: [] };
+
+function parseBackendOptions(raw: unknown): BackendLayerOptions {
+  if (!isObject(raw)) return ALL_ON;
+  return {
+    disableStage: flag(raw, 'disable_stage'),
+    roundTrip: flag(raw, 'round_trip'),
+    readPayload: flag(raw, 'read_payload'),
+    detailedConnection: flag(raw, 'detailed_connection'),
+    staticAttributes: attributes(raw.static_attributes),
+    reportHeaders: flag(raw, 'report_headers'),
+    skipHeaders: stringsAt(raw, 'skip_headers') ?? [],
+  };
+}
+
+export function parseBackendLayer(raw: unknown): BackendLayer {
+  const o = isObject(raw) ? raw : {};
+  return { metrics: parseBackendOptions(o.metrics), traces: parseBackendOptions(o.traces) };
+}
+
+export function parseOtelSettings(raw: RawObject, rootName: string, version: string, environment: Environment = DEFAULT_ENVIRONMENT): OtelSettings {
+  const layers = objectAt(raw, 'layers');
+  const histograms = objectAt(raw, 'histograms');
+  const exporters = objectAt(raw, 'exporters');
+  const skip = stringsAt(raw, 'skip_paths') ?? [];
+  return {
+    serviceName: stringAt(raw, 'service_name') || rootName || 'KrakenD',
+    serviceVersion: stringAt(raw, 'service_version') || version,
+    deployEnv: stringAt(raw, 'deploy_env') ?? '',
+    metricReportingPeriodS: typeof raw.metric_reporting_period === 'number' && raw.metric_reporting_period > 0 ? raw.metric_reporting_period : 30,
+    traceSampleRate: typeof raw.trace_sample_rate === 'number' ? raw.trace_sample_rate : 1,
+    propagators: stringsAt(raw, 'propagators') ?? environment.propagators,
+    spanBatch: environment.spanBatch,
+    skipPaths: new Set(skip.length === 0 ? DEFAULT_SKIP_PATHS : skip),
+    timeBuckets: numbers(histograms.time_buckets) ?? DEFAULT_TIME_BUCKETS,
+    sizeBuckets: numbers(histograms.size_buckets) ?? DEFAULT_SIZE_BUCKETS,
+    prometheus: arrayAt(exporters, 'prometheus').filter(isObject).map((e) => ({
+      name: stringAt(e, 'name') ?? '',
+      port: typeof e.port === 'number' ? e.port : 9090,
+      listenIp: stringAt(e, 'listen_ip') ?? stringAt(e, 'host') ?? DEFAULT_METRICS_LISTEN_IP,
+      processMetrics: flag(e, 'process_metrics'),
+      goMetrics: flag(e, 'go_metrics'),
+      disableMetrics: flag(e, 'disable_metrics'),
+    })),
+    otlp: arrayAt(exporters, 'otlp').filter(isObject).map((e) => ({
+      name: stringAt(e, 'name') ?? '',
+      host: stringAt(e, 'host') ?? 'localhost',
+      port: typeof e.port === 'number' && e.port > 0 ? e.port : e.use_http === true ? 4318 : 4317,
+      useHttp: flag(e, 'use_http'),
+      disableMetrics: flag(e, 'disable_metrics'),
+      disableTraces: flag(e, 'disable_traces'),
+      reportingPeriodS: typeof e.custom_metric_reporting_period === 'number' && e.custom_metric_reporting_period >= 1 ? e.custom_metric_reporting_period : 0,
+      headers: Object.fromEntries(Object.entries(objectAt(e, 'headers')).filter((kv): kv is [string, string] => typeof kv[1] === 'string')),
+      caCert: stringAt(e, 'ca_cert'),
+    })),
+    global: parseGlobal(layers.global),
+    proxy: parseProxy(layers.proxy),
+    backend: parseBackendLayer(layers.backend),
+  };
+}
+
+function numbers(v: unknown): number[] | undefined {
+  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined;
+}
+
+/** Endpoint-level overrides: `proxy` replaces, `global` static attributes add. */
+export interface EndpointOtel {
+  readonly proxy: ProxyLayer | undefined;
+  readonly globalMetricsStatic: Attributes;
+  readonly globalTracesStatic: Attributes;
+}
+
+export function parseEndpointOtel(raw: unknown): EndpointOtel | undefined {
+  if (!isObject(raw)) return undefined;
+  const g = objectAt(raw, 'global');
+  return {
+    proxy: isObject(raw.proxy) ? parseProxy(raw.proxy) : undefined,
+    globalMetricsStatic: attributes(g.metrics_static_attributes),
+    globalTracesStatic: attributes(g.traces_static_attributes),
+  };
+}
+
+/** Backend-level override: `backend` replaces the service-level backend options. */
+export function parseBackendOtel(raw: unknown): BackendLayer | undefined {
+  if (!isObject(raw) || !isObject(raw.backend)) return undefined;
+  return parseBackendLayer(raw.backend);
+}
+
+/** The OTLP resource of Tollgate's spans and metrics (service.name, service.version, deployment.environment). */
+export function otlpResourceAttributes(otel: OtelSettings): Record<string, string> {
+  const attributes: Record<string, string> = { 'service.name': otel.serviceName, 'service.version': otel.serviceVersion };
+  if (otel.deployEnv !== '') attributes['deployment.environment'] = otel.deployEnv;
+  return attributes;
 }
 
 /**
- * Static attribute keys become label names of every family they apply to, histograms included:
- * `le` would collide with the bucket label and names starting with `__` are reserved (Prometheus
- * data model); promtool and the OpenMetrics parser reject the whole exposition.
+ * Where an `exporters.otlp[]` entry sends, and how. `host` may carry `http://` (plaintext) or
+ * `https://` (TLS) — for gRPC too, which KrakenD CE cannot do (krakend-otel #37); no scheme means
+ * plaintext. A path in `host` is ignored, as in CE. Default port 4317 for gRPC, 4318 for HTTP.
  */
-function checkStaticKeys(root: RawObject): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const check = (attrs: unknown, at: PathSegment[]): void => {
-    const pairs: [string, PathSegment[]][] = Array.isArray(attrs)
-      ? attrs.flatMap((a, i): [string, PathSegment[]][] => (isObject(a) && typeof a.key === 'string' ? [[a.key, [...at, i, 'key']]] : []))
-      : isObject(attrs)
-        ? Object.keys(attrs).map((k): [string, PathSegment[]] => [k, [...at, k]])
-        : [];
-    for (const [key, path] of pairs) {
-      const label = sanitizeName(key);
-      if (key !== '' && (label === 'le' || label.startsWith('__'))) issues.push({ path: formatPath(path), message: `"${key}" becomes the label name "${label}", which Prometheus reserves` });
-    }
-  };
-  const layers = (ns: RawObject, at: PathSegment[]): void => {
-    check(objectAt(ns, 'global').metrics_static_attributes, [...at, 'global', 'metrics_static_attributes']);
-    check(objectAt(ns, 'proxy').metrics_static_attributes, [...at, 'proxy', 'metrics_static_attributes']);
-    check(objectAt(objectAt(ns, 'backend'), 'metrics').static_attributes, [...at, 'backend', 'metrics', 'static_attributes']);
-  };
-  const OTEL = 'telemetry/opentelemetry';
-  layers(objectAt(objectAt(objectAt(root, 'extra_config'), OTEL), 'layers'), ['extra_config', OTEL, 'layers']);
-  arrayAt(root, 'endpoints').forEach((ep, i) => {
-    if (!isObject(ep)) return;
-    layers(objectAt(objectAt(ep, 'extra_config'), OTEL), ['endpoints', i, 'extra_config', OTEL]);
-    arrayAt(ep, 'backend').forEach((be, j) => {
-      if (isObject(be)) layers(objectAt(objectAt(be, 'extra_config'), OTEL), ['endpoints', i, 'backend', j, 'extra_config', OTEL]);
-    });
-  });
-  return issues;
+export interface OtlpEndpoint {
+  readonly tls: boolean;
+  /** `scheme://host:port` */
+  readonly base: string;
+}
+
+export function otlpEndpoint(s: Pick<OtlpExporterSettings, 'host' | 'port'>): OtlpEndpoint {
+  const m = /^(https?):\/\//i.exec(s.host);
+  const tls = m?.[1]?.toLowerCase() === 'https';
+  const rest = m === null ? s.host : s.host.slice(m[0].length);
+  const hostPort = rest.split('/')[0] ?? rest;
+  const u = new URL(`http://${hostPort}`);
+  // `host: "collector:4317"` (a port in host) is honoured; otherwise `port` (or its default).
+  const port = u.port !== '' ? Number(u.port) : s.port;
+  return { tls, base: `${tls ? 'https' : 'http'}://${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${port}` };
 }

@@ -15,7 +15,7 @@ import type { ReportRequest, WorkerReport, WorkerTelemetry } from '../../telemet
 import { isToPrimary, type ToPrimary, type ToWorker } from './protocol.js';
 
 /** How long a read of the metrics waits for a worker's answer before using its previous one. */
-export const COLLECT_TIMEOUT_MS = 1_000;
+const COLLECT_TIMEOUT_MS = 1_000;
 const READY_TIMEOUT_MS = 20_000;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
@@ -63,7 +63,7 @@ export interface PrimaryOptions {
 }
 
 export class ClusterPrimary implements WorkerCollector {
-  readonly #o: PrimaryOptions;
+  readonly #options: PrimaryOptions;
   readonly #logger: Logger;
   readonly #members = new Map<number, Member>();
   readonly #pending = new Map<number, { readonly waiting: Set<number>; readonly done: () => void }>();
@@ -82,7 +82,7 @@ export class ClusterPrimary implements WorkerCollector {
   #failure: { readonly message: string; readonly code: string | undefined } | undefined;
 
   constructor(options: PrimaryOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#logger = options.logger;
   }
 
@@ -154,7 +154,7 @@ export class ClusterPrimary implements WorkerCollector {
     if (member === undefined || !isToPrimary(m)) return;
     const msg: ToPrimary = m;
     // A worker told to drain before it listened for messages did not hear it: told again, it exits.
-    if (msg.t === 'hello') this.#send(worker, member.leaving ? { t: 'drain', deadlineMs: this.#o.drainTimeoutMs } : { t: 'config', text: member.text, file: this.#o.file, overrides: this.#o.overrides });
+    if (msg.t === 'hello') this.#send(worker, member.leaving ? { t: 'drain', deadlineMs: this.#options.drainTimeoutMs } : { t: 'config', text: member.text, file: this.#options.file, overrides: this.#options.overrides });
     else if (msg.t === 'ready') {
       member.ready = true;
       this.#updateWorkerGauge();
@@ -221,7 +221,7 @@ export class ClusterPrimary implements WorkerCollector {
     const until = Date.now() + READY_TIMEOUT_MS;
     while (!fresh.ready && !fresh.worker.isDead() && !this.#stopping && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     this.#updateWorkerGauge();
-    if (!this.#stopping) await this.#drain([member], this.#o.drainTimeoutMs);
+    if (!this.#stopping) await this.#drain([member], this.#options.drainTimeoutMs);
   }
 
   #updateWorkerGauge(): void {
@@ -283,14 +283,14 @@ export class ClusterPrimary implements WorkerCollector {
     let text: string;
     let config: GatewayConfig;
     try {
-      text = readConfigFile(this.#o.file);
-      const loaded = loadConfigText(text, this.#o.file, this.#o.overrides);
+      text = readConfigFile(this.#options.file);
+      const loaded = loadConfigText(text, this.#options.file, this.#options.overrides);
       config = loaded.config;
-      for (const w of loaded.warnings) this.#logger.warn({ file: this.#o.file }, w);
+      for (const w of loaded.warnings) this.#logger.warn({ file: this.#options.file }, w);
     } catch (err) {
       telemetry.cluster.reloadsRejected.add(1);
-      if (err instanceof ConfigError) this.#logger.error({ code: err.code, issues: err.issues, file: this.#o.file }, 'reload rejected: invalid configuration; the running one keeps serving');
-      else this.#logger.error({ err, file: this.#o.file }, 'reload rejected; the running configuration keeps serving');
+      if (err instanceof ConfigError) this.#logger.error({ code: err.code, issues: err.issues, file: this.#options.file }, 'reload rejected: invalid configuration; the running one keeps serving');
+      else this.#logger.error({ err, file: this.#options.file }, 'reload rejected; the running configuration keeps serving');
       return false;
     }
     const old = [...this.#members.values()];
@@ -304,12 +304,12 @@ export class ClusterPrimary implements WorkerCollector {
       this.#text = previousText;
       this.#generation = generation - 1;
       telemetry.cluster.reloadsRejected.add(1);
-      this.#logger.error({ file: this.#o.file }, 'reload rejected: the new workers did not start; the running configuration keeps serving');
+      this.#logger.error({ file: this.#options.file }, 'reload rejected: the new workers did not start; the running configuration keeps serving');
       return false;
     }
     // The new workers accept connections now; the old ones finish what they have.
-    await this.#drain(old, this.#o.drainTimeoutMs);
-    await telemetry.replaceConfig(config, this.#o.drainTimeoutMs);
+    await this.#drain(old, this.#options.drainTimeoutMs);
+    await telemetry.replaceConfig(config, this.#options.drainTimeoutMs);
     telemetry.cluster.reloadsApplied.add(1);
     this.#logger.info({ workers: config.workers, endpoints: config.endpoints.length }, 'configuration reloaded');
     return true;
@@ -333,7 +333,7 @@ export class ClusterPrimary implements WorkerCollector {
     if (this.#stopping) return;
     this.#stopping = true;
     await this.#reloading;
-    await this.#drain([...this.#members.values()], this.#o.drainTimeoutMs);
+    await this.#drain([...this.#members.values()], this.#options.drainTimeoutMs);
     // After the workers' final reports: the readers' last pushes carry the final sums.
     await this.#starting?.catch(() => undefined);
     if (this.#started) await this.#telemetry?.close(5_000);

@@ -119,11 +119,6 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
     return statsFromRaw(mergeRawStats(this.#retiredStats === undefined ? latest : [this.#retiredStats, ...latest], Date.now()));
   }
 
-  /** Each worker ends its own windows; at shutdown they have ended them before their final report. */
-  endWindow(): Promise<void> {
-    return Promise.resolve();
-  }
-
   /** How many workers answered the last collection. */
   get lastWorkers(): number {
     return this.#lastParts.length;

@@ -8,8 +8,8 @@ import type { SeriesSnapshot, Snapshot } from '../store/store.js';
 import { BACKENDS, HEALTH, REQUESTS } from './dashboard-view.js';
 import type { SlowRequest } from './slow-log.js';
 
-export const WINDOW_S = 10;
-export const HISTORY_POINTS = 300;
+const WINDOW_S = 10;
+const HISTORY_POINTS = 300;
 
 type Hist = Extract<SeriesSnapshot, { counts: Float64Array }>;
 

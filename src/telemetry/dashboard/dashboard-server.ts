@@ -10,10 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { timingSafeEqual } from 'node:crypto';
 import { RateLimitedLog, type Logger } from '../../log/logger.js';
-import { SideListener, type SideTarget } from '../../server/listen.js';
+import { SideListener, type SideTarget } from '../../http/listen.js';
 import type { Snapshot } from '../store/store.js';
 import { DashboardModel, type DashboardState } from './dashboard-model.js';
-import type { DashboardSettings } from './dashboard-settings.js';
+import type { DashboardSettings } from '../../config/namespaces/dashboard.js';
 import type { SlowRequest } from './slow-log.js';
 
 /** Where the dashboard reads: the `dashboard` families and the slowest recent requests. */

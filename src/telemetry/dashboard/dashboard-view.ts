@@ -4,8 +4,7 @@
  * requests. Families live in the store's `dashboard` group (no exporter serves them), so the
  * dashboard reads the same store — and in a cluster, the same sum over workers — as everything else.
  */
-import type { Target } from '../../backends/balancer.js';
-import type { HealthChecker } from '../../backends/health.js';
+import type { CompiledRoute } from '../../backends/backend-route.js';
 import type { GatewayConfig } from '../../config/types.js';
 import { Outcome, type RecordSink, type RequestRecord } from '../record.js';
 import type { Family } from '../store/family.js';
@@ -23,7 +22,7 @@ export const HEALTH = 'tollgate_dashboard_target_health';
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30];
 const UNMATCHED = 'unmatched';
 
-interface Route {
+interface RouteCells {
   readonly route: string;
   readonly method: string;
   /** Cells by status code, bound on first use; codes past the route's budget share its `other` cell. */
@@ -35,35 +34,33 @@ interface Route {
 export class DashboardView implements RecordSink {
   readonly slow = new SlowLog();
   readonly #requests: Family<'histogram'>;
-  readonly #routes: Route[];
+  readonly #routes: RouteCells[];
   readonly #unmatched: Map<string, Map<number, HistogramCell>> = new Map();
   readonly #healthPath: string | undefined;
 
-  constructor(store: MetricStore, config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], health: readonly (readonly (HealthChecker | undefined)[])[]) {
+  constructor(store: MetricStore, config: GatewayConfig, routes: readonly CompiledRoute[]) {
     this.#healthPath = config.healthPath;
     this.#requests = store.histogram(DASHBOARD_GROUP, { name: REQUESTS, help: 'Live dashboard: gateway request duration by route, method and status.', buckets: BUCKETS, unit: 'seconds' });
     const backends = store.histogram(DASHBOARD_GROUP, { name: BACKENDS, help: 'Live dashboard: backend round trip (request sent to response headers) by route and backend.', buckets: BUCKETS, unit: 'seconds' });
-    this.#routes = config.endpoints.map((ep) => ({
-      route: ep.path,
-      method: ep.method,
+    this.#routes = routes.map((r) => ({
+      route: r.config.path,
+      method: r.method,
       byStatus: new Map(),
       budget: new StatusBudget(),
-      backends: ep.backends.map((b) => {
+      backends: r.backends.map((b) => {
         // The url_pattern as written, like the route column's endpoint (`/files/{name}`, not KrakenD's `/:name`).
-        const base: [string, string][] = [['route', ep.path], ['backend', b.urlPattern]];
+        const base: [string, string][] = [['route', r.config.path], ['backend', b.config.urlPattern]];
         return { ok: backends.bind([...base, ['outcome', 'ok']]), error: backends.bind([...base, ['outcome', 'error']]) };
       }),
     }));
-    this.#bindHealth(store, config, targets, health);
+    this.#bindHealth(store, routes);
   }
 
-  #bindHealth(store: MetricStore, config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], health: readonly (readonly (HealthChecker | undefined)[])[]): void {
+  #bindHealth(store: MetricStore, routes: readonly CompiledRoute[]): void {
     // Unhealthy wins when workers disagree for a moment: `min`.
     const family = store.gauge(DASHBOARD_GROUP, { name: HEALTH, help: 'Live dashboard: target health (1 healthy, 0 unhealthy, -1 not checked).', merge: 'min' });
-    const cells = config.endpoints.flatMap((ep) =>
-      ep.backends.flatMap((b, bi) =>
-        (targets[ep.index]?.[bi] ?? []).map((t, ti) => ({ cell: family.bind([['route', ep.path], ['backend', b.urlPattern], ['target', t.origin]]), checker: health[ep.index]?.[bi], ti })),
-      ),
+    const cells = routes.flatMap((r) =>
+      r.backends.flatMap((b) => b.targets.map((t, ti) => ({ cell: family.bind([['route', r.config.path], ['backend', b.config.urlPattern], ['target', t.origin]]), checker: b.health, ti }))),
     );
     store.addCollector(DASHBOARD_GROUP, () => {
       for (const c of cells) c.cell.set(c.checker === undefined || !c.checker.enabled ? -1 : c.checker.state(c.ti) === 'healthy' ? 1 : 0);
@@ -95,7 +92,7 @@ export class DashboardView implements RecordSink {
     this.slow.offer(rec, r?.route ?? UNMATCHED, seconds, sampled ? t.traceId : undefined);
   }
 
-  #cell(r: Route, status: number): HistogramCell {
+  #cell(r: RouteCells, status: number): HistogramCell {
     let c = r.byStatus.get(status);
     if (c === undefined) {
       c = this.#requests.bind([['route', r.route], ['method', r.method], ['status', r.budget.admit(status) ? String(status) : 'other']]);

@@ -16,8 +16,8 @@ export interface SlowRequest {
   readonly traceId: string | undefined;
 }
 
-export const SLOW_KEEP = 20;
-export const SLOW_WINDOW_MS = 60_000;
+const SLOW_KEEP = 20;
+const SLOW_WINDOW_MS = 60_000;
 
 export class SlowLog {
   readonly #entries: SlowRequest[] = [];

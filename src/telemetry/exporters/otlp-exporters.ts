@@ -18,8 +18,8 @@ import type { Attributes } from '@opentelemetry/api';
 import type { EncodedSpanExporter, SpanChunk } from '../tracing/span-batcher.js';
 import { encodeAttributes, encodeTraceRequest } from '../tracing/span-encoder.js';
 import { SCOPE } from '../tracing/span-data.js';
-import type { OtlpExporterSettings } from '../otel/settings.js';
-import { otlpEndpoint } from './otlp-endpoint.js';
+import type { OtlpExporterSettings } from '../../config/namespaces/opentelemetry.js';
+import { otlpEndpoint } from '../../config/namespaces/opentelemetry.js';
 
 const TIMEOUT_MS = 10_000;
 

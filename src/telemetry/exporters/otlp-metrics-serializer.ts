@@ -8,39 +8,39 @@ import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ProtobufMetricsSerializer, type IExportMetricsServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
 import { AggregationTemporality, DataPointType, type DataPoint, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Exemplar } from '../store/cells.js';
-import { FastWriter } from '../tracing/fast-writer.js';
+import { ProtobufWriter } from '../tracing/protobuf-writer.js';
 import { writeAttribute } from '../tracing/otlp-attributes.js';
 
 /** A histogram data point may carry the store's exemplars (one per bucket at most). */
 export type DataPointWithExemplars = DataPoint<Histogram> & { readonly exemplars?: readonly (Exemplar | undefined)[] };
 
-function time(w: FastWriter, field: number, t: HrTime): void {
+function time(w: ProtobufWriter, field: number, t: HrTime): void {
   w.tag(field, 1);
   w.fixed64Hr(t[0], t[1]);
 }
 
-function attributes(w: FastWriter, field: number, attrs: Attributes): void {
+function attributes(w: ProtobufWriter, field: number, attrs: Attributes): void {
   for (const [key, value] of Object.entries(attrs)) if (value !== undefined) writeAttribute(w, field, key, value);
 }
 
-function double(w: FastWriter, field: number, v: number): void {
+function double(w: ProtobufWriter, field: number, v: number): void {
   w.tag(field, 1);
   w.double(v);
 }
 
-function temporality(w: FastWriter, t: AggregationTemporality): void {
+function temporality(w: ProtobufWriter, t: AggregationTemporality): void {
   w.tag(2, 0);
   w.varint(t === AggregationTemporality.DELTA ? 1 : 2);
 }
 
-function numberPoint(w: FastWriter, dp: DataPoint<number>): void {
+function numberPoint(w: ProtobufWriter, dp: DataPoint<number>): void {
   time(w, 2, dp.startTime);
   time(w, 3, dp.endTime);
   double(w, 4, dp.value);
   attributes(w, 7, dp.attributes);
 }
 
-function histogramPoint(w: FastWriter, dp: DataPointWithExemplars): void {
+function histogramPoint(w: ProtobufWriter, dp: DataPointWithExemplars): void {
   const h = dp.value;
   time(w, 2, dp.startTime);
   time(w, 3, dp.endTime);
@@ -68,7 +68,7 @@ function histogramPoint(w: FastWriter, dp: DataPointWithExemplars): void {
   if (h.max !== undefined) double(w, 12, h.max);
 }
 
-function points<T>(w: FastWriter, list: readonly T[], write: (w: FastWriter, dp: T) => void): void {
+function points<T>(w: ProtobufWriter, list: readonly T[], write: (w: ProtobufWriter, dp: T) => void): void {
   for (const dp of list) {
     const p = w.open(1);
     write(w, dp);
@@ -76,7 +76,7 @@ function points<T>(w: FastWriter, list: readonly T[], write: (w: FastWriter, dp:
   }
 }
 
-function metric(w: FastWriter, m: MetricData): void {
+function metric(w: ProtobufWriter, m: MetricData): void {
   w.string(1, m.descriptor.name);
   w.string(2, m.descriptor.description);
   w.string(3, m.descriptor.unit);
@@ -108,8 +108,8 @@ function metric(w: FastWriter, m: MetricData): void {
   }
 }
 
-export function serializeMetricsRequest(rm: ResourceMetrics): Uint8Array {
-  const w = new FastWriter(16 * 1024);
+function serializeMetricsRequest(rm: ResourceMetrics): Uint8Array {
+  const w = new ProtobufWriter(16 * 1024);
   const r = w.open(1);
   const res = w.open(1);
   attributes(w, 1, rm.resource.attributes);

@@ -12,6 +12,7 @@ import { RateLimitedLog, type Logger } from '../../log/logger.js';
 import type { CounterCell } from '../store/cells.js';
 import type { Snapshot, SnapshotSource, StoreGroup } from '../store/store.js';
 import { SCOPE } from '../tracing/span-data.js';
+import { withDeadline } from '../../util/with-deadline.js';
 
 export interface PusherStats {
   readonly exported: CounterCell;
@@ -125,9 +126,8 @@ export class OtlpMetricPusher {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     // One deadline for all three steps: a collector that never answers must not get it three times.
     const until = Date.now() + deadlineMs;
-    const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())).unref())]);
-    await bounded(this.#inFlight ?? Promise.resolve());
-    await bounded(this.push());
-    await bounded(this.#exporter.shutdown().catch(() => undefined));
+    await withDeadline(this.#inFlight ?? Promise.resolve(), until);
+    await withDeadline(this.push(), until);
+    await withDeadline(this.#exporter.shutdown().catch(() => undefined), until);
   }
 }

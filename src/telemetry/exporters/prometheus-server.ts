@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SideListener, type SideTarget } from '../../server/listen.js';
+import { SideListener, type SideTarget } from '../../http/listen.js';
 import type { Logger } from '../../log/logger.js';
 import type { SnapshotSource, StoreGroup } from '../store/store.js';
 import { negotiateFormat } from '../exposition/negotiate.js';

@@ -8,7 +8,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 /** CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS (OTLP spec, gRPC). */
 const RETRYABLE_GRPC = new Set([1, 4, 10, 11, 14, 15]);
 
-export function isRetryable(result: ExportResult): boolean {
+function isRetryable(result: ExportResult): boolean {
   if (result.code === ExportResultCode.SUCCESS) return false;
   const code = (result.error as { code?: unknown } | undefined)?.code;
   return typeof code === 'number' && RETRYABLE_GRPC.has(code);
@@ -21,7 +21,7 @@ export interface RetryPolicy {
   readonly attempts: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { initialMs: 1_000, maxMs: 5_000, multiplier: 1.5, attempts: 5 };
+const DEFAULT_RETRY: RetryPolicy = { initialMs: 1_000, maxMs: 5_000, multiplier: 1.5, attempts: 5 };
 
 /** Runs `attempt` until it succeeds, fails for good, runs out of attempts or passes `deadline`. */
 export function withRetry(attempt: (cb: (r: ExportResult) => void) => void, deadline: number, done: (r: ExportResult) => void, policy: RetryPolicy = DEFAULT_RETRY): void {

@@ -5,23 +5,23 @@
  */
 export class TextBuffer {
   #buf: Buffer;
-  #n = 0;
+  #length = 0;
 
   constructor(sizeHint: number) {
     this.#buf = Buffer.allocUnsafe(Math.max(4096, sizeHint));
   }
 
   #room(bytes: number): void {
-    if (this.#n + bytes <= this.#buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.#n + bytes, this.#buf.length * 2));
-    this.#buf.copy(grown, 0, 0, this.#n);
+    if (this.#length + bytes <= this.#buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.#length + bytes, this.#buf.length * 2));
+    this.#buf.copy(grown, 0, 0, this.#length);
     this.#buf = grown;
   }
 
   bytes(b: Buffer): void {
     this.#room(b.length);
-    this.#buf.set(b, this.#n);
-    this.#n += b.length;
+    this.#buf.set(b, this.#length);
+    this.#length += b.length;
   }
 
   /** ASCII only: numbers and fixed syntax. Short ones byte by byte: cheaper than a call into the encoder. */
@@ -29,26 +29,26 @@ export class TextBuffer {
     const len = s.length;
     this.#room(len);
     if (len > 32) {
-      this.#n += this.#buf.write(s, this.#n, 'latin1');
+      this.#length += this.#buf.write(s, this.#length, 'latin1');
       return;
     }
     const buf = this.#buf;
-    let n = this.#n;
+    let n = this.#length;
     for (let i = 0; i < len; i++) buf[n++] = s.charCodeAt(i);
-    this.#n = n;
+    this.#length = n;
   }
 
   utf8(s: string): void {
     // Room for the worst case (3 bytes per UTF-16 unit) rather than a pass to count the bytes.
     this.#room(s.length * 3);
-    this.#n += this.#buf.write(s, this.#n, 'utf8');
+    this.#length += this.#buf.write(s, this.#length, 'utf8');
   }
 
   get length(): number {
-    return this.#n;
+    return this.#length;
   }
 
   finish(): Buffer {
-    return this.#buf.subarray(0, this.#n);
+    return this.#buf.subarray(0, this.#length);
   }
 }

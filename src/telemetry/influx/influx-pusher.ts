@@ -1,5 +1,6 @@
 /**
- * Pushes the extended-metrics snapshot to InfluxDB every `ttl` (spec §4.2): the 1.x write API
+ * Pushes the extended-metrics snapshot to InfluxDB every `ttl`, as krakend-influx does
+ * (https://github.com/krakend/krakend-influx/blob/HEAD/influxdb.go; docs/stats.md): the 1.x write API
  * (`/write?db=…&precision=s`, basic auth) or 2.x (`/api/v2/write?org=…&bucket=…&precision=s`,
  * token). A failed batch is kept in a bounded buffer (`buffer_size` batches, newest win) and sent
  * again, merged, after the next success. Failures cost one rate-limited log line; the password or
@@ -10,8 +11,9 @@ import { request } from 'undici';
 import { RateLimitedLog, type Logger } from '../../log/logger.js';
 import type { StatsSource } from '../stats/stats-server.js';
 import type { CounterCell } from '../store/cells.js';
+import { withDeadline } from '../../util/with-deadline.js';
 import { toLine } from './line-protocol.js';
-import type { InfluxSettings } from './influx-settings.js';
+import type { InfluxSettings } from '../../config/namespaces/influx.js';
 import { DeltaTracker, toPoints } from './points.js';
 
 const TIMEOUT_MS = 10_000;
@@ -23,7 +25,7 @@ export interface InfluxStats {
 }
 
 export class InfluxPusher {
-  readonly #s: InfluxSettings;
+  readonly #settings: InfluxSettings;
   readonly #metrics: StatsSource;
   readonly #logger: Logger;
   readonly #stats: InfluxStats;
@@ -37,7 +39,7 @@ export class InfluxPusher {
   #inFlight: Promise<void> | undefined;
 
   constructor(settings: InfluxSettings, metrics: StatsSource, logger: Logger, stats: InfluxStats) {
-    this.#s = settings;
+    this.#settings = settings;
     this.#metrics = metrics;
     this.#logger = logger;
     this.#stats = stats;
@@ -54,7 +56,7 @@ export class InfluxPusher {
   start(): void {
     this.#timer = setInterval(() => {
       this.push().catch(() => undefined);
-    }, this.#s.ttlMs);
+    }, this.#settings.ttlMs);
     this.#timer.unref();
   }
 
@@ -95,7 +97,7 @@ export class InfluxPusher {
 
   #keep(batches: readonly string[]): void {
     this.#buffer.push(...batches);
-    const excess = this.#buffer.length - this.#s.bufferSize;
+    const excess = this.#buffer.length - this.#settings.bufferSize;
     if (excess > 0) {
       this.#buffer.splice(0, excess);
       this.#stats.dropped.add(excess);
@@ -118,15 +120,14 @@ export class InfluxPusher {
   }
 
   #fail(reason: string, detail: string): void {
-    this.#errors.maybe(reason, (suppressed) => this.#logger.warn({ address: this.#s.address, reason, detail, suppressed, buffered: this.#buffer.length }, "Couldn't write to InfluxDB"));
+    this.#errors.maybe(reason, (suppressed) => this.#logger.warn({ address: this.#settings.address, reason, detail, suppressed, buffered: this.#buffer.length }, "Couldn't write to InfluxDB"));
   }
 
   async close(deadlineMs: number): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     // One deadline for both steps: an InfluxDB that never answers must not get it twice.
     const until = Date.now() + deadlineMs;
-    const bounded = (p: Promise<unknown>): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())).unref())]);
-    await bounded(this.#inFlight ?? Promise.resolve());
-    await bounded(this.#metrics.endWindow().then(() => this.push()));
+    await withDeadline(this.#inFlight ?? Promise.resolve(), until);
+    await withDeadline((this.#metrics.endWindow?.() ?? Promise.resolve()).then(() => this.push()), until);
   }
 }

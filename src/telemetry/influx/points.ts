@@ -1,5 +1,6 @@
 /**
- * A stats snapshot as krakend-influx writes it (spec §4.3): `requests` (layer, name, complete,
+ * A stats snapshot as krakend-influx writes it (https://github.com/krakend/krakend-influx, its
+ * counter/, gauge/ and histogram/ packages; docs/stats.md): `requests` (layer, name, complete,
  * error), `responses` (name, status), `router` (direction in/out), `router.response-size`,
  * `router.response-time`, `debug`, `runtime` and the GC pause histograms, every point tagged `host`.
  * Counter fields: `total` (cumulative) and `count` (increase since the previous push).
@@ -18,7 +19,7 @@ const QUANTILES: readonly (readonly [string, number])[] = [
   ['p0.99', 0.99],
 ];
 
-export function histogramFields(h: WindowSnapshot): Record<string, FieldValue> {
+function histogramFields(h: WindowSnapshot): Record<string, FieldValue> {
   const f: Record<string, FieldValue> = { max: { int: h.max }, min: { int: h.min }, mean: { int: h.mean }, stddev: { int: h.stddev }, variance: { int: h.variance } };
   for (const [name, q] of QUANTILES) f[name] = h.percentile(q);
   return f;

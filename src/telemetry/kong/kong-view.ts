@@ -1,28 +1,29 @@
 /**
- * Kong's Prometheus plugin as a view of the request record (spec kong.md §2): 3.x families (or the
- * 2.x names), labels in Kong's declared order, Kong's buckets, latencies in milliseconds as Kong
- * defines them — Kong latency until the request is handed to the upstream (the whole time for a
- * gateway-generated response), upstream latency until its first byte, request latency in total.
+ * Kong's Prometheus plugin (https://developer.konghq.com/plugins/prometheus/, its exporter
+ * https://github.com/Kong/kong/blob/master/kong/plugins/prometheus/exporter.lua; docs/kong.md) as a
+ * view of the request record: 3.x families (or the 2.x names), labels in Kong's declared order,
+ * Kong's buckets, latencies in milliseconds as Kong defines them — Kong latency until the request is
+ * handed to the upstream (the whole time for a gateway-generated response), upstream latency until
+ * its first byte, request latency in total.
  * Requests that match no endpoint are never counted, as in Kong.
  */
 import { randomUUID } from 'node:crypto';
-import type { Target } from '../../backends/balancer.js';
+import type { CompiledRoute } from '../../backends/backend-route.js';
 import type { GatewayConfig } from '../../config/types.js';
 import type { CounterCell, GaugeCell, HistogramCell } from '../store/cells.js';
-import type { Family } from '../store/family.js';
+import type { Family, GaugeMerge } from '../store/family.js';
 import type { LabelPairs } from '../store/labels.js';
-import type { GaugeMerge, MetricStore } from '../store/store.js';
+import type { MetricStore } from '../store/store.js';
 import { StatusBudget } from '../store/status-budget.js';
 import { Outcome, type RequestRecord, type RecordSink } from '../record.js';
 import type { ConnectionStats } from './connections.js';
-import type { KongSettings } from './kong-settings.js';
-import type { HealthChecker } from '../../backends/health.js';
+import type { KongSettings } from '../../config/namespaces/kong.js';
 
 const KONG_LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000];
 const UPSTREAM_LATENCY_BUCKETS = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000];
 const LEGACY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 1000, 2000, 5000, 10000, 30000, 60000];
 
-interface Route {
+interface RouteCells {
   readonly service: string;
   readonly route: string;
   /** [status][source * (consumers + 1) + consumer slot] */
@@ -43,8 +44,8 @@ interface Route {
 
 export class KongView implements RecordSink {
   /** One id for the node: cluster workers share the primary's (TOLLGATE_NODE_ID), as nginx workers share Kong's. */
-  readonly nodeId = process.env.TOLLGATE_NODE_ID ?? randomUUID();
-  readonly #routes: Route[];
+  readonly nodeId: string;
+  readonly #routes: RouteCells[];
   readonly #legacy: boolean;
   readonly #requests: Family<'counter'> | undefined;
   readonly #consumerStatus: Family<'counter'> | undefined;
@@ -55,11 +56,11 @@ export class KongView implements RecordSink {
     store: MetricStore,
     settings: KongSettings,
     config: GatewayConfig,
-    targets: readonly (readonly (readonly Target[])[])[],
+    routes: readonly CompiledRoute[],
     connections: ConnectionStats,
     version: string,
-    health: readonly (readonly (HealthChecker | undefined)[])[],
   ) {
+    this.nodeId = settings.nodeId ?? randomUUID();
     this.#legacy = settings.naming === '2.x';
     const legacy = this.#legacy;
     this.#perConsumer = settings.perConsumer;
@@ -68,7 +69,7 @@ export class KongView implements RecordSink {
     // Every label value comes from the config (routes, services, consumers) or a closed set (status,
     // source, direction), so the limit scales with the config instead of cutting 100 routes × 50
     // consumers short; overflow, if any, shows in kong_nginx_metric_errors_total.
-    const seriesLimit = Math.min(200_000, Math.max(2_000, config.endpoints.length * (this.#slots + 1) * 8));
+    const seriesLimit = Math.min(200_000, Math.max(2_000, routes.length * (this.#slots + 1) * 8));
     const kong = { declaredOrder: true, seriesLimit } as const;
     const ctr = (name: string, help: string, total = true): Family<'counter'> => store.counter('kong', { name, help, ...kong, noTotalSuffix: !total });
     const hist = (name: string, help: string, buckets: readonly number[]): Family<'histogram'> => store.histogram('kong', { name, help, buckets, ...kong });
@@ -93,12 +94,12 @@ export class KongView implements RecordSink {
         : ctr('kong_bandwidth_bytes', 'Total bandwidth (ingress/egress) throughput in bytes', false)
       : undefined;
 
-    this.#routes = config.endpoints.map((ep) => {
-      const first = targets[ep.index]?.[0]?.[0];
+    this.#routes = routes.map(({ config: ep, backends }) => {
+      const first = backends[0]?.targets[0];
       const service = ep.kong?.service ?? first?.hostname ?? '';
       const route = ep.kong?.route ?? ep.path;
       const base: LabelPairs = [['service', service], ['route', route]];
-      const r: Route = { service, route, codes: [], consumerCodes: [], statuses: new StatusBudget(), consumerBandwidth: [] };
+      const r: RouteCells = { service, route, codes: [], consumerCodes: [], statuses: new StatusBudget(), consumerBandwidth: [] };
       const ws: LabelPairs = legacy ? [] : [['workspace', 'default']];
       if (kongLatency !== undefined) r.kong = kongLatency.bind([...base, ...ws]);
       if (upstreamLatency !== undefined) r.upstream = upstreamLatency.bind([...base, ...ws]);
@@ -128,7 +129,7 @@ export class KongView implements RecordSink {
     if (!legacy) gauge('kong_node_info', 'Kong Node metadata information').bind([['node_id', this.nodeId], ['version', version]]).set(1);
     const lua = gauge('kong_memory_workers_lua_vms_bytes', 'Allocated bytes in worker Lua VM').bind([...(legacy ? [] : ([['node_id', this.nodeId]] as LabelPairs)), ['pid', String(process.pid)], ['kong_subsystem', 'http']]);
     const errors = store.counter('kong', { name: 'kong_nginx_metric_errors', help: 'Number of nginx-lua-prometheus errors', ...kong }).bind([]);
-    const refreshHealth = legacy || settings.upstreamHealthMetrics ? this.#bindHealth(gauge, config, targets, health) : undefined;
+    const refreshHealth = legacy || settings.upstreamHealthMetrics ? this.#bindHealth(gauge, routes) : undefined;
     const families = store.families(new Set(['kong']));
     store.addCollector('kong', () => {
       conn.accepted.set(connections.accepted);
@@ -149,19 +150,17 @@ export class KongView implements RecordSink {
   /** One series per (upstream, target, state), one-hot; refreshed from the checkers at scrape time. */
   #bindHealth(
     gauge: (name: string, help: string) => Family<'gauge'>,
-    config: GatewayConfig,
-    targets: readonly (readonly (readonly Target[])[])[],
-    health: readonly (readonly (HealthChecker | undefined)[])[],
+    routes: readonly CompiledRoute[],
   ): () => void {
     const family = gauge('kong_upstream_target_health', 'Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.');
     const seen = new Set<string>();
     const rows: { cells: Record<string, GaugeCell>; state: () => string }[] = [];
-    config.endpoints.forEach((ep, e) =>
-      ep.backends.forEach((b, i) => {
-        const checker = health[e]?.[i];
-        (targets[e]?.[i] ?? []).forEach((t, ti) => {
+    routes.forEach((r) =>
+      r.backends.forEach((b) => {
+        const checker = b.health;
+        b.targets.forEach((t, ti) => {
           const target = `${t.hostname}:${t.port}`;
-          const upstream = b.health?.upstream ?? t.hostname;
+          const upstream = b.config.health?.upstream ?? t.hostname;
           const key = `${upstream}\u0000${target}`;
           if (seen.has(key)) return;
           seen.add(key);
@@ -183,7 +182,7 @@ export class KongView implements RecordSink {
 
   record(rec: RequestRecord): void {
     if (rec.route < 0) return;
-    const r = this.#routes[rec.route] as Route;
+    const r = this.#routes[rec.route] as RouteCells;
     const first = rec.backends?.[0];
     const dispatched = first !== undefined && first.dispatchAt !== 0 ? first.dispatchAt : 0;
     const fromService = answeredByBackend(rec);

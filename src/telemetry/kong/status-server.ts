@@ -6,12 +6,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIPv6, type AddressInfo } from 'node:net';
-import { SideListener, type SideTarget } from '../../server/listen.js';
+import { SideListener, type SideTarget } from '../../http/listen.js';
 import type { Logger } from '../../log/logger.js';
 import { encodePrometheusText } from '../exposition/prometheus-text.js';
 import { ExpositionResponder } from '../exposition/respond.js';
 import type { SnapshotSource } from '../store/store.js';
-import type { KongSettings } from './kong-settings.js';
+import type { KongSettings } from '../../config/namespaces/kong.js';
 
 const GROUPS = new Set(['kong']);
 
@@ -21,7 +21,7 @@ function json(res: ServerResponse, status: number, message: string): void {
 }
 
 export class KongStatusServer {
-  readonly #s: KongSettings;
+  readonly #settings: KongSettings;
   readonly #store: SnapshotSource;
   readonly #logger: Logger;
   readonly #allow: BlockList | undefined;
@@ -29,7 +29,7 @@ export class KongStatusServer {
   readonly #responder = new ExpositionResponder();
 
   constructor(settings: KongSettings, store: SnapshotSource, logger: Logger) {
-    this.#s = settings;
+    this.#settings = settings;
     this.#store = store;
     this.#logger = logger;
     this.#listener = new SideListener('telemetry/kong-prometheus', logger);
@@ -52,9 +52,9 @@ export class KongStatusServer {
       // A socket already gone has no address (and BlockList.check throws on ''): nothing to allow.
       if (ip === '' || !this.#allow.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4')) return 'forbidden';
     }
-    if (this.#s.token !== undefined) {
+    if (this.#settings.token !== undefined) {
       const given = Buffer.from(req.headers.authorization ?? '');
-      const want = Buffer.from(`Bearer ${this.#s.token}`);
+      const want = Buffer.from(`Bearer ${this.#settings.token}`);
       if (given.length !== want.length || !timingSafeEqual(given, want)) return 'unauthorized';
     }
     return 'ok';
@@ -72,7 +72,7 @@ export class KongStatusServer {
   }
 
   async start(): Promise<AddressInfo> {
-    const address = await this.#listener.open(this.#s.listenHost, this.#s.listenPort, (req, res, target) => this.#handle(req, res, target));
+    const address = await this.#listener.open(this.#settings.listenHost, this.#settings.listenPort, (req, res, target) => this.#handle(req, res, target));
     this.#logger.info({ address: address.address, port: address.port }, 'kong status listener listening');
     return address;
   }

@@ -1,12 +1,17 @@
 /**
- * The metric families of krakend-otel, named as its Prometheus exporter renders them (spec §2.9):
+ * The metric families of krakend-otel, named as its Prometheus exporter renders them (OpenTelemetry Go
+ * https://github.com/open-telemetry/opentelemetry-go/blob/exporters/prometheus/v0.47.0/exporters/prometheus/exporter.go):
  * dots and dashes become `_`, unit suffixes appended for mapped units, counters get `_total` at
  * render time. Legacy names by default, OTel semconv 1.27 names with `semantic_convention: "1.27"`.
  */
 import type { Family } from '../store/family.js';
 import type { MetricStore } from '../store/store.js';
 
-/** Every series of krakend-otel carries its instrumentation scope (spec §1.9, §2.9 rule 5). */
+/**
+ * Every series of krakend-otel carries its instrumentation scope: the meter is named in
+ * https://github.com/krakend/krakend-otel/blob/HEAD/state/state.go, and the Go Prometheus exporter adds
+ * the scope labels (see the exporter.go link above).
+ */
 export const SCOPE_LABELS = [
   ['otel_scope_name', 'io.krakend.krakend-otel'],
   ['otel_scope_version', ''],

@@ -1,14 +1,15 @@
 /**
- * KrakenD's OpenTelemetry layers as a view of the request record (spec §2.2–2.8): global, proxy,
+ * KrakenD's OpenTelemetry layers (https://www.krakend.io/docs/telemetry/opentelemetry-layers-metrics/)
+ * as a view of the request record: global, proxy,
  * backend stage, round trip, read payload and detailed connection. Every label set is fixed at
  * start-up per route and backend; the only dynamic dimensions are closed sets (status code, the
  * error/canceled/complete flags, the method of unmatched requests), bound on first sight into
  * arrays indexed by number. Recording is array indexing and `observe()`.
  */
 import { STATUS_CODES } from 'node:http';
-import type { BackendConfig, EndpointConfig, GatewayConfig } from '../../config/types.js';
+import type { GatewayConfig } from '../../config/types.js';
+import type { BackendRoute, CompiledRoute } from '../../backends/backend-route.js';
 import type { Target } from '../../backends/balancer.js';
-import { parseEndpointPattern, type EndpointPattern } from '../../routing/pattern.js';
 import type { CounterCell, HistogramCell } from '../store/cells.js';
 import type { LabelPairs } from '../store/labels.js';
 import type { MetricStore } from '../store/store.js';
@@ -16,7 +17,7 @@ import { StatusBudget } from '../store/status-budget.js';
 import { Outcome, type BackendRecord, type RecordSink, type RequestRecord } from '../record.js';
 import { registerKrakendFamilies, type KrakendFamilies } from './families.js';
 import { epochMs } from '../tracing/time.js';
-import type { BackendLayerOptions, OtelSettings, ProxyLayer } from './settings.js';
+import type { BackendLayerOptions, OtelSettings, ProxyLayer } from '../../config/namespaces/opentelemetry.js';
 
 const METHODS = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE'];
 const STATUS_SLOTS = 1000;
@@ -26,7 +27,10 @@ function methodIndex(m: string): number {
   return i === -1 ? METHODS.length : i;
 }
 
-/** krakend-otel's route form of a backend url_pattern: `{id}` → `:id` (lower-cased, spec §6.2). */
+/**
+ * krakend-otel's route form of a backend url_pattern: `{id}` → `:id`, lower-cased as
+ * https://github.com/krakend/krakend-otel/blob/HEAD/config/path_pattern.go does.
+ */
 export function normalizeUrlPattern(pattern: string): string {
   const q = pattern.indexOf('?');
   return (q === -1 ? pattern : pattern.slice(0, q)).replace(/\{([^{}]+)\}/g, (_m, n: string) => `:${n.toLowerCase()}`);
@@ -88,8 +92,8 @@ class RouteBinding {
 }
 
 export class KrakendOtelView implements RecordSink {
-  readonly #f: KrakendFamilies;
-  readonly #s: OtelSettings;
+  readonly #families: KrakendFamilies;
+  readonly #settings: OtelSettings;
   readonly #routes: RouteBinding[];
   readonly #scheme: string;
   /** Unmatched requests: [methodIndex * STATUS_SLOTS + status]. */
@@ -97,49 +101,42 @@ export class KrakendOtelView implements RecordSink {
   readonly #unmatchedSize: (HistogramCell | undefined)[] = [];
   readonly #modern: boolean;
 
-  constructor(store: MetricStore, settings: OtelSettings, config: GatewayConfig, targets: readonly (readonly (readonly Target[])[])[], seriesLimit = 2000) {
-    this.#s = settings;
+  constructor(store: MetricStore, settings: OtelSettings, config: GatewayConfig, routes: readonly CompiledRoute[], seriesLimit = 2000) {
+    this.#settings = settings;
     this.#modern = settings.global.semconv === '1.27';
-    this.#f = registerKrakendFamilies(store, settings.global.semconv, settings.timeBuckets, settings.sizeBuckets, seriesLimit);
+    this.#families = registerKrakendFamilies(store, settings.global.semconv, settings.timeBuckets, settings.sizeBuckets, seriesLimit);
     this.#scheme = config.tls === undefined ? 'http' : 'https';
-    this.#routes = config.endpoints.map((ep) => this.#bindRoute(ep, targets[ep.index] ?? []));
+    this.#routes = routes.map((r) => this.#bindRoute(r));
   }
 
-  #bindRoute(ep: EndpointConfig, targets: readonly (readonly Target[])[]): RouteBinding {
-    const s = this.#s;
-    const pattern = parseEndpointPattern(ep.path) as EndpointPattern;
-    const route = pattern.normalized;
-    const skipped = s.skipPaths.has(ep.path) || s.skipPaths.has(route);
-    const globalLabels: LabelPairs = [
-      ['http.request.method', ep.method],
-      ['url.scheme', this.#scheme],
-      ['http.route', route],
-      ...staticPairs(s.global.metricsStatic),
-      ...staticPairs(ep.otel?.globalMetricsStatic ?? []),
-    ];
-    const proxyLayer = ep.otel?.proxy ?? s.proxy;
-    const proxyLabels: LabelPairs = [['http.request.method', ep.method], ['http.route', route], ...staticPairs(proxyLayer.metricsStatic)];
-    const backends = ep.backends.map((b) => this.#bindBackend(ep, route, b, targets[b.index] ?? []));
-    return new RouteBinding(skipped, globalLabels, proxyLayer, proxyLabels, backends);
+  #bindRoute(r: CompiledRoute): RouteBinding {
+    const layers = r.otel;
+    if (layers === undefined) throw new TypeError(`route ${r.id} was compiled without telemetry/opentelemetry`);
+    const route = r.pattern.normalized;
+    const globalLabels: LabelPairs = [['http.request.method', r.method], ['url.scheme', this.#scheme], ['http.route', route], ...layers.globalMetricsStatic];
+    const proxyLabels: LabelPairs = [['http.request.method', r.method], ['http.route', route], ...layers.proxy.metricsStatic];
+    const backends = r.backends.map((b) => this.#bindBackend(r, b));
+    return new RouteBinding(layers.skipped, globalLabels, layers.proxy, proxyLabels, backends);
   }
 
-  #bindBackend(ep: EndpointConfig, route: string, b: BackendConfig, targets: readonly Target[]): BackendBinding {
-    const options = (b.otel ?? this.#s.backend).metrics;
+  #bindBackend(r: CompiledRoute, b: BackendRoute): BackendBinding {
+    if (b.otel === undefined) throw new TypeError(`route ${r.id} was compiled without telemetry/opentelemetry`);
+    const options = b.otel.metrics;
     const fixed: LabelPairs = [
-      ['http.request.method', b.method],
-      ['http.route', normalizeUrlPattern(b.urlPattern)],
-      ['krakend.endpoint.route', route],
-      ['krakend.endpoint.method', ep.method],
-      ...staticPairs(options.staticAttributes),
+      ['http.request.method', b.config.method],
+      ['http.route', normalizeUrlPattern(b.config.urlPattern)],
+      ['krakend.endpoint.route', r.pattern.normalized],
+      ['krakend.endpoint.method', r.method],
+      ...options.staticAttributes,
     ];
-    return new BackendBinding(options, fixed, targets);
+    return new BackendBinding(options, fixed, b.targets);
   }
 
   record(rec: RequestRecord): void {
-    const g = this.#s.global;
+    const g = this.#settings.global;
     const status = rec.status > 0 && rec.status < STATUS_SLOTS ? rec.status : 0;
     if (rec.route < 0) {
-      if (!g.disableMetrics && !this.#s.skipPaths.has(rec.path)) this.#recordUnmatched(rec, status);
+      if (!g.disableMetrics && !this.#settings.skipPaths.has(rec.path)) this.#recordUnmatched(rec, status);
       return;
     }
     const r = this.#routes[rec.route] as RouteBinding;
@@ -154,7 +151,7 @@ export class KrakendOtelView implements RecordSink {
     if (rec.proxyStart === 0) return;
     if (!r.proxyLayer.disableMetrics) {
       const k = flagsIndex(rec.proxyError, rec.proxyCanceled, rec.proxyComplete);
-      const p = r.proxy[k] ?? (r.proxy[k] = this.#f.proxyDuration.bind([...r.proxyLabels, ...flagPairs(k)]));
+      const p = r.proxy[k] ?? (r.proxy[k] = this.#families.proxyDuration.bind([...r.proxyLabels, ...flagPairs(k)]));
       if (t === undefined) p.observe((rec.proxyEnd - rec.proxyStart) / 1000);
       else p.observeWithExemplar((rec.proxyEnd - rec.proxyStart) / 1000, t.traceId, t.proxySpanId ?? t.rootSpanId, epochMs(rec.proxyEnd));
     }
@@ -169,12 +166,12 @@ export class KrakendOtelView implements RecordSink {
 
   #bindGlobal(r: RouteBinding, status: number): HistogramCell {
     if (!r.statuses.admit(status)) {
-      r.globalSize[status] = this.#f.serverSize.overflow();
-      return (r.globalDuration[status] = this.#f.serverDuration.overflow());
+      r.globalSize[status] = this.#families.serverSize.overflow();
+      return (r.globalDuration[status] = this.#families.serverDuration.overflow());
     }
     const pairs: LabelPairs = [...r.globalLabels, ['http.response.status_code', status]];
-    r.globalSize[status] = this.#f.serverSize.bind(pairs);
-    return (r.globalDuration[status] = this.#f.serverDuration.bind(pairs));
+    r.globalSize[status] = this.#families.serverSize.bind(pairs);
+    return (r.globalDuration[status] = this.#families.serverDuration.bind(pairs));
   }
 
   #recordUnmatched(rec: RequestRecord, status: number): void {
@@ -187,10 +184,10 @@ export class KrakendOtelView implements RecordSink {
         ['url.scheme', this.#scheme],
         ['http.route', `${status} ${STATUS_CODES[status] ?? 'Unknown'}`],
         ['http.response.status_code', status],
-        ...staticPairs(this.#s.global.metricsStatic),
+        ...this.#settings.global.metricsStatic,
       ];
-      d = this.#unmatchedDuration[k] = this.#f.serverDuration.bind(pairs);
-      this.#unmatchedSize[k] = this.#f.serverSize.bind(pairs);
+      d = this.#unmatchedDuration[k] = this.#families.serverDuration.bind(pairs);
+      this.#unmatchedSize[k] = this.#families.serverSize.bind(pairs);
     }
     d.observe((rec.end - rec.start) / 1000);
     (this.#unmatchedSize[k] as HistogramCell).observe(Math.max(0, rec.bytesOut));
@@ -200,7 +197,7 @@ export class KrakendOtelView implements RecordSink {
     const o = bb.options;
     if (!o.disableStage && br.stageStart !== 0) {
       const k = flagsIndex(br.stageError, br.stageCanceled, br.stageComplete);
-      const c = bb.stage[k] ?? (bb.stage[k] = this.#f.backendDuration.bind([...bb.fixed, ...flagPairs(k)]));
+      const c = bb.stage[k] ?? (bb.stage[k] = this.#families.backendDuration.bind([...bb.fixed, ...flagPairs(k)]));
       c.observe((br.stageEnd - br.stageStart) / 1000);
     }
     if (!(o.roundTrip || o.readPayload) || br.dispatchAt === 0) return;
@@ -229,14 +226,15 @@ export class KrakendOtelView implements RecordSink {
     }
     if (o.detailedConnection) {
       rt.getConn.observe(Math.max(0, (br.connectedAt !== 0 ? br.connectedAt : ended) - br.dispatchAt) / 1000);
-      rt.dns.observe(br.dnsS);
-      rt.tls.observe(br.tlsS);
+      // undici reports no DNS or TLS set-up times: both are 0, as for a reused connection.
+      rt.dns.observe(0);
+      rt.tls.observe(0);
     }
     if (o.readPayload && br.headersAt !== 0) this.#recordRead(bb, br);
   }
 
   #bindRoundTrip(bb: BackendBinding, target: number, status: number): RoundTripCells {
-    const f = this.#f;
+    const f = this.#families;
     if (!bb.statuses.admit(status)) {
       return {
         duration: f.clientDuration.overflow(),
@@ -276,7 +274,7 @@ export class KrakendOtelView implements RecordSink {
   }
 
   #recordRead(bb: BackendBinding, br: BackendRecord): void {
-    const f = this.#f;
+    const f = this.#families;
     let cells: ReadCells;
     if (br.readError) {
       cells = bb.readErr ??= (() => {
@@ -293,10 +291,6 @@ export class KrakendOtelView implements RecordSink {
     cells.time.add(seconds);
     cells.timeHist.observe(seconds);
   }
-}
-
-function staticPairs(attrs: readonly (readonly [string, string])[]): LabelPairs {
-  return attrs;
 }
 
 function flagsIndex(error: boolean, canceled: boolean, complete: boolean): number {

@@ -1,7 +1,8 @@
 /**
- * `/__stats` rendering, Go expvar style (spec §3.4): one flat JSON object with sorted keys, written
- * `{\n"key": value,\n…\n}\n`; histograms expand into `.count .min .max .mean .std-dev` and the
- * 50/75/95/99/99.9 percentiles. A pure function of the registry's current values.
+ * `/__stats` rendering (https://www.krakend.io/docs/telemetry/extended-metrics/), Go expvar style as
+ * https://github.com/rcrowley/go-metrics/blob/master/exp/exp.go writes it: one flat JSON object with
+ * sorted keys, written `{\n"key": value,\n…\n}\n`; histograms expand into `.count .min .max .mean
+ * .std-dev` and the 50/75/95/99/99.9 percentiles. A pure function of the registry's current values.
  */
 import type { StatsSnapshot } from './stats-registry.js';
 

@@ -5,12 +5,13 @@
  * pusher; in a cluster worker it only records, and the primary serves the sum of the workers.
  */
 import type { AddressInfo } from 'node:net';
+import type { CompiledRoute } from '../../backends/backend-route.js';
 import type { GatewayConfig } from '../../config/types.js';
 import type { Logger } from '../../log/logger.js';
 import { RuntimeStats } from './runtime-stats.js';
 import { StatsRegistry, statsFromRaw, type RawStats, type StatCounter, type StatGauge, type StatsSnapshot } from './stats-registry.js';
 import { StatsServer, type StatsSource } from './stats-server.js';
-import type { StatsSettings } from './stats-settings.js';
+import type { StatsSettings } from '../../config/namespaces/metrics.js';
 import { StatsView } from './stats-view.js';
 
 export class ExtendedMetrics implements StatsSource {
@@ -26,10 +27,10 @@ export class ExtendedMetrics implements StatsSource {
   latestSnapshot: StatsSnapshot | undefined;
   latestRaw: RawStats | undefined;
 
-  constructor(settings: StatsSettings, config: GatewayConfig, logger: Logger) {
+  constructor(settings: StatsSettings, config: GatewayConfig, routes: readonly CompiledRoute[], logger: Logger) {
     this.settings = settings;
     this.#logger = logger;
-    this.view = new StatsView(this.registry, settings, config);
+    this.view = new StatsView(this.registry, settings, config, routes);
     this.#runtime = new RuntimeStats(this.registry);
     this.#totals = (['connected', 'disconnected'] as const).map((d) => ({
       window: d === 'connected' ? this.view.connected : this.view.disconnected,
@@ -38,7 +39,10 @@ export class ExtendedMetrics implements StatsSource {
     }));
   }
 
-  /** One collection window ends: spec §3.2. */
+  /**
+   * One collection window ends, as in krakend-metrics every `collection_time`
+   * (https://github.com/krakend/krakend-metrics/blob/HEAD/metrics.go).
+   */
   tick(now = Date.now()): StatsSnapshot {
     for (const t of this.#totals) {
       t.gauge.value = t.window.value;

@@ -20,7 +20,7 @@ function threads(): number | undefined {
 }
 
 export class RuntimeStats {
-  readonly #g: Record<string, StatGauge>;
+  readonly #gauges: Record<string, StatGauge>;
   readonly #pause: WindowHistogram;
   readonly #pauseNs: WindowHistogram;
   #observer: PerformanceObserver | undefined;
@@ -30,7 +30,7 @@ export class RuntimeStats {
 
   constructor(reg: StatsRegistry) {
     const mem = (k: string): StatGauge => reg.gauge(`krakend.service.runtime.MemStats.${k}`);
-    this.#g = {
+    this.#gauges = {
       Alloc: mem('Alloc'),
       HeapAlloc: mem('HeapAlloc'),
       HeapInuse: mem('HeapInuse'),
@@ -72,7 +72,7 @@ export class RuntimeStats {
   /** Refreshes the gauges (called on each collection tick and before a /__stats render). */
   collect(): void {
     const m = process.memoryUsage();
-    const g = this.#g;
+    const g = this.#gauges;
     (g.Alloc as StatGauge).value = m.heapUsed;
     (g.HeapAlloc as StatGauge).value = m.heapUsed;
     (g.HeapInuse as StatGauge).value = m.heapUsed;

@@ -1,6 +1,7 @@
 /**
- * The metrics of KrakenD's extended-metrics component (`krakend.*` keys, spec §3.3): counters,
- * integer and float gauges, and window histograms, registered under their full key. `/__stats` and
+ * The metrics of KrakenD's extended-metrics component (`krakend.*` keys as krakend-metrics registers
+ * them, https://github.com/krakend/krakend-metrics, listed in docs/stats.md): counters, integer and
+ * float gauges, and window histograms, registered under their full key. `/__stats` and
  * the Influx push both read it, so they never disagree.
  */
 import { mergeWindows, WindowHistogram, windowSnapshot, type RawWindow, type WindowSnapshot } from './window-histogram.js';

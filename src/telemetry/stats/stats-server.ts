@@ -4,11 +4,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SideListener } from '../../server/listen.js';
+import { SideListener } from '../../http/listen.js';
 import type { Logger } from '../../log/logger.js';
 import { renderExpvar } from './expvar.js';
 import type { StatsSnapshot } from './stats-registry.js';
-import type { StatsSettings } from './stats-settings.js';
+import type { StatsSettings } from '../../config/namespaces/metrics.js';
 
 /** Where `/__stats` and the Influx push read from. */
 export interface StatsSource {
@@ -16,8 +16,11 @@ export interface StatsSource {
   live(): Promise<{ readonly stats: StatsSnapshot; readonly extra: Readonly<Record<string, unknown>> }>;
   /** The snapshot of the last collection tick (what Influx pushes). */
   latest(): Promise<StatsSnapshot | undefined>;
-  /** Ends the current collection window now (the final push on shutdown). */
-  endWindow(): Promise<void>;
+  /**
+   * Ends the current collection window now (the final push on shutdown). Only a source that keeps
+   * its own window has one: a cluster's workers end theirs before their final report.
+   */
+  endWindow?(): Promise<void>;
 }
 
 export class StatsServer {

@@ -1,16 +1,16 @@
 /**
- * KrakenD's extended metrics as a view of the request record (spec §3.3): router counters and
- * per-endpoint status counts, response size and time (ns) histograms, proxy ("pipe") and backend
- * request counts and latencies split by complete/error. Keys are built once at start-up; a request
- * increments pre-bound objects.
+ * KrakenD's extended metrics (https://github.com/krakend/krakend-metrics; docs/stats.md) as a view of
+ * the request record: router counters and per-endpoint status counts, response size and time (ns)
+ * histograms, proxy ("pipe") and backend request counts and latencies split by complete/error. Keys
+ * are built once at start-up; a request increments pre-bound objects.
  */
-import type { EndpointConfig, GatewayConfig } from '../../config/types.js';
-import { parseEndpointPattern, type EndpointPattern } from '../../routing/pattern.js';
-import { paramKey } from '../../proxy/url-template.js';
+import type { CompiledRoute } from '../../backends/backend-route.js';
+import type { GatewayConfig } from '../../config/types.js';
+import { paramKey } from '../../config/url-pattern.js';
 import type { RecordSink, RequestRecord } from '../record.js';
 import { StatusBudget } from '../store/status-budget.js';
 import type { StatCounter, StatsRegistry } from './stats-registry.js';
-import type { StatsSettings } from './stats-settings.js';
+import type { StatsSettings } from '../../config/namespaces/metrics.js';
 import type { WindowHistogram } from './window-histogram.js';
 
 /** A backend url_pattern as lura templates it (`/users/{id}` → `/users/{{.Id}}`), KrakenD's `<up>` key. */
@@ -38,7 +38,7 @@ function split(reg: StatsRegistry, layer: 'pipe' | 'backend', name: string): Spl
 
 const idx = (complete: boolean, error: boolean): number => (complete ? 2 : 0) + (error ? 1 : 0);
 
-interface Route {
+interface RouteCells {
   readonly key: string;
   readonly statuses: (StatCounter | undefined)[];
   /** Which statuses get a key of their own; the rest count under `status.other.count`. */
@@ -52,13 +52,13 @@ interface Route {
 export class StatsView implements RecordSink {
   readonly #reg: StatsRegistry;
   readonly #settings: StatsSettings;
-  readonly #routes: Route[];
+  readonly #routes: RouteCells[];
   readonly connected: StatCounter;
   readonly disconnected: StatCounter;
   readonly #tls: boolean;
   readonly #tlsCounters = new WeakMap<object, StatCounter[]>();
 
-  constructor(reg: StatsRegistry, settings: StatsSettings, config: GatewayConfig) {
+  constructor(reg: StatsRegistry, settings: StatsSettings, config: GatewayConfig, routes: readonly CompiledRoute[]) {
     this.#reg = reg;
     this.#settings = settings;
     this.#tls = config.tls !== undefined;
@@ -66,12 +66,12 @@ export class StatsView implements RecordSink {
     this.disconnected = reg.counter('krakend.router.disconnected');
     for (const k of ['connected-total', 'disconnected-total']) reg.counter(`krakend.router.${k}`);
     for (const k of ['connected-gauge', 'disconnected-gauge']) reg.gauge(`krakend.router.${k}`);
-    this.#routes = config.endpoints.map((ep) => this.#bind(ep));
+    this.#routes = routes.map((r) => this.#bind(r));
   }
 
-  #bind(ep: EndpointConfig): Route {
+  #bind(route: CompiledRoute): RouteCells {
     const s = this.#settings;
-    const key = (parseEndpointPattern(ep.path) as EndpointPattern).normalized;
+    const key = route.pattern.normalized;
     if (!s.routerDisabled) this.#reg.counter(`krakend.router.response.${key}.status`);
     return {
       key,
@@ -80,14 +80,15 @@ export class StatsView implements RecordSink {
       size: s.routerDisabled ? undefined : this.#reg.histogram(`krakend.router.response.${key}.size`),
       time: s.routerDisabled ? undefined : this.#reg.histogram(`krakend.router.response.${key}.time`),
       pipe: s.proxyDisabled ? undefined : split(this.#reg, 'pipe', key),
-      backends: ep.backends.map((b) => (s.backendDisabled ? undefined : split(this.#reg, 'backend', templatedUrlPattern(b.urlPattern)))),
+      backends: route.backends.map((b) => (s.backendDisabled ? undefined : split(this.#reg, 'backend', templatedUrlPattern(b.config.urlPattern)))),
     };
   }
 
   record(rec: RequestRecord): void {
     if (rec.route < 0) return;
-    const r = this.#routes[rec.route] as Route;
-    // The router wrapper counts requests to endpoints (not connections), spec §3.3.
+    const r = this.#routes[rec.route] as RouteCells;
+    // The router wrapper counts requests to endpoints, not connections
+    // (https://github.com/krakend/krakend-metrics/blob/HEAD/router.go).
     if (!this.#settings.routerDisabled) {
       this.connected.value++;
       this.disconnected.value++;

@@ -5,11 +5,17 @@
  */
 import { CounterCell, GaugeCell, HistogramCell, type Attributes } from './cells.js';
 import { dedupePairs, renderLabels, sortPairs, type LabelPairs } from './labels.js';
-import type { GaugeMerge } from './store.js';
+
+/**
+ * How a gauge of several processes (cluster workers) becomes one value: `sum` for amounts that add up
+ * (connections, memory), `max` for flags and metadata (info gauges, target health), `min` for start
+ * times. Counters and histograms always add up.
+ */
+export type GaugeMerge = 'sum' | 'max' | 'min';
 
 export type FamilyType = 'counter' | 'gauge' | 'histogram';
 
-export const DEFAULT_SERIES_LIMIT = 2000;
+const DEFAULT_SERIES_LIMIT = 2000;
 
 export interface FamilyOptions {
   /** Prometheus name without the `_total` suffix of counters. */

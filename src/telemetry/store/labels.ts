@@ -2,15 +2,7 @@
  * Label rendering, done once when a series is bound (never per request): names sanitised as the OTel
  * Prometheus exporter does, values escaped per the exposition formats (`\\`, `"`, newline).
  */
-
-/**
- * A label name from an attribute key: `http.route` → `http_route`; any char outside [a-zA-Z0-9_]
- * becomes `_` (a colon too: it is legal in metric names only), a leading digit gets `_`.
- */
-export function sanitizeName(name: string): string {
-  const s = name.replace(/[^a-zA-Z0-9_]/g, '_');
-  return /^[0-9]/.test(s) ? `_${s}` : s;
-}
+import { sanitizeName } from '../../config/label-name.js';
 
 /**
  * Escapes a label value for both the 0.0.4 text format and OpenMetrics. Invalid UTF-16 (lone

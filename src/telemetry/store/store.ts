@@ -4,7 +4,7 @@
  * immutable snapshot. Collectors (runtime metrics) refresh their gauges just before a snapshot.
  */
 import type { Attributes, Cell, Exemplar } from './cells.js';
-import { Family, type FamilyOptions, type FamilyType } from './family.js';
+import { Family, type FamilyOptions, type FamilyType, type GaugeMerge } from './family.js';
 
 export type StoreGroup = 'otel' | 'process' | 'nodejs' | 'self' | (string & {});
 
@@ -18,13 +18,6 @@ export type SeriesSnapshot =
       readonly count: number;
       readonly exemplars: readonly (Exemplar | undefined)[] | undefined;
     };
-
-/**
- * How a gauge of several processes (cluster workers) becomes one value: `sum` for amounts that add up
- * (connections, memory), `max` for flags and metadata (info gauges, target health), `min` for start
- * times. Counters and histograms always add up.
- */
-export type GaugeMerge = 'sum' | 'max' | 'min';
 
 export interface FamilySnapshot {
   readonly type: FamilyType;

@@ -1,12 +1,12 @@
 /**
  * OTLP attributes (opentelemetry/proto/common/v1/common.proto: KeyValue, AnyValue) written with the
- * FastWriter, shared by the span encoder and the metrics serializer.
+ * ProtobufWriter, shared by the span encoder and the metrics serializer.
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
-import { FastWriter } from './fast-writer.js';
+import { ProtobufWriter } from './protobuf-writer.js';
 
 /** The fields of an AnyValue message (string 1, bool 2, int 3, double 4, array 5). */
-function anyValueBody(w: FastWriter, v: AttributeValue): void {
+function anyValueBody(w: ProtobufWriter, v: AttributeValue): void {
   if (typeof v === 'string') w.string(1, v);
   else if (typeof v === 'boolean') {
     w.tag(2, 0);
@@ -25,7 +25,7 @@ function anyValueBody(w: FastWriter, v: AttributeValue): void {
 }
 
 /** A number's AnyValue fields: int_value when an integer, double_value otherwise (as OTel JS does). */
-export function numberBody(w: FastWriter, v: number): void {
+export function numberBody(w: ProtobufWriter, v: number): void {
   if (Number.isSafeInteger(v)) {
     w.tag(3, 0);
     w.int64(v);
@@ -36,7 +36,7 @@ export function numberBody(w: FastWriter, v: number): void {
 }
 
 /** One KeyValue as field `field` of the enclosing message. */
-export function writeAttribute(w: FastWriter, field: number, key: string, value: AttributeValue): void {
+export function writeAttribute(w: ProtobufWriter, field: number, key: string, value: AttributeValue): void {
   const kv = w.open(field);
   w.string(1, key);
   const av = w.open(2);
@@ -47,7 +47,7 @@ export function writeAttribute(w: FastWriter, field: number, key: string, value:
 
 /** Attributes pre-encoded as repeated KeyValue of `field`: copy the bytes into a span. */
 export function encodeAttributes(field: number, attrs: Attributes): Buffer {
-  const w = new FastWriter(256);
+  const w = new ProtobufWriter(256);
   for (const [k, v] of Object.entries(attrs)) if (v !== undefined) writeAttribute(w, field, k, v);
   return w.take();
 }

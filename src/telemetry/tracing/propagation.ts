@@ -29,9 +29,12 @@ function one(name: PropagatorName): TextMapPropagator | undefined {
   }
 }
 
-/** Names from the config, else `OTEL_PROPAGATORS`, else the W3C default. Unknown names are ignored. */
-export function propagatorNames(configured: readonly string[] | undefined, env = process.env.OTEL_PROPAGATORS): PropagatorName[] {
-  const raw = configured ?? (env === undefined || env.trim() === '' ? ['tracecontext', 'baggage'] : env.split(','));
+/**
+ * Names from the settings (the config's, else `OTEL_PROPAGATORS`: config/environment.ts), else the
+ * W3C default. Unknown names are ignored.
+ */
+export function propagatorNames(configured: readonly string[] | undefined): PropagatorName[] {
+  const raw = configured ?? ['tracecontext', 'baggage'];
   const names = raw.map((n) => n.trim().toLowerCase()).filter((n): n is PropagatorName => (KNOWN_PROPAGATORS as readonly string[]).includes(n));
   return names.includes('none') ? [] : [...new Set(names)];
 }

@@ -1,5 +1,6 @@
 /**
- * KrakenD's span tree for one request (spec §2.10): global (SERVER) → proxy → backend stage →
+ * KrakenD's span tree for one request (https://www.krakend.io/docs/telemetry/opentelemetry-layers-metrics/,
+ * https://github.com/krakend/krakend-otel; docs/tracing.md): global (SERVER) → proxy → backend stage →
  * client (CLIENT) → read, with each layer's flags, static attributes and header reporting. At the
  * start of a request it only decides sampling and ids (and later propagates the client span id);
  * the spans themselves are made from the record when the request is done, and only if sampled.
@@ -8,14 +9,13 @@ import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Outg
 import type { Attributes, SpanContext } from '@opentelemetry/api';
 import type { GatewayConfig } from '../../config/types.js';
 import { REDACTED, redactorFor, type Redactor } from '../../log/redact.js';
-import { parseEndpointPattern, type EndpointPattern } from '../../routing/pattern.js';
+import type { CompiledRoute } from '../../backends/backend-route.js';
 import { normalizeUrlPattern } from '../otel/krakend-view.js';
-import type { BackendLayerOptions, GlobalLayer, OtelSettings, ProxyLayer } from '../otel/settings.js';
+import type { BackendLayerOptions, GlobalLayer, OtelSettings, ProxyLayer } from '../../config/namespaces/opentelemetry.js';
 import { Outcome, TraceContext, type BackendRecord, type RequestRecord } from '../record.js';
 import { newSpanId, newTraceId } from './ids.js';
-import { Propagation, propagatorNames, remoteSpanContext } from './propagation.js';
+import { remoteSpanContext, type Propagation } from './propagation.js';
 import { ParentBasedRatioSampler } from './sampler.js';
-import { childOf } from './span-data.js';
 import { encodeAttributes, eventName, key, Kind, spanName, SpanWriter } from './span-encoder.js';
 
 /** Attributes that never change for a route or backend, encoded once (OTLP Span field 9). */
@@ -75,32 +75,36 @@ export class RequestTracer {
   /** Secret query parameters and headers, decided from the config at start-up. */
   readonly #redact: Redactor;
 
-  constructor(settings: OtelSettings, config: GatewayConfig, emit: (spans: Buffer, count: number) => void) {
+  /** `propagation` reads the remote parent; the trace injector (trace-injector.ts) writes with the same one. */
+  constructor(settings: OtelSettings, config: GatewayConfig, routes: readonly CompiledRoute[], propagation: Propagation, emit: (spans: Buffer, count: number) => void) {
     this.#settings = settings;
     this.#global = settings.global;
     this.#sampler = new ParentBasedRatioSampler(settings.traceSampleRate);
-    this.#propagation = new Propagation(propagatorNames(settings.propagators));
+    this.#propagation = propagation;
     this.#emit = emit;
     this.#globalSkip = new Set(settings.global.skipHeaders.map((h) => h.toLowerCase()));
     this.#scheme = config.tls === undefined ? 'http' : 'https';
     this.#redact = redactorFor(config.apiKeys);
     const fixed = (a: Attributes): Buffer => encodeAttributes(9, a);
     this.#unmatchedFixed = fixed({ 'url.scheme': this.#scheme, 'krakend.stage': 'global', ...attrs(settings.global.tracesStatic) });
-    this.#routes = config.endpoints.map((ep) => {
-      const route = (parseEndpointPattern(ep.path) as EndpointPattern).normalized;
-      const proxy = ep.otel?.proxy ?? settings.proxy;
+    this.#routes = routes.map((r) => {
+      const layers = r.otel;
+      if (layers === undefined) throw new TypeError(`route ${r.id} was compiled without telemetry/opentelemetry`);
+      const route = r.pattern.normalized;
+      const proxy = layers.proxy;
       return {
         route,
         spanName: spanName(route),
-        skipped: settings.skipPaths.has(ep.path) || settings.skipPaths.has(route),
-        globalFixed: fixed({ 'url.scheme': this.#scheme, 'krakend.stage': 'global', 'http.route': route, ...attrs([...settings.global.tracesStatic, ...(ep.otel?.globalTracesStatic ?? [])]) }),
+        skipped: layers.skipped,
+        globalFixed: fixed({ 'url.scheme': this.#scheme, 'krakend.stage': 'global', 'http.route': route, ...attrs(layers.globalTracesStatic) }),
         proxy,
         proxySkip: new Set(proxy.skipHeaders.map((h) => h.toLowerCase())),
-        proxyFixed: fixed({ 'http.request.method': ep.method, 'http.route': route, 'krakend.stage': 'proxy', ...attrs(proxy.tracesStatic) }),
-        backends: ep.backends.map((b) => {
-          const options = (b.otel ?? settings.backend).traces;
-          const name = normalizeUrlPattern(b.urlPattern);
-          const base = { 'http.request.method': b.method, 'http.route': name, 'krakend.endpoint.route': route, 'krakend.endpoint.method': ep.method, ...attrs(options.staticAttributes) };
+        proxyFixed: fixed({ 'http.request.method': r.method, 'http.route': route, 'krakend.stage': 'proxy', ...attrs(proxy.tracesStatic) }),
+        backends: r.backends.map((b) => {
+          if (b.otel === undefined) throw new TypeError(`route ${r.id} was compiled without telemetry/opentelemetry`);
+          const options = b.otel.traces;
+          const name = normalizeUrlPattern(b.config.urlPattern);
+          const base = { 'http.request.method': b.config.method, 'http.route': name, 'krakend.endpoint.route': route, 'krakend.endpoint.method': r.method, ...attrs(options.staticAttributes) };
           return {
             spanName: spanName(name),
             options,
@@ -123,24 +127,6 @@ export class RequestTracer {
     const sampled = this.#sampler.shouldSample(traceId, parent === undefined ? undefined : (parent.traceFlags & 1) === 1);
     if (!sampled && parent === undefined) return;
     rec.trace = new TraceContext(traceId, sampled ? newSpanId() : (parent as SpanContext).spanId, sampled, parent, parentContext, req, res);
-  }
-
-  /**
-   * Before a backend request goes out: the context to propagate. A sampled request gets its client
-   * span id (made now, so the backend's spans hang under it); an unsampled one passes its remote
-   * parent on unchanged, so downstream services see the same decision.
-   */
-  inject(rec: RequestRecord, endpoint: number, backend: number, br: BackendRecord, headers: Record<string, string | string[]>): void {
-    const t = rec.trace;
-    if (t === undefined) return;
-    if (!t.sampled) {
-      if (t.parent !== undefined) this.#propagation.inject(t.parentContext, t.parent, headers);
-      return;
-    }
-    const b = this.#routes[endpoint]?.backends[backend];
-    br.clientSpanId = newSpanId();
-    if (b?.options.reportHeaders === true) br.sentHeaders = headers;
-    this.#propagation.inject(t.parentContext, childOf(t.traceId, br.clientSpanId), headers);
   }
 
   /** When the request is done: its spans (encoded OTLP), if it was sampled and not skipped. */
@@ -254,8 +240,9 @@ export class RequestTracer {
     }
     if (o.detailedConnection) {
       out.num(K.getConnDuration, Math.max(0, (br.connectedAt || end) - br.dispatchAt) / 1000);
-      out.num(K.dnsDuration, br.dnsS);
-      out.num(K.tlsDuration, br.tlsS);
+      // undici reports no DNS or TLS set-up times: both are 0, as for a reused connection.
+      out.num(K.dnsDuration, 0);
+      out.num(K.tlsDuration, 0);
     }
     if (transportError) {
       out.event(EV.exception, end);

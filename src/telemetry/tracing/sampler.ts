@@ -2,7 +2,8 @@
  * `trace_sample_rate` as a parent-based ratio sampler: a sampled remote parent is followed, an
  * unsampled one too; without a parent, the trace id decides (its low 52 bits against the rate), so
  * every service sampling by trace id agrees. Unlike KrakenD CE, a rate of 0 samples nothing (CE
- * samples everything at 0, spec §1.9; operators setting 0 mean "off").
+ * samples everything at 0, https://github.com/krakend/krakend-otel/blob/HEAD/state/state.go; operators
+ * setting 0 mean "off").
  */
 export class ParentBasedRatioSampler {
   readonly #threshold: number;

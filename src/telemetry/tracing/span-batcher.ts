@@ -11,7 +11,9 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { withRetry } from '../exporters/retry.js';
 import type { CounterCell } from '../store/cells.js';
-import { FastWriter } from './fast-writer.js';
+import { DEFAULT_BATCHER, type BatcherOptions } from '../../config/environment.js';
+import { withDeadline } from '../../util/with-deadline.js';
+import { ProtobufWriter } from './protobuf-writer.js';
 
 /**
  * Encoded spans (a run of `ScopeSpans.spans` fields in `buf[start, end)`) and how many they are. The
@@ -25,7 +27,7 @@ export interface SpanChunk {
   readonly count: number;
 }
 
-export const HEADROOM = 512;
+const HEADROOM = 512;
 const BATCH_BUFFER = 64 * 1024;
 /** Buffers of finished exports kept for the next batches (big allocations cost GC work). */
 const FREE_BUFFERS = 2;
@@ -34,49 +36,6 @@ const FREE_BUFFERS = 2;
 export interface EncodedSpanExporter {
   export(chunk: SpanChunk, resultCallback: (result: ExportResult) => void): void;
   shutdown(): Promise<void>;
-}
-
-export interface BatcherOptions {
-  readonly maxQueue: number;
-  readonly maxBatch: number;
-  readonly delayMs: number;
-  readonly exportTimeoutMs: number;
-  /** A batch is also sent once its spans reach this many bytes (collectors refuse messages > 4 MiB by default). */
-  readonly maxBatchBytes: number;
-}
-
-/**
- * Larger than the OTel SDK's 2048/512: each export costs the gateway a fixed ~0.7 ms in the gRPC
- * client whatever its size, and a gateway at 10k sampled requests/s makes 50k spans/s (bench/OTLP.md).
- */
-export const DEFAULT_BATCHER: BatcherOptions = { maxQueue: 8192, maxBatch: 2048, delayMs: 5_000, exportTimeoutMs: 30_000, maxBatchBytes: 1024 * 1024 };
-
-/**
- * The batch processor settings of the OpenTelemetry SDK environment variables (`OTEL_BSP_*`), over
- * Tollgate's defaults. A value that is not a positive integer is reported and ignored.
- */
-export function batcherOptionsFromEnv(env: NodeJS.ProcessEnv, warn: (message: string) => void): BatcherOptions {
-  const read = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return fallback;
-    const n = Number(raw);
-    if (Number.isInteger(n) && n > 0) return n;
-    warn(`${name}=${JSON.stringify(raw)} is not a positive integer; using ${fallback}`);
-    return fallback;
-  };
-  const maxQueue = read('OTEL_BSP_MAX_QUEUE_SIZE', DEFAULT_BATCHER.maxQueue);
-  let maxBatch = read('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', Math.min(DEFAULT_BATCHER.maxBatch, maxQueue));
-  if (maxBatch > maxQueue) {
-    warn(`OTEL_BSP_MAX_EXPORT_BATCH_SIZE=${maxBatch} exceeds OTEL_BSP_MAX_QUEUE_SIZE=${maxQueue}; using ${maxQueue}`);
-    maxBatch = maxQueue;
-  }
-  return {
-    maxQueue,
-    maxBatch,
-    delayMs: read('OTEL_BSP_SCHEDULE_DELAY', DEFAULT_BATCHER.delayMs),
-    exportTimeoutMs: read('OTEL_BSP_EXPORT_TIMEOUT', DEFAULT_BATCHER.exportTimeoutMs),
-    maxBatchBytes: DEFAULT_BATCHER.maxBatchBytes,
-  };
 }
 
 export interface BatcherStats {
@@ -130,8 +89,8 @@ export class SpanBatcher {
     }
   }
 
-  #newOpen(size: number): FastWriter {
-    const w = new FastWriter(0);
+  #newOpen(size: number): ProtobufWriter {
+    const w = new ProtobufWriter(0);
     const i = this.#free.findIndex((b) => b.length >= size);
     w.buf = i >= 0 ? (this.#free.splice(i, 1)[0] as Buffer) : Buffer.allocUnsafe(size);
     w.pos = HEADROOM;
@@ -194,7 +153,7 @@ export class SpanBatcher {
     while ((this.#queued > 0 || this.#inFlight !== undefined) && Date.now() < until) {
       this.#flushOne();
       const pending = this.#inFlight;
-      if (pending !== undefined) await Promise.race([pending, new Promise((r) => setTimeout(r, Math.max(1, until - Date.now())))]);
+      if (pending !== undefined) await withDeadline(pending, until);
     }
     this.#closed = true;
     // The batch still in flight is counted when its export ends; the rest is dropped now.
@@ -206,6 +165,6 @@ export class SpanBatcher {
       this.#queued = this.#inFlightCount;
     }
     // What is left of the deadline (a stuck exporter's shutdown waits on its export), not a second more.
-    await Promise.race([this.#exporter.shutdown().catch(() => undefined), new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())).unref())]);
+    await withDeadline(this.#exporter.shutdown().catch(() => undefined), until);
   }
 }

@@ -7,7 +7,7 @@
  * request wraps it once with the resource and scope.
  */
 import type { AttributeValue } from '@opentelemetry/api';
-import { FastWriter, stringField, varintLength } from './fast-writer.js';
+import { ProtobufWriter, stringField, varintLength } from './protobuf-writer.js';
 import { numberBody, writeAttribute } from './otlp-attributes.js';
 
 export { encodeAttributes, writeAttribute } from './otlp-attributes.js';
@@ -34,7 +34,7 @@ const FLAGS_REMOTE_PARENT = 0x301;
  * (`fixed` bytes and `str`/`int`/`num`/`bool`/`strings`), optional events, `end`.
  */
 export class SpanWriter {
-  readonly w = new FastWriter(4096);
+  readonly w = new ProtobufWriter(4096);
   count = 0;
   #span = 0;
   #attrs = 9;
@@ -154,7 +154,7 @@ export function encodeTraceRequest(resourceAttrs: Buffer, scopeName: string, spa
   const scopeSpans = scopeField + spanBytes;
   const resourceField = 1 + varintLength(resourceAttrs.length) + resourceAttrs.length;
   const resourceSpans = resourceField + 1 + varintLength(scopeSpans) + scopeSpans;
-  const head = new FastWriter(resourceAttrs.length + scope.length + 32);
+  const head = new ProtobufWriter(resourceAttrs.length + scope.length + 32);
   head.tag(1, 2);
   head.varint(resourceSpans);
   head.tag(1, 2);

@@ -1,7 +1,8 @@
 /**
  * `migrate --from opencensus` as a pure conversion, on the inputs KrakenD documents: the Prometheus
- * example of prometheus.md (seed 000), the Datadog example of datadog.md (v2.4), the exporter shapes of
- * spec krakend.md §5.1, and a real playground file. Every output is loaded by the real config loader.
+ * example of https://www.krakend.io/docs/telemetry/prometheus/, the Datadog example of
+ * https://www.krakend.io/docs/v2.4/telemetry/datadog/, the exporter shapes of
+ * https://www.krakend.io/docs/telemetry/opencensus/, and a real playground file. Every output is loaded by the real config loader.
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';

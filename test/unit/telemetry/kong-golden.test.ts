@@ -1,7 +1,7 @@
 /** Golden expositions of the Kong families, 3.x and 2.x names, from deterministic request records. */
 import { it } from 'node:test';
 import { golden } from '../../helpers/golden.js';
-import type { Target } from '../../../src/backends/balancer.js';
+import { observedRoutes } from '../../helpers/routes.js';
 import { loadConfigValue } from '../../../src/config/load.js';
 import { renderPrometheusText } from '../../../src/telemetry/exposition/prometheus-text.js';
 import { ConnectionStats } from '../../../src/telemetry/kong/connections.js';
@@ -24,9 +24,8 @@ function exposition(naming: '3.x' | '2.x'): string {
     },
     'golden',
   );
-  const target = { origin: 'http://10.0.0.5:8080', basePath: '', hostname: '10.0.0.5', port: 8080 } as unknown as Target;
   const store = new MetricStore();
-  const view = new KongView(store, config.kong!, config, [[[target]]], new ConnectionStats(), '0.1.0', []);
+  const view = new KongView(store, config.kong!, config, observedRoutes(config), new ConnectionStats(), '0.1.0');
   const requests: [number, number, boolean, boolean][] = [
     [200, 12, true, true],
     [200, 40, true, false],

@@ -2,9 +2,10 @@ import { strict as assert } from 'node:assert';
 import { performance } from 'node:perf_hooks';
 import { it } from 'node:test';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { FastWriter } from '../../../src/telemetry/tracing/fast-writer.js';
+import { ProtobufWriter } from '../../../src/telemetry/tracing/protobuf-writer.js';
 import { encodeAttributes, encodeTraceRequest, key, Kind, spanName, eventName, SpanWriter } from '../../../src/telemetry/tracing/span-encoder.js';
-import { batcherOptionsFromEnv, DEFAULT_BATCHER, SpanBatcher, type SpanChunk } from '../../../src/telemetry/tracing/span-batcher.js';
+import { batcherOptionsFromEnv, DEFAULT_BATCHER } from '../../../src/config/environment.js';
+import { SpanBatcher, type SpanChunk } from '../../../src/telemetry/tracing/span-batcher.js';
 import { CounterCell } from '../../../src/telemetry/store/cells.js';
 import { flattenTraceRequest, loadOtlpProtos, TO_OBJECT_OPTIONS, type ExportTraceServiceRequestObject } from '../../helpers/otlp-receiver.js';
 
@@ -16,7 +17,7 @@ function decode(bytes: Uint8Array): ReturnType<typeof flattenTraceRequest> {
 
 it('backpatches nested lengths, moving content that needs a longer varint', () => {
   for (const n of [0, 1, 127, 128, 300, 20_000]) {
-    const w = new FastWriter(8);
+    const w = new ProtobufWriter(8);
     const m = w.open(1);
     w.string(2, 'x'.repeat(n));
     w.close(m);
@@ -28,13 +29,13 @@ it('backpatches nested lengths, moving content that needs a longer varint', () =
 });
 
 it('writes monotonic times as exact epoch nanoseconds', () => {
-  const base = new FastWriter();
+  const base = new ProtobufWriter();
   base.monotonicNanos(0);
   const zero = base.buf.readBigUInt64LE(0);
   // The time origin to the microsecond it is known to.
   assert.ok(Math.abs(Number(zero / 1000n) - performance.timeOrigin * 1000) <= 1);
   for (const ms of [0.000001, 1.5, 12_345.678901, 86_400_000 * 30.25, 2 ** 32 / 1e6 + 0.5]) {
-    const w = new FastWriter();
+    const w = new ProtobufWriter();
     w.monotonicNanos(ms);
     assert.equal(w.buf.readBigUInt64LE(0) - zero, BigInt(Math.round(ms * 1e6)), String(ms));
   }

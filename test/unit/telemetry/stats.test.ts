@@ -4,7 +4,7 @@ import { toLine } from '../../../src/telemetry/influx/line-protocol.js';
 import { DeltaTracker, toPoints } from '../../../src/telemetry/influx/points.js';
 import { renderExpvar } from '../../../src/telemetry/stats/expvar.js';
 import { StatsRegistry } from '../../../src/telemetry/stats/stats-registry.js';
-import { parseListenAddress } from '../../../src/telemetry/stats/stats-settings.js';
+import { parseListenAddress } from '../../../src/config/namespaces/common.js';
 import { templatedUrlPattern } from '../../../src/telemetry/stats/stats-view.js';
 import { WindowHistogram } from '../../../src/telemetry/stats/window-histogram.js';
 

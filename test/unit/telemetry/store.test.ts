@@ -5,7 +5,8 @@ import { MetricStore } from '../../../src/telemetry/store/store.js';
 import { renderPrometheusText } from '../../../src/telemetry/exposition/prometheus-text.js';
 import { renderOpenMetrics } from '../../../src/telemetry/exposition/openmetrics.js';
 import { negotiateFormat } from '../../../src/telemetry/exposition/negotiate.js';
-import { escapeLabelValue, sanitizeName } from '../../../src/telemetry/store/labels.js';
+import { sanitizeName } from '../../../src/config/label-name.js';
+import { escapeLabelValue } from '../../../src/telemetry/store/labels.js';
 
 function sampleStore(): MetricStore {
   const store = new MetricStore();

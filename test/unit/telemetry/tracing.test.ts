@@ -5,12 +5,13 @@ import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { newSpanId, newTraceId } from '../../../src/telemetry/tracing/ids.js';
 import { ParentBasedRatioSampler } from '../../../src/telemetry/tracing/sampler.js';
 import { Propagation, propagatorNames } from '../../../src/telemetry/tracing/propagation.js';
+import { normalizeConfig } from '../../../src/config/normalize.js';
 import { defaultTextMapSetter, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { TraceState, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { otlpEndpoint } from '../../../src/telemetry/exporters/otlp-endpoint.js';
+import { otlpEndpoint } from '../../../src/config/namespaces/opentelemetry.js';
 import { toResourceMetrics } from '../../../src/telemetry/exporters/otlp-metrics.js';
 import { MetricStore } from '../../../src/telemetry/store/store.js';
-import type { OtlpExporterSettings } from '../../../src/telemetry/otel/settings.js';
+import type { OtlpExporterSettings } from '../../../src/config/namespaces/opentelemetry.js';
 
 it('makes well-formed random ids', () => {
   const ids = new Set<string>();
@@ -37,10 +38,17 @@ it('samples by parent, else by trace-id ratio; 0 means none (unlike KrakenD CE)'
 });
 
 it('chooses propagators from the config, else OTEL_PROPAGATORS, else W3C', () => {
-  assert.deepEqual(propagatorNames(undefined, undefined), ['tracecontext', 'baggage']);
-  assert.deepEqual(propagatorNames(undefined, 'b3multi, jaeger,bogus'), ['b3multi', 'jaeger']);
-  assert.deepEqual(propagatorNames(['b3'], 'jaeger'), ['b3']);
-  assert.deepEqual(propagatorNames(undefined, 'none'), []);
+  // The variable is read when the config is loaded; the tracer gets the settings' list.
+  const names = (configured: string[] | undefined, env: string | undefined): string[] => {
+    const otel = configured === undefined ? {} : { propagators: configured };
+    const config = normalizeConfig({ version: 3, extra_config: { 'telemetry/opentelemetry': otel } }, [], env === undefined ? {} : { OTEL_PROPAGATORS: env });
+    return propagatorNames(config.otel?.propagators);
+  };
+  assert.deepEqual(names(undefined, undefined), ['tracecontext', 'baggage']);
+  assert.deepEqual(names(undefined, ' '), ['tracecontext', 'baggage']);
+  assert.deepEqual(names(undefined, 'b3multi, jaeger,bogus'), ['b3multi', 'jaeger']);
+  assert.deepEqual(names(['b3'], 'jaeger'), ['b3']);
+  assert.deepEqual(names(undefined, 'none'), []);
 });
 
 it('extracts and injects W3C, B3 and Jaeger headers', () => {
@@ -118,14 +126,14 @@ it('turns a snapshot into cumulative OTLP metric data with instrument names and 
 });
 
 it('writes fixed64 nanoseconds exactly without BigInt (span timestamps)', async () => {
-  const { FastWriter } = await import('../../../src/telemetry/tracing/fast-writer.js');
+  const { ProtobufWriter } = await import('../../../src/telemetry/tracing/protobuf-writer.js');
   for (const ms of [1795320630722.2444, 1700000000000, 1700000000000.001, 86_400_000.5, 4102444800000.999, 0]) {
-    const w = new FastWriter();
+    const w = new ProtobufWriter();
     w.fixed64Nanos(ms);
     const s = Math.floor(ms / 1000);
     assert.equal(w.buf.readBigUInt64LE(0), BigInt(s) * 1_000_000_000n + BigInt(Math.round((ms - s * 1000) * 1e6)), String(ms));
   }
-  const w = new FastWriter(4);
+  const w = new ProtobufWriter(4);
   w.string(1, 'héllo wörld, a non-ASCII string that is long enough to take the Buffer path ✓');
   assert.equal(w.buf.subarray(2, w.pos).toString('utf8'), 'héllo wörld, a non-ASCII string that is long enough to take the Buffer path ✓');
 });

@@ -1,24 +1,42 @@
 /**
- * The gateway's own endpoints (KrakenD's reserved paths): `/__health` (or router.health_path),
+ * Stage: the gateway's own endpoints (KrakenD's reserved paths): `/__health` (or router.health_path),
  * `/__debug/*` and `/__echo/*` when enabled. They answer before routing and never reach a backend.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { GatewayConfig } from '../config/types.js';
-import type { Logger } from '../log/logger.js';
-import { REDACTED, redactorFor, type Redactor } from '../log/redact.js';
-import { readBounded } from '../proxy/read-body.js';
-import { TollgateError } from '../errors/catalogue.js';
-import { sendError, sendJson } from './respond.js';
+import type { GatewayConfig } from '../../config/types.js';
+import type { Logger } from '../../log/logger.js';
+import { REDACTED, redactorFor, type Redactor } from '../../log/redact.js';
+import { readBounded } from '../../proxy/read-body.js';
+import { TollgateError } from '../../errors/catalogue.js';
+import { sendError, sendJson } from '../../http/respond.js';
 
 const ECHO_BODY_LIMIT = 64 * 1024;
 
-export type Builtin = (req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string) => void;
+export class Builtins {
+  readonly #healthPath: string | undefined;
+  readonly #debug: boolean;
+  readonly #echo: boolean;
+  readonly #logger: Logger;
+  /** Secret query parameters and headers of this config, decided once. */
+  readonly #redact: Redactor;
 
-export function builtinFor(config: GatewayConfig, path: string, logger: Logger): Builtin | undefined {
-  if (config.healthPath !== undefined && path === config.healthPath) return health;
-  if (config.debugEndpoint && (path === '/__debug' || path.startsWith('/__debug/'))) return (req, res, p, q) => debug(req, res, p, q, logger, redactorOf(config));
-  if (config.echoEndpoint && (path === '/__echo' || path.startsWith('/__echo/'))) return echo;
-  return undefined;
+  constructor(config: GatewayConfig, logger: Logger) {
+    this.#healthPath = config.healthPath;
+    this.#debug = config.debugEndpoint;
+    this.#echo = config.echoEndpoint;
+    this.#logger = logger;
+    this.#redact = redactorFor(config.apiKeys);
+  }
+
+  /** Answers the request when `path` is a built-in endpoint (returns true); otherwise leaves it to routing. */
+  answer(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string): boolean {
+    if (!path.startsWith('/__') && path !== this.#healthPath) return false;
+    if (this.#healthPath !== undefined && path === this.#healthPath) health(req, res);
+    else if (this.#debug && (path === '/__debug' || path.startsWith('/__debug/'))) debug(req, res, path, rawQuery, this.#logger, this.#redact);
+    else if (this.#echo && (path === '/__echo' || path.startsWith('/__echo/'))) echo(req, res, path, rawQuery);
+    else return false;
+    return true;
+  }
 }
 
 function health(req: IncomingMessage, res: ServerResponse): void {
@@ -27,18 +45,6 @@ function health(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   sendJson(res, 200, { agents: {}, now: new Date().toISOString(), status: 'ok' });
-}
-
-/** One redactor per (frozen) configuration, made on the first debug call rather than per request. */
-const redactors = new WeakMap<GatewayConfig, Redactor>();
-
-function redactorOf(config: GatewayConfig): Redactor {
-  let r = redactors.get(config);
-  if (r === undefined) {
-    r = redactorFor(config.apiKeys);
-    redactors.set(config, r);
-  }
-  return r;
 }
 
 /**

@@ -1,6 +1,22 @@
-/** `telemetry/metrics` (spec §3.1) with its defaults. */
-import { parseDuration, timerMs } from '../../config/duration.js';
-import { stringAt, type RawObject } from '../../config/raw.js';
+/** `telemetry/metrics` (krakend-schema v2.13): its schema, its defaults and the settings Tollgate reads from it. */
+import { DURATION_PATTERN, parseDuration, timerMs } from '../duration.js';
+import { stringAt, type RawObject } from '../raw.js';
+import { LISTEN_ADDRESS, parseListenAddress } from './common.js';
+
+const duration = { type: 'string', pattern: DURATION_PATTERN } as const;
+
+export const METRICS_SCHEMA = {
+  type: 'object',
+  properties: {
+    collection_time: duration,
+    // KrakenD's schema allows only ":port"; its code (and Tollgate) also take "ip:port".
+    listen_address: LISTEN_ADDRESS,
+    proxy_disabled: { type: 'boolean' },
+    router_disabled: { type: 'boolean' },
+    backend_disabled: { type: 'boolean' },
+    endpoint_disabled: { type: 'boolean' },
+  },
+} as const;
 
 export interface StatsSettings {
   readonly collectionMs: number;
@@ -11,17 +27,6 @@ export interface StatsSettings {
   readonly routerDisabled: boolean;
   readonly backendDisabled: boolean;
   readonly endpointDisabled: boolean;
-}
-
-/**
- * `listen_address` as KrakenD writes it (`:8090`, every interface) or `ip:port`. When it is omitted
- * Tollgate listens on 127.0.0.1:8090: stats are not exposed to the network unless asked for.
- */
-export function parseListenAddress(text: string | undefined, fallbackPort: number): { host: string; port: number } {
-  if (text === undefined) return { host: '127.0.0.1', port: fallbackPort };
-  const i = text.lastIndexOf(':');
-  const host = i <= 0 ? '' : text.slice(0, i).replace(/^\[|\]$/g, '');
-  return { host, port: Number(text.slice(i + 1)) };
 }
 
 export function parseStatsSettings(raw: RawObject): StatsSettings {

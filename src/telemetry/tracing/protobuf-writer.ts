@@ -37,7 +37,7 @@ const ORIGIN_S = Math.floor(performance.timeOrigin / 1000);
 const ORIGIN_REM_NS = Math.round((performance.timeOrigin - ORIGIN_S * 1000) * 1e6);
 const [ORIGIN_HI, ORIGIN_LO] = secondsAsNanoHalves(ORIGIN_S);
 
-export class FastWriter {
+export class ProtobufWriter {
   buf: Buffer;
   pos = 0;
 
@@ -206,7 +206,7 @@ export class FastWriter {
   }
 
   /** Writes `field` as a length-delimited copy of `inner`'s content. */
-  message(field: number, inner: FastWriter): void {
+  message(field: number, inner: ProtobufWriter): void {
     this.tag(field, 2);
     this.varint(inner.pos);
     this.ensure(inner.pos);
@@ -222,7 +222,7 @@ export class FastWriter {
 
 /** A constant string field (tag, length, bytes), encoded once and copied in with `raw`. */
 export function stringField(field: number, s: string): Buffer {
-  const w = new FastWriter(s.length * 3 + 8);
+  const w = new ProtobufWriter(s.length * 3 + 8);
   w.string(field, s);
   return w.take();
 }

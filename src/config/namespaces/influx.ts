@@ -1,6 +1,27 @@
-/** `telemetry/influx` (spec §4.1), plus the InfluxDB 2.x form (`token`, `org`, `bucket`). */
-import { parseDuration, timerMs } from '../../config/duration.js';
-import { stringAt, type RawObject } from '../../config/raw.js';
+/**
+ * `telemetry/influx` (krakend-schema v2.13, https://www.krakend.io/docs/telemetry/influxdb-native/),
+ * plus the InfluxDB 2.x form (`token`, `org`, `bucket`).
+ */
+import { DURATION_PATTERN, parseDuration, timerMs } from '../duration.js';
+import { stringAt, type RawObject } from '../raw.js';
+
+const duration = { type: 'string', pattern: DURATION_PATTERN } as const;
+
+export const INFLUX_SCHEMA = {
+  type: 'object',
+  required: ['address'],
+  properties: {
+    address: { type: 'string', pattern: '^https?://' },
+    ttl: duration,
+    buffer_size: { type: 'integer', minimum: 0 },
+    db: { type: 'string' },
+    username: { type: 'string' },
+    password: { type: 'string' },
+    token: { type: 'string' },
+    org: { type: 'string' },
+    bucket: { type: 'string' },
+  },
+} as const;
 
 export interface InfluxSettings {
   readonly address: string;

@@ -1,10 +1,11 @@
 /**
- * Request-line and Host checks that llhttp leaves to the server (RFC 9112 §3.2, §2.3), answered as Go's
+ * Stage: request-line and Host checks that llhttp leaves to the server (RFC 9112 §3.2, §2.3), answered as Go's
  * net/http server and nginx answer them: 400 for a missing, repeated or malformed Host, 505 for a
  * version other than HTTP/1.x. Runs before routing, so nothing of such a request reaches a backend.
  */
-import type { IncomingMessage } from 'node:http';
-import { TollgateError } from '../errors/catalogue.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TollgateError } from '../../errors/catalogue.js';
+import { sendError } from '../../http/respond.js';
 
 /**
  * The bytes a Host value may hold: those of RFC 3986's `uri-host [":" port]` (reg-name, IPv4, IP
@@ -36,4 +37,13 @@ export function requestLineError(req: IncomingMessage): TollgateError | undefine
   // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
   if (hosts === 0 && req.httpVersionMinor >= 1) return new TollgateError('TG_ERR_BAD_REQUEST', 'the Host header is required');
   return undefined;
+}
+
+/** Refuses (and closes the connection of) a request whose line or Host is not acceptable. */
+export function refuseRequestLine(req: IncomingMessage, res: ServerResponse): boolean {
+  const refused = requestLineError(req);
+  if (refused === undefined) return false;
+  res.setHeader('connection', 'close');
+  sendError(res, refused);
+  return true;
 }

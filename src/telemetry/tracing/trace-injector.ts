@@ -1,0 +1,42 @@
+/**
+ * Trace propagation into backend requests. Built from the config before the routes, so each
+ * backend call receives it in its constructor; the request tracer shares its propagators. It exists
+ * exactly when some OTLP exporter takes traces: `traceInjector` is the one switch for tracing.
+ */
+import type { OtelSettings } from '../../config/namespaces/opentelemetry.js';
+import type { BackendRecord, RequestRecord } from '../record.js';
+import { newSpanId } from './ids.js';
+import { Propagation, propagatorNames } from './propagation.js';
+import { childOf } from './span-data.js';
+
+export class TraceInjector {
+  readonly propagation: Propagation;
+
+  constructor(propagation: Propagation) {
+    this.propagation = propagation;
+  }
+
+  /**
+   * Before a backend request goes out: the context to propagate. A sampled request gets its client
+   * span id (made now, so the backend's spans hang under it); an unsampled one passes its remote
+   * parent on unchanged, so downstream services see the same decision. `reportHeaders` is the
+   * backend traces layer's `report_headers`.
+   */
+  inject(rec: RequestRecord, br: BackendRecord, headers: Record<string, string | string[]>, reportHeaders: boolean): void {
+    const t = rec.trace;
+    if (t === undefined) return;
+    if (!t.sampled) {
+      if (t.parent !== undefined) this.propagation.inject(t.parentContext, t.parent, headers);
+      return;
+    }
+    br.clientSpanId = newSpanId();
+    if (reportHeaders) br.sentHeaders = headers;
+    this.propagation.inject(t.parentContext, childOf(t.traceId, br.clientSpanId), headers);
+  }
+}
+
+/** The injector when tracing is on (an OTLP exporter without `disable_traces`), else undefined. */
+export function traceInjector(otel: OtelSettings | undefined): TraceInjector | undefined {
+  if (otel === undefined || !otel.otlp.some((e) => !e.disableTraces)) return undefined;
+  return new TraceInjector(new Propagation(propagatorNames(otel.propagators)));
+}
