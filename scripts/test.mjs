@@ -24,5 +24,7 @@ run(npx, ['tsc', '-p', 'tsconfig.build.json']);
 run(process.execPath, ['scripts/copy-assets.mjs']);
 run(npx, ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 run(npx, ['eslint', 'src', 'test', 'bench']);
+// The formatter's check (.prettierrc.json, .prettierignore: TypeScript and JavaScript only).
+run(npx, ['prettier', '--check', '--log-level', 'warn', '.']);
 const files = only.length > 0 ? only : testFiles('test').sort();
 run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=120000', ...files]);
