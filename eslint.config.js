@@ -5,7 +5,18 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // The dashboard's browser assets are plain files served as they are, outside the TS project.
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', '.tmp/**', 'eslint.config.js', 'scripts/**', 'src/**/assets/**', 'test/artifacts/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'bench/results/**',
+      '.tmp/**',
+      'eslint.config.js',
+      'scripts/**',
+      'src/**/assets/**',
+      'test/artifacts/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,7 +26,12 @@ export default tseslint.config(
       // which ends the process (a scrape whose read failed did exactly that). Handle it with .catch.
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { ignoreVoid: false, allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['it', 'describe', 'test', 'suite'] }] },
+        {
+          ignoreVoid: false,
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['it', 'describe', 'test', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/consistent-type-imports': 'error',

@@ -21,7 +21,18 @@ import { performance } from 'node:perf_hooks';
 import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
 import type { TrackedChild } from './lib/children.js';
 import { isShuttingDown, runCleanup } from './lib/cleanup.js';
-import { cpuCell, report, RUN_SPECS, TARGETS, WORKERS, type ClusterRun, type ReportOptions, type RunSpec, type Summary, type TargetName } from './lib/cluster-report.js';
+import {
+  cpuCell,
+  report,
+  RUN_SPECS,
+  TARGETS,
+  WORKERS,
+  type ClusterRun,
+  type ReportOptions,
+  type RunSpec,
+  type Summary,
+  type TargetName,
+} from './lib/cluster-report.js';
 import { SCRAPE_BATCH_MAX_MS, scrapeBatch, scrapeEverySecond, scrapeOnce } from './lib/cluster-scrape.js';
 import { armRun, log, NO_WAIT_USAGE, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { CLOCK_TICKS_PER_SECOND, startTreeForeignLoadMeter } from './lib/foreign-load.js';
@@ -77,13 +88,22 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   };
 }
 
-function gatewayConfig(port: number, workers: number, upstreamOrigin: string, metricsPort: number | undefined): { port: number } & Record<string, unknown> {
+function gatewayConfig(
+  port: number,
+  workers: number,
+  upstreamOrigin: string,
+  metricsPort: number | undefined,
+): { port: number } & Record<string, unknown> {
   // No `layers`: KrakenD's defaults, every layer on, as a real deployment that scrapes would have.
   const telemetry = {
     extra_config: {
       'telemetry/opentelemetry': {
         service_name: 'tollgate-cluster-bench',
-        exporters: { prometheus: [{ name: 'bench', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: false }] },
+        exporters: {
+          prometheus: [
+            { name: 'bench', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: false },
+          ],
+        },
       },
     },
   };
@@ -94,7 +114,12 @@ function gatewayConfig(port: number, workers: number, upstreamOrigin: string, me
     timeout: '3s',
     ...(metricsPort === undefined ? {} : telemetry),
     endpoints: [
-      { endpoint: '/payload', method: 'GET', output_encoding: 'no-op', backend: [{ host: [upstreamOrigin], url_pattern: '/payload', encoding: 'no-op' }] },
+      {
+        endpoint: '/payload',
+        method: 'GET',
+        output_encoding: 'no-op',
+        backend: [{ host: [upstreamOrigin], url_pattern: '/payload', encoding: 'no-op' }],
+      },
     ],
   };
 }
@@ -113,7 +138,13 @@ function servingPids(target: Target): number[] {
   return target.name === 'floor-x1' ? [target.pid] : nodeChildren(target.pid);
 }
 
-async function startTarget(name: TargetName, upstreamOrigin: string, options: Options, tempDir: string, leashSeconds: number): Promise<Target> {
+async function startTarget(
+  name: TargetName,
+  upstreamOrigin: string,
+  options: Options,
+  tempDir: string,
+  leashSeconds: number,
+): Promise<Target> {
   if (name === 'floor-x1' || name === 'floor-x2') {
     const started =
       name === 'floor-x1'
@@ -141,8 +172,19 @@ async function startTarget(name: TargetName, upstreamOrigin: string, options: Op
   return { name, child: started.child, url: `${started.origin}/payload`, pid, metricsUrl };
 }
 
-async function measure(generator: LoadGenerator, options: Options, target: Target, spec: RunSpec, round: number): Promise<ClusterRun> {
-  const base = { url: target.url, connections: options.connections, threads: options.threads, timeoutSeconds: options.timeoutSeconds };
+async function measure(
+  generator: LoadGenerator,
+  options: Options,
+  target: Target,
+  spec: RunSpec,
+  round: number,
+): Promise<ClusterRun> {
+  const base = {
+    url: target.url,
+    connections: options.connections,
+    threads: options.threads,
+    timeoutSeconds: options.timeoutSeconds,
+  };
   const busy = await idleBackgroundCpu();
   const warmupRequests = await warmUp(generator, base, options.warmupSeconds);
   const serving = servingPids(target);
@@ -151,15 +193,21 @@ async function measure(generator: LoadGenerator, options: Options, target: Targe
   const foreign = startTreeForeignLoadMeter();
   const t0 = performance.now();
   let loadDone = false;
-  const scraping = spec.scraped && target.metricsUrl !== undefined ? scrapeEverySecond(target.metricsUrl, () => loadDone) : undefined;
-  const load = await generator.run({ ...base, durationSeconds: options.durationSeconds }).finally(() => (loadDone = true));
+  const scraping =
+    spec.scraped && target.metricsUrl !== undefined ? scrapeEverySecond(target.metricsUrl, () => loadDone) : undefined;
+  const load = await generator
+    .run({ ...base, durationSeconds: options.durationSeconds })
+    .finally(() => (loadDone = true));
   const wallS = (performance.now() - t0) / 1000;
   const foreignDuringPercent = foreign();
   const pct = (ticks: number): number => Math.round((1000 * ticks) / CLOCK_TICKS_PER_SECOND / wallS) / 10;
   const primaryCpuPercent = primary0 === undefined ? undefined : pct((cpuTicks(target.pid) ?? 0) - primary0);
   const servingCpuPercent = serving.map((p, i) => pct((cpuTicks(p) ?? 0) - (serving0[i] ?? 0)));
   const duringLoad = scraping === undefined ? undefined : await scraping;
-  const batch = spec.scraped && target.metricsUrl !== undefined ? await scrapeBatch(target.pid, target.metricsUrl, options.scrapes) : undefined;
+  const batch =
+    spec.scraped && target.metricsUrl !== undefined
+      ? await scrapeBatch(target.pid, target.metricsUrl, options.scrapes)
+      : undefined;
   return {
     round,
     id: spec.id,
@@ -194,7 +242,11 @@ interface Check {
   readonly detail: string;
 }
 
-async function countChecks(targets: ReadonlyMap<TargetName, Target>, runs: readonly ClusterRun[], options: Options): Promise<Check[]> {
+async function countChecks(
+  targets: ReadonlyMap<TargetName, Target>,
+  runs: readonly ClusterRun[],
+  options: Options,
+): Promise<Check[]> {
   const checks: Check[] = [];
   for (const name of ['tollgate-w1-prom', 'tollgate-w2-prom'] as const) {
     const target = targets.get(name);
@@ -217,7 +269,12 @@ async function countChecks(targets: ReadonlyMap<TargetName, Target>, runs: reado
 }
 
 /** Starts every target, probes it and checks its number of serving processes; undefined when interrupted. */
-async function startAll(upstreamOrigin: string, options: Options, tempDir: string, leashSeconds: number): Promise<Map<TargetName, Target> | undefined> {
+async function startAll(
+  upstreamOrigin: string,
+  options: Options,
+  tempDir: string,
+  leashSeconds: number,
+): Promise<Map<TargetName, Target> | undefined> {
   const targets = new Map<TargetName, Target>();
   for (const name of TARGETS) {
     if (isShuttingDown()) return undefined;
@@ -225,9 +282,12 @@ async function startAll(upstreamOrigin: string, options: Options, tempDir: strin
     const problem = await probeTarget(target.url, options.payloadBytes);
     if (problem !== undefined) throw new Error(`${name}: ${problem}`);
     const serving = servingPids(target).length;
-    if (serving !== WORKERS[name]) throw new Error(`${name}: expected ${WORKERS[name]} serving process(es), found ${serving}`);
+    if (serving !== WORKERS[name])
+      throw new Error(`${name}: expected ${WORKERS[name]} serving process(es), found ${serving}`);
     targets.set(name, target);
-    log(`${TAG}: ${name}: ready at ${target.url} (pid ${target.pid}, ${serving} serving)${target.metricsUrl === undefined ? '' : `, metrics at ${target.metricsUrl}`}`);
+    log(
+      `${TAG}: ${name}: ready at ${target.url} (pid ${target.pid}, ${serving} serving)${target.metricsUrl === undefined ? '' : `, metrics at ${target.metricsUrl}`}`,
+    );
   }
   return targets;
 }
@@ -240,7 +300,10 @@ async function writeResults(
   data: { readonly summary: Summary; readonly runs: readonly ClusterRun[]; readonly checks: readonly Check[] },
 ): Promise<string> {
   const environment = { loadGenerator: generator.version, pinned: false, clockTicksPerSecond: CLOCK_TICKS_PER_SECOND };
-  const runs = data.runs.map(({ batch, ...r }) => ({ ...r, batch: batch === undefined ? undefined : { ...batch, latenciesMs: undefined } }));
+  const runs = data.runs.map(({ batch, ...r }) => ({
+    ...r,
+    batch: batch === undefined ? undefined : { ...batch, latenciesMs: undefined },
+  }));
   return writeRunResults(TAG, startedAt, options, environment, { summary: data.summary, runs, checks: data.checks });
 }
 
@@ -255,7 +318,11 @@ async function main(options: Options): Promise<void> {
 
   // Another benchmark on this 2-core box makes every figure meaningless: wait for it, before the run
   // and before every measurement, for at most WAIT_BUDGET_MS in total.
-  const quietGate = createQuietGate(TAG, options.wait ? WAIT_BUDGET_MS : 0, 'warning: other benchmarks still running; measuring anyway — numbers will be noisy');
+  const quietGate = createQuietGate(
+    TAG,
+    options.wait ? WAIT_BUDGET_MS : 0,
+    'warning: other benchmarks still running; measuring anyway — numbers will be noisy',
+  );
   await quietGate(20_000);
   if (isShuttingDown()) return;
   const startedAt = new Date();

@@ -18,7 +18,17 @@ import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
 import { isShuttingDown, runCleanup } from './lib/cleanup.js';
 import { startCountingSink } from './lib/counting-sink.js';
 import { checkTelemetry, type Check } from './lib/cpu-checks.js';
-import { GATEWAYS, VARIANTS, startFloor, startNginx, startTollgate, type GatewaySpec, type RunningGateway, type TelemetryPorts, type Variant } from './lib/cpu-gateways.js';
+import {
+  GATEWAYS,
+  VARIANTS,
+  startFloor,
+  startNginx,
+  startTollgate,
+  type GatewaySpec,
+  type RunningGateway,
+  type TelemetryPorts,
+  type Variant,
+} from './lib/cpu-gateways.js';
 import { formatTable, summarize, type CpuRun, type SinkDelta } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, sleep, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
@@ -70,11 +80,26 @@ interface Options extends LoadRunOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
-  const values = parseFlags(argv, [...LOAD_RUN_FLAGS, 'initial-warmup', 'rate', 'variants', 'batch-delay', 'workers', 'tool', 'tollgate-bin']);
+  const values = parseFlags(argv, [
+    ...LOAD_RUN_FLAGS,
+    'initial-warmup',
+    'rate',
+    'variants',
+    'batch-delay',
+    'workers',
+    'tool',
+    'tollgate-bin',
+  ]);
   if (values === undefined) return undefined;
-  const names = (values.variants ?? VARIANTS.map((v) => v.name).join(',')).split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const names = (values.variants ?? VARIANTS.map((v) => v.name).join(','))
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   const unknown = names.filter((n) => !VARIANTS.some((v) => v.name === n));
-  if (names.length === 0 || unknown.length > 0) throw new Error(`--variants: unknown ${unknown.join(', ') || '(empty list)'}; choose among ${VARIANTS.map((v) => v.name).join(', ')}`);
+  if (names.length === 0 || unknown.length > 0)
+    throw new Error(
+      `--variants: unknown ${unknown.join(', ') || '(empty list)'}; choose among ${VARIANTS.map((v) => v.name).join(', ')}`,
+    );
   return {
     ...loadRunOptions(values, { duration: 5, warmup: 1, rounds: 5 }),
     initialWarmupSeconds: intArg('initial-warmup', values['initial-warmup'], 3, 0),
@@ -97,12 +122,28 @@ interface Gateway extends RunningGateway {
 
 function sinkDelta(a: OtlpSinkCounts | undefined, b: OtlpSinkCounts | undefined): SinkDelta | undefined {
   if (a === undefined || b === undefined) return undefined;
-  return { exports: b.traces.requests - a.traces.requests, spans: b.traces.items - a.traces.items, bytes: b.traces.bytes - a.traces.bytes, malformed: b.traces.malformed - a.traces.malformed };
+  return {
+    exports: b.traces.requests - a.traces.requests,
+    spans: b.traces.items - a.traces.items,
+    bytes: b.traces.bytes - a.traces.bytes,
+    malformed: b.traces.malformed - a.traces.malformed,
+  };
 }
 
 /** One measured run: warm-up, settle, then CPU of the tree over (load + settle) ÷ completed requests. */
-async function measure(generator: LoadGenerator, options: Options, variant: Variant, gw: Gateway, round: number): Promise<CpuRun> {
-  const base = { url: `${gw.origin}${variant.path}`, connections: options.connections, threads: options.threads, timeoutSeconds: options.timeoutSeconds };
+async function measure(
+  generator: LoadGenerator,
+  options: Options,
+  variant: Variant,
+  gw: Gateway,
+  round: number,
+): Promise<CpuRun> {
+  const base = {
+    url: `${gw.origin}${variant.path}`,
+    connections: options.connections,
+    threads: options.threads,
+    timeoutSeconds: options.timeoutSeconds,
+  };
   const settleMs = options.batchDelayMs + 500;
   const pid = gw.child.process.pid ?? -1;
   const busy = await idleBackgroundCpu();
@@ -119,7 +160,8 @@ async function measure(generator: LoadGenerator, options: Options, variant: Vari
   const cpu1 = treeCpu(pid);
   const foreignDuringPercent = foreign();
   const sink1 = await gw.sink?.counts();
-  if (cpu0 === undefined || cpu1 === undefined) throw new Error(`${gw.spec.name} (pid ${pid}) is gone: ${gw.child.stderrTail().slice(-400)}`);
+  if (cpu0 === undefined || cpu1 === undefined)
+    throw new Error(`${gw.spec.name} (pid ${pid}) is gone: ${gw.child.stderrTail().slice(-400)}`);
   gw.served += load.requests;
   const cpuMs = cpu1.ms - cpu0.ms;
   return {
@@ -139,7 +181,11 @@ async function measure(generator: LoadGenerator, options: Options, variant: Vari
   };
 }
 
-async function startGateway(spec: GatewaySpec, options: Options, ctx: { tempDir: string; upstreamPort: number; leashSeconds: number }): Promise<Gateway | string> {
+async function startGateway(
+  spec: GatewaySpec,
+  options: Options,
+  ctx: { tempDir: string; upstreamPort: number; leashSeconds: number },
+): Promise<Gateway | string> {
   const plain = { ports: undefined, sink: undefined, served: 0, spec };
   if (spec.kind === 'floor') {
     const s = await startFloor(`http://127.0.0.1:${ctx.upstreamPort}`);
@@ -152,20 +198,36 @@ async function startGateway(spec: GatewaySpec, options: Options, ctx: { tempDir:
   const t = spec.telemetry;
   const sinkStart = t?.kind === 'traces' ? await startCountingSink(`sink-${spec.name}`, t.transport) : undefined;
   if (sinkStart !== undefined && !sinkStart.ok) return `sink: ${sinkStart.reason}`;
-  const s = await startTollgate(spec, { bin: options.tollgateBin, tempDir: ctx.tempDir, upstreamPort: ctx.upstreamPort, sinkPort: sinkStart?.port ?? 0, workers: options.workers, leashSeconds: ctx.leashSeconds });
+  const s = await startTollgate(spec, {
+    bin: options.tollgateBin,
+    tempDir: ctx.tempDir,
+    upstreamPort: ctx.upstreamPort,
+    sinkPort: sinkStart?.port ?? 0,
+    workers: options.workers,
+    leashSeconds: ctx.leashSeconds,
+  });
   if (!s.ok) return s.reason;
   return { ...s, spec, ports: t === undefined || t.kind === 'off' ? undefined : s.ports, sink: sinkStart, served: 0 };
 }
 
 async function main(options: Options): Promise<void> {
-  const perRun = 0.25 + 0.3 + options.warmupSeconds + options.durationSeconds + (2 * (options.batchDelayMs + 500)) / 1000 + 1;
-  const budget = Math.ceil(90 + options.variants.length * (options.initialWarmupSeconds + 1) + options.rounds * options.variants.length * perRun * 1.2);
+  const perRun =
+    0.25 + 0.3 + options.warmupSeconds + options.durationSeconds + (2 * (options.batchDelayMs + 500)) / 1000 + 1;
+  const budget = Math.ceil(
+    90 +
+      options.variants.length * (options.initialWarmupSeconds + 1) +
+      options.rounds * options.variants.length * perRun * 1.2,
+  );
   armRun(budget);
   const startedAt = new Date();
   const tempDir = createRunTempDir('tollgate-cpu-bench-');
   const wrkBin = which('wrk');
-  if (options.rate > 0 && wrkBin === undefined) throw new Error('--rate needs wrk on PATH (its Lua delay() caps the rate)');
-  const generator = options.rate > 0 && wrkBin !== undefined ? await rateCappedWrk(wrkBin, tempDir, options.connections, options.rate) : selectLoadGenerator(options.tool);
+  if (options.rate > 0 && wrkBin === undefined)
+    throw new Error('--rate needs wrk on PATH (its Lua delay() caps the rate)');
+  const generator =
+    options.rate > 0 && wrkBin !== undefined
+      ? await rateCappedWrk(wrkBin, tempDir, options.connections, options.rate)
+      : selectLoadGenerator(options.tool);
   // Inherited by the gateways (lib/tollgate-with-config.ts spreads process.env); see --batch-delay.
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = String(options.batchDelayMs);
   log(
@@ -189,7 +251,9 @@ async function main(options: Options): Promise<void> {
       continue;
     }
     gateways.set(spec.name, started);
-    log(`${TAG}: ${spec.name} ready at ${started.origin} (pid ${started.child.process.pid ?? '?'})${started.sink !== undefined ? `, sink on 127.0.0.1:${started.sink.port}` : ''}`);
+    log(
+      `${TAG}: ${spec.name} ready at ${started.origin} (pid ${started.child.process.pid ?? '?'})${started.sink !== undefined ? `, sink on 127.0.0.1:${started.sink.port}` : ''}`,
+    );
   }
   const variants = options.variants.filter((v) => gateways.has(v.gateway));
 
@@ -199,7 +263,10 @@ async function main(options: Options): Promise<void> {
     const { status, bodyBytes } = await httpGet(`${gw.origin}${v.path}`, 5000);
     gw.served++;
     const exact = v.path === '/merge' ? bodyBytes > 0 : bodyBytes === options.payloadBytes;
-    if (status !== 200 || !exact) throw new Error(`probe ${v.name} GET ${v.path}: expected 200 with ${v.path === '/merge' ? 'a body' : `${options.payloadBytes} bytes`}, got ${status} with ${bodyBytes} bytes`);
+    if (status !== 200 || !exact)
+      throw new Error(
+        `probe ${v.name} GET ${v.path}: expected 200 with ${v.path === '/merge' ? 'a body' : `${options.payloadBytes} bytes`}, got ${status} with ${bodyBytes} bytes`,
+      );
   }
 
   // The first seconds of load on a fresh process are mostly JIT compilation (on V8's own threads, counted in the tree).
@@ -207,7 +274,15 @@ async function main(options: Options): Promise<void> {
     if (isShuttingDown() || options.initialWarmupSeconds === 0) break;
     const gw = gateways.get(v.gateway) as Gateway;
     log(`${TAG}: initial warm-up ${v.name} (${options.initialWarmupSeconds}s)`);
-    gw.served += (await generator.run({ url: `${gw.origin}${v.path}`, connections: options.connections, threads: options.threads, timeoutSeconds: options.timeoutSeconds, durationSeconds: options.initialWarmupSeconds })).requests;
+    gw.served += (
+      await generator.run({
+        url: `${gw.origin}${v.path}`,
+        connections: options.connections,
+        threads: options.threads,
+        timeoutSeconds: options.timeoutSeconds,
+        durationSeconds: options.initialWarmupSeconds,
+      })
+    ).requests;
   }
 
   const runs: CpuRun[] = [];
@@ -227,7 +302,8 @@ async function main(options: Options): Promise<void> {
 
   const checks: Check[] = [];
   for (const gw of gateways.values()) {
-    if (gw.ports !== undefined) checks.push(...(await checkTelemetry(gw.spec.name, gw.ports, gw.served, await gw.sink?.counts())));
+    if (gw.ports !== undefined)
+      checks.push(...(await checkTelemetry(gw.spec.name, gw.ports, gw.served, await gw.sink?.counts())));
   }
   await runCleanup();
 
@@ -240,18 +316,33 @@ async function main(options: Options): Promise<void> {
     ...formatTable(summaries),
     ...[...unavailable].map(([name, reason]) => `${name}: unavailable: ${reason}`),
     '',
-    ...summaries.filter((s) => s.vsOff !== undefined).map((s) => `${s.variant}: ${(((s.vsOff as number) - 1) * 100).toFixed(1)}% CPU per request vs ${VARIANTS.find((v) => v.name === s.variant)?.vsOff ?? 'off'}${s.vsMetrics !== undefined ? `, ${((s.vsMetrics - 1) * 100).toFixed(1)}% vs metrics` : ''}`),
+    ...summaries
+      .filter((s) => s.vsOff !== undefined)
+      .map(
+        (s) =>
+          `${s.variant}: ${(((s.vsOff as number) - 1) * 100).toFixed(1)}% CPU per request vs ${VARIANTS.find((v) => v.name === s.variant)?.vsOff ?? 'off'}${s.vsMetrics !== undefined ? `, ${((s.vsMetrics - 1) * 100).toFixed(1)}% vs metrics` : ''}`,
+      ),
     '',
     ...checks.map((c) => `  ${c.ok ? 'ok ' : 'BAD'} ${c.label}  ${c.detail}`),
   ];
   const noisy = runs.filter((r) => (r.foreignDuringPercent ?? 0) > 10);
-  if (noisy.length > 0) out.push('', `note: ${noisy.length} of ${runs.length} runs shared the machine (foreign CPU > 10 %); their CPU per request is less reliable (a slower, contended gateway pays more per request); rerun on a quiet machine before quoting`);
-  const file = await writeRunResults(TAG, startedAt, { ...options, variants: options.variants.map((v) => v.name) }, { loadGenerator: generator.version }, {
-    summary: summaries,
-    unavailable: Object.fromEntries(unavailable),
-    runs,
-    checks,
-  });
+  if (noisy.length > 0)
+    out.push(
+      '',
+      `note: ${noisy.length} of ${runs.length} runs shared the machine (foreign CPU > 10 %); their CPU per request is less reliable (a slower, contended gateway pays more per request); rerun on a quiet machine before quoting`,
+    );
+  const file = await writeRunResults(
+    TAG,
+    startedAt,
+    { ...options, variants: options.variants.map((v) => v.name) },
+    { loadGenerator: generator.version },
+    {
+      summary: summaries,
+      unavailable: Object.fromEntries(unavailable),
+      runs,
+      checks,
+    },
+  );
   out.push('', `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (checks.some((c) => !c.ok) || runs.some((r) => r.errors > 0 || r.non2xx > 0)) process.exitCode = 1;

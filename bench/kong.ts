@@ -13,21 +13,37 @@ import { Outcome, RequestRecord } from '../src/telemetry/record.js';
 import { MetricStore } from '../src/telemetry/store/store.js';
 import { observedRoutes } from '../test/helpers/routes.js';
 
-exitOnHelp(process.argv.slice(2), 'Usage: node --import tsx bench/kong.ts\n  (no options: 1,000,000 recorded requests x 5 timed rounds, then 20 timed scrapes)\n');
+exitOnHelp(
+  process.argv.slice(2),
+  'Usage: node --import tsx bench/kong.ts\n  (no options: 1,000,000 recorded requests x 5 timed rounds, then 20 timed scrapes)\n',
+);
 
 const ROUTES = 100;
 const CONSUMERS = 50;
 
-function setUp(routes: number): { store: MetricStore; view: KongView; consumers: NonNullable<ReturnType<typeof loadConfigValue>['config']['apiKeys']> } {
+function setUp(routes: number): {
+  store: MetricStore;
+  view: KongView;
+  consumers: NonNullable<ReturnType<typeof loadConfigValue>['config']['apiKeys']>;
+} {
   const keys = Array.from({ length: CONSUMERS }, (_, i) => ({ key: `key-${i}`, consumer: `consumer-${i}` }));
   const { config } = loadConfigValue(
     {
       version: 3,
       extra_config: {
         'auth/api-keys': { keys },
-        'telemetry/kong-prometheus': { per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true },
+        'telemetry/kong-prometheus': {
+          per_consumer: true,
+          status_code_metrics: true,
+          latency_metrics: true,
+          bandwidth_metrics: true,
+          upstream_health_metrics: true,
+        },
       },
-      endpoints: Array.from({ length: routes }, (_, i) => ({ endpoint: `/r${i}/{id}`, backend: [{ host: ['http://10.0.0.1:8080'], url_pattern: `/x/{id}` }] })),
+      endpoints: Array.from({ length: routes }, (_, i) => ({
+        endpoint: `/r${i}/{id}`,
+        backend: [{ host: ['http://10.0.0.1:8080'], url_pattern: `/x/{id}` }],
+      })),
     },
     'bench',
   );
@@ -36,7 +52,12 @@ function setUp(routes: number): { store: MetricStore; view: KongView; consumers:
   return { store, view, consumers: config.apiKeys! };
 }
 
-function record(route: number, consumerIndex: number, _socket: object, consumers: ReturnType<typeof setUp>['consumers']): RequestRecord {
+function record(
+  route: number,
+  consumerIndex: number,
+  _socket: object,
+  consumers: ReturnType<typeof setUp>['consumers'],
+): RequestRecord {
   const rec = new RequestRecord('GET', `/r${route}/1`, 1000);
   rec.route = route;
   rec.status = 200;
@@ -102,5 +123,7 @@ function median(xs: number[]): number {
     if (i >= 5) times.push(performance.now() - t0);
   }
   const lines = text.split('\n').length;
-  console.log(`scrape, ${ROUTES} routes x ${CONSUMERS} consumers: ${median(times).toFixed(1)} ms median for ${lines} lines, ${(text.length / 1e6).toFixed(2)} MB (target <= 20 ms)`);
+  console.log(
+    `scrape, ${ROUTES} routes x ${CONSUMERS} consumers: ${median(times).toFixed(1)} ms median for ${lines} lines, ${(text.length / 1e6).toFixed(2)} MB (target <= 20 ms)`,
+  );
 }

@@ -29,7 +29,16 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { intArg, tollgateBinArg, toolArg } from './lib/args.js';
 import { isShuttingDown, runCleanup } from './lib/cleanup.js';
-import { armRun, exitedFlag, log, NO_WAIT_USAGE, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
+import {
+  armRun,
+  exitedFlag,
+  log,
+  NO_WAIT_USAGE,
+  parseFlags,
+  runDriver,
+  startUpstream,
+  USAGE_TAIL,
+} from './lib/driver.js';
 import { fmtInt, MB, mb } from './lib/format.js';
 import { getFreePort } from './lib/free-port.js';
 import { noopAndJsonGateway, otlpGrpcExporter, prometheusExporter } from './lib/gateway-config.js';
@@ -73,7 +82,11 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
-  const values = parseFlags(argv, ['minutes', 'rate', 'connections', 'sample', 'max-growth-mb', 'payload', 'tool', 'tollgate-bin'], ['no-wait']);
+  const values = parseFlags(
+    argv,
+    ['minutes', 'rate', 'connections', 'sample', 'max-growth-mb', 'payload', 'tool', 'tollgate-bin'],
+    ['no-wait'],
+  );
   if (values === undefined) return undefined;
   const int = intArg;
   const tool = toolArg(values.tool);
@@ -92,11 +105,19 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   };
 }
 
-function gatewayConfig(port: number, upstreamPort: number, deadPort: number, metricsPort: number): { port: number } & Record<string, unknown> {
+function gatewayConfig(
+  port: number,
+  upstreamPort: number,
+  deadPort: number,
+  metricsPort: number,
+): { port: number } & Record<string, unknown> {
   return noopAndJsonGateway('tollgate-otlp-collector-down', port, upstreamPort, {
     service_name: 'tollgate-otlp-soak',
     trace_sample_rate: 1,
-    exporters: { otlp: [otlpGrpcExporter('dead', deadPort, 1)], prometheus: [prometheusExporter('local', metricsPort, true, true)] },
+    exporters: {
+      otlp: [otlpGrpcExporter('dead', deadPort, 1)],
+      prometheus: [prometheusExporter('local', metricsPort, true, true)],
+    },
   });
 }
 
@@ -188,7 +209,9 @@ async function main(options: Options): Promise<void> {
   await waitForQuietStart(TAG, options.wait, 'warning: still not quiet after 15 min; soaking anyway');
   if (isShuttingDown()) return;
   const startedAt = new Date();
-  log(`${TAG}: ${options.minutes} min soak; ${loadTool}; sampling every ${options.sampleSeconds} s; ${availableParallelism()} CPU(s)`);
+  log(
+    `${TAG}: ${options.minutes} min soak; ${loadTool}; sampling every ${options.sampleSeconds} s; ${availableParallelism()} CPU(s)`,
+  );
 
   const upstream = await startUpstream('./telemetry-upstream.ts', options.payloadBytes);
 
@@ -206,10 +229,13 @@ async function main(options: Options): Promise<void> {
   if (!started.ok) throw new Error(started.reason);
   const pid = nodePidOf(started.child.process.pid);
   if (pid === undefined) throw new Error('could not find the gateway process id under /proc');
-  log(`${TAG}: gateway pid ${pid} at ${started.origin}; OTLP to dead port 127.0.0.1:${deadPort}; /metrics on 127.0.0.1:${metricsPort}`);
+  log(
+    `${TAG}: gateway pid ${pid} at ${started.origin}; OTLP to dead port 127.0.0.1:${deadPort}; /metrics on 127.0.0.1:${metricsPort}`,
+  );
   for (const path of ['/noop', '/json']) {
     const { status, bodyBytes } = await httpGet(`${started.origin}${path}`, 5000);
-    if (status !== 200 || bodyBytes === 0) throw new Error(`probe GET ${path}: expected 200 with a body, got ${status} with ${bodyBytes} bytes`);
+    if (status !== 200 || bodyBytes === 0)
+      throw new Error(`probe GET ${path}: expected 200 with a body, got ${status} with ${bodyBytes} bytes`);
   }
   if (await portAccepts(deadPort)) throw new Error(`the "dead" port ${deadPort} accepts connections; rerun`);
 
@@ -221,7 +247,18 @@ async function main(options: Options): Promise<void> {
   if (wrkBin !== undefined) {
     const scriptFile = join(tempDir, 'soak.lua');
     await writeFile(scriptFile, wrkScript(wrkDelayMs(options.connections, options.rate)));
-    loadPromise = runWrk(wrkBin, { url: started.origin, threads: 1, connections: options.connections, durationSeconds: loadSeconds, timeoutSeconds: 5, script: scriptFile }, 20_000);
+    loadPromise = runWrk(
+      wrkBin,
+      {
+        url: started.origin,
+        threads: 1,
+        connections: options.connections,
+        durationSeconds: loadSeconds,
+        timeoutSeconds: 5,
+        script: scriptFile,
+      },
+      20_000,
+    );
   } else {
     // autocannon hits a single URL: /json, the heavier of the two paths.
     loadPromise = selectLoadGenerator('autocannon').run({
@@ -264,7 +301,8 @@ async function main(options: Options): Promise<void> {
   if (isShuttingDown()) return;
   // A closing sample once the load has stopped, unless the last tick was just now.
   const tEnd = Math.round((Date.now() - t0) / 100) / 10;
-  if (!gatewayDied() && tEnd - (samples[samples.length - 1]?.t ?? 0) >= 2) samples.push(await takeSample(tEnd, pid, metricsPort));
+  if (!gatewayDied() && tEnd - (samples[samples.length - 1]?.t ?? 0) >= 2)
+    samples.push(await takeSample(tEnd, pid, metricsPort));
   // Read before cleanup: stopping the gateway resolves its `exited` promise too.
   const diedDuringSoak = gatewayDied();
   await runCleanup();
@@ -276,7 +314,18 @@ async function main(options: Options): Promise<void> {
     `OTLP collector down — ${options.minutes} min soak, OTLP gRPC metrics+traces to a dead port, trace_sample_rate 1; ${loadTool}`,
     '',
   );
-  const header = ['t (s)', 'VmRSS MB', 'exporter RSS MB', 'heap used MB', 'served', 'spans dropped', 'spans exported', 'spans failed', 'pushes failed', 'pushes skipped'];
+  const header = [
+    't (s)',
+    'VmRSS MB',
+    'exporter RSS MB',
+    'heap used MB',
+    'served',
+    'spans dropped',
+    'spans exported',
+    'spans failed',
+    'pushes failed',
+    'pushes skipped',
+  ];
   const rows = samples.map((s) => [
     s.t.toFixed(0),
     mb(s.vmRssBytes),
@@ -305,19 +354,24 @@ async function main(options: Options): Promise<void> {
       `RSS growth after minute 1: ${mb(baseline.vmRssBytes)} MB at t=${baseline.t.toFixed(0)}s -> ${mb(last.vmRssBytes)} MB at t=${last.t.toFixed(0)}s = ` +
         `${growthBytes >= 0 ? '+' : ''}${(growthBytes / MB).toFixed(1)} MB (peak after minute 1: ${mb(maxAfterBaseline)} MB; limit +${options.maxGrowthMb} MB): ${ok ? 'flat' : 'GROWING'}`,
     );
-    if (!ok) failures.push(`RSS grew by ${(growthBytes / MB).toFixed(1)} MB after minute 1 (limit ${options.maxGrowthMb} MB)`);
+    if (!ok)
+      failures.push(`RSS grew by ${(growthBytes / MB).toFixed(1)} MB after minute 1 (limit ${options.maxGrowthMb} MB)`);
   } else {
     out.push('RSS growth after minute 1: not enough samples');
     failures.push('not enough RSS samples after minute 1');
   }
-  if (diedDuringSoak) failures.push(`the gateway exited during the soak: ${started.child.stderrTail().split('\n').slice(-3).join(' | ')}`);
+  if (diedDuringSoak)
+    failures.push(
+      `the gateway exited during the soak: ${started.child.stderrTail().split('\n').slice(-3).join(' | ')}`,
+    );
 
   const final = [...samples].reverse().find((s) => s.scrapeError === undefined);
   out.push(
     `spans: dropped ${fmtInt(final?.spansDropped)}, failed ${fmtInt(final?.spansFailed)}, exported ${fmtInt(final?.spansExported)}; ` +
       `OTLP metric pushes failed ${fmtInt(final?.pushesFailed)}, skipped ${fmtInt(final?.pushesSkipped)}; requests served (gateway) ${fmtInt(final?.served)}`,
   );
-  if ((final?.spansDropped ?? 0) === 0) out.push('warning: no span was dropped — was the collector really unreachable, and was there load?');
+  if ((final?.spansDropped ?? 0) === 0)
+    out.push('warning: no span was dropped — was the collector really unreachable, and was there load?');
   if ((final?.spansExported ?? 0) > 0) out.push('warning: spans were exported — something answered on the "dead" port');
   if (load !== undefined) {
     out.push(
@@ -329,14 +383,24 @@ async function main(options: Options): Promise<void> {
     failures.push('the load generator failed');
   }
 
-  const file = await writeRunResults(TAG, startedAt, options, { load: loadTool }, {
-    samples,
-    rssGrowthAfterMinute1Bytes: growthBytes,
-    rssPeakAfterMinute1Bytes: maxAfterBaseline,
-    load,
-    failures,
-  });
-  out.push('', failures.length === 0 ? 'result: PASS (memory flat)' : `result: FAIL — ${failures.join('; ')}`, `results written to ${file}`);
+  const file = await writeRunResults(
+    TAG,
+    startedAt,
+    options,
+    { load: loadTool },
+    {
+      samples,
+      rssGrowthAfterMinute1Bytes: growthBytes,
+      rssPeakAfterMinute1Bytes: maxAfterBaseline,
+      load,
+      failures,
+    },
+  );
+  out.push(
+    '',
+    failures.length === 0 ? 'result: PASS (memory flat)' : `result: FAIL — ${failures.join('; ')}`,
+    `results written to ${file}`,
+  );
   process.stdout.write(`${out.join('\n')}\n`);
   if (failures.length > 0) process.exitCode = 1;
 }

@@ -35,7 +35,15 @@ import type { LoadGenerator } from './lib/load-result.js';
 import { idleBackgroundCpu, warmUp } from './lib/measure.js';
 import { getText, pinDriver, startPerCpuMeter } from './lib/otlp-bench-util.js';
 import { startOtlpSink, type OtlpSink, type OtlpSinkCounts } from './lib/otlp-sink.js';
-import { MODES, OTLP_MODES, reportOtlpThroughput, sinkDelta, TARGETS, type Mode, type OtlpRun } from './lib/otlp-throughput-report.js';
+import {
+  MODES,
+  OTLP_MODES,
+  reportOtlpThroughput,
+  sinkDelta,
+  TARGETS,
+  type Mode,
+  type OtlpRun,
+} from './lib/otlp-throughput-report.js';
 import { createQuietGate } from './lib/quiet-gate.js';
 import { writeRunResults } from './lib/results-file.js';
 import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
@@ -82,12 +90,17 @@ interface Options extends LoadRunOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
-  const values = parseFlags(argv, [...LOAD_RUN_FLAGS, 'tool', 'endpoints', 'tollgate-bin'], ['no-pin', 'no-wait', 'strict']);
+  const values = parseFlags(
+    argv,
+    [...LOAD_RUN_FLAGS, 'tool', 'endpoints', 'tollgate-bin'],
+    ['no-pin', 'no-wait', 'strict'],
+  );
   if (values === undefined) return undefined;
   const tool = toolArg(values.tool);
   const names = (values.endpoints ?? 'noop,json').split(',').map((s) => s.trim());
   const endpoints = ALL_ENDPOINTS.filter((e) => names.includes(e.name));
-  if (endpoints.length === 0 || endpoints.length !== new Set(names).size) throw new Error(`--endpoints must list noop and/or json, got "${values.endpoints ?? ''}"`);
+  if (endpoints.length === 0 || endpoints.length !== new Set(names).size)
+    throw new Error(`--endpoints must list noop and/or json, got "${values.endpoints ?? ''}"`);
   return {
     ...loadRunOptions(values, { duration: 5, warmup: 1, rounds: 3 }),
     tool,
@@ -99,7 +112,13 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   };
 }
 
-function gatewayConfig(mode: Mode, port: number, upstreamPort: number, sinkPort: number, metricsPort: number): { port: number } & Record<string, unknown> {
+function gatewayConfig(
+  mode: Mode,
+  port: number,
+  upstreamPort: number,
+  sinkPort: number,
+  metricsPort: number,
+): { port: number } & Record<string, unknown> {
   const otel =
     mode === 'off'
       ? undefined
@@ -122,7 +141,12 @@ async function measure(
   url: string,
   sink: OtlpSink | undefined,
 ): Promise<Omit<OtlpRun, 'round' | 'endpoint' | 'mode'>> {
-  const base = { url, connections: options.connections, threads: options.threads, timeoutSeconds: options.timeoutSeconds };
+  const base = {
+    url,
+    connections: options.connections,
+    threads: options.threads,
+    timeoutSeconds: options.timeoutSeconds,
+  };
   const busy = await idleBackgroundCpu();
   const before = await sink?.counts();
   const warmupRequests = await warmUp(generator, base, options.warmupSeconds);
@@ -208,10 +232,14 @@ async function main(options: Options): Promise<void> {
     const sizes: number[] = [];
     for (const mode of MODES) {
       const { status, bodyBytes } = await httpGet(`${originOf(mode)}${ep.path}`, 5000);
-      if (status !== 200 || bodyBytes === 0) throw new Error(`probe GET ${ep.path} (${mode}): expected 200 with a body, got ${status} with ${bodyBytes} bytes`);
+      if (status !== 200 || bodyBytes === 0)
+        throw new Error(
+          `probe GET ${ep.path} (${mode}): expected 200 with a body, got ${status} with ${bodyBytes} bytes`,
+        );
       sizes.push(bodyBytes);
     }
-    if (sizes.some((n) => n !== sizes[0])) throw new Error(`probe GET ${ep.path}: body sizes differ between modes: ${sizes.join('/')}`);
+    if (sizes.some((n) => n !== sizes[0]))
+      throw new Error(`probe GET ${ep.path}: body sizes differ between modes: ${sizes.join('/')}`);
     log(`${TAG}: probe ${ep.path}: 200, ${sizes[0]} bytes`);
   }
 
@@ -243,9 +271,15 @@ async function main(options: Options): Promise<void> {
         const { load } = m.result;
         log(
           `${TAG}:   ${fmtInt(load.requestsPerSecond)} req/s, p50 ${load.latencyMs.p50.toFixed(2)} ms, p99 ${load.latencyMs.p99.toFixed(2)} ms, ` +
-            `errors ${load.errors}/${load.non2xx}; CPU busy ${Object.entries(m.perCpuBusyPercent).map(([c, v]) => `${c} ${Math.round(v)}%`).join(', ') || 'n/a'}; ` +
+            `errors ${load.errors}/${load.non2xx}; CPU busy ${
+              Object.entries(m.perCpuBusyPercent)
+                .map(([c, v]) => `${c} ${Math.round(v)}%`)
+                .join(', ') || 'n/a'
+            }; ` +
             `foreign ${m.foreignDuringPercent === undefined ? 'n/a' : `${m.foreignDuringPercent.toFixed(0)}%`}` +
-            (m.sink === undefined ? '' : `; sink +${fmtInt(m.sink.spans)} spans in ${m.sink.traceRequests} requests, +${m.sink.metricRequests} metric pushes`),
+            (m.sink === undefined
+              ? ''
+              : `; sink +${fmtInt(m.sink.spans)} spans in ${m.sink.traceRequests} requests, +${m.sink.metricRequests} metric pushes`),
         );
       }
     }
@@ -263,7 +297,13 @@ async function main(options: Options): Promise<void> {
   await runCleanup();
 
   const pinned = tasksetBin !== undefined;
-  const { out, summary, exportSummary, checks, verdicts } = reportOtlpThroughput({ ...options, generator: generator.name, pinned }, runs, discarded, finalCounts, scrapes);
+  const { out, summary, exportSummary, checks, verdicts } = reportOtlpThroughput(
+    { ...options, generator: generator.name, pinned },
+    runs,
+    discarded,
+    finalCounts,
+    scrapes,
+  );
   const file = await writeRunResults(
     TAG,
     startedAt,

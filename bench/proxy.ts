@@ -176,7 +176,12 @@ async function main(options: BenchOptions): Promise<void> {
     const measured = rounds.get(spec.name);
     const running = started.find((entry) => entry.spec === spec)?.running;
     if (reason !== undefined || measured === undefined || running === undefined) {
-      return { name: spec.name, description: spec.description, status: 'unavailable', reason: reason ?? 'not measured' };
+      return {
+        name: spec.name,
+        description: spec.description,
+        status: 'unavailable',
+        reason: reason ?? 'not measured',
+      };
     }
     const result = medianRound(measured.map((round) => round.load));
     return {
@@ -200,11 +205,17 @@ async function main(options: BenchOptions): Promise<void> {
   const noise = formatNoiseWarning(rows);
   if (noise !== undefined) process.stdout.write(`${noise}\n`);
 
-  const file = await writeRunResults('proxy', startedAt, options, { loadGenerator: generator.version }, {
-    upstream: { origin: upstreamOrigin, payloadBytes: options.payloadBytes },
-    tollgateFloorRatio: tollgateFloorRatio(rows),
-    rows,
-  });
+  const file = await writeRunResults(
+    'proxy',
+    startedAt,
+    options,
+    { loadGenerator: generator.version },
+    {
+      upstream: { origin: upstreamOrigin, payloadBytes: options.payloadBytes },
+      tollgateFloorRatio: tollgateFloorRatio(rows),
+      rows,
+    },
+  );
   process.stdout.write(`\nresults written to ${file}\n`);
 }
 

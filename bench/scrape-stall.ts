@@ -27,7 +27,16 @@ import { join } from 'node:path';
 import { Client } from 'undici';
 import { intArg, tollgateBinArg } from './lib/args.js';
 import { isShuttingDown, runCleanup } from './lib/cleanup.js';
-import { armRun, exitedFlag, log, NO_WAIT_USAGE, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
+import {
+  armRun,
+  exitedFlag,
+  log,
+  NO_WAIT_USAGE,
+  parseFlags,
+  runDriver,
+  startUpstream,
+  USAGE_TAIL,
+} from './lib/driver.js';
 import { fmtInt } from './lib/format.js';
 import { getFreePort } from './lib/free-port.js';
 import { kongAllFlags, loopbackHost } from './lib/gateway-config.js';
@@ -35,7 +44,15 @@ import { httpGet } from './lib/http-get.js';
 import { getText, nodeChildren, nodePidOf, pinProcess, sampleLineCount, sumSamples } from './lib/otlp-bench-util.js';
 import { waitForQuietStart } from './lib/quiet-gate.js';
 import { rateCappedLoad } from './lib/rate-cap.js';
-import { endpointPath, runPhase, runProbe, summarize, type LatencySummary, type PhaseContext, type PhaseResult } from './lib/stall-phase.js';
+import {
+  endpointPath,
+  runPhase,
+  runProbe,
+  summarize,
+  type LatencySummary,
+  type PhaseContext,
+  type PhaseResult,
+} from './lib/stall-phase.js';
 import { ms, report, type StallReportOptions } from './lib/stall-report.js';
 import { startScraper } from './lib/stall-scraper.js';
 import { createRunTempDir } from './lib/temp-dir.js';
@@ -73,7 +90,20 @@ interface Options extends StallReportOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
-  const strings = ['phase', 'rounds', 'warmup', 'workers', 'rate', 'connections', 'endpoints', 'interval-ms', 'scrape-hz', 'max-added-ms', 'payload', 'tollgate-bin'] as const;
+  const strings = [
+    'phase',
+    'rounds',
+    'warmup',
+    'workers',
+    'rate',
+    'connections',
+    'endpoints',
+    'interval-ms',
+    'scrape-hz',
+    'max-added-ms',
+    'payload',
+    'tollgate-bin',
+  ] as const;
   const values = parseFlags(argv, strings, ['no-wait', 'isolate']);
   if (values === undefined) return undefined;
   return {
@@ -101,12 +131,26 @@ interface Ports {
   readonly stats: number;
 }
 
-function gatewayConfig(options: Options, ports: Ports, upstreamPort: number): { port: number } & Record<string, unknown> {
+function gatewayConfig(
+  options: Options,
+  ports: Ports,
+  upstreamPort: number,
+): { port: number } & Record<string, unknown> {
   const host = loopbackHost(upstreamPort);
   const endpoints = Array.from({ length: options.endpoints }, (_, i) =>
     i % 2 === 0
-      ? { endpoint: endpointPath(i), method: 'GET', output_encoding: 'no-op', backend: [{ host, url_pattern: '/payload', encoding: 'no-op' }] }
-      : { endpoint: endpointPath(i), method: 'GET', output_encoding: 'json', backend: [{ host, url_pattern: '/json', encoding: 'json' }] },
+      ? {
+          endpoint: endpointPath(i),
+          method: 'GET',
+          output_encoding: 'no-op',
+          backend: [{ host, url_pattern: '/payload', encoding: 'no-op' }],
+        }
+      : {
+          endpoint: endpointPath(i),
+          method: 'GET',
+          output_encoding: 'json',
+          backend: [{ host, url_pattern: '/json', encoding: 'json' }],
+        },
   );
   return {
     version: 3,
@@ -118,7 +162,11 @@ function gatewayConfig(options: Options, ports: Ports, upstreamPort: number): { 
       // No `layers`: KrakenD's defaults, every layer recorded, as a deployment that is scraped has.
       'telemetry/opentelemetry': {
         service_name: 'tollgate-scrape-stall',
-        exporters: { prometheus: [{ name: 'local', port: ports.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }] },
+        exporters: {
+          prometheus: [
+            { name: 'local', port: ports.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true },
+          ],
+        },
       },
       'telemetry/kong-prometheus': kongAllFlags(ports.kong),
       'telemetry/metrics': { listen_address: `127.0.0.1:${ports.stats}` },
@@ -148,46 +196,79 @@ async function main(options: Options): Promise<void> {
   const measureSeconds = options.warmupSeconds + options.rounds * 2 * (options.phaseSeconds + 6);
   const budget = measureSeconds + 120;
   armRun(budget + (options.wait ? 15 * 60 : 0));
-  const { wrkBin, delayMs, loadTool } = rateCappedLoad(options.connections, options.rate, 'the rate-capped background load needs its Lua delay()');
+  const { wrkBin, delayMs, loadTool } = rateCappedLoad(
+    options.connections,
+    options.rate,
+    'the rate-capped background load needs its Lua delay()',
+  );
   const tempDir = createRunTempDir('tollgate-scrape-stall-');
 
   await waitForQuietStart(TAG, options.wait, 'warning: still not quiet after 15 min; measuring anyway');
   if (isShuttingDown()) return;
   const startedAt = new Date();
   const loadBefore = loadavg();
-  log(`${TAG}: ${options.rounds} round(s) × 2 phases × ${options.phaseSeconds} s; workers ${options.workers}; ${options.endpoints} endpoints; ${loadTool}; ${availableParallelism()} CPU(s)${options.isolate ? ', isolated: request path on CPU 1, primary and scraper on CPU 0' : ''}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `${TAG}: ${options.rounds} round(s) × 2 phases × ${options.phaseSeconds} s; workers ${options.workers}; ${options.endpoints} endpoints; ${loadTool}; ${availableParallelism()} CPU(s)${options.isolate ? ', isolated: request path on CPU 1, primary and scraper on CPU 0' : ''}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
 
   // --isolate: this process (the probe) and everything it starts run on CPU 1; the primary and the
   // scraper are moved to CPU 0 once they exist. All threads (-a): GC and libuv threads follow.
   let scrapePathCpu: ((pid: number) => void) | undefined;
   if (options.isolate) {
     const taskset = which('taskset');
-    if (taskset === undefined || availableParallelism() < 2 || options.workers !== 1) throw new Error('--isolate needs taskset, 2 or more CPUs and --workers 1');
+    if (taskset === undefined || availableParallelism() < 2 || options.workers !== 1)
+      throw new Error('--isolate needs taskset, 2 or more CPUs and --workers 1');
     pinProcess(taskset, process.pid, 1);
     scrapePathCpu = (pid) => pinProcess(taskset, pid, 0);
   }
   const upstream = await startUpstream('./telemetry-upstream.ts', options.payloadBytes);
-  const ports: Ports = { port: await getFreePort(), metrics: await getFreePort(), kong: await getFreePort(), stats: await getFreePort() };
-  const started = await startTollgateWithConfig({ name: 'tollgate-scrape-stall', config: gatewayConfig(options, ports, upstream.port), bin: options.tollgateBin, tempDir, leashSeconds: budget + 30 });
+  const ports: Ports = {
+    port: await getFreePort(),
+    metrics: await getFreePort(),
+    kong: await getFreePort(),
+    stats: await getFreePort(),
+  };
+  const started = await startTollgateWithConfig({
+    name: 'tollgate-scrape-stall',
+    config: gatewayConfig(options, ports, upstream.port),
+    bin: options.tollgateBin,
+    tempDir,
+    leashSeconds: budget + 30,
+  });
   if (!started.ok) throw new Error(started.reason);
   const pid = nodePidOf(started.child.process.pid);
   if (scrapePathCpu !== undefined) {
-    if (pid === undefined || nodeChildren(pid).length !== 1) throw new Error('--isolate: could not find the primary and its one worker');
+    if (pid === undefined || nodeChildren(pid).length !== 1)
+      throw new Error('--isolate: could not find the primary and its one worker');
     scrapePathCpu(pid); // the worker, forked before this, stays on CPU 1
   }
   const gatewayDied = exitedFlag(started.child);
   for (const i of [0, 1]) {
     const { status, bodyBytes } = await httpGet(`${started.origin}${endpointPath(i)}`, 5000);
-    if (status !== 200 || bodyBytes === 0) throw new Error(`probe GET ${endpointPath(i)}: expected 200 with a body, got ${status} with ${bodyBytes} bytes`);
+    if (status !== 200 || bodyBytes === 0)
+      throw new Error(`probe GET ${endpointPath(i)}: expected 200 with a body, got ${status} with ${bodyBytes} bytes`);
   }
   const metricsUrl = `http://127.0.0.1:${ports.metrics}/metrics`;
   const kongUrl = `http://127.0.0.1:${ports.kong}/metrics`;
-  log(`${TAG}: gateway pid ${String(pid)} at ${started.origin}; /metrics ${metricsUrl}; Kong ${kongUrl}; /__stats on ${ports.stats}`);
+  log(
+    `${TAG}: gateway pid ${String(pid)} at ${started.origin}; /metrics ${metricsUrl}; Kong ${kongUrl}; /__stats on ${ports.stats}`,
+  );
 
   const script = join(tempDir, 'load.lua');
   await writeFile(script, wrkScript(options.endpoints, delayMs));
   // Warm-up: every endpoint gets traffic, so every series exists before the first scrape is timed.
-  const warmResult = await runWrk(wrkBin, { url: started.origin, threads: 1, connections: options.connections, durationSeconds: options.warmupSeconds, timeoutSeconds: 5, script }, 20_000);
+  const warmResult = await runWrk(
+    wrkBin,
+    {
+      url: started.origin,
+      threads: 1,
+      connections: options.connections,
+      durationSeconds: options.warmupSeconds,
+      timeoutSeconds: 5,
+      script,
+    },
+    20_000,
+  );
   const exposition = await getText(metricsUrl, 5000);
   const kongExposition = await getText(kongUrl, 5000);
   const sizes = {
@@ -224,10 +305,18 @@ async function main(options: Options): Promise<void> {
   }
   await probeClient.close();
   const finalMetrics = gatewayDied() ? undefined : await getText(metricsUrl, 5000).catch(() => undefined);
-  const collectTimeouts = finalMetrics === undefined ? undefined : sumSamples(finalMetrics.text, 'tollgate_cluster_collect_timeouts_total').sum;
+  const collectTimeouts =
+    finalMetrics === undefined
+      ? undefined
+      : sumSamples(finalMetrics.text, 'tollgate_cluster_collect_timeouts_total').sum;
   const diedDuringRun = gatewayDied();
   await runCleanup();
-  if (phases.length < options.rounds * 2) throw new Error(diedDuringRun ? `the gateway exited during the run: ${started.child.stderrTail().split('\n').slice(-3).join(' | ')}` : 'interrupted');
+  if (phases.length < options.rounds * 2)
+    throw new Error(
+      diedDuringRun
+        ? `the gateway exited during the run: ${started.child.stderrTail().split('\n').slice(-3).join(' | ')}`
+        : 'interrupted',
+    );
 
   const pooled = (scraped: boolean): LatencySummary => {
     const parts = raw.filter((r) => r.scraped === scraped).map((r) => r.latenciesMs);
@@ -239,7 +328,17 @@ async function main(options: Options): Promise<void> {
     }
     return summarize(all);
   };
-  await report({ options, startedAt, loadTool, loadBefore, sizes, warmResult, phases, pooled: { unscraped: pooled(false), scraped: pooled(true) }, collectTimeouts });
+  await report({
+    options,
+    startedAt,
+    loadTool,
+    loadBefore,
+    sizes,
+    warmResult,
+    phases,
+    pooled: { unscraped: pooled(false), scraped: pooled(true) },
+    collectTimeouts,
+  });
 }
 
 await runDriver(TAG, USAGE, parseOptions, main);

@@ -29,7 +29,17 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { intArg, tollgateBinArg } from './lib/args.js';
 import { isShuttingDown, runCleanup } from './lib/cleanup.js';
-import { armRun, exitedFlag, log, NO_WAIT_USAGE, parseFlags, runDriver, sleep, startUpstream, USAGE_TAIL } from './lib/driver.js';
+import {
+  armRun,
+  exitedFlag,
+  log,
+  NO_WAIT_USAGE,
+  parseFlags,
+  runDriver,
+  sleep,
+  startUpstream,
+  USAGE_TAIL,
+} from './lib/driver.js';
 import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
 import { fmtInt, mb } from './lib/format.js';
 import { getFreePort } from './lib/free-port.js';
@@ -41,7 +51,14 @@ import { portAccepts } from './lib/port-accepts.js';
 import { waitForQuietStart } from './lib/quiet-gate.js';
 import { rateCappedLoad } from './lib/rate-cap.js';
 import { report, type SoakReportOptions } from './lib/soak-report.js';
-import { BASELINE_SECONDS, parseLuaCounts, Scrapes, tick, type Sample, type SampleContext } from './lib/soak-sampler.js';
+import {
+  BASELINE_SECONDS,
+  parseLuaCounts,
+  Scrapes,
+  tick,
+  type Sample,
+  type SampleContext,
+} from './lib/soak-sampler.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { startTollgateWithConfig } from './lib/tollgate-with-config.js';
 import { parseWrkOutput } from './lib/wrk-output.js';
@@ -71,7 +88,11 @@ interface Options extends SoakReportOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
-  const values = parseFlags(argv, ['minutes', 'rate', 'connections', 'workers', 'dead-every', 'sample', 'max-growth-mb', 'payload', 'tollgate-bin'], ['no-wait']);
+  const values = parseFlags(
+    argv,
+    ['minutes', 'rate', 'connections', 'workers', 'dead-every', 'sample', 'max-growth-mb', 'payload', 'tollgate-bin'],
+    ['no-wait'],
+  );
   if (values === undefined) return undefined;
   const minutes = intArg('minutes', values.minutes, 10);
   if (minutes < 2) throw new Error('--minutes must be at least 2 (growth is measured from minute 1)');
@@ -101,7 +122,11 @@ interface Ports {
   readonly dead: number;
 }
 
-function gatewayConfig(options: Options, ports: Ports, upstreamPort: number): { port: number } & Record<string, unknown> {
+function gatewayConfig(
+  options: Options,
+  ports: Ports,
+  upstreamPort: number,
+): { port: number } & Record<string, unknown> {
   return {
     version: 3,
     name: 'tollgate-soak',
@@ -115,7 +140,9 @@ function gatewayConfig(options: Options, ports: Ports, upstreamPort: number): { 
         trace_sample_rate: 0.1,
         exporters: {
           otlp: [otlpGrpcExporter('sink', ports.sink, 10)],
-          prometheus: [{ name: 'local', port: ports.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }],
+          prometheus: [
+            { name: 'local', port: ports.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true },
+          ],
         },
       },
       // A 10 s window (KrakenD's default is 60 s) so a short soak still turns it over many times.
@@ -125,7 +152,12 @@ function gatewayConfig(options: Options, ports: Ports, upstreamPort: number): { 
     },
     endpoints: [
       ...noopAndJsonEndpoints(upstreamPort),
-      { endpoint: '/dead', method: 'GET', output_encoding: 'no-op', backend: [{ host: loopbackHost(ports.dead), url_pattern: '/payload', encoding: 'no-op' }] },
+      {
+        endpoint: '/dead',
+        method: 'GET',
+        output_encoding: 'no-op',
+        backend: [{ host: loopbackHost(ports.dead), url_pattern: '/payload', encoding: 'no-op' }],
+      },
     ],
   };
 }
@@ -148,7 +180,9 @@ function wrkScript(delayMs: number, deadEvery: number, progressFile: string): st
     'dead = 0',
     'request = function()',
     '  i = i + 1',
-    ...(deadEvery > 0 ? [`  if i % ${deadEvery} == 0 then`, '    dead = dead + 1', '    return wrk.format("GET", "/dead")', '  end'] : []),
+    ...(deadEvery > 0
+      ? [`  if i % ${deadEvery} == 0 then`, '    dead = dead + 1', '    return wrk.format("GET", "/dead")', '  end']
+      : []),
     '  return wrk.format("GET", paths[(i % 2) + 1])',
     'end',
     'response = function(status, headers, body)',
@@ -177,14 +211,20 @@ async function main(options: Options): Promise<void> {
   const loadSeconds = options.minutes * 60;
   const budget = loadSeconds + 180;
   armRun(budget + (options.wait ? 15 * 60 : 0));
-  const { wrkBin, delayMs, loadTool } = rateCappedLoad(options.connections, options.rate, 'the rate cap and the /dead accounting need its Lua hooks');
+  const { wrkBin, delayMs, loadTool } = rateCappedLoad(
+    options.connections,
+    options.rate,
+    'the rate cap and the /dead accounting need its Lua hooks',
+  );
   const tempDir = createRunTempDir('tollgate-soak-');
 
   await waitForQuietStart(TAG, options.wait, 'warning: still not quiet after 15 min; soaking anyway');
   if (isShuttingDown()) return;
   const startedAt = new Date();
   const loadBefore = loadavg();
-  log(`${TAG}: ${options.minutes} min; workers ${options.workers}; ${loadTool}; /dead every ${options.deadEvery}; ${availableParallelism()} CPU(s), load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `${TAG}: ${options.minutes} min; workers ${options.workers}; ${loadTool}; /dead every ${options.deadEvery}; ${availableParallelism()} CPU(s), load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
 
   const upstream = await startUpstream('./telemetry-upstream.ts', options.payloadBytes);
   const sink = await startOtlpSink('otlp-sink');
@@ -199,19 +239,36 @@ async function main(options: Options): Promise<void> {
     sink: sink.port,
     dead: await getFreePort(),
   };
-  const started = await startTollgateWithConfig({ name: 'tollgate-soak', config: gatewayConfig(options, ports, upstream.port), bin: options.tollgateBin, tempDir, leashSeconds: budget + 30 });
+  const started = await startTollgateWithConfig({
+    name: 'tollgate-soak',
+    config: gatewayConfig(options, ports, upstream.port),
+    bin: options.tollgateBin,
+    tempDir,
+    leashSeconds: budget + 30,
+  });
   if (!started.ok) throw new Error(started.reason);
   const pid = nodePidOf(started.child.process.pid);
   if (pid === undefined) throw new Error('could not find the gateway process id under /proc');
   const gatewayDied = exitedFlag(started.child);
-  for (const [path, want] of [['/noop', 200], ['/json', 200], ['/dead', 502]] as const) {
+  for (const [path, want] of [
+    ['/noop', 200],
+    ['/json', 200],
+    ['/dead', 502],
+  ] as const) {
     const { status } = await httpGet(`${started.origin}${path}`, 5000);
     if (status !== want) throw new Error(`probe GET ${path}: expected ${want}, got ${status}`);
   }
   if (await portAccepts(ports.dead)) throw new Error(`the dead backend port ${ports.dead} accepts connections; rerun`);
   const origin = (port: number): string => `http://127.0.0.1:${port}`;
-  const urls = { metrics: `${origin(ports.metrics)}/metrics`, kong: `${origin(ports.kong)}/metrics`, stats: `${origin(ports.stats)}/__stats`, state: `${origin(ports.dashboard)}/api/state` };
-  log(`${TAG}: gateway pid ${pid} at ${started.origin}; /metrics ${urls.metrics}; Kong ${urls.kong}; ${urls.stats}; dashboard ${origin(ports.dashboard)}; OTLP sink :${sink.port}; dead backend :${ports.dead}`);
+  const urls = {
+    metrics: `${origin(ports.metrics)}/metrics`,
+    kong: `${origin(ports.kong)}/metrics`,
+    stats: `${origin(ports.stats)}/__stats`,
+    state: `${origin(ports.dashboard)}/api/state`,
+  };
+  log(
+    `${TAG}: gateway pid ${pid} at ${started.origin}; /metrics ${urls.metrics}; Kong ${urls.kong}; ${urls.stats}; dashboard ${origin(ports.dashboard)}; OTLP sink :${sink.port}; dead backend :${ports.dead}`,
+  );
 
   const progressFile = join(tempDir, 'progress.txt');
   const script = join(tempDir, 'soak.lua');
@@ -219,7 +276,18 @@ async function main(options: Options): Promise<void> {
   const ctx: SampleContext = { pid, urls, scrapes: new Scrapes(), progressFile, sink, last: {} };
 
   const t0 = Date.now();
-  const wrk = spawnWrk(wrkBin, { url: started.origin, threads: 1, connections: options.connections, durationSeconds: loadSeconds, timeoutSeconds: 5, script }, 30_000);
+  const wrk = spawnWrk(
+    wrkBin,
+    {
+      url: started.origin,
+      threads: 1,
+      connections: options.connections,
+      durationSeconds: loadSeconds,
+      timeoutSeconds: 5,
+      script,
+    },
+    30_000,
+  );
   let loadDone = false;
   const loadFinished = wrk.stdout
     .finally(() => {
@@ -237,7 +305,10 @@ async function main(options: Options): Promise<void> {
   let foreign = startTreeForeignLoadMeter();
   for (let k = 1; !loadDone && !isShuttingDown() && !gatewayDied(); k++) {
     const next = t0 + k * halfMs;
-    await Promise.race([new Promise((r) => setTimeout(r, Math.max(0, next - Date.now()))), loadFinished.catch(() => undefined)]);
+    await Promise.race([
+      new Promise((r) => setTimeout(r, Math.max(0, next - Date.now()))),
+      loadFinished.catch(() => undefined),
+    ]);
     if (loadDone || gatewayDied() || isShuttingDown()) break;
     const sampleTick = k % 2 === 0;
     const s = await tick(ctx, Math.round((Date.now() - t0) / 100) / 10, sampleTick, sampleTick ? foreign() : undefined);
@@ -264,7 +335,20 @@ async function main(options: Options): Promise<void> {
   await runCleanup();
   if (isShuttingDown() && samples.length === 0) return;
 
-  await report({ options, startedAt, loadTool, loadBefore, samples, ctx, outcome, diedDuringSoak, stderrTail: started.child.stderrTail(), deadStillDead, sinkCounts, foreignWholePercent });
+  await report({
+    options,
+    startedAt,
+    loadTool,
+    loadBefore,
+    samples,
+    ctx,
+    outcome,
+    diedDuringSoak,
+    stderrTail: started.child.stderrTail(),
+    deadStillDead,
+    sinkCounts,
+    foreignWholePercent,
+  });
 }
 
 await runDriver(TAG, USAGE, parseOptions, main);

@@ -10,8 +10,23 @@
 // global and proxy layers — 15 with one backend, 27 with two. See
 // bench/TELEMETRY.md for what each row measures.
 
-import { exitOnHelp, foreignLoadLines, intOption, machineSummary, median, quietCheck, startForeignLoadMeter, timeSync } from './lib/micro.js';
-import { runSdkPerRequest, runSdkPrebuilt, sdkTotals, sdkVariant as sdkRecorder, type SdkVariant } from './lib/sdk-metrics-recorder.js';
+import {
+  exitOnHelp,
+  foreignLoadLines,
+  intOption,
+  machineSummary,
+  median,
+  quietCheck,
+  startForeignLoadMeter,
+  timeSync,
+} from './lib/micro.js';
+import {
+  runSdkPerRequest,
+  runSdkPrebuilt,
+  sdkTotals,
+  sdkVariant as sdkRecorder,
+  type SdkVariant,
+} from './lib/sdk-metrics-recorder.js';
 import { firstColumnLeft, textTable } from './lib/text-table.js';
 import { loadConfigValue } from '../src/config/load.js';
 import type { OtelSettings } from '../src/config/namespaces/opentelemetry.js';
@@ -79,7 +94,14 @@ function loadBenchConfig(backends: number): { config: GatewayConfig; otel: OtelS
   const otel = config.otel;
   if (otel === undefined) throw new Error('config.otel missing: telemetry/opentelemetry was not parsed');
   const b = otel.backend.metrics;
-  if (otel.global.disableMetrics || otel.proxy.disableMetrics || b.disableStage || !b.roundTrip || !b.readPayload || !b.detailedConnection) {
+  if (
+    otel.global.disableMetrics ||
+    otel.proxy.disableMetrics ||
+    b.disableStage ||
+    !b.roundTrip ||
+    !b.readPayload ||
+    !b.detailedConnection
+  ) {
     throw new Error('expected every metrics layer on by default');
   }
   return { config, otel };
@@ -187,12 +209,60 @@ async function main(): Promise<void> {
   const s2p = sdkVariant(2);
   const s2b = sdkVariant(2);
   const variants: Variant[] = [
-    { name: 'tollgate', backends: 1, iterations: ITERATIONS, warmup: WARMUP, run: (n) => runTollgate(t1, n), cpu: [], wall: [] },
-    { name: 'sdk-metrics, per-request attrs', backends: 1, iterations: SDK_ITERATIONS, warmup: SDK_WARMUP, run: (n) => runSdkPerRequest(s1p, n), cpu: [], wall: [] },
-    { name: 'sdk-metrics, pre-built attrs', backends: 1, iterations: SDK_ITERATIONS, warmup: SDK_WARMUP, run: (n) => runSdkPrebuilt(s1b, n), cpu: [], wall: [] },
-    { name: 'tollgate', backends: 2, iterations: ITERATIONS, warmup: WARMUP, run: (n) => runTollgate(t2, n), cpu: [], wall: [] },
-    { name: 'sdk-metrics, per-request attrs', backends: 2, iterations: SDK_ITERATIONS, warmup: SDK_WARMUP, run: (n) => runSdkPerRequest(s2p, n), cpu: [], wall: [] },
-    { name: 'sdk-metrics, pre-built attrs', backends: 2, iterations: SDK_ITERATIONS, warmup: SDK_WARMUP, run: (n) => runSdkPrebuilt(s2b, n), cpu: [], wall: [] },
+    {
+      name: 'tollgate',
+      backends: 1,
+      iterations: ITERATIONS,
+      warmup: WARMUP,
+      run: (n) => runTollgate(t1, n),
+      cpu: [],
+      wall: [],
+    },
+    {
+      name: 'sdk-metrics, per-request attrs',
+      backends: 1,
+      iterations: SDK_ITERATIONS,
+      warmup: SDK_WARMUP,
+      run: (n) => runSdkPerRequest(s1p, n),
+      cpu: [],
+      wall: [],
+    },
+    {
+      name: 'sdk-metrics, pre-built attrs',
+      backends: 1,
+      iterations: SDK_ITERATIONS,
+      warmup: SDK_WARMUP,
+      run: (n) => runSdkPrebuilt(s1b, n),
+      cpu: [],
+      wall: [],
+    },
+    {
+      name: 'tollgate',
+      backends: 2,
+      iterations: ITERATIONS,
+      warmup: WARMUP,
+      run: (n) => runTollgate(t2, n),
+      cpu: [],
+      wall: [],
+    },
+    {
+      name: 'sdk-metrics, per-request attrs',
+      backends: 2,
+      iterations: SDK_ITERATIONS,
+      warmup: SDK_WARMUP,
+      run: (n) => runSdkPerRequest(s2p, n),
+      cpu: [],
+      wall: [],
+    },
+    {
+      name: 'sdk-metrics, pre-built attrs',
+      backends: 2,
+      iterations: SDK_ITERATIONS,
+      warmup: SDK_WARMUP,
+      run: (n) => runSdkPrebuilt(s2b, n),
+      cpu: [],
+      wall: [],
+    },
   ];
 
   // Warm-up: binds Tollgate's cells and the SDK's accumulations, and lets V8 optimise every loop.
@@ -222,7 +292,9 @@ async function main(): Promise<void> {
     const { observations, series } = tollgateTotals(v.store);
     // Histograms per request: global 2 + proxy 1 + per backend (stage 1 + round trip 5 + read 2).
     const want = expected * (3 + 8 * backends);
-    checks.push(`${label}: ${series} series, ${observations.toExponential(3)} histogram observations (expected ${want.toExponential(3)}) ${observations === want ? 'ok' : 'MISMATCH'}`);
+    checks.push(
+      `${label}: ${series} series, ${observations.toExponential(3)} histogram observations (expected ${want.toExponential(3)}) ${observations === want ? 'ok' : 'MISMATCH'}`,
+    );
   }
   for (const [label, v, backends] of [
     ['sdk 1 backend per-request', s1p, 1],
@@ -232,7 +304,9 @@ async function main(): Promise<void> {
   ] as const) {
     const { observations, series } = await sdkTotals(v.reader);
     const want = sdkExpected * (3 + 8 * backends);
-    checks.push(`${label}: ${series} series, ${observations.toExponential(3)} histogram observations (expected ${want.toExponential(3)}) ${observations === want ? 'ok' : 'MISMATCH'}`);
+    checks.push(
+      `${label}: ${series} series, ${observations.toExponential(3)} histogram observations (expected ${want.toExponential(3)}) ${observations === want ? 'ok' : 'MISMATCH'}`,
+    );
   }
 
   const rows = variants.map((v) => ({ v, cpu: median(v.cpu), wall: median(v.wall) }));
@@ -248,10 +322,15 @@ async function main(): Promise<void> {
   ]);
 
   const out: string[] = [];
-  out.push('', `Telemetry recording cost per request — median of ${REPEATS} interleaved repeats (CPU = process.cpuUsage, GC included)`, '');
+  out.push(
+    '',
+    `Telemetry recording cost per request — median of ${REPEATS} interleaved repeats (CPU = process.cpuUsage, GC included)`,
+    '',
+  );
   out.push(...textTable(header, lines, firstColumnLeft), '');
 
-  const cpuOf = (name: string, backends: number): number => rows.find((r) => r.v.name === name && r.v.backends === backends)?.cpu ?? NaN;
+  const cpuOf = (name: string, backends: number): number =>
+    rows.find((r) => r.v.name === name && r.v.backends === backends)?.cpu ?? NaN;
   let pass = true;
   for (const backends of [1, 2]) {
     const tg = cpuOf('tollgate', backends);

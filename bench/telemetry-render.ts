@@ -20,7 +20,17 @@ import { runInNewContext } from 'node:vm';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Counter as PromCounter, Histogram as PromHistogram, Registry } from 'prom-client';
-import { exitOnHelp, foreignLoadLines, intOption, machineSummary, median, quietCheck, startForeignLoadMeter, timeAsync, type Timing } from './lib/micro.js';
+import {
+  exitOnHelp,
+  foreignLoadLines,
+  intOption,
+  machineSummary,
+  median,
+  quietCheck,
+  startForeignLoadMeter,
+  timeAsync,
+  type Timing,
+} from './lib/micro.js';
 import { textTable } from './lib/text-table.js';
 import { DEFAULT_TIME_BUCKETS } from '../src/config/namespaces/opentelemetry.js';
 import { renderOpenMetrics } from '../src/telemetry/exposition/openmetrics.js';
@@ -87,11 +97,22 @@ function tollgateRenderers(c: Composition): Renderer[] {
   const store = new MetricStore();
   const constLabels = [['otel_scope_name', SCOPE]] as const;
   for (let f = 0; f < c.counterFamilies; f++) {
-    const fam = store.counter('otel', { name: `bench_counter_${f}`, help: `Bench counter ${f}.`, constLabels, seriesLimit: 100_000 });
+    const fam = store.counter('otel', {
+      name: `bench_counter_${f}`,
+      help: `Bench counter ${f}.`,
+      constLabels,
+      seriesLimit: 100_000,
+    });
     for (let i = 0; i < c.counterSeries; i++) fam.bind(Object.entries(labelsFor(i))).add(counterValue(f, i));
   }
   if (c.histogramSeries > 0) {
-    const fam = store.histogram('otel', { name: 'bench_histogram', help: 'Bench histogram.', buckets: BUCKETS, constLabels, seriesLimit: 100_000 });
+    const fam = store.histogram('otel', {
+      name: 'bench_histogram',
+      help: 'Bench histogram.',
+      buckets: BUCKETS,
+      constLabels,
+      seriesLimit: 100_000,
+    });
     for (let i = 0; i < c.histogramSeries; i++) {
       const cell = fam.bind(Object.entries(labelsFor(i)));
       for (const v of histValues(i)) cell.observe(v);
@@ -99,8 +120,16 @@ function tollgateRenderers(c: Composition): Renderer[] {
   }
   const groups = new Set<StoreGroup>(['otel']);
   return [
-    { name: 'tollgate (text 0.0.4)', render: () => Promise.resolve(renderPrometheusText(store.snapshot(groups))), times: [] },
-    { name: 'tollgate (OpenMetrics)', render: () => Promise.resolve(renderOpenMetrics(store.snapshot(groups))), times: [] },
+    {
+      name: 'tollgate (text 0.0.4)',
+      render: () => Promise.resolve(renderPrometheusText(store.snapshot(groups))),
+      times: [],
+    },
+    {
+      name: 'tollgate (OpenMetrics)',
+      render: () => Promise.resolve(renderOpenMetrics(store.snapshot(groups))),
+      times: [],
+    },
   ];
 }
 
@@ -108,11 +137,22 @@ function promClientRenderer(c: Composition): Renderer {
   const registry = new Registry();
   registry.setDefaultLabels({ otel_scope_name: SCOPE });
   for (let f = 0; f < c.counterFamilies; f++) {
-    const counter = new PromCounter({ name: `bench_counter_${f}_total`, help: `Bench counter ${f}.`, labelNames: LABEL_NAMES, registers: [registry] });
+    const counter = new PromCounter({
+      name: `bench_counter_${f}_total`,
+      help: `Bench counter ${f}.`,
+      labelNames: LABEL_NAMES,
+      registers: [registry],
+    });
     for (let i = 0; i < c.counterSeries; i++) counter.inc(labelsFor(i), counterValue(f, i));
   }
   if (c.histogramSeries > 0) {
-    const hist = new PromHistogram({ name: 'bench_histogram', help: 'Bench histogram.', labelNames: LABEL_NAMES, buckets: [...BUCKETS], registers: [registry] });
+    const hist = new PromHistogram({
+      name: 'bench_histogram',
+      help: 'Bench histogram.',
+      labelNames: LABEL_NAMES,
+      buckets: [...BUCKETS],
+      registers: [registry],
+    });
     for (let i = 0; i < c.histogramSeries; i++) for (const v of histValues(i)) hist.observe(labelsFor(i), v);
   }
   return { name: 'prom-client', render: () => registry.metrics(), times: [] };
@@ -129,7 +169,10 @@ function otelRenderer(c: Composition): Renderer {
     for (let i = 0; i < c.counterSeries; i++) counter.add(counterValue(f, i), labelsFor(i));
   }
   if (c.histogramSeries > 0) {
-    const hist = meter.createHistogram('bench_histogram', { description: 'Bench histogram.', advice: { explicitBucketBoundaries: [...BUCKETS] } });
+    const hist = meter.createHistogram('bench_histogram', {
+      description: 'Bench histogram.',
+      advice: { explicitBucketBoundaries: [...BUCKETS] },
+    });
     for (let i = 0; i < c.histogramSeries; i++) for (const v of histValues(i)) hist.record(v, labelsFor(i));
   }
   return {
@@ -182,7 +225,9 @@ function compare(reference: Parsed, other: Parsed): string {
     else if (Math.abs(v - value) > 1e-9 * Math.max(1, Math.abs(value))) different++;
   }
   for (const key of other.samples.keys()) if (!reference.samples.has(key)) extra++;
-  return missing + extra + different === 0 ? 'same series and values' : `MISMATCH: ${missing} missing, ${extra} extra, ${different} different values`;
+  return missing + extra + different === 0
+    ? 'same series and values'
+    : `MISMATCH: ${missing} missing, ${extra} extra, ${different} different values`;
 }
 
 // ---------------------------------------------------------------------------
@@ -204,7 +249,11 @@ async function main(): Promise<void> {
     // One implementation at a time, each in a heap holding only its own data:
     // interleaving them made one render pay for the garbage collection of
     // another's output (3 MB strings), which doubled some medians.
-    const factories: (() => Renderer[])[] = [() => tollgateRenderers(c), () => [promClientRenderer(c)], () => [otelRenderer(c)]];
+    const factories: (() => Renderer[])[] = [
+      () => tollgateRenderers(c),
+      () => [promClientRenderer(c)],
+      () => [otelRenderer(c)],
+    ];
     const renderers: Renderer[] = [];
     const texts: string[] = [];
     for (const make of factories) {
@@ -232,11 +281,23 @@ async function main(): Promise<void> {
     const tollgateWall = median(renderers[0]?.times.map((t) => t.wallNs) ?? []);
     out.push(
       `Render of ${series.toLocaleString('en-US')} series — "${c.name}": ${c.counterFamilies} counter families x ${c.counterSeries.toLocaleString('en-US')} series` +
-        (c.histogramSeries > 0 ? ` + 1 histogram family x ${c.histogramSeries} series (${BUCKETS.length} bounds)` : '') +
+        (c.histogramSeries > 0
+          ? ` + 1 histogram family x ${c.histogramSeries} series (${BUCKETS.length} bounds)`
+          : '') +
         `; median of ${RENDERS}`,
       '',
     );
-    const header = ['implementation', 'wall ms', 'CPU ms', 'min..max ms', 'vs tollgate', 'bytes', 'lines', 'samples', 'check vs tollgate text'];
+    const header = [
+      'implementation',
+      'wall ms',
+      'CPU ms',
+      'min..max ms',
+      'vs tollgate',
+      'bytes',
+      'lines',
+      'samples',
+      'check vs tollgate text',
+    ];
     const rows = parsed.map(({ r, text }) => {
       const p = parseExposition(text);
       const wall = median(r.times.map((t) => t.wallNs));
@@ -255,7 +316,8 @@ async function main(): Promise<void> {
       ];
     });
     out.push(...textTable(header, rows, (col, cols) => col === 0 || col === cols - 1), '');
-    const wallOf = (name: string): number => median(renderers.find((r) => r.name === name)?.times.map((t) => t.wallNs) ?? [NaN]);
+    const wallOf = (name: string): number =>
+      median(renderers.find((r) => r.name === name)?.times.map((t) => t.wallNs) ?? [NaN]);
     out.push(
       `ratio (prom-client / tollgate): ${(wallOf('prom-client') / tollgateWall).toFixed(1)}   ` +
         `ratio (otel exporter-prometheus / tollgate): ${(wallOf('otel exporter-prometheus') / tollgateWall).toFixed(1)}`,

@@ -71,7 +71,9 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   const modes = (values.modes ?? 'off,on').split(',').map((m) => m.trim());
   const bad = modes.filter((m) => !(MODES as readonly string[]).includes(m));
   if (bad.length > 0 || modes[0] !== 'off' || modes.length < 2 || new Set(modes).size !== modes.length) {
-    throw new Error(`--modes must start with off and list distinct modes among ${MODES.join(', ')}, got "${values.modes ?? ''}"`);
+    throw new Error(
+      `--modes must start with off and list distinct modes among ${MODES.join(', ')}, got "${values.modes ?? ''}"`,
+    );
   }
   return {
     modes: modes as Mode[],
@@ -90,7 +92,12 @@ const ENDPOINTS = [
 const MODES = ['off', 'on', 'layers'] as const;
 type Mode = (typeof MODES)[number];
 
-function gatewayConfig(mode: Mode, port: number, upstreamPort: number, metricsPort: number): { port: number } & Record<string, unknown> {
+function gatewayConfig(
+  mode: Mode,
+  port: number,
+  upstreamPort: number,
+  metricsPort: number,
+): { port: number } & Record<string, unknown> {
   const allOn = { disable_stage: false, round_trip: true, read_payload: true, detailed_connection: true };
   const otel =
     mode === 'off'
@@ -114,7 +121,12 @@ async function measure(
   options: Options,
   url: string,
 ): Promise<{ result: RoundResult; warmupRequests: number; foreignDuringPercent: number | undefined }> {
-  const base = { url, connections: options.connections, threads: options.threads, timeoutSeconds: options.timeoutSeconds };
+  const base = {
+    url,
+    connections: options.connections,
+    threads: options.threads,
+    timeoutSeconds: options.timeoutSeconds,
+  };
   const busy = await idleBackgroundCpu();
   const warmupRequests = await warmUp(generator, base, options.warmupSeconds);
   const foreign = startTreeForeignLoadMeter();
@@ -140,7 +152,13 @@ async function main(options: Options): Promise<void> {
   // by default: on the 2-core dev VM it did not reduce the run-to-run spread
   // (CPU 0 saturates at the higher rates) and it makes the absolute req/s
   // incomparable with proxy.ts.
-  const tasksetBin = pinDriver(options.pin, log, TAG, 'gateways on CPU 1; driver, upstream and wrk on CPU 0', undefined);
+  const tasksetBin = pinDriver(
+    options.pin,
+    log,
+    TAG,
+    'gateways on CPU 1; driver, upstream and wrk on CPU 0',
+    undefined,
+  );
 
   const upstream = await startUpstream('./telemetry-upstream.ts', options.payloadBytes);
   log(`${TAG}: upstream on 127.0.0.1:${upstream.port}`);
@@ -163,7 +181,9 @@ async function main(options: Options): Promise<void> {
     });
     if (!started.ok) throw new Error(started.reason);
     origins.set(mode, started.origin);
-    log(`${TAG}: telemetry ${mode}: ready at ${started.origin}${mode !== 'off' ? ` (metrics on 127.0.0.1:${metricsPort})` : ''}`);
+    log(
+      `${TAG}: telemetry ${mode}: ready at ${started.origin}${mode !== 'off' ? ` (metrics on 127.0.0.1:${metricsPort})` : ''}`,
+    );
   }
   const originOf = (mode: Mode): string => origins.get(mode) as string;
 
@@ -172,10 +192,16 @@ async function main(options: Options): Promise<void> {
     const sizes: number[] = [];
     for (const mode of options.modes) {
       const { status, bodyBytes } = await httpGet(`${originOf(mode)}${ep.path}`, 5000);
-      if (status !== 200 || bodyBytes === 0) throw new Error(`probe GET ${ep.path} (telemetry ${mode}): expected 200 with a body, got ${status} with ${bodyBytes} bytes`);
+      if (status !== 200 || bodyBytes === 0)
+        throw new Error(
+          `probe GET ${ep.path} (telemetry ${mode}): expected 200 with a body, got ${status} with ${bodyBytes} bytes`,
+        );
       sizes.push(bodyBytes);
     }
-    if (sizes.some((n) => n !== sizes[0])) throw new Error(`probe GET ${ep.path}: body sizes differ between modes ${options.modes.join('/')}: ${sizes.join('/')}`);
+    if (sizes.some((n) => n !== sizes[0]))
+      throw new Error(
+        `probe GET ${ep.path}: body sizes differ between modes ${options.modes.join('/')}: ${sizes.join('/')}`,
+      );
     log(`${TAG}: probe ${ep.path}: 200, ${sizes[0]} bytes`);
   }
 
@@ -188,7 +214,11 @@ async function main(options: Options): Promise<void> {
       for (const mode of order) {
         if (isShuttingDown()) return;
         log(`${TAG}: round ${round + 1}/${options.rounds}: ${ep.path} telemetry ${mode}...`);
-        const { result, warmupRequests, foreignDuringPercent } = await measure(generator, options, `${originOf(mode)}${ep.path}`);
+        const { result, warmupRequests, foreignDuringPercent } = await measure(
+          generator,
+          options,
+          `${originOf(mode)}${ep.path}`,
+        );
         runs.push({ round, endpoint: ep.name, mode, result, warmupRequests, foreignDuringPercent });
         log(
           `${TAG}:   ${Math.round(result.load.requestsPerSecond)} req/s, p99 ${result.load.latencyMs.p99.toFixed(2)} ms, ` +
@@ -212,7 +242,17 @@ async function main(options: Options): Promise<void> {
       `${options.payloadBytes}-byte payloads, ${tasksetBin === undefined ? 'not pinned' : 'gateway pinned to CPU 1'}`,
     '',
   );
-  const header = ['endpoint', 'telemetry', 'req/s (median)', 'per round', 'foreign CPU during', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'vs off'];
+  const header = [
+    'endpoint',
+    'telemetry',
+    'req/s (median)',
+    'per round',
+    'foreign CPU during',
+    'p50 ms',
+    'p99 ms',
+    'errors/non-2xx',
+    'vs off',
+  ];
   const rows: string[][] = [];
   const summary: Record<string, unknown> = {};
   for (const ep of ENDPOINTS) {
@@ -224,13 +264,20 @@ async function main(options: Options): Promise<void> {
       const m = med(mode);
       const ratio = m.requestsPerSecond / off.requestsPerSecond;
       // Paired per-round ratios are robust to slow drift across the run.
-      const paired = of(mode).map((r) => r.result.load.requestsPerSecond / (of('off').find((o) => o.round === r.round)?.result.load.requestsPerSecond ?? NaN));
+      const paired = of(mode).map(
+        (r) =>
+          r.result.load.requestsPerSecond /
+          (of('off').find((o) => o.round === r.round)?.result.load.requestsPerSecond ?? NaN),
+      );
       const pairedMedian = medianOf(paired);
       // Rounds where neither run of the pair saw foreign CPU: on a shared machine, the figure to trust.
-      const quiet = (r: Run | undefined): boolean => r !== undefined && r.foreignDuringPercent !== undefined && r.foreignDuringPercent <= NOISY_BACKGROUND_PERCENT;
+      const quiet = (r: Run | undefined): boolean =>
+        r !== undefined && r.foreignDuringPercent !== undefined && r.foreignDuringPercent <= NOISY_BACKGROUND_PERCENT;
       const cleanPaired = of(mode).flatMap((r) => {
         const o = of('off').find((x) => x.round === r.round);
-        return quiet(r) && quiet(o) && o !== undefined ? [r.result.load.requestsPerSecond / o.result.load.requestsPerSecond] : [];
+        return quiet(r) && quiet(o) && o !== undefined
+          ? [r.result.load.requestsPerSecond / o.result.load.requestsPerSecond]
+          : [];
       });
       const cleanMedian = cleanPaired.length === 0 ? NaN : medianOf(cleanPaired);
       const errors = of(mode).reduce((n, r) => n + r.result.load.errors, 0);
@@ -239,8 +286,12 @@ async function main(options: Options): Promise<void> {
         mode === 'off' ? ep.path : '',
         mode,
         Math.round(m.requestsPerSecond).toLocaleString('en-US'),
-        of(mode).map((r) => Math.round(r.result.load.requestsPerSecond).toLocaleString('en-US')).join(' / '),
-        of(mode).map((r) => (r.foreignDuringPercent === undefined ? 'n/a' : `${Math.round(r.foreignDuringPercent)}%`)).join(' / '),
+        of(mode)
+          .map((r) => Math.round(r.result.load.requestsPerSecond).toLocaleString('en-US'))
+          .join(' / '),
+        of(mode)
+          .map((r) => (r.foreignDuringPercent === undefined ? 'n/a' : `${Math.round(r.foreignDuringPercent)}%`))
+          .join(' / '),
         m.latencyMs.p50.toFixed(2),
         m.latencyMs.p99.toFixed(2),
         `${errors}/${non2xx}`,
@@ -249,14 +300,30 @@ async function main(options: Options): Promise<void> {
           : `${ratio.toFixed(3)} (paired median ${pairedMedian.toFixed(3)}; quiet pairs ${cleanPaired.length}/${paired.length}` +
             `${cleanPaired.length === 0 ? '' : `: ${cleanMedian.toFixed(3)}`})`,
       ]);
-      perMode[mode] = { rps: m.requestsPerSecond, ratioVsOff: ratio, pairedRatios: paired, pairedMedian, quietPairedRatios: cleanPaired, quietPairedMedian: cleanMedian };
+      perMode[mode] = {
+        rps: m.requestsPerSecond,
+        ratioVsOff: ratio,
+        pairedRatios: paired,
+        pairedMedian,
+        quietPairedRatios: cleanPaired,
+        quietPairedMedian: cleanMedian,
+      };
     }
     summary[ep.name] = perMode;
   }
   out.push(...textTable(header, rows, (c, cols) => c <= 1 || c === cols - 1), '');
   for (const ep of ENDPOINTS) {
     for (const mode of options.modes.slice(1)) {
-      const { ratioVsOff: ratio, quietPairedMedian, quietPairedRatios } = (summary[ep.name] as Record<string, { ratioVsOff: number; quietPairedMedian: number; quietPairedRatios: number[] }>)[mode] as {
+      const {
+        ratioVsOff: ratio,
+        quietPairedMedian,
+        quietPairedRatios,
+      } = (
+        summary[ep.name] as Record<
+          string,
+          { ratioVsOff: number; quietPairedMedian: number; quietPairedRatios: number[] }
+        >
+      )[mode] as {
         ratioVsOff: number;
         quietPairedMedian: number;
         quietPairedRatios: number[];
@@ -269,18 +336,30 @@ async function main(options: Options): Promise<void> {
   }
 
   // /metrics cross-check: every request the "on" gateway served must be counted.
-  out.push('', `/metrics scrape of the "${onMode}" gateway (127.0.0.1:${metricsPort}): HTTP ${scrape.status}, ${Buffer.byteLength(scrape.text).toLocaleString('en-US')} bytes, ${scrape.text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length} samples`);
+  out.push(
+    '',
+    `/metrics scrape of the "${onMode}" gateway (127.0.0.1:${metricsPort}): HTTP ${scrape.status}, ${Buffer.byteLength(scrape.text).toLocaleString('en-US')} bytes, ${scrape.text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length} samples`,
+  );
   const checks: { label: string; ok: boolean; detail: string }[] = [];
   for (const ep of ENDPOINTS) {
-    const sent = runs.filter((r) => r.endpoint === ep.name && r.mode === onMode).reduce((n, r) => n + r.result.load.requests + r.warmupRequests, 0) + 1;
+    const sent =
+      runs
+        .filter((r) => r.endpoint === ep.name && r.mode === onMode)
+        .reduce((n, r) => n + r.result.load.requests + r.warmupRequests, 0) + 1;
     const route = `http_route="${ep.path}"`;
     const server = sumSamples(scrape.text, 'http_server_duration_count', [route]);
     const proxy = sumSamples(scrape.text, 'krakend_proxy_duration_count', [route]);
     const stage = sumSamples(scrape.text, 'krakend_backend_duration_count', [`krakend_endpoint_route="${ep.path}"`]);
     const client = sumSamples(scrape.text, 'http_client_duration_count', [`krakend_endpoint_route="${ep.path}"`]);
-    const started = sumSamples(scrape.text, 'http_client_request_started_count_total', [`krakend_endpoint_route="${ep.path}"`]);
-    const read = sumSamples(scrape.text, 'http_client_response_read_size_hist_count', [`krakend_endpoint_route="${ep.path}"`]);
-    const getConn = sumSamples(scrape.text, 'http_client_request_get_conn_duration_count', [`krakend_endpoint_route="${ep.path}"`]);
+    const started = sumSamples(scrape.text, 'http_client_request_started_count_total', [
+      `krakend_endpoint_route="${ep.path}"`,
+    ]);
+    const read = sumSamples(scrape.text, 'http_client_response_read_size_hist_count', [
+      `krakend_endpoint_route="${ep.path}"`,
+    ]);
+    const getConn = sumSamples(scrape.text, 'http_client_request_get_conn_duration_count', [
+      `krakend_endpoint_route="${ep.path}"`,
+    ]);
     // wrk counts completed responses; requests in flight when a run stops are served (and counted) too, so allow a little more.
     const slack = options.connections * 2 * options.rounds * 2;
     for (const [label, v] of [
@@ -293,7 +372,11 @@ async function main(options: Options): Promise<void> {
       ['http_client_request_get_conn_duration_count', getConn],
     ] as const) {
       const ok = v.sum >= sent && v.sum <= sent + slack;
-      checks.push({ label: `${ep.path} ${label}`, ok, detail: `${v.sum.toLocaleString('en-US')} in ${v.series} series (requests sent incl. warm-ups and probe: ${sent.toLocaleString('en-US')})` });
+      checks.push({
+        label: `${ep.path} ${label}`,
+        ok,
+        detail: `${v.sum.toLocaleString('en-US')} in ${v.series} series (requests sent incl. warm-ups and probe: ${sent.toLocaleString('en-US')})`,
+      });
     }
   }
   if (onMode === 'on') {
@@ -301,14 +384,29 @@ async function main(options: Options): Promise<void> {
       const v = sumSamples(scrape.text, family);
       checks.push({ label: family, ok: v.series > 0 && v.sum > 0, detail: v.series > 0 ? `= ${v.sum}` : 'missing' });
     }
-    const nodejsFamilies = new Set(scrape.text.split('\n').filter((l) => l.startsWith('nodejs_')).map((l) => l.split(/[{ ]/)[0]));
-    checks.push({ label: 'nodejs_* families (go_metrics)', ok: nodejsFamilies.size > 0, detail: `${nodejsFamilies.size} series names` });
+    const nodejsFamilies = new Set(
+      scrape.text
+        .split('\n')
+        .filter((l) => l.startsWith('nodejs_'))
+        .map((l) => l.split(/[{ ]/)[0]),
+    );
+    checks.push({
+      label: 'nodejs_* families (go_metrics)',
+      ok: nodejsFamilies.size > 0,
+      detail: `${nodejsFamilies.size} series names`,
+    });
   }
   out.push(...checkLines(checks));
 
   out.push(...noiseWarnings(runs));
 
-  const file = await writeRunResults(TAG, startedAt, options, { loadGenerator: generator.version }, { summary, runs, checks });
+  const file = await writeRunResults(
+    TAG,
+    startedAt,
+    options,
+    { loadGenerator: generator.version },
+    { summary, runs, checks },
+  );
   out.push('', `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (checks.some((c) => !c.ok)) process.exitCode = 1;

@@ -18,8 +18,21 @@ import { Socket } from 'node:net';
 import { context, propagation, SpanKind, trace, type Context, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator, W3CBaggagePropagator, CompositePropagator } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { BasicTracerProvider, type ReadableSpan, type SpanProcessor, AlwaysOnSampler } from '@opentelemetry/sdk-trace-base';
-import { exitOnHelp, intOption, machineSummary, median, quietCheck, startForeignLoadMeter, timeSync } from './lib/micro.js';
+import {
+  BasicTracerProvider,
+  type ReadableSpan,
+  type SpanProcessor,
+  AlwaysOnSampler,
+} from '@opentelemetry/sdk-trace-base';
+import {
+  exitOnHelp,
+  intOption,
+  machineSummary,
+  median,
+  quietCheck,
+  startForeignLoadMeter,
+  timeSync,
+} from './lib/micro.js';
 import { loadConfigValue } from '../src/config/load.js';
 import { Outcome, RequestRecord } from '../src/telemetry/record.js';
 import { CounterCell } from '../src/telemetry/store/cells.js';
@@ -46,8 +59,20 @@ const { config } = loadConfigValue(
   {
     version: 3,
     port: 8080,
-    extra_config: { 'telemetry/opentelemetry': { service_name: 'bench', trace_sample_rate: 1, exporters: { otlp: [{ name: 'sink', host: '127.0.0.1', port: 4317 }] } } },
-    endpoints: [{ endpoint: '/users/{id}', method: 'GET', backend: [{ host: ['http://127.0.0.1:8081'], url_pattern: '/users/{id}' }] }],
+    extra_config: {
+      'telemetry/opentelemetry': {
+        service_name: 'bench',
+        trace_sample_rate: 1,
+        exporters: { otlp: [{ name: 'sink', host: '127.0.0.1', port: 4317 }] },
+      },
+    },
+    endpoints: [
+      {
+        endpoint: '/users/{id}',
+        method: 'GET',
+        backend: [{ host: ['http://127.0.0.1:8081'], url_pattern: '/users/{id}' }],
+      },
+    ],
   },
   'bench-tracing.json',
 );
@@ -80,7 +105,10 @@ interface TollgateVariant {
 function tollgateVariant(): TollgateVariant {
   const cell = (): CounterCell => new CounterCell('', {});
   const resource = encodeAttributes(1, { 'service.name': 'bench' });
-  const v: { tracer?: RequestTracer; batcher?: SpanBatcher; exportedSpans: number; exportedBytes: number } = { exportedSpans: 0, exportedBytes: 0 };
+  const v: { tracer?: RequestTracer; batcher?: SpanBatcher; exportedSpans: number; exportedBytes: number } = {
+    exportedSpans: 0,
+    exportedBytes: 0,
+  };
   const exporter = {
     export(chunk: SpanChunk, cb: (r: { code: number }) => void): void {
       // Serialized as the gRPC exporter's serializer does it, then "sent" at once.
@@ -90,8 +118,18 @@ function tollgateVariant(): TollgateVariant {
     },
     shutdown: () => Promise.resolve(),
   };
-  const batcher = new SpanBatcher(exporter, { exported: cell(), dropped: cell(), failed: cell() }, { maxQueue: 4 * BATCH, maxBatch: BATCH, delayMs: 60_000, exportTimeoutMs: 30_000, maxBatchBytes: 1 << 24 });
-  const tracer = new RequestTracer(otel as NonNullable<typeof otel>, config, routes, injector.propagation, (bytes, count) => batcher.add(bytes, count));
+  const batcher = new SpanBatcher(
+    exporter,
+    { exported: cell(), dropped: cell(), failed: cell() },
+    { maxQueue: 4 * BATCH, maxBatch: BATCH, delayMs: 60_000, exportTimeoutMs: 30_000, maxBatchBytes: 1 << 24 },
+  );
+  const tracer = new RequestTracer(
+    otel as NonNullable<typeof otel>,
+    config,
+    routes,
+    injector.propagation,
+    (bytes, count) => batcher.add(bytes, count),
+  );
   return Object.assign(v, { tracer, batcher });
 }
 
@@ -162,7 +200,9 @@ interface SdkVariant {
 function sdkVariant(): SdkVariant {
   const processor = new CollectingProcessor();
   const provider = new BasicTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [processor] });
-  const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
+  const propagator = new CompositePropagator({
+    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  });
   propagation.setGlobalPropagator(propagator);
   return { tracer: provider.getTracer('io.krakend.krakend-otel'), processor, propagator };
 }
@@ -170,22 +210,73 @@ function sdkVariant(): SdkVariant {
 function runSdk(v: SdkVariant, n: number): void {
   const { tracer, propagator } = v;
   for (let i = 0; i < n; i++) {
-    const parentCtx: Context = propagator.extract(context.active(), req.headers, { get: (c, k) => c[k] as string | undefined, keys: (c) => Object.keys(c) });
-    const global = tracer.startSpan('/users/{id}', { kind: SpanKind.SERVER, attributes: { 'url.scheme': 'http', 'krakend.stage': 'global', 'http.route': '/users/{id}', 'url.full': req.url ?? '/', 'http.request.method': 'GET', 'server.address': '127.0.0.1:8080', 'user_agent.original': 'wrk/4.2', 'client.address': '127.0.0.1' } }, parentCtx);
+    const parentCtx: Context = propagator.extract(context.active(), req.headers, {
+      get: (c, k) => c[k] as string | undefined,
+      keys: (c) => Object.keys(c),
+    });
+    const global = tracer.startSpan(
+      '/users/{id}',
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'url.scheme': 'http',
+          'krakend.stage': 'global',
+          'http.route': '/users/{id}',
+          'url.full': req.url ?? '/',
+          'http.request.method': 'GET',
+          'server.address': '127.0.0.1:8080',
+          'user_agent.original': 'wrk/4.2',
+          'client.address': '127.0.0.1',
+        },
+      },
+      parentCtx,
+    );
     const gctx = trace.setSpan(parentCtx, global);
-    const proxy = tracer.startSpan('/users/{id}', { attributes: { 'http.request.method': 'GET', 'http.route': '/users/{id}', 'krakend.stage': 'proxy' } }, gctx);
+    const proxy = tracer.startSpan(
+      '/users/{id}',
+      { attributes: { 'http.request.method': 'GET', 'http.route': '/users/{id}', 'krakend.stage': 'proxy' } },
+      gctx,
+    );
     const pctx = trace.setSpan(gctx, proxy);
-    const base = { 'http.request.method': 'GET', 'http.route': '/users/{id}', 'krakend.endpoint.route': '/users/{id}', 'krakend.endpoint.method': 'GET' };
+    const base = {
+      'http.request.method': 'GET',
+      'http.route': '/users/{id}',
+      'krakend.endpoint.route': '/users/{id}',
+      'krakend.endpoint.method': 'GET',
+    };
     const stage = tracer.startSpan('/users/{id}', { attributes: { ...base, 'krakend.stage': 'backend' } }, pctx);
     const sctx = trace.setSpan(pctx, stage);
-    const client = tracer.startSpan('/users/{id}', { kind: SpanKind.CLIENT, attributes: { ...base, 'krakend.stage': 'backend-request', 'url.full': 'http://127.0.0.1:8081/users/42', 'server.address': '127.0.0.1' } }, sctx);
+    const client = tracer.startSpan(
+      '/users/{id}',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          ...base,
+          'krakend.stage': 'backend-request',
+          'url.full': 'http://127.0.0.1:8081/users/42',
+          'server.address': '127.0.0.1',
+        },
+      },
+      sctx,
+    );
     const headers: Record<string, string> = { 'user-agent': 'wrk/4.2' };
     propagator.inject(trace.setSpan(sctx, client), headers, { set: (c, k, val) => void (c[k] = val) });
     client.addEvent('first-byte-time');
-    const read = tracer.startSpan('http.client.response.read.tracker', { attributes: { ...base, 'krakend.stage': 'backend-request' } }, trace.setSpan(sctx, client));
+    const read = tracer.startSpan(
+      'http.client.response.read.tracker',
+      { attributes: { ...base, 'krakend.stage': 'backend-request' } },
+      trace.setSpan(sctx, client),
+    );
     read.setAttributes({ 'http.client.response.read.size': 1024, 'http.client.response.read.time': 0.0001 });
     read.end();
-    client.setAttributes({ 'http.response.status_code': 200, 'http.response.body.size': 1024, 'response-duration': 0.0007, 'get-conn-duration': 0, 'dns-duration': 0, 'tls-duration': 0 });
+    client.setAttributes({
+      'http.response.status_code': 200,
+      'http.response.body.size': 1024,
+      'response-duration': 0.0007,
+      'get-conn-duration': 0,
+      'dns-duration': 0,
+      'tls-duration': 0,
+    });
     client.end();
     stage.setAttribute('complete', true);
     stage.end();
@@ -215,7 +306,12 @@ async function main(): Promise<void> {
   const s = sdkVariant();
   const variants: Variant[] = [
     { name: 'tollgate RequestTracer + batch encoding', iterations: ITERATIONS, run: (n) => runTollgate(t, n), cpu: [] },
-    { name: 'OTel JS SDK spans + ProtobufTraceSerializer', iterations: SDK_ITERATIONS, run: (n) => runSdk(s, n), cpu: [] },
+    {
+      name: 'OTel JS SDK spans + ProtobufTraceSerializer',
+      iterations: SDK_ITERATIONS,
+      run: (n) => runSdk(s, n),
+      cpu: [],
+    },
   ];
   for (const v of variants) v.run(Math.ceil(v.iterations / 4));
   const foreign = startForeignLoadMeter();

@@ -15,7 +15,8 @@ export function intArg(name: string, raw: string | undefined, fallback: number, 
 
 export function toolArg(raw: string | undefined): LoadToolChoice {
   const tool = raw ?? 'auto';
-  if (tool !== 'auto' && tool !== 'wrk' && tool !== 'autocannon') throw new Error(`--tool must be auto, wrk or autocannon, got "${tool}"`);
+  if (tool !== 'auto' && tool !== 'wrk' && tool !== 'autocannon')
+    throw new Error(`--tool must be auto, wrk or autocannon, got "${tool}"`);
   return tool;
 }
 

@@ -20,20 +20,31 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
     'autocannon',
     process.execPath,
     [
-      '--import', 'tsx', WORKER,
-      '--url', options.url,
-      '--connections', String(options.connections),
-      '--duration', String(options.durationSeconds),
-      '--timeout', String(options.timeoutSeconds),
+      '--import',
+      'tsx',
+      WORKER,
+      '--url',
+      options.url,
+      '--connections',
+      String(options.connections),
+      '--duration',
+      String(options.durationSeconds),
+      '--timeout',
+      String(options.timeoutSeconds),
     ],
     { stdout: 'capture', ipc: true },
   );
-  const hung = setTimeout(() => child.stop(500).catch(() => undefined), options.durationSeconds * 1000 + OVERRUN_GRACE_MS);
+  const hung = setTimeout(
+    () => child.stop(500).catch(() => undefined),
+    options.durationSeconds * 1000 + OVERRUN_GRACE_MS,
+  );
   const { code, signal } = await child.exited;
   clearTimeout(hung);
   const line = child.stdout().trim().split('\n').pop() ?? '';
   if (code !== 0 || line === '') {
-    throw new Error(`autocannon worker exited with code ${String(code)} signal ${String(signal)}: ${child.stderrTail()}`);
+    throw new Error(
+      `autocannon worker exited with code ${String(code)} signal ${String(signal)}: ${child.stderrTail()}`,
+    );
   }
   const parsed: unknown = JSON.parse(line);
   if (!isLoadResult(parsed)) throw new Error(`autocannon worker printed an unexpected result: ${line}`);

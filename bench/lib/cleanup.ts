@@ -73,7 +73,9 @@ export function installCleanupHandlers(): void {
 
   const onSignal = (signal: NodeJS.Signals, code: number): void => {
     process.stderr.write(`\nbench: received ${signal}, stopping children...\n`);
-    runCleanup().finally(() => process.exit(code)).catch(() => undefined);
+    runCleanup()
+      .finally(() => process.exit(code))
+      .catch(() => undefined);
   };
   process.once('SIGINT', () => onSignal('SIGINT', 130));
   process.once('SIGTERM', () => onSignal('SIGTERM', 143));
@@ -81,7 +83,9 @@ export function installCleanupHandlers(): void {
 
   const onFatal = (error: unknown): void => {
     process.stderr.write(`bench: fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    runCleanup().finally(() => process.exit(1)).catch(() => undefined);
+    runCleanup()
+      .finally(() => process.exit(1))
+      .catch(() => undefined);
   };
   process.once('uncaughtException', onFatal);
   process.once('unhandledRejection', onFatal);
@@ -99,7 +103,9 @@ export function armWatchdog(budgetMs: number): void {
   const timer = setTimeout(() => {
     process.stderr.write(`bench: watchdog: run exceeded its ${Math.round(budgetMs / 1000)} s budget, aborting\n`);
     process.exitCode = 124;
-    runCleanup().finally(() => process.exit(124)).catch(() => undefined);
+    runCleanup()
+      .finally(() => process.exit(124))
+      .catch(() => undefined);
   }, budgetMs);
   timer.unref();
 }

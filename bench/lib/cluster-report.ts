@@ -11,9 +11,23 @@ import type { LoadRunOptions } from './run-options.js';
 import { maxOf, quantile } from './stats.js';
 import { textTable } from './text-table.js';
 
-export const TARGETS = ['floor-x1', 'floor-x2', 'tollgate-w1', 'tollgate-w2', 'tollgate-w1-prom', 'tollgate-w2-prom'] as const;
+export const TARGETS = [
+  'floor-x1',
+  'floor-x2',
+  'tollgate-w1',
+  'tollgate-w2',
+  'tollgate-w1-prom',
+  'tollgate-w2-prom',
+] as const;
 export type TargetName = (typeof TARGETS)[number];
-export const WORKERS: Readonly<Record<TargetName, 1 | 2>> = { 'floor-x1': 1, 'floor-x2': 2, 'tollgate-w1': 1, 'tollgate-w2': 2, 'tollgate-w1-prom': 1, 'tollgate-w2-prom': 2 };
+export const WORKERS: Readonly<Record<TargetName, 1 | 2>> = {
+  'floor-x1': 1,
+  'floor-x2': 2,
+  'tollgate-w1': 1,
+  'tollgate-w2': 2,
+  'tollgate-w1-prom': 1,
+  'tollgate-w2-prom': 2,
+};
 
 /** One kind of measured run: a target, and whether the driver scrapes it during and after the load. */
 export interface RunSpec {
@@ -65,9 +79,14 @@ export interface Summary {
   readonly scrape: Readonly<Record<string, unknown>>;
 }
 
-export function report(runs: readonly ClusterRun[], options: ReportOptions, generatorName: string): { lines: string[]; summary: Summary } {
+export function report(
+  runs: readonly ClusterRun[],
+  options: ReportOptions,
+  generatorName: string,
+): { lines: string[]; summary: Summary } {
   const of = (id: string): ClusterRun[] => runs.filter((r) => r.id === id);
-  const median = (id: string): LoadResult | undefined => (of(id).length === 0 ? undefined : medianRound(of(id).map((r) => r.result.load)));
+  const median = (id: string): LoadResult | undefined =>
+    of(id).length === 0 ? undefined : medianRound(of(id).map((r) => r.result.load));
   const rps: Record<string, number> = {};
   for (const spec of RUN_SPECS) {
     const m = median(spec.id);
@@ -88,7 +107,9 @@ export function report(runs: readonly ClusterRun[], options: ReportOptions, gene
       String(w),
       spec.label,
       m === undefined ? 'n/a' : fmtInt(m.requestsPerSecond),
-      of(spec.id).map((r) => fmtInt(r.result.load.requestsPerSecond)).join(' / '),
+      of(spec.id)
+        .map((r) => fmtInt(r.result.load.requestsPerSecond))
+        .join(' / '),
       m === undefined ? '' : m.latencyMs.p50.toFixed(2),
       m === undefined ? '' : m.latencyMs.p99.toFixed(2),
       `${errors}/${non2xx}`,
@@ -97,7 +118,19 @@ export function report(runs: readonly ClusterRun[], options: ReportOptions, gene
       spec.target.endsWith('-prom') ? fmtRatio(ratio(spec.id, offOf(w))) : '',
     ];
   });
-  const header = ['run', 'workers', 'what', 'req/s', 'per round', 'p50 ms', 'p99 ms', 'err/non-2xx', 'CPU % prim / serving', 'vs floor', 'vs off'];
+  const header = [
+    'run',
+    'workers',
+    'what',
+    'req/s',
+    'per round',
+    'p50 ms',
+    'p99 ms',
+    'err/non-2xx',
+    'CPU % prim / serving',
+    'vs floor',
+    'vs off',
+  ];
   const ratios: Record<string, number> = {
     'tollgate/floor w1': ratio('tollgate-w1', 'floor-x1'),
     'tollgate/floor w2': ratio('tollgate-w2', 'floor-x2'),
@@ -117,7 +150,7 @@ export function report(runs: readonly ClusterRun[], options: ReportOptions, gene
     '',
     ...textTable(header, rows, (c) => c < 3),
     '',
-    'CPU % = % of one core during the measured run: the primary (Tollgate\'s or the floor cluster\'s) / each serving process.',
+    "CPU % = % of one core during the measured run: the primary (Tollgate's or the floor cluster's) / each serving process.",
     '',
     `tollgate/floor      workers 1: ${fmtRatio(ratios['tollgate/floor w1'])}   workers 2: ${fmtRatio(ratios['tollgate/floor w2'])}`,
     `scaling 2 vs 1      floor: ${fmtRatio(ratios['floor scaling x2/x1'])}   tollgate: ${fmtRatio(ratios['tollgate scaling w2/w1'])}`,
@@ -140,7 +173,8 @@ function scrapeReport(runs: readonly ClusterRun[], options: ReportOptions, lines
     const during = scraped.flatMap((r) => r.duringLoad?.latenciesMs ?? []);
     const primary = batches.map((b) => b.primaryCpuMsPerScrape);
     const workers = batches.map((b) => b.workersCpuMsPerScrape);
-    const failures = batches.reduce((n, b) => n + b.failures, 0) + scraped.reduce((n, r) => n + (r.duringLoad?.failures ?? 0), 0);
+    const failures =
+      batches.reduce((n, b) => n + b.failures, 0) + scraped.reduce((n, r) => n + (r.duringLoad?.failures ?? 0), 0);
     const last = batches[batches.length - 1] as ScrapeBatch;
     const entry = {
       scrapes: all.length,
@@ -164,7 +198,9 @@ function scrapeReport(runs: readonly ClusterRun[], options: ReportOptions, lines
       primary.map((v) => v.toFixed(2)).join(' / '),
       workers.map((v) => v.toFixed(2)).join(' / '),
       `${(entry.bodyBytes / 1024).toFixed(1)} KiB, ${entry.samples}`,
-      during.length === 0 ? 'n/a' : `${during.length}: ${entry.duringLoad.medianMs.toFixed(2)} / ${entry.duringLoad.maxMs.toFixed(2)}`,
+      during.length === 0
+        ? 'n/a'
+        : `${during.length}: ${entry.duringLoad.medianMs.toFixed(2)} / ${entry.duringLoad.maxMs.toFixed(2)}`,
       String(failures),
     ]);
   }
@@ -172,7 +208,22 @@ function scrapeReport(runs: readonly ClusterRun[], options: ReportOptions, lines
     '',
     `Scrape cost — ${options.scrapes} sequential GET /metrics right after each scraped run (fresh loopback connection each), all rounds pooled:`,
     '',
-    ...textTable(['gateway', 'scrapes', 'median ms', 'p99 ms', 'max ms', 'primary CPU ms/scrape', 'workers CPU ms/scrape', 'body, samples', 'under load 1/s: n: median / max ms', 'failed'], rows, (c) => c < 1),
+    ...textTable(
+      [
+        'gateway',
+        'scrapes',
+        'median ms',
+        'p99 ms',
+        'max ms',
+        'primary CPU ms/scrape',
+        'workers CPU ms/scrape',
+        'body, samples',
+        'under load 1/s: n: median / max ms',
+        'failed',
+      ],
+      rows,
+      (c) => c < 1,
+    ),
     '',
     `CPU ms/scrape (per round) = utime+stime from /proc over the batch / scrapes, ${CLOCK_TICKS_PER_SECOND} ticks/s; workers = all workers summed.`,
   );

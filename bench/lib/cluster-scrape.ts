@@ -26,7 +26,10 @@ export async function scrapeOnce(url: string): Promise<{ ms: number; bytes: numb
 }
 
 /** One scrape per second until `done()`; failures are counted, never thrown. */
-export async function scrapeEverySecond(url: string, done: () => boolean): Promise<{ latenciesMs: number[]; failures: number }> {
+export async function scrapeEverySecond(
+  url: string,
+  done: () => boolean,
+): Promise<{ latenciesMs: number[]; failures: number }> {
   const latenciesMs: number[] = [];
   let failures = 0;
   let next = performance.now() + 1000;

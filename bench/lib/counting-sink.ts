@@ -33,16 +33,29 @@ export type OtlpSinkStart = ({ readonly ok: true } & OtlpSink) | { readonly ok: 
 
 export type SinkTransport = 'grpc' | 'http';
 
-const SCRIPTS: Readonly<Record<SinkTransport, string>> = { grpc: './otlp-sink-child.ts', http: './otlp-http-sink-child.ts' };
+const SCRIPTS: Readonly<Record<SinkTransport, string>> = {
+  grpc: './otlp-sink-child.ts',
+  http: './otlp-http-sink-child.ts',
+};
 
 function isCountsReply(value: unknown): value is { type: 'counts'; counts: OtlpSinkCounts } {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
   const counts = record['counts'];
-  return record['type'] === 'counts' && typeof counts === 'object' && counts !== null && 'traces' in counts && 'metrics' in counts;
+  return (
+    record['type'] === 'counts' &&
+    typeof counts === 'object' &&
+    counts !== null &&
+    'traces' in counts &&
+    'metrics' in counts
+  );
 }
 
-export async function startCountingSink(name: string, transport: SinkTransport, startTimeoutMs = 15_000): Promise<OtlpSinkStart> {
+export async function startCountingSink(
+  name: string,
+  transport: SinkTransport,
+  startTimeoutMs = 15_000,
+): Promise<OtlpSinkStart> {
   const started = await startNodeServer(name, SCRIPTS[transport], [], startTimeoutMs);
   if (!started.ok) return started;
   const { child, port } = started;

@@ -26,7 +26,12 @@ async function scrape(url: string): Promise<{ status: number; text: string }> {
 }
 
 /** `served`: requests wrk completed against this gateway over every run (measured and warm-up), plus probes. */
-export async function checkTelemetry(gateway: string, ports: TelemetryPorts, served: number, sink: OtlpSinkCounts | undefined): Promise<Check[]> {
+export async function checkTelemetry(
+  gateway: string,
+  ports: TelemetryPorts,
+  served: number,
+  sink: OtlpSinkCounts | undefined,
+): Promise<Check[]> {
   const checks: Check[] = [];
   const prom = await scrape(`http://127.0.0.1:${ports.metrics}/metrics`);
   const server = sumSamples(prom.text, 'http_server_duration_count');
@@ -38,9 +43,17 @@ export async function checkTelemetry(gateway: string, ports: TelemetryPorts, ser
   const kong = await scrape(`http://127.0.0.1:${ports.kong}/metrics`);
   // 3.x naming (the default): kong_http_requests_total; 2.x naming calls it kong_http_status.
   const status = sumSamples(kong.text, 'kong_http_requests_total');
-  checks.push({ label: `${gateway}: Kong kong_http_requests_total`, ok: kong.status === 200 && status.sum >= served, detail: `HTTP ${kong.status}, ${int(status.sum)} in ${status.series} series` });
+  checks.push({
+    label: `${gateway}: Kong kong_http_requests_total`,
+    ok: kong.status === 200 && status.sum >= served,
+    detail: `HTTP ${kong.status}, ${int(status.sum)} in ${status.series} series`,
+  });
   const stats = await scrape(`http://127.0.0.1:${ports.stats}/__stats`);
-  checks.push({ label: `${gateway}: /__stats`, ok: stats.status === 200, detail: `HTTP ${stats.status}, ${int(Buffer.byteLength(stats.text))} bytes` });
+  checks.push({
+    label: `${gateway}: /__stats`,
+    ok: stats.status === 200,
+    detail: `HTTP ${stats.status}, ${int(Buffer.byteLength(stats.text))} bytes`,
+  });
   if (sink !== undefined) {
     const t = sink.traces;
     checks.push({

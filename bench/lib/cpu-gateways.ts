@@ -38,7 +38,11 @@ export interface Variant {
   readonly vsMetrics?: string;
 }
 
-const trace = (transport: 'http' | 'grpc', rate: number): GatewaySpec => ({ name: `otlp-${transport}-${rate}`, kind: 'tollgate', telemetry: { kind: 'traces', transport, rate } });
+const trace = (transport: 'http' | 'grpc', rate: number): GatewaySpec => ({
+  name: `otlp-${transport}-${rate}`,
+  kind: 'tollgate',
+  telemetry: { kind: 'traces', transport, rate },
+});
 
 export const GATEWAYS: readonly GatewaySpec[] = [
   { name: 'floor', kind: 'floor' },
@@ -61,16 +65,45 @@ const traceVariant = (transport: 'http' | 'grpc', rate: number): Variant => ({
 });
 
 export const VARIANTS: readonly Variant[] = [
-  { name: 'floor', gateway: 'floor', path: '/payload', description: 'node:http + one undici.Pool: the thinnest Node proxy', vsOff: 'off' },
-  { name: 'nginx', gateway: 'nginx', path: '/payload', description: 'nginx, one process, upstream keepalive', vsOff: 'off' },
+  {
+    name: 'floor',
+    gateway: 'floor',
+    path: '/payload',
+    description: 'node:http + one undici.Pool: the thinnest Node proxy',
+    vsOff: 'off',
+  },
+  {
+    name: 'nginx',
+    gateway: 'nginx',
+    path: '/payload',
+    description: 'nginx, one process, upstream keepalive',
+    vsOff: 'off',
+  },
   { name: 'off', gateway: 'off', path: '/noop', description: 'Tollgate, GET /noop (no-op encoding), no telemetry' },
-  { name: 'metrics', gateway: 'metrics', path: '/noop', description: 'all metrics: otel layers + Prometheus, /__stats, Kong', vsOff: 'off' },
+  {
+    name: 'metrics',
+    gateway: 'metrics',
+    path: '/noop',
+    description: 'all metrics: otel layers + Prometheus, /__stats, Kong',
+    vsOff: 'off',
+  },
   traceVariant('http', 0.1),
   traceVariant('http', 1),
   traceVariant('grpc', 0.1),
   traceVariant('grpc', 1),
-  { name: 'merge-off', gateway: 'off', path: '/merge', description: 'GET /merge: two JSON backends merged, no telemetry' },
-  { name: 'merge-on', gateway: 'otlp-grpc-0.1', path: '/merge', description: 'GET /merge with all metrics + OTLP/gRPC traces at 0.1', vsOff: 'merge-off' },
+  {
+    name: 'merge-off',
+    gateway: 'off',
+    path: '/merge',
+    description: 'GET /merge: two JSON backends merged, no telemetry',
+  },
+  {
+    name: 'merge-on',
+    gateway: 'otlp-grpc-0.1',
+    path: '/merge',
+    description: 'GET /merge with all metrics + OTLP/gRPC traces at 0.1',
+    vsOff: 'merge-off',
+  },
 ];
 
 export interface TelemetryPorts {
@@ -84,14 +117,28 @@ const ALL_ON = { disable_stage: false, round_trip: true, read_payload: true, det
 
 function telemetryConfig(t: Telemetry, p: TelemetryPorts): Record<string, unknown> {
   if (t.kind === 'off') return {};
-  const otlp = t.kind === 'traces' ? [{ name: 'sink', host: '127.0.0.1', port: p.sink, use_http: t.transport === 'http', disable_metrics: true, disable_traces: false }] : undefined;
+  const otlp =
+    t.kind === 'traces'
+      ? [
+          {
+            name: 'sink',
+            host: '127.0.0.1',
+            port: p.sink,
+            use_http: t.transport === 'http',
+            disable_metrics: true,
+            disable_traces: false,
+          },
+        ]
+      : undefined;
   return {
     extra_config: {
       'telemetry/opentelemetry': {
         service_name: 'tollgate-cpu-bench',
         ...(t.kind === 'traces' ? { trace_sample_rate: t.rate } : {}),
         exporters: {
-          prometheus: [{ name: 'local', port: p.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }],
+          prometheus: [
+            { name: 'local', port: p.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true },
+          ],
           ...(otlp !== undefined ? { otlp } : {}),
         },
         layers: {
@@ -107,7 +154,13 @@ function telemetryConfig(t: Telemetry, p: TelemetryPorts): Record<string, unknow
 }
 
 /** The KrakenD v3 config of a Tollgate gateway: GET /noop (bytes through) and GET /merge (two JSON backends, grouped). */
-export function tollgateConfig(spec: GatewaySpec, port: number, upstreamPort: number, ports: TelemetryPorts, workers: number | undefined): { port: number } & Record<string, unknown> {
+export function tollgateConfig(
+  spec: GatewaySpec,
+  port: number,
+  upstreamPort: number,
+  ports: TelemetryPorts,
+  workers: number | undefined,
+): { port: number } & Record<string, unknown> {
   const host = loopbackHost(upstreamPort);
   return {
     version: 3,
@@ -117,7 +170,12 @@ export function tollgateConfig(spec: GatewaySpec, port: number, upstreamPort: nu
     ...(workers !== undefined ? { workers } : {}),
     ...telemetryConfig(spec.telemetry ?? { kind: 'off' }, ports),
     endpoints: [
-      { endpoint: '/noop', method: 'GET', output_encoding: 'no-op', backend: [{ host, url_pattern: '/payload', encoding: 'no-op' }] },
+      {
+        endpoint: '/noop',
+        method: 'GET',
+        output_encoding: 'no-op',
+        backend: [{ host, url_pattern: '/payload', encoding: 'no-op' }],
+      },
       {
         endpoint: '/merge',
         method: 'GET',
@@ -166,9 +224,24 @@ export async function startNginx(tempDir: string, upstreamPort: number, leashSec
   return { ok: true, origin, child, ...(version !== undefined ? { detail: version } : {}) };
 }
 
-export async function startTollgate(spec: GatewaySpec, o: { bin: string; tempDir: string; upstreamPort: number; sinkPort: number; workers: number | undefined; leashSeconds: number }): Promise<GatewayStart & { ports?: TelemetryPorts }> {
+export async function startTollgate(
+  spec: GatewaySpec,
+  o: {
+    bin: string;
+    tempDir: string;
+    upstreamPort: number;
+    sinkPort: number;
+    workers: number | undefined;
+    leashSeconds: number;
+  },
+): Promise<GatewayStart & { ports?: TelemetryPorts }> {
   // Ports picked one after another (each probe socket is closed before the next pick).
-  const ports: TelemetryPorts = { metrics: await getFreePort(), kong: await getFreePort(), stats: await getFreePort(), sink: o.sinkPort };
+  const ports: TelemetryPorts = {
+    metrics: await getFreePort(),
+    kong: await getFreePort(),
+    stats: await getFreePort(),
+    sink: o.sinkPort,
+  };
   const port = await getFreePort();
   const started = await startTollgateWithConfig({
     name: `tollgate-${spec.name}`,

@@ -53,8 +53,11 @@ export interface VariantSummary {
   readonly sink: (SinkDelta & { readonly spansPerRequest: number }) | undefined;
 }
 
-
-function ratio(runs: readonly CpuRun[], of: string, to: string | undefined): { ratio: number | undefined; paired: number | undefined } {
+function ratio(
+  runs: readonly CpuRun[],
+  of: string,
+  to: string | undefined,
+): { ratio: number | undefined; paired: number | undefined } {
   const den = runs.filter((r) => r.variant === to);
   if (to === undefined || den.length === 0) return { ratio: undefined, paired: undefined };
   const num = runs.filter((r) => r.variant === of);
@@ -62,7 +65,10 @@ function ratio(runs: readonly CpuRun[], of: string, to: string | undefined): { r
     const d = den.find((x) => x.round === r.round);
     return d === undefined ? [] : [r.usPerRequest / d.usPerRequest];
   });
-  return { ratio: median(num.map((r) => r.usPerRequest)) / median(den.map((r) => r.usPerRequest)), paired: pairs.length === 0 ? undefined : median(pairs) };
+  return {
+    ratio: median(num.map((r) => r.usPerRequest)) / median(den.map((r) => r.usPerRequest)),
+    paired: pairs.length === 0 ? undefined : median(pairs),
+  };
 }
 
 export function summarize(variants: readonly Variant[], runs: readonly CpuRun[]): VariantSummary[] {
@@ -92,7 +98,13 @@ export function summarize(variants: readonly Variant[], runs: readonly CpuRun[])
         sink:
           sinks.length === 0
             ? undefined
-            : { exports: total('exports'), spans: total('spans'), bytes: total('bytes'), malformed: total('malformed'), spansPerRequest: total('spans') / requests },
+            : {
+                exports: total('exports'),
+                spans: total('spans'),
+                bytes: total('bytes'),
+                malformed: total('malformed'),
+                spansPerRequest: total('spans') / requests,
+              },
       },
     ];
   });
@@ -102,7 +114,17 @@ const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const r3 = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '' : n.toFixed(3));
 
 export function formatTable(summaries: readonly VariantSummary[]): string[] {
-  const header = ['variant', 'requests', 'req/s', 'CPU µs/req', 'rounds min..max', 'vs off (paired)', 'vs metrics', 'errors/non-2xx', 'sink: exports, spans (per req), KiB'];
+  const header = [
+    'variant',
+    'requests',
+    'req/s',
+    'CPU µs/req',
+    'rounds min..max',
+    'vs off (paired)',
+    'vs metrics',
+    'errors/non-2xx',
+    'sink: exports, spans (per req), KiB',
+  ];
   const rows = summaries.map((s) => [
     s.variant,
     int(s.requestsMedian),

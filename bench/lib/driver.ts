@@ -13,7 +13,8 @@ export const USAGE_TAIL = `  --tollgate-bin <path> launcher to run (default <rep
 `;
 
 /** The usage line of --no-wait (the quiet-machine gate, lib/quiet-gate.ts). */
-export const NO_WAIT_USAGE = '  --no-wait             do not wait for other benchmarks (wrk, autocannon, bench/*.ts) to finish\n';
+export const NO_WAIT_USAGE =
+  '  --no-wait             do not wait for other benchmarks (wrk, autocannon, bench/*.ts) to finish\n';
 
 /** Progress goes to stderr, so stdout carries only the report. */
 export function log(message: string): void {
@@ -28,7 +29,11 @@ type Flags<S extends string, B extends string> = { readonly [K in S]?: string } 
  * The driver's flags as node:util parseArgs reads them (strict: an unknown flag is an error):
  * `strings` take a value, `booleans` do not. Undefined when -h/--help was given.
  */
-export function parseFlags<S extends string, B extends string = never>(argv: readonly string[], strings: readonly S[], booleans: readonly B[] = []): Flags<S, B> | undefined {
+export function parseFlags<S extends string, B extends string = never>(
+  argv: readonly string[],
+  strings: readonly S[],
+  booleans: readonly B[] = [],
+): Flags<S, B> | undefined {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const name of strings) options[name] = { type: 'string' };
   for (const name of booleans) options[name] = { type: 'boolean' };
@@ -44,7 +49,10 @@ export function armRun(budgetSeconds: number): void {
 }
 
 /** Starts lib/<script> (an upstream server) with `--payload <bytes>`; throws when it does not come up. */
-export async function startUpstream(script: './upstream-server.ts' | './telemetry-upstream.ts', payloadBytes: number): Promise<{ readonly child: TrackedChild; readonly port: number }> {
+export async function startUpstream(
+  script: './upstream-server.ts' | './telemetry-upstream.ts',
+  payloadBytes: number,
+): Promise<{ readonly child: TrackedChild; readonly port: number }> {
   const upstream = await startNodeServer('upstream', script, ['--payload', String(payloadBytes)], 15_000);
   if (!upstream.ok) throw new Error(`upstream failed to start: ${upstream.reason}`);
   return upstream;
@@ -54,7 +62,12 @@ export async function startUpstream(script: './upstream-server.ts' | './telemetr
  * Runs a driver: parses its options (undefined = help: the usage goes to stdout), runs `main`, and
  * whatever happens stops every child. An error is one line `<tag>: <message>` and exit code 1.
  */
-export async function runDriver<O>(tag: string, usage: string, parse: (argv: readonly string[]) => O | undefined, main: (options: O) => Promise<void>): Promise<void> {
+export async function runDriver<O>(
+  tag: string,
+  usage: string,
+  parse: (argv: readonly string[]) => O | undefined,
+  main: (options: O) => Promise<void>,
+): Promise<void> {
   try {
     const options = parse(process.argv.slice(2));
     if (options === undefined) {

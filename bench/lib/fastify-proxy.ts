@@ -22,6 +22,9 @@ try {
   if (address === null || typeof address === 'string') throw new Error('could not determine port');
   announce({ type: 'listening', port: address.port });
 } catch (error) {
-  announce({ type: 'unavailable', reason: `fastify/@fastify/http-proxy: ${error instanceof Error ? error.message : String(error)}` });
+  announce({
+    type: 'unavailable',
+    reason: `fastify/@fastify/http-proxy: ${error instanceof Error ? error.message : String(error)}`,
+  });
   process.exit(1);
 }

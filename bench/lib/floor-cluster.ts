@@ -42,7 +42,10 @@ cluster.setupPrimary({
 });
 
 const ports = new Map<number, number>();
-const timer = setTimeout(() => fail(`only ${ports.size} of ${workerCount} floor workers listened within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+const timer = setTimeout(
+  () => fail(`only ${ports.size} of ${workerCount} floor workers listened within ${START_TIMEOUT_MS} ms`),
+  START_TIMEOUT_MS,
+);
 
 function onAnnouncement(worker: Worker, raw: unknown): void {
   const message = raw as Partial<ChildMessage> | null;
@@ -51,7 +54,8 @@ function onAnnouncement(worker: Worker, raw: unknown): void {
   ports.set(worker.id, message.port);
   if (ports.size < workerCount) return;
   const distinct = new Set(ports.values());
-  if (distinct.size !== 1) fail(`floor workers listen on different ports (${[...distinct].join(', ')}); the port is not shared`);
+  if (distinct.size !== 1)
+    fail(`floor workers listen on different ports (${[...distinct].join(', ')}); the port is not shared`);
   clearTimeout(timer);
   announce({ type: 'listening', port: message.port });
 }

@@ -78,7 +78,10 @@ export function machineBusyMs(): { busy: number; total: number } {
     if (label === 'cpu' && v.length >= 8 && v.every(Number.isFinite)) {
       const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, , steal = 0] = v;
       const ms = 1000 / CLOCK_TICKS_PER_SECOND;
-      return { busy: (user + nice + system + irq + steal) * ms, total: (user + nice + system + idle + iowait + irq + steal) * ms };
+      return {
+        busy: (user + nice + system + irq + steal) * ms,
+        total: (user + nice + system + idle + iowait + irq + steal) * ms,
+      };
     }
   } catch {
     // Not Linux: fall through.

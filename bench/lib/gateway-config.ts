@@ -8,8 +8,18 @@ export const loopbackHost = (port: number): string[] => [`http://127.0.0.1:${por
 export function noopAndJsonEndpoints(upstreamPort: number): Record<string, unknown>[] {
   const host = loopbackHost(upstreamPort);
   return [
-    { endpoint: '/noop', method: 'GET', output_encoding: 'no-op', backend: [{ host, url_pattern: '/payload', encoding: 'no-op' }] },
-    { endpoint: '/json', method: 'GET', output_encoding: 'json', backend: [{ host, url_pattern: '/json', encoding: 'json' }] },
+    {
+      endpoint: '/noop',
+      method: 'GET',
+      output_encoding: 'no-op',
+      backend: [{ host, url_pattern: '/payload', encoding: 'no-op' }],
+    },
+    {
+      endpoint: '/json',
+      method: 'GET',
+      output_encoding: 'json',
+      backend: [{ host, url_pattern: '/json', encoding: 'json' }],
+    },
   ];
 }
 
@@ -17,7 +27,12 @@ export function noopAndJsonEndpoints(upstreamPort: number): Record<string, unkno
  * A gateway with GET /noop and GET /json (noopAndJsonEndpoints), a 3 s timeout and, unless `otel`
  * is undefined, `telemetry/opentelemetry` set to `otel`.
  */
-export function noopAndJsonGateway(name: string, port: number, upstreamPort: number, otel: Record<string, unknown> | undefined): { port: number } & Record<string, unknown> {
+export function noopAndJsonGateway(
+  name: string,
+  port: number,
+  upstreamPort: number,
+  otel: Record<string, unknown> | undefined,
+): { port: number } & Record<string, unknown> {
   return {
     version: 3,
     name,
@@ -29,7 +44,12 @@ export function noopAndJsonGateway(name: string, port: number, upstreamPort: num
 }
 
 /** A `telemetry/opentelemetry` Prometheus exporter on a loopback port, with or without the process and runtime collectors. */
-export function prometheusExporter(name: string, port: number, processMetrics: boolean, goMetrics: boolean): Record<string, unknown> {
+export function prometheusExporter(
+  name: string,
+  port: number,
+  processMetrics: boolean,
+  goMetrics: boolean,
+): Record<string, unknown> {
   return { name, port, listen_ip: '127.0.0.1', process_metrics: processMetrics, go_metrics: goMetrics };
 }
 
@@ -47,5 +67,13 @@ export function kongAllFlags(port: number): Record<string, unknown> {
 
 /** A `telemetry/opentelemetry` OTLP/gRPC exporter of metrics and traces, pushing metrics every `periodSeconds`. */
 export function otlpGrpcExporter(name: string, port: number, periodSeconds: number): Record<string, unknown> {
-  return { name, host: '127.0.0.1', port, use_http: false, disable_metrics: false, disable_traces: false, custom_metric_reporting_period: periodSeconds };
+  return {
+    name,
+    host: '127.0.0.1',
+    port,
+    use_http: false,
+    disable_metrics: false,
+    disable_traces: false,
+    custom_metric_reporting_period: periodSeconds,
+  };
 }

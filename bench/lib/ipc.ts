@@ -7,8 +7,7 @@ import { parseArgs } from 'node:util';
 import type { TrackedChild } from './children.js';
 
 export type ChildMessage =
-  | { readonly type: 'listening'; readonly port: number }
-  | { readonly type: 'unavailable'; readonly reason: string };
+  { readonly type: 'listening'; readonly port: number } | { readonly type: 'unavailable'; readonly reason: string };
 
 function isChildMessage(value: unknown): value is ChildMessage {
   if (typeof value !== 'object' || value === null) return false;
@@ -49,7 +48,9 @@ export function upstreamOption(what: string): string {
 export function payloadOption(): number {
   const { values } = parseArgs({ options: { payload: { type: 'string', default: '1024' } } });
   const payloadBytes = Number(values.payload);
-  return Number.isInteger(payloadBytes) && payloadBytes >= 0 ? payloadBytes : giveUp(`invalid --payload ${String(values.payload)}`);
+  return Number.isInteger(payloadBytes) && payloadBytes >= 0
+    ? payloadBytes
+    : giveUp(`invalid --payload ${String(values.payload)}`);
 }
 
 /** Child side: listens on 127.0.0.1:0 and announces the port it got. */
@@ -77,12 +78,14 @@ export function awaitAnnouncement(child: TrackedChild, timeoutMs: number): Promi
       resolve(message);
     }
     child.process.on('message', onMessage);
-    child.exited.then(({ code, signal }) => {
-      const detail = child.stderrTail().split('\n').slice(-3).join(' | ');
-      finish({
-        type: 'unavailable',
-        reason: `exited early (code ${String(code)}, signal ${String(signal)})${detail ? `: ${detail}` : ''}`,
-      });
-    }).catch(() => undefined);
+    child.exited
+      .then(({ code, signal }) => {
+        const detail = child.stderrTail().split('\n').slice(-3).join(' | ');
+        finish({
+          type: 'unavailable',
+          reason: `exited early (code ${String(code)}, signal ${String(signal)})${detail ? `: ${detail}` : ''}`,
+        });
+      })
+      .catch(() => undefined);
   });
 }

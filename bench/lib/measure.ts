@@ -15,6 +15,10 @@ export async function idleBackgroundCpu(): Promise<number> {
 }
 
 /** An unmeasured run of `seconds` (none when 0), so V8 has optimised the hot path and pools are full; its completed requests. */
-export async function warmUp(generator: LoadGenerator, base: Omit<LoadOptions, 'durationSeconds'>, seconds: number): Promise<number> {
+export async function warmUp(
+  generator: LoadGenerator,
+  base: Omit<LoadOptions, 'durationSeconds'>,
+  seconds: number,
+): Promise<number> {
   return seconds > 0 ? (await generator.run({ ...base, durationSeconds: seconds })).requests : 0;
 }

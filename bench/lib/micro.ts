@@ -60,7 +60,8 @@ export function intOption(argv: readonly string[], name: string, fallback: numbe
   if (i === -1) return fallback;
   const raw = argv[i + 1];
   const value = Number(raw);
-  if (raw === undefined || !Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min}, got "${String(raw)}"`);
+  if (raw === undefined || !Number.isInteger(value) || value < min)
+    throw new Error(`--${name} must be an integer >= ${min}, got "${String(raw)}"`);
   return value;
 }
 
@@ -102,8 +103,13 @@ export function startForeignLoadMeter(): () => number {
 
 /** The closing lines about foreign load: during the run (`foreignPercent`), and the before-run warning if any. */
 export function foreignLoadLines(foreignPercent: number, quiet: { readonly warning: string | undefined }): string[] {
-  const out = [`foreign CPU load during the measurement: ${foreignPercent}% of the machine (this benchmark itself keeps ~${Math.round(100 / availableParallelism())}% busy)`];
+  const out = [
+    `foreign CPU load during the measurement: ${foreignPercent}% of the machine (this benchmark itself keeps ~${Math.round(100 / availableParallelism())}% busy)`,
+  ];
   if (quiet.warning !== undefined) out.push(quiet.warning);
-  if (foreignPercent > 10) out.push('warning: another process used the CPU during the measurement; numbers are noisy — rerun on a quiet machine');
+  if (foreignPercent > 10)
+    out.push(
+      'warning: another process used the CPU during the measurement; numbers are noisy — rerun on a quiet machine',
+    );
   return out;
 }

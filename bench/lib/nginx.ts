@@ -81,7 +81,14 @@ export const nginxTarget: TargetSpec = {
     startNativeProxy(context, {
       bin: 'nginx',
       configFile: 'nginx.conf',
-      config: (dir, port, bin) => nginxConfig({ dir, port, upstreamPort: context.upstreamPort, workers: context.nativeWorkers, buildInfo: toolOutput(bin, ['-V']) }),
+      config: (dir, port, bin) =>
+        nginxConfig({
+          dir,
+          port,
+          upstreamPort: context.upstreamPort,
+          workers: context.nativeWorkers,
+          buildInfo: toolOutput(bin, ['-V']),
+        }),
       // -e: route the startup error log away from /var/log/nginx before the config is read.
       args: (dir, config) => ['-p', dir, '-c', config, '-e', 'stderr'],
     }),

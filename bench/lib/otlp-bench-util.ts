@@ -155,7 +155,10 @@ function perCpuTimes(): Map<string, { busy: number; total: number }> {
     for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
       const m = /^(cpu\d+)\s+(.*)$/.exec(line);
       if (m?.[1] === undefined || m[2] === undefined) continue;
-      const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = m[2].trim().split(/\s+/).map(Number);
+      const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = m[2]
+        .trim()
+        .split(/\s+/)
+        .map(Number);
       const busy = user + nice + system + irq + softirq + steal;
       out.set(m[1], { busy, total: busy + idle + iowait });
     }
@@ -219,7 +222,8 @@ export function foreignBenchProcesses(): string[] {
     const pid = Number(m[1]);
     const args = m[2];
     if (own.has(pid)) continue;
-    if (/(^|\/)(wrk|autocannon)(\s|$)/.test(args) || /(^|[\s/])bench\/\S+\.ts/.test(args) || /autocannon/.test(args)) found.push(`${pid} ${args.slice(0, 120)}`);
+    if (/(^|\/)(wrk|autocannon)(\s|$)/.test(args) || /(^|[\s/])bench\/\S+\.ts/.test(args) || /autocannon/.test(args))
+      found.push(`${pid} ${args.slice(0, 120)}`);
   }
   return found;
 }
@@ -228,13 +232,20 @@ export function foreignBenchProcesses(): string[] {
  * Waits (polling every `pollMs`) until no other benchmark process is running,
  * for at most `maxMs`; returns what was still running when it gave up, or [] when clear.
  */
-export async function waitForQuietBench(log: (message: string) => void, tag: string, maxMs = 15 * 60_000, pollMs = 20_000): Promise<string[]> {
+export async function waitForQuietBench(
+  log: (message: string) => void,
+  tag: string,
+  maxMs = 15 * 60_000,
+  pollMs = 20_000,
+): Promise<string[]> {
   const deadline = Date.now() + maxMs;
   let others = foreignBenchProcesses();
   let announced = false;
   while (others.length > 0 && Date.now() < deadline && !isShuttingDown()) {
     if (!announced) {
-      log(`${tag}: another benchmark is running; waiting (up to ${Math.round(maxMs / 60_000)} min, polling every ${Math.round(pollMs / 1000)} s):\n  ${others.join('\n  ')}`);
+      log(
+        `${tag}: another benchmark is running; waiting (up to ${Math.round(maxMs / 60_000)} min, polling every ${Math.round(pollMs / 1000)} s):\n  ${others.join('\n  ')}`,
+      );
       announced = true;
     }
     await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));

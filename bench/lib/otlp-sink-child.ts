@@ -14,7 +14,14 @@
 // sending { type: 'counts' }; the reply is { type: 'counts', counts }. SIGUSR2
 // prints the same counts as one JSON line on stderr.
 
-import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+  type sendUnaryData,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
 import { announce, exitWithParent } from './ipc.js';
 import type { OtlpSinkCounts, OtlpServiceCounts } from './otlp-sink.js';
 import { countOtlpLeaves } from './otlp-wire.js';

@@ -81,7 +81,19 @@ export function reportOtlpThroughput(
       `${options.pinned ? 'gateways pinned to CPU 1' : 'not pinned'}`,
     '',
   );
-  const header = ['endpoint', 'mode', 'req/s (median)', 'per round', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'gateway CPU', 'foreign CPU', 'vs off', 'target'];
+  const header = [
+    'endpoint',
+    'mode',
+    'req/s (median)',
+    'per round',
+    'p50 ms',
+    'p99 ms',
+    'errors/non-2xx',
+    'gateway CPU',
+    'foreign CPU',
+    'vs off',
+    'target',
+  ];
   const rows: string[][] = [];
   const summary: Record<string, Record<string, unknown>> = {};
   const verdicts: { label: string; ratio: number; target: number; ok: boolean }[] = [];
@@ -93,7 +105,11 @@ export function reportOtlpThroughput(
     for (const mode of MODES) {
       const m = med(mode);
       const ratio = m.requestsPerSecond / off.requestsPerSecond;
-      const paired = of(mode).map((r) => r.result.load.requestsPerSecond / (of('off').find((o) => o.round === r.round)?.result.load.requestsPerSecond ?? NaN));
+      const paired = of(mode).map(
+        (r) =>
+          r.result.load.requestsPerSecond /
+          (of('off').find((o) => o.round === r.round)?.result.load.requestsPerSecond ?? NaN),
+      );
       const pairedMedian = [...paired].sort((a, b) => a - b)[Math.floor((paired.length - 1) / 2)] ?? NaN;
       const errors = of(mode).reduce((n, r) => n + r.result.load.errors, 0);
       const non2xx = of(mode).reduce((n, r) => n + r.result.load.non2xx, 0);
@@ -103,12 +119,20 @@ export function reportOtlpThroughput(
         mode === 'off' ? ep.path : '',
         mode,
         fmtInt(m.requestsPerSecond),
-        of(mode).map((r) => fmtInt(r.result.load.requestsPerSecond)).join(' / '),
+        of(mode)
+          .map((r) => fmtInt(r.result.load.requestsPerSecond))
+          .join(' / '),
         m.latencyMs.p50.toFixed(2),
         m.latencyMs.p99.toFixed(2),
         `${errors}/${non2xx}`,
-        of(mode).map((r) => (r.perCpuBusyPercent['cpu1'] === undefined ? 'n/a' : `${Math.round(r.perCpuBusyPercent['cpu1'])}%`)).join(' / '),
-        of(mode).map((r) => (r.foreignDuringPercent === undefined ? 'n/a' : `${Math.round(r.foreignDuringPercent)}%`)).join(' / '),
+        of(mode)
+          .map((r) =>
+            r.perCpuBusyPercent['cpu1'] === undefined ? 'n/a' : `${Math.round(r.perCpuBusyPercent['cpu1'])}%`,
+          )
+          .join(' / '),
+        of(mode)
+          .map((r) => (r.foreignDuringPercent === undefined ? 'n/a' : `${Math.round(r.foreignDuringPercent)}%`))
+          .join(' / '),
         mode === 'off' ? '' : `${ratio.toFixed(3)} (paired ${pairedMedian.toFixed(3)})`,
         target === undefined ? '' : `>= ${target.toFixed(2)} ${ratio >= target ? 'ok' : 'MISSED'}`,
       ]);
@@ -126,9 +150,15 @@ export function reportOtlpThroughput(
     summary[ep.name] = perMode;
   }
   out.push(...textTable(header, rows, (c, cols) => c <= 1 || c >= cols - 2), '');
-  if (options.pinned) out.push('gateway CPU = busy share of CPU 1 (the gateways\' core) during each measured run; ~100% means the gateway was the bottleneck.', '');
+  if (options.pinned)
+    out.push(
+      "gateway CPU = busy share of CPU 1 (the gateways' core) during each measured run; ~100% means the gateway was the bottleneck.",
+      '',
+    );
   for (const v of verdicts) {
-    out.push(`ratio ${v.label}: ${v.ratio.toFixed(3)}  (${((1 - v.ratio) * 100).toFixed(1)}% throughput cost; target >= ${v.target.toFixed(2)}: ${v.ok ? 'met' : 'MISSED'})`);
+    out.push(
+      `ratio ${v.label}: ${v.ratio.toFixed(3)}  (${((1 - v.ratio) * 100).toFixed(1)}% throughput cost; target >= ${v.target.toFixed(2)}: ${v.ok ? 'met' : 'MISSED'})`,
+    );
   }
 
   // Export evidence: what each sink received, against what its gateway says it did.
@@ -152,10 +182,33 @@ export function reportOtlpThroughput(
       `  ${''.padEnd(7)} gateway: ${fmtInt(served)} requests served; spans exported ${fmtInt(exported)}, dropped ${fmtInt(dropped)}, failed ${fmtInt(failed)} ` +
         `(${served > 0 ? (generated / served).toFixed(2) : 'n/a'} sampled spans/request); metric pushes exported ${fmtInt(pushesOk)}, failed ${fmtInt(pushesFailed)}, skipped ${fmtInt(pushesSkipped)}`,
     );
-    exportSummary[mode] = { sink: c, gateway: { served, spansExported: exported, spansDropped: dropped, spansFailed: failed, pushesExported: pushesOk, pushesFailed, pushesSkipped } };
-    checks.push({ label: `${mode}: sink received trace exports`, ok: c.traces.requests > 0 && c.traces.items > 0, detail: `${fmtInt(c.traces.requests)} requests, ${fmtInt(c.traces.items)} spans` });
-    checks.push({ label: `${mode}: sink received metric exports`, ok: c.metrics.requests > 0 && c.metrics.items > 0, detail: `${fmtInt(c.metrics.requests)} requests` });
-    checks.push({ label: `${mode}: every Export request parsed`, ok: c.traces.malformed + c.metrics.malformed === 0, detail: `${c.traces.malformed + c.metrics.malformed} malformed` });
+    exportSummary[mode] = {
+      sink: c,
+      gateway: {
+        served,
+        spansExported: exported,
+        spansDropped: dropped,
+        spansFailed: failed,
+        pushesExported: pushesOk,
+        pushesFailed,
+        pushesSkipped,
+      },
+    };
+    checks.push({
+      label: `${mode}: sink received trace exports`,
+      ok: c.traces.requests > 0 && c.traces.items > 0,
+      detail: `${fmtInt(c.traces.requests)} requests, ${fmtInt(c.traces.items)} spans`,
+    });
+    checks.push({
+      label: `${mode}: sink received metric exports`,
+      ok: c.metrics.requests > 0 && c.metrics.items > 0,
+      detail: `${fmtInt(c.metrics.requests)} requests`,
+    });
+    checks.push({
+      label: `${mode}: every Export request parsed`,
+      ok: c.traces.malformed + c.metrics.malformed === 0,
+      detail: `${c.traces.malformed + c.metrics.malformed} malformed`,
+    });
     // The gateway counts a batch once its export call returns; after the drain the two should agree.
     checks.push({
       label: `${mode}: sink spans = gateway exported`,

@@ -20,7 +20,13 @@ function varint(buf: Uint8Array, pos: number): [number, number] {
 }
 
 /** Calls `onField` for every length-delimited field number `field` of the message in buf[start, end). */
-function eachLengthDelimited(buf: Uint8Array, start: number, end: number, field: number, onField: (from: number, to: number) => void): void {
+function eachLengthDelimited(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  field: number,
+  onField: (from: number, to: number) => void,
+): void {
   let pos = start;
   while (pos < end) {
     const [key, afterKey] = varint(buf, pos);

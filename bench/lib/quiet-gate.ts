@@ -37,12 +37,16 @@ export function createQuietGate(tag: string, budgetMs: number, warning: string):
 async function waitForQuietCpu(tag: string, until: number): Promise<void> {
   let busy = await backgroundCpuBusyPercent(500);
   if (busy <= NOISY_BACKGROUND_PERCENT) return;
-  log(`${tag}: background CPU ${Math.round(busy)}% before the run; waiting up to ${Math.round(CPU_QUIET_MAX_MS / 1000)} s for it to settle`);
+  log(
+    `${tag}: background CPU ${Math.round(busy)}% before the run; waiting up to ${Math.round(CPU_QUIET_MAX_MS / 1000)} s for it to settle`,
+  );
   while (busy > NOISY_BACKGROUND_PERCENT && Date.now() < until && !isShuttingDown()) {
     await new Promise((r) => setTimeout(r, 1500));
     busy = await backgroundCpuBusyPercent(500);
   }
-  log(`${tag}: background CPU now ${Math.round(busy)}%${busy > NOISY_BACKGROUND_PERCENT ? ' (still busy; measuring anyway)' : ''}`);
+  log(
+    `${tag}: background CPU now ${Math.round(busy)}%${busy > NOISY_BACKGROUND_PERCENT ? ' (still busy; measuring anyway)' : ''}`,
+  );
 }
 
 /** Before a soak: waits up to 15 min for other benchmarks (when `wait`), then carries on with `<tag>: <warning>`. */

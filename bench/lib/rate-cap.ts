@@ -17,7 +17,11 @@ export function describeWrkLoad(wrkBin: string, connections: number, rate: numbe
 }
 
 /** wrk, which the rate cap needs (`why` says what else does), with the delay and the description of the load. */
-export function rateCappedLoad(connections: number, rate: number, why: string): { readonly wrkBin: string; readonly delayMs: number; readonly loadTool: string } {
+export function rateCappedLoad(
+  connections: number,
+  rate: number,
+  why: string,
+): { readonly wrkBin: string; readonly delayMs: number; readonly loadTool: string } {
   const wrkBin = which('wrk');
   if (wrkBin === undefined) throw new Error(`wrk is not on PATH (${why})`);
   return { wrkBin, delayMs: wrkDelayMs(connections, rate), loadTool: describeWrkLoad(wrkBin, connections, rate) };

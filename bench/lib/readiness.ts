@@ -23,9 +23,11 @@ function describeStderr(child: TrackedChild): string {
 export async function waitForHttp200(url: string, timeoutMs: number, child?: TrackedChild): Promise<Readiness> {
   const deadline = Date.now() + timeoutMs;
   let exit: ExitInfo | undefined;
-  child?.exited.then((info) => {
-    exit = info;
-  }).catch(() => undefined);
+  child?.exited
+    .then((info) => {
+      exit = info;
+    })
+    .catch(() => undefined);
   let last = 'no response yet';
   for (;;) {
     if (exit !== undefined && child !== undefined) {

@@ -26,7 +26,10 @@ export function formatTable(rows: readonly BenchRow[]): string {
   const measured = rows.map(cells);
   // Every row's name counts (unavailable ones too); numbers only from measured rows.
   const widths = HEADERS.map((header, column) =>
-    Math.max(header.length, ...measured.filter((r) => column === 0 || r.length > 1).map((r) => (r[column] ?? '').length)),
+    Math.max(
+      header.length,
+      ...measured.filter((r) => column === 0 || r.length > 1).map((r) => (r[column] ?? '').length),
+    ),
   );
   const line = (values: readonly string[]): string =>
     values
@@ -57,10 +60,13 @@ export function formatRatioLine(rows: readonly BenchRow[]): string {
   const tollgate = rows.find((row) => row.name === 'tollgate');
   const floor = rows.find((row) => row.name === 'floor');
   const why =
-    tollgate === undefined ? 'tollgate not selected'
-    : tollgate.status !== 'ok' ? `tollgate unavailable: ${tollgate.reason}`
-    : floor?.status !== 'ok' ? 'floor not measured'
-    : 'unknown';
+    tollgate === undefined
+      ? 'tollgate not selected'
+      : tollgate.status !== 'ok'
+        ? `tollgate unavailable: ${tollgate.reason}`
+        : floor?.status !== 'ok'
+          ? 'floor not measured'
+          : 'unknown';
   return `tollgate/floor ratio: n/a  (${why})`;
 }
 

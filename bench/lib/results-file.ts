@@ -10,11 +10,19 @@ const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 /** Filesystem-safe ISO timestamp: 2025-01-31T12-34-56Z. */
 export function fileTimestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 /** Writes `data` to `<dir>/<benchmark>-<timestamp>.json`; returns the file's path. */
-export async function writeResultsFile(dir: string, benchmark: string, startedAt: Date, data: unknown): Promise<string> {
+export async function writeResultsFile(
+  dir: string,
+  benchmark: string,
+  startedAt: Date,
+  data: unknown,
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${benchmark}-${fileTimestamp(startedAt)}.json`);
   await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
@@ -23,14 +31,25 @@ export async function writeResultsFile(dir: string, benchmark: string, startedAt
 
 /** The machine a result was measured on (every results file has these). */
 export function benchEnvironment(): { node: string; platform: string; cpus: number; cpuModel: string } {
-  return { node: process.version, platform: `${process.platform} ${process.arch}`, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown' };
+  return {
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+  };
 }
 
 /**
  * Writes bench/results/<benchmark>-<timestamp>.json: the benchmark's name, when it started and
  * finished, its options, the environment (benchEnvironment() plus `environment`), then `data`.
  */
-export function writeRunResults(benchmark: string, startedAt: Date, options: unknown, environment: Record<string, unknown>, data: Record<string, unknown>): Promise<string> {
+export function writeRunResults(
+  benchmark: string,
+  startedAt: Date,
+  options: unknown,
+  environment: Record<string, unknown>,
+  data: Record<string, unknown>,
+): Promise<string> {
   return writeResultsFile(RESULTS_DIR, benchmark, startedAt, {
     benchmark,
     startedAt: startedAt.toISOString(),

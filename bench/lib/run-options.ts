@@ -39,4 +39,3 @@ export function loadRunOptions(values: LoadRunValues, defaults: LoadRunDefaults)
     timeoutSeconds: intArg('timeout', values.timeout, 5),
   };
 }
-

@@ -39,8 +39,10 @@ interface SdkInstruments {
 }
 
 function sdkInstruments(meter: Meter, time: readonly number[], size: readonly number[]): SdkInstruments {
-  const th = (name: string): Histogram => meter.createHistogram(name, { unit: 's', advice: { explicitBucketBoundaries: [...time] } });
-  const sh = (name: string): Histogram => meter.createHistogram(name, { unit: 'By', advice: { explicitBucketBoundaries: [...size] } });
+  const th = (name: string): Histogram =>
+    meter.createHistogram(name, { unit: 's', advice: { explicitBucketBoundaries: [...time] } });
+  const sh = (name: string): Histogram =>
+    meter.createHistogram(name, { unit: 'By', advice: { explicitBucketBoundaries: [...size] } });
   return {
     serverDuration: th('http.server.duration'),
     serverSize: sh('http.server.response.size'),
@@ -91,7 +93,12 @@ export interface SdkVariant {
 }
 
 /** `rec`: the finished request every call records; `buckets`: Tollgate's, so both sides fill the same histograms. */
-export function sdkVariant(backends: number, buckets: { readonly timeBuckets: readonly number[]; readonly sizeBuckets: readonly number[] }, rec: RequestRecord, upstream: string): SdkVariant {
+export function sdkVariant(
+  backends: number,
+  buckets: { readonly timeBuckets: readonly number[]; readonly sizeBuckets: readonly number[] },
+  rec: RequestRecord,
+  upstream: string,
+): SdkVariant {
   const reader = new OnDemandReader();
   const provider = new MeterProvider({ readers: [reader] });
   const meter = provider.getMeter('io.krakend.krakend-otel');
@@ -101,7 +108,12 @@ export function sdkVariant(backends: number, buckets: { readonly timeBuckets: re
   const u = new URL(upstream);
   const list: SdkBackend[] = Array.from({ length: backends }, (_, b) => {
     const route = b === 0 ? '/users/:id' : `/users/:id/extra-${b}`;
-    const fixed = { 'http.request.method': 'GET', 'http.route': route, 'krakend.endpoint.route': endpointRoute, 'krakend.endpoint.method': endpointMethod };
+    const fixed = {
+      'http.request.method': 'GET',
+      'http.route': route,
+      'krakend.endpoint.route': endpointRoute,
+      'krakend.endpoint.method': endpointMethod,
+    };
     return {
       method: 'GET',
       route,
@@ -110,7 +122,13 @@ export function sdkVariant(backends: number, buckets: { readonly timeBuckets: re
       serverAddress: u.hostname,
       serverPort: Number(u.port),
       stageAttrs: { ...fixed, error: false, canceled: false, complete: true },
-      roundTripAttrs: { ...fixed, clientname: route, 'server.address': u.hostname, 'server.port': Number(u.port), 'http.response.status_code': 200 },
+      roundTripAttrs: {
+        ...fixed,
+        clientname: route,
+        'server.address': u.hostname,
+        'server.port': Number(u.port),
+        'http.response.status_code': 200,
+      },
       readAttrs: fixed,
     };
   });
@@ -122,8 +140,19 @@ export function sdkVariant(backends: number, buckets: { readonly timeBuckets: re
     endpointMethod,
     endpointRoute,
     backends: list,
-    globalAttrs: { 'http.request.method': 'GET', 'url.scheme': 'http', 'http.route': endpointRoute, 'http.response.status_code': 200 },
-    proxyAttrs: { 'http.request.method': 'GET', 'http.route': endpointRoute, error: false, canceled: false, complete: true },
+    globalAttrs: {
+      'http.request.method': 'GET',
+      'url.scheme': 'http',
+      'http.route': endpointRoute,
+      'http.response.status_code': 200,
+    },
+    proxyAttrs: {
+      'http.request.method': 'GET',
+      'http.route': endpointRoute,
+      error: false,
+      canceled: false,
+      complete: true,
+    },
   };
 }
 
@@ -135,7 +164,12 @@ export function sdkVariant(backends: number, buckets: { readonly timeBuckets: re
 function sdkRequestPerRequestAttrs(v: SdkVariant): void {
   const { i, rec } = v;
   const status = rec.status;
-  const global: Attributes = { 'http.request.method': v.endpointMethod, 'url.scheme': 'http', 'http.route': v.endpointRoute, 'http.response.status_code': status };
+  const global: Attributes = {
+    'http.request.method': v.endpointMethod,
+    'url.scheme': 'http',
+    'http.route': v.endpointRoute,
+    'http.response.status_code': status,
+  };
   i.serverDuration.record((rec.end - rec.start) / 1000, global);
   i.serverSize.record(rec.bytesOut, global);
   i.proxyDuration.record((rec.proxyEnd - rec.proxyStart) / 1000, {
@@ -176,7 +210,12 @@ function sdkRequestPerRequestAttrs(v: SdkVariant): void {
     i.getConn.record((br.connectedAt - br.dispatchAt) / 1000, rt);
     i.dns.record(0, rt);
     i.tls.record(0, rt);
-    const read: Attributes = { 'http.request.method': b.method, 'http.route': b.route, 'krakend.endpoint.route': b.endpointRoute, 'krakend.endpoint.method': b.endpointMethod };
+    const read: Attributes = {
+      'http.request.method': b.method,
+      'http.route': b.route,
+      'krakend.endpoint.route': b.endpointRoute,
+      'krakend.endpoint.method': b.endpointMethod,
+    };
     const seconds = (br.bodyEndAt - br.headersAt) / 1000;
     i.readSize.add(br.readBytes, read);
     i.readSizeHist.record(br.readBytes, read);
@@ -225,7 +264,9 @@ export function runSdkPrebuilt(v: SdkVariant, n: number): void {
 }
 
 /** Series and histogram observations the SDK accumulated (the sanity check of the bench). */
-export async function sdkTotals(reader: OnDemandReader): Promise<{ readonly observations: number; readonly series: number }> {
+export async function sdkTotals(
+  reader: OnDemandReader,
+): Promise<{ readonly observations: number; readonly series: number }> {
   const { resourceMetrics, errors } = await reader.collect();
   if (errors.length > 0) throw new Error(`sdk collect errors: ${errors.map(String).join('; ')}`);
   let observations = 0;

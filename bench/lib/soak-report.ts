@@ -8,7 +8,14 @@ import type { LoadResult } from './load-result.js';
 import { sumSamples } from './otlp-bench-util.js';
 import type { OtlpSinkCounts } from './otlp-sink.js';
 import { writeRunResults } from './results-file.js';
-import { BASELINE_SECONDS, orUndefined, seriesKeys, type LuaCounts, type Sample, type SampleContext } from './soak-sampler.js';
+import {
+  BASELINE_SECONDS,
+  orUndefined,
+  seriesKeys,
+  type LuaCounts,
+  type Sample,
+  type SampleContext,
+} from './soak-sampler.js';
 import { textTable } from './text-table.js';
 
 /** What the report says about the run's settings (the whole options object goes to the JSON). */
@@ -22,7 +29,23 @@ export interface SoakReportOptions {
 const signedMb = (bytes: number): string => `${bytes >= 0 ? '+' : ''}${(bytes / MB).toFixed(1)} MB`;
 
 function sampleTable(samples: readonly Sample[]): string[] {
-  const header = ['t (s)', 'RSS MB', 'heap MB', '/metrics series', 'kong series', 'stats keys', 'scrape ms', 'served', 'wrk responses', 'spans exported', 'dropped', 'failed', 'sink spans', 'dash 5xx', 'foreign CPU'];
+  const header = [
+    't (s)',
+    'RSS MB',
+    'heap MB',
+    '/metrics series',
+    'kong series',
+    'stats keys',
+    'scrape ms',
+    'served',
+    'wrk responses',
+    'spans exported',
+    'dropped',
+    'failed',
+    'sink spans',
+    'dash 5xx',
+    'foreign CPU',
+  ];
   const rows = samples.map((s) => [
     s.t.toFixed(0),
     mb(s.rssBytes),
@@ -44,11 +67,18 @@ function sampleTable(samples: readonly Sample[]): string[] {
 }
 
 /** Series present in only one of two expositions, at most `limit` of each. */
-function seriesDiff(before: string | undefined, after: string | undefined, limit = 10): { added: string[]; removed: string[] } {
+function seriesDiff(
+  before: string | undefined,
+  after: string | undefined,
+  limit = 10,
+): { added: string[]; removed: string[] } {
   if (before === undefined || after === undefined) return { added: [], removed: [] };
   const a = new Set(seriesKeys(before));
   const b = new Set(seriesKeys(after));
-  return { added: [...b].filter((k) => !a.has(k)).slice(0, limit), removed: [...a].filter((k) => !b.has(k)).slice(0, limit) };
+  return {
+    added: [...b].filter((k) => !a.has(k)).slice(0, limit),
+    removed: [...a].filter((k) => !b.has(k)).slice(0, limit),
+  };
 }
 
 interface Growth {
@@ -69,7 +99,10 @@ function growthAfterBaseline(samples: readonly Sample[]): Growth | undefined {
     to,
     rssBytes: (to.rssBytes as number) - (from.rssBytes as number),
     rssPeakBytes: later.length === 0 ? undefined : Math.max(...later),
-    heapBytes: from.heapUsedBytes === undefined || to.heapUsedBytes === undefined ? undefined : to.heapUsedBytes - from.heapUsedBytes,
+    heapBytes:
+      from.heapUsedBytes === undefined || to.heapUsedBytes === undefined
+        ? undefined
+        : to.heapUsedBytes - from.heapUsedBytes,
   };
 }
 
@@ -77,7 +110,10 @@ function growthAfterBaseline(samples: readonly Sample[]): Growth | undefined {
 function routeCounts(metrics: string | undefined, route: string): { total: number; ok: number } {
   const text = metrics ?? '';
   const must = `http_route="${route}"`;
-  return { total: sumSamples(text, 'http_server_duration_count', [must]).sum, ok: sumSamples(text, 'http_server_duration_count', [must, 'http_response_status_code="2']).sum };
+  return {
+    total: sumSamples(text, 'http_server_duration_count', [must]).sum,
+    ok: sumSamples(text, 'http_server_duration_count', [must, 'http_response_status_code="2']).sum,
+  };
 }
 
 export interface ReportInput {
@@ -102,8 +138,16 @@ function seriesReport(input: ReportInput, out: string[], failures: string[]): Re
   const last = samples[samples.length - 1];
   const result: Record<string, unknown> = {};
   const checks = [
-    { name: '/metrics series', pick: (s: Sample) => s.metricsSeries, diff: () => seriesDiff(ctx.baseline?.metrics, ctx.last.metrics) },
-    { name: 'Kong series', pick: (s: Sample) => s.kongSeries, diff: () => seriesDiff(ctx.baseline?.kong, ctx.last.kong) },
+    {
+      name: '/metrics series',
+      pick: (s: Sample) => s.metricsSeries,
+      diff: () => seriesDiff(ctx.baseline?.metrics, ctx.last.metrics),
+    },
+    {
+      name: 'Kong series',
+      pick: (s: Sample) => s.kongSeries,
+      diff: () => seriesDiff(ctx.baseline?.kong, ctx.last.kong),
+    },
     { name: '/__stats keys', pick: (s: Sample) => s.statsKeys, diff: () => ({ added: [], removed: [] }) },
   ];
   for (const c of checks) {
@@ -111,11 +155,19 @@ function seriesReport(input: ReportInput, out: string[], failures: string[]): Re
     const a = base === undefined ? undefined : c.pick(base);
     const b = last === undefined ? undefined : c.pick(last);
     const grew = a !== undefined && b !== undefined && b > a;
-    out.push(`${c.name}: first ${fmtInt(first === undefined ? undefined : c.pick(first))}, at t=${base?.t.toFixed(0) ?? '?'}s ${fmtInt(a)}, last ${fmtInt(b)}: ${a === undefined || b === undefined ? 'not measured' : grew ? 'GREW' : 'flat'}`);
+    out.push(
+      `${c.name}: first ${fmtInt(first === undefined ? undefined : c.pick(first))}, at t=${base?.t.toFixed(0) ?? '?'}s ${fmtInt(a)}, last ${fmtInt(b)}: ${a === undefined || b === undefined ? 'not measured' : grew ? 'GREW' : 'flat'}`,
+    );
     const d = c.diff();
     for (const k of d.added) out.push(`  + ${k}`);
     for (const k of d.removed) out.push(`  - ${k}`);
-    result[c.name] = { first: first === undefined ? undefined : c.pick(first), baseline: a, last: b, added: d.added, removed: d.removed };
+    result[c.name] = {
+      first: first === undefined ? undefined : c.pick(first),
+      baseline: a,
+      last: b,
+      added: d.added,
+      removed: d.removed,
+    };
     if (a === undefined || b === undefined) failures.push(`${c.name}: not measured at minute 1 and at the end`);
     else if (grew) failures.push(`${c.name} grew after minute 1: ${a} -> ${b}`);
   }
@@ -126,14 +178,20 @@ function seriesReport(input: ReportInput, out: string[], failures: string[]): Re
 function errorReport(input: ReportInput, out: string[], failures: string[]): Record<string, unknown> {
   const { outcome, ctx, options } = input;
   const routes = Object.fromEntries(['/noop', '/json', '/dead'].map((r) => [r, routeCounts(ctx.last.metrics, r)]));
-  const unexpectedGateway = (routes['/noop']?.total ?? 0) - (routes['/noop']?.ok ?? 0) + (routes['/json']?.total ?? 0) - (routes['/json']?.ok ?? 0);
+  const unexpectedGateway =
+    (routes['/noop']?.total ?? 0) -
+    (routes['/noop']?.ok ?? 0) +
+    (routes['/json']?.total ?? 0) -
+    (routes['/json']?.ok ?? 0);
   out.push(
     `gateway (http_server_duration_count): /noop ${fmtInt(routes['/noop']?.total)} (non-2xx ${fmtInt((routes['/noop']?.total ?? 0) - (routes['/noop']?.ok ?? 0))}), ` +
       `/json ${fmtInt(routes['/json']?.total)} (non-2xx ${fmtInt((routes['/json']?.total ?? 0) - (routes['/json']?.ok ?? 0))}), /dead ${fmtInt(routes['/dead']?.total)} (2xx ${fmtInt(routes['/dead']?.ok)})`,
   );
-  if (unexpectedGateway > 0) failures.push(`${unexpectedGateway} non-2xx responses on /noop and /json (gateway's count)`);
+  if (unexpectedGateway > 0)
+    failures.push(`${unexpectedGateway} non-2xx responses on /noop and /json (gateway's count)`);
   if ((routes['/dead']?.ok ?? 0) > 0) failures.push('/dead answered 2xx: something listened on the dead port');
-  if (options.deadEvery > 0 && (routes['/dead']?.total ?? 0) === 0) failures.push('no /dead request was counted by the gateway');
+  if (options.deadEvery > 0 && (routes['/dead']?.total ?? 0) === 0)
+    failures.push('no /dead request was counted by the gateway');
   if (!input.deadStillDead) failures.push('the dead backend port accepted connections at the end');
   let wrkFigures: Record<string, unknown> = {};
   if (outcome.ok) {
@@ -146,23 +204,40 @@ function errorReport(input: ReportInput, out: string[], failures: string[]): Rec
     );
     if (load.errors > 0) failures.push(`wrk: ${load.errors} socket errors (connect/read/write/timeout)`);
     if (unexpectedWrk > 0) failures.push(`wrk: ${unexpectedWrk} more non-2xx responses than /dead requests`);
-    if (lua === undefined) out.push('warning: the wrk script did not report its counts; the /dead share of the non-2xx is unknown');
+    if (lua === undefined)
+      out.push('warning: the wrk script did not report its counts; the /dead share of the non-2xx is unknown');
     wrkFigures = { load, lua, unexpectedNon2xx: unexpectedWrk };
   } else {
     out.push(`load: failed: ${outcome.error}`);
     failures.push('the load generator failed');
   }
-  const scrapeLines = [...ctx.scrapes.byListener].map(([name, c]) => `${name} ${c.scrapes - c.failures}/${c.scrapes} ok (max ${c.maxMs.toFixed(0)} ms)`);
+  const scrapeLines = [...ctx.scrapes.byListener].map(
+    ([name, c]) => `${name} ${c.scrapes - c.failures}/${c.scrapes} ok (max ${c.maxMs.toFixed(0)} ms)`,
+  );
   out.push(`scrapes: ${scrapeLines.join(', ')}`);
-  for (const [name, c] of ctx.scrapes.byListener) if (c.failures > 0) failures.push(`${c.failures} ${name} scrapes failed (${c.lastError ?? ''})`);
-  return { routes, unexpectedGatewayNon2xx: unexpectedGateway, ...wrkFigures, scrapes: Object.fromEntries(ctx.scrapes.byListener) };
+  for (const [name, c] of ctx.scrapes.byListener)
+    if (c.failures > 0) failures.push(`${c.failures} ${name} scrapes failed (${c.lastError ?? ''})`);
+  return {
+    routes,
+    unexpectedGatewayNon2xx: unexpectedGateway,
+    ...wrkFigures,
+    scrapes: Object.fromEntries(ctx.scrapes.byListener),
+  };
 }
 
 function telemetryReport(input: ReportInput, out: string[], failures: string[]): Record<string, unknown> {
   const m = input.ctx.last.metrics ?? '';
-  const one = (name: string, must: readonly string[] = []): number | undefined => orUndefined(sumSamples(m, name, must));
-  const spans = { exported: one('tollgate_telemetry_spans_total', ['outcome="exported"']), dropped: one('tollgate_telemetry_spans_total', ['outcome="dropped"']), failed: one('tollgate_telemetry_spans_total', ['outcome="failed"']) };
-  const pushes = { failed: one('tollgate_telemetry_metric_pushes_total', ['outcome="failed"']), skipped: one('tollgate_telemetry_metric_pushes_total', ['outcome="skipped"']) };
+  const one = (name: string, must: readonly string[] = []): number | undefined =>
+    orUndefined(sumSamples(m, name, must));
+  const spans = {
+    exported: one('tollgate_telemetry_spans_total', ['outcome="exported"']),
+    dropped: one('tollgate_telemetry_spans_total', ['outcome="dropped"']),
+    failed: one('tollgate_telemetry_spans_total', ['outcome="failed"']),
+  };
+  const pushes = {
+    failed: one('tollgate_telemetry_metric_pushes_total', ['outcome="failed"']),
+    skipped: one('tollgate_telemetry_metric_pushes_total', ['outcome="skipped"']),
+  };
   const restarts = one('tollgate_cluster_worker_restarts_total');
   const collectTimeouts = one('tollgate_cluster_collect_timeouts_total');
   const sink = input.sinkCounts;
@@ -171,7 +246,8 @@ function telemetryReport(input: ReportInput, out: string[], failures: string[]):
       `${fmtInt(sink?.metrics.requests)} metric pushes; metric pushes failed ${fmtInt(pushes.failed)}, skipped ${fmtInt(pushes.skipped)}; worker restarts ${fmtInt(restarts)}, collect timeouts ${fmtInt(collectTimeouts)}`,
   );
   if ((spans.exported ?? 0) === 0) failures.push('no span was exported to the live sink');
-  if ((spans.dropped ?? 0) > 0 || (spans.failed ?? 0) > 0) failures.push(`spans dropped ${spans.dropped ?? 0}, failed ${spans.failed ?? 0} with a live sink`);
+  if ((spans.dropped ?? 0) > 0 || (spans.failed ?? 0) > 0)
+    failures.push(`spans dropped ${spans.dropped ?? 0}, failed ${spans.failed ?? 0} with a live sink`);
   if ((pushes.failed ?? 0) > 0) failures.push(`${pushes.failed} OTLP metric pushes failed with a live sink`);
   if ((sink?.metrics.requests ?? 0) === 0) failures.push('the sink received no OTLP metric push');
   if ((restarts ?? 0) > 0) failures.push(`${restarts} worker restart(s): a worker died`);
@@ -181,7 +257,11 @@ function telemetryReport(input: ReportInput, out: string[], failures: string[]):
 
 export async function report(input: ReportInput): Promise<void> {
   const { options, samples } = input;
-  const out: string[] = ['', `Soak — ${options.minutes} min, workers ${options.workers}, every telemetry feature on (Prometheus, OTLP to a live sink at trace_sample_rate 0.1, /__stats, Kong, dashboard); ${input.loadTool}; /dead every ${options.deadEvery}`, ''];
+  const out: string[] = [
+    '',
+    `Soak — ${options.minutes} min, workers ${options.workers}, every telemetry feature on (Prometheus, OTLP to a live sink at trace_sample_rate 0.1, /__stats, Kong, dashboard); ${input.loadTool}; /dead every ${options.deadEvery}`,
+    '',
+  ];
   out.push(...sampleTable(samples), '');
   const failures: string[] = [];
   const growth = growthAfterBaseline(samples);
@@ -195,17 +275,43 @@ export async function report(input: ReportInput): Promise<void> {
         `(peak ${mb(growth.rssPeakBytes)} MB; limit +${options.maxGrowthMb} MB): ${ok ? 'flat' : 'GROWING'}`,
       `heap used after minute 1: ${mb(growth.from.heapUsedBytes)} MB -> ${mb(growth.to.heapUsedBytes)} MB = ${growth.heapBytes === undefined ? 'n/a' : signedMb(growth.heapBytes)}`,
     );
-    if (!ok) failures.push(`RSS grew by ${(growth.rssBytes / MB).toFixed(1)} MB after minute 1 (limit ${options.maxGrowthMb} MB)`);
+    if (!ok)
+      failures.push(
+        `RSS grew by ${(growth.rssBytes / MB).toFixed(1)} MB after minute 1 (limit ${options.maxGrowthMb} MB)`,
+      );
   }
   const series = seriesReport(input, out, failures);
   const errors = errorReport(input, out, failures);
   const telemetry = telemetryReport(input, out, failures);
-  if (input.diedDuringSoak) failures.push(`the gateway exited during the soak: ${input.stderrTail.split('\n').slice(-3).join(' | ')}`);
-  out.push(`background: load average ${input.loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; foreign CPU over the soak ${input.foreignWholePercent ?? 'n/a'}%`);
+  if (input.diedDuringSoak)
+    failures.push(`the gateway exited during the soak: ${input.stderrTail.split('\n').slice(-3).join(' | ')}`);
+  out.push(
+    `background: load average ${input.loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} after; foreign CPU over the soak ${input.foreignWholePercent ?? 'n/a'}%`,
+  );
 
-  const environment = { load: input.loadTool, loadAverageBefore: input.loadBefore, loadAverageAfter: loadavg(), foreignCpuPercent: input.foreignWholePercent };
-  const file = await writeRunResults('soak', input.startedAt, options, environment, { samples, growth, series, errors, telemetry, failures });
-  out.push('', failures.length === 0 ? 'result: PASS (flat, no growing series, no unexpected error)' : `result: FAIL — ${failures.join('; ')}`, `results written to ${file}`);
+  const environment = {
+    load: input.loadTool,
+    loadAverageBefore: input.loadBefore,
+    loadAverageAfter: loadavg(),
+    foreignCpuPercent: input.foreignWholePercent,
+  };
+  const file = await writeRunResults('soak', input.startedAt, options, environment, {
+    samples,
+    growth,
+    series,
+    errors,
+    telemetry,
+    failures,
+  });
+  out.push(
+    '',
+    failures.length === 0
+      ? 'result: PASS (flat, no growing series, no unexpected error)'
+      : `result: FAIL — ${failures.join('; ')}`,
+    `results written to ${file}`,
+  );
   process.stdout.write(`${out.join('\n')}\n`);
   if (failures.length > 0) process.exitCode = 1;
 }

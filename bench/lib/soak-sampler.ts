@@ -120,10 +120,16 @@ export interface SampleContext {
   baseline?: { metrics?: string; kong?: string };
 }
 
-export const orUndefined = (s: { series: number; sum: number }): number | undefined => (s.series === 0 ? undefined : s.sum);
+export const orUndefined = (s: { series: number; sum: number }): number | undefined =>
+  s.series === 0 ? undefined : s.sum;
 
 /** Scrapes the 5 s listener; on sample ticks also the 10 s ones, and returns the sample. */
-export async function tick(ctx: SampleContext, t: number, sampleTick: boolean, foreign: number | undefined): Promise<Sample | undefined> {
+export async function tick(
+  ctx: SampleContext,
+  t: number,
+  sampleTick: boolean,
+  foreign: number | undefined,
+): Promise<Sample | undefined> {
   const t0 = performance.now();
   const metrics = await ctx.scrapes.get('/metrics', ctx.urls.metrics);
   const metricsScrapeMs = performance.now() - t0;
@@ -136,7 +142,11 @@ export async function tick(ctx: SampleContext, t: number, sampleTick: boolean, f
   ]);
   if (kong !== undefined) ctx.last.kong = kong;
   const statsKeys = ctx.scrapes.parse('/__stats', stats, (v: object) => Object.keys(v).length);
-  const dashboard = ctx.scrapes.parse('dashboard /api/state', state, (v: { totals?: { requests?: number; serverErrors?: number } }) => v);
+  const dashboard = ctx.scrapes.parse(
+    'dashboard /api/state',
+    state,
+    (v: { totals?: { requests?: number; serverErrors?: number } }) => v,
+  );
   const progress = await readProgress(ctx.progressFile);
   const sink = await ctx.sink.counts(2000).catch(() => undefined);
   const m = metrics ?? '';

@@ -33,7 +33,10 @@ const epochNow = (): number => performance.timeOrigin + performance.now();
 /** Starts a meter of the CPU used by the primary and by all its workers, in % of one core. */
 function startGatewayCpuMeter(primary: number | undefined): () => { primary: number; workers: number } | undefined {
   if (primary === undefined) return () => undefined;
-  const ticks = (): [number, number] => [cpuTicks(primary) ?? 0, nodeChildren(primary).reduce((n, p) => n + (cpuTicks(p) ?? 0), 0)];
+  const ticks = (): [number, number] => [
+    cpuTicks(primary) ?? 0,
+    nodeChildren(primary).reduce((n, p) => n + (cpuTicks(p) ?? 0), 0),
+  ];
   const [p0, w0] = ticks();
   const t0 = performance.now();
   return () => {
@@ -114,7 +117,15 @@ export async function runProbe(client: Client, path: string, seconds: number, in
     }
   }
   loopDelay.disable();
-  return { latenciesMs, sentAt, count, missedTicks, errors, lastError, driverLoopP99Ms: loopDelay.percentile(99) / 1e6 };
+  return {
+    latenciesMs,
+    sentAt,
+    count,
+    missedTicks,
+    errors,
+    lastError,
+    driverLoopP99Ms: loopDelay.percentile(99) / 1e6,
+  };
 }
 
 export interface LatencySummary {
@@ -127,13 +138,25 @@ export interface LatencySummary {
 
 export function summarize(values: ArrayLike<number>): LatencySummary {
   const sorted = Float64Array.from(values).sort();
-  return { n: sorted.length, p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), p999: quantileSorted(sorted, 0.999), max: sorted[sorted.length - 1] ?? Number.NaN };
+  return {
+    n: sorted.length,
+    p50: quantileSorted(sorted, 0.5),
+    p99: quantileSorted(sorted, 0.99),
+    p999: quantileSorted(sorted, 0.999),
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+  };
 }
 
 export interface PhaseResult {
   readonly round: number;
   readonly scraped: boolean;
-  readonly probe: LatencySummary & { readonly slow: Record<string, number>; readonly missedTicks: number; readonly errors: number; readonly lastError?: string | undefined; readonly driverLoopP99Ms: number };
+  readonly probe: LatencySummary & {
+    readonly slow: Record<string, number>;
+    readonly missedTicks: number;
+    readonly errors: number;
+    readonly lastError?: string | undefined;
+    readonly driverLoopP99Ms: number;
+  };
   /** Probes slower than the first SLOW_MS threshold whose time overlapped a scrape (scraped phase only). */
   readonly slowDuringScrape?: { readonly slow: number; readonly overlapping: number };
   /** Share of the phase during which at least one scrape was in flight (scraped phase only). */
@@ -141,14 +164,24 @@ export interface PhaseResult {
   /** CPU of the gateway during the phase, % of one core. */
   readonly gatewayCpu: { readonly primary: number; readonly workers: number } | undefined;
   readonly slowest: { readonly tSeconds: number; readonly ms: number }[];
-  readonly scrapes?: { readonly name: string; readonly latency: LatencySummary; readonly errors: number; readonly lastError?: string | undefined; readonly bodyBytes: number }[];
+  readonly scrapes?: {
+    readonly name: string;
+    readonly latency: LatencySummary;
+    readonly errors: number;
+    readonly lastError?: string | undefined;
+    readonly bodyBytes: number;
+  }[];
   readonly wrk?: LoadResult;
   readonly wrkError?: string;
   readonly foreignCpuPercent: number | undefined;
 }
 
 /** How many of the probes slower than `thresholdMs` overlapped any scrape interval. */
-function overlapWithScrapes(probe: ProbeRun, scrapes: readonly ScrapeTargetResult[], thresholdMs: number): { slow: number; overlapping: number } {
+function overlapWithScrapes(
+  probe: ProbeRun,
+  scrapes: readonly ScrapeTargetResult[],
+  thresholdMs: number,
+): { slow: number; overlapping: number } {
   const intervals = scrapes.flatMap((s) => s.intervals).sort((a, b) => a[0] - b[0]);
   let slow = 0;
   let overlapping = 0;
@@ -183,7 +216,18 @@ export async function runPhase(ctx: PhaseContext, round: number, scraped: boolea
   const { options } = ctx;
   const foreign = startTreeForeignLoadMeter();
   // wrk runs 1 s before and after the probe, so the probe never sees wrk connecting or stopping.
-  const wrk = spawnWrk(ctx.wrkBin, { url: ctx.origin, threads: 1, connections: options.connections, durationSeconds: options.phaseSeconds + 2, timeoutSeconds: 5, script: ctx.script }, 20_000);
+  const wrk = spawnWrk(
+    ctx.wrkBin,
+    {
+      url: ctx.origin,
+      threads: 1,
+      connections: options.connections,
+      durationSeconds: options.phaseSeconds + 2,
+      timeoutSeconds: 5,
+      script: ctx.script,
+    },
+    20_000,
+  );
   const wrkSettled = wrk.stdout.then(parseWrkOutput).then(
     (r) => ({ ok: true as const, r }),
     (error: unknown) => ({ ok: false as const, error: error instanceof Error ? error.message : String(error) }),
@@ -202,20 +246,47 @@ export async function runPhase(ctx: PhaseContext, round: number, scraped: boolea
   const values = probe.latenciesMs.subarray(0, probe.count);
   const slow: Record<string, number> = {};
   for (const threshold of SLOW_MS) slow[`>${threshold}ms`] = values.reduce((n, v) => (v > threshold ? n + 1 : n), 0);
-  const order = Array.from({ length: probe.count }, (_, i) => i).sort((a, b) => (values[b] as number) - (values[a] as number));
-  const slowest = order.slice(0, 10).map((i) => ({ tSeconds: Math.round(((probe.sentAt[i] as number) - t0) / 10) / 100, ms: Math.round((values[i] as number) * 1000) / 1000 }));
+  const order = Array.from({ length: probe.count }, (_, i) => i).sort(
+    (a, b) => (values[b] as number) - (values[a] as number),
+  );
+  const slowest = order.slice(0, 10).map((i) => ({
+    tSeconds: Math.round(((probe.sentAt[i] as number) - t0) / 10) / 100,
+    ms: Math.round((values[i] as number) * 1000) / 1000,
+  }));
   const result: PhaseResult = {
     round,
     scraped,
-    probe: { ...summarize(values), slow, missedTicks: probe.missedTicks, errors: probe.errors, lastError: probe.lastError, driverLoopP99Ms: probe.driverLoopP99Ms },
+    probe: {
+      ...summarize(values),
+      slow,
+      missedTicks: probe.missedTicks,
+      errors: probe.errors,
+      lastError: probe.lastError,
+      driverLoopP99Ms: probe.driverLoopP99Ms,
+    },
     ...(scrapes === undefined
       ? {}
-      : { slowDuringScrape: overlapWithScrapes(probe, scrapes, SLOW_MS[0]), scrapeBusyPercent: busyPercent(scrapes.flatMap((s) => s.intervals), t0, t1) }),
+      : {
+          slowDuringScrape: overlapWithScrapes(probe, scrapes, SLOW_MS[0]),
+          scrapeBusyPercent: busyPercent(
+            scrapes.flatMap((s) => s.intervals),
+            t0,
+            t1,
+          ),
+        }),
     gatewayCpu,
     slowest,
     ...(scrapes === undefined
       ? {}
-      : { scrapes: scrapes.map((s) => ({ name: s.name, latency: summarize(s.latenciesMs), errors: s.errors, lastError: s.lastError, bodyBytes: s.lastBodyBytes })) }),
+      : {
+          scrapes: scrapes.map((s) => ({
+            name: s.name,
+            latency: summarize(s.latenciesMs),
+            errors: s.errors,
+            lastError: s.lastError,
+            bodyBytes: s.lastBodyBytes,
+          })),
+        }),
     ...(wrkOutcome.ok ? { wrk: wrkOutcome.r } : { wrkError: wrkOutcome.error }),
     foreignCpuPercent,
   };

@@ -21,7 +21,12 @@ export const ms = (n: number | undefined): string => (n === undefined || !Number
 const signed = (n: number): string => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${n.toFixed(2)}` : 'n/a');
 function phaseRow(phase: PhaseResult): string[] {
   const p = phase.probe;
-  const extra = { wrk: phase.wrk, scrapes: phase.scrapes, foreign: phase.foreignCpuPercent, overlap: phase.slowDuringScrape };
+  const extra = {
+    wrk: phase.wrk,
+    scrapes: phase.scrapes,
+    foreign: phase.foreignCpuPercent,
+    overlap: phase.slowDuringScrape,
+  };
   const scrape = (name: string): string => {
     const s = extra.scrapes?.find((x) => x.name === name);
     return s === undefined ? '-' : `${ms(s.latency.p50)}/${ms(s.latency.p99)}`;
@@ -42,12 +47,32 @@ function phaseRow(phase: PhaseResult): string[] {
     extra.wrk === undefined ? 'n/a' : ms(extra.wrk.latencyMs.p99),
     scrape('prometheus'),
     scrape('kong'),
-    phase.gatewayCpu === undefined ? 'n/a' : `${phase.gatewayCpu.primary.toFixed(0)}% / ${phase.gatewayCpu.workers.toFixed(0)}%`,
+    phase.gatewayCpu === undefined
+      ? 'n/a'
+      : `${phase.gatewayCpu.primary.toFixed(0)}% / ${phase.gatewayCpu.workers.toFixed(0)}%`,
     extra.foreign === undefined ? 'n/a' : `${extra.foreign.toFixed(0)}%`,
   ];
 }
 
-const HEADER = ['phase', 'probes', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', '>5ms', '>10ms', 'slow∩scrape', 'scrape busy', 'missed', 'wrk req/s', 'wrk p99', 'prom scrape p50/p99', 'kong scrape p50/p99', 'CPU prim/workers', 'foreign CPU'];
+const HEADER = [
+  'phase',
+  'probes',
+  'p50 ms',
+  'p99 ms',
+  'p99.9 ms',
+  'max ms',
+  '>5ms',
+  '>10ms',
+  'slow∩scrape',
+  'scrape busy',
+  'missed',
+  'wrk req/s',
+  'wrk p99',
+  'prom scrape p50/p99',
+  'kong scrape p50/p99',
+  'CPU prim/workers',
+  'foreign CPU',
+];
 
 export interface Summary {
   readonly pooled: { readonly unscraped: LatencySummary; readonly scraped: LatencySummary };
@@ -79,7 +104,12 @@ function summarizePhases(input: ReportInput): Summary {
   });
   return {
     pooled: { unscraped, scraped },
-    addedPooled: { p50: scraped.p50 - unscraped.p50, p99: scraped.p99 - unscraped.p99, p999: scraped.p999 - unscraped.p999, max: scraped.max - unscraped.max },
+    addedPooled: {
+      p50: scraped.p50 - unscraped.p50,
+      p99: scraped.p99 - unscraped.p99,
+      p999: scraped.p999 - unscraped.p999,
+      max: scraped.max - unscraped.max,
+    },
     addedP999ByRound,
     maxAddedP999: Math.max(...addedP999ByRound),
   };
@@ -104,30 +134,57 @@ export async function report(input: ReportInput): Promise<void> {
     `added by scraping: p50 ${signed(summary.addedPooled.p50)} p99 ${signed(summary.addedPooled.p99)} p99.9 ${signed(summary.addedPooled.p999)} max ${signed(summary.addedPooled.max)} ms; ` +
       `per round p99.9 ${summary.addedP999ByRound.map(signed).join(', ')} ms`,
   );
-  const slowTotals = (s: boolean, k: string): number => phases.filter((p) => p.scraped === s).reduce((n, p) => n + (p.probe.slow[k] ?? 0), 0);
-  out.push(`probes > 5 ms: unscraped ${slowTotals(false, '>5ms')}, scraped ${slowTotals(true, '>5ms')}; > 10 ms: unscraped ${slowTotals(false, '>10ms')}, scraped ${slowTotals(true, '>10ms')} (of ${fmtInt(unscraped.n)} / ${fmtInt(scraped.n)} probes)`);
+  const slowTotals = (s: boolean, k: string): number =>
+    phases.filter((p) => p.scraped === s).reduce((n, p) => n + (p.probe.slow[k] ?? 0), 0);
+  out.push(
+    `probes > 5 ms: unscraped ${slowTotals(false, '>5ms')}, scraped ${slowTotals(true, '>5ms')}; > 10 ms: unscraped ${slowTotals(false, '>10ms')}, scraped ${slowTotals(true, '>10ms')} (of ${fmtInt(unscraped.n)} / ${fmtInt(scraped.n)} probes)`,
+  );
   const failures: string[] = [];
   for (const p of phases) {
     const name = `round ${p.round + 1} ${p.scraped ? 'scraped' : 'unscraped'}`;
     if (p.probe.errors > 0) failures.push(`${name}: ${p.probe.errors} probe errors (${p.probe.lastError ?? ''})`);
     if (p.wrk === undefined) failures.push(`${name}: wrk failed: ${p.wrkError ?? ''}`);
-    else if (p.wrk.errors > 0 || p.wrk.non2xx > 0) failures.push(`${name}: wrk errors ${p.wrk.errors}, non-2xx ${p.wrk.non2xx}`);
-    for (const s of p.scrapes ?? []) if (s.errors > 0) failures.push(`${name}: ${s.errors} ${s.name} scrapes failed (${s.lastError ?? ''})`);
+    else if (p.wrk.errors > 0 || p.wrk.non2xx > 0)
+      failures.push(`${name}: wrk errors ${p.wrk.errors}, non-2xx ${p.wrk.non2xx}`);
+    for (const s of p.scrapes ?? [])
+      if (s.errors > 0) failures.push(`${name}: ${s.errors} ${s.name} scrapes failed (${s.lastError ?? ''})`);
   }
-  if ((input.collectTimeouts ?? 0) > 0) out.push(`warning: tollgate_cluster_collect_timeouts_total ${input.collectTimeouts}: a worker missed the 1 s collection deadline`);
+  if ((input.collectTimeouts ?? 0) > 0)
+    out.push(
+      `warning: tollgate_cluster_collect_timeouts_total ${input.collectTimeouts}: a worker missed the 1 s collection deadline`,
+    );
   const noisy = phases.filter((p) => (p.foreignCpuPercent ?? 0) > 10);
-  if (noisy.length > 0) out.push(`warning: other processes used the CPU during ${noisy.length} of ${phases.length} phases (up to ${Math.max(...noisy.map((p) => p.foreignCpuPercent ?? 0)).toFixed(0)}%); tails are noisy — rerun on a quiet machine`);
+  if (noisy.length > 0)
+    out.push(
+      `warning: other processes used the CPU during ${noisy.length} of ${phases.length} phases (up to ${Math.max(...noisy.map((p) => p.foreignCpuPercent ?? 0)).toFixed(0)}%); tails are noisy — rerun on a quiet machine`,
+    );
   const over = summary.maxAddedP999 > options.maxAddedMs;
-  if (over) failures.push(`scraping added ${summary.maxAddedP999.toFixed(2)} ms to the probe p99.9 (limit ${options.maxAddedMs} ms)`);
-  out.push('', `verdict: max added p99.9 ${signed(summary.maxAddedP999)} ms (limit ${options.maxAddedMs} ms): ${over ? 'STALLS' : 'no stall above the limit'}`);
+  if (over)
+    failures.push(
+      `scraping added ${summary.maxAddedP999.toFixed(2)} ms to the probe p99.9 (limit ${options.maxAddedMs} ms)`,
+    );
+  out.push(
+    '',
+    `verdict: max added p99.9 ${signed(summary.maxAddedP999)} ms (limit ${options.maxAddedMs} ms): ${over ? 'STALLS' : 'no stall above the limit'}`,
+  );
   const file = await writeResults(input, summary, failures);
-  out.push(failures.length === 0 ? 'result: PASS' : `result: FAIL — ${failures.join('; ')}`, `results written to ${file}`);
+  out.push(
+    failures.length === 0 ? 'result: PASS' : `result: FAIL — ${failures.join('; ')}`,
+    `results written to ${file}`,
+  );
   process.stdout.write(`${out.join('\n')}\n`);
   if (failures.length > 0) process.exitCode = 1;
 }
 
 async function writeResults(input: ReportInput, summary: Summary, failures: readonly string[]): Promise<string> {
   const environment = { load: input.loadTool, loadAverageBefore: input.loadBefore, loadAverageAfter: loadavg() };
-  const data = { exposition: input.sizes, warmup: input.warmResult, phases: input.phases, summary, collectTimeouts: input.collectTimeouts, failures };
+  const data = {
+    exposition: input.sizes,
+    warmup: input.warmResult,
+    phases: input.phases,
+    summary,
+    collectTimeouts: input.collectTimeouts,
+    failures,
+  };
   return writeRunResults('scrape-stall', input.startedAt, input.options, environment, data);
 }

@@ -11,11 +11,15 @@ import { announce, exitWithParent } from './ipc.js';
 import type { ScrapeTargetResult, ScraperReply } from './stall-scraper.js';
 
 /** What Prometheus 2.x/3.x sends (scrape_protocols default minus protobuf), so the exporter renders what it would render for Prometheus. */
-const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
+const PROMETHEUS_ACCEPT =
+  'application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
 
 function runScraper(): void {
   exitWithParent();
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { targets: { type: 'string' }, hz: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { targets: { type: 'string' }, hz: { type: 'string' } },
+  });
   const periodMs = 1000 / Number(values.hz ?? '20');
   const targets = (values.targets ?? '').split(',').map((spec) => {
     const [name = spec, url = spec] = spec.split('=');
@@ -38,7 +42,13 @@ function runScraper(): void {
       if (!running) break;
       const start = performance.now();
       try {
-        const res = await target.client.request({ path: target.path, method: 'GET', headers: { accept: PROMETHEUS_ACCEPT }, headersTimeout: 5000, bodyTimeout: 5000 });
+        const res = await target.client.request({
+          path: target.path,
+          method: 'GET',
+          headers: { accept: PROMETHEUS_ACCEPT },
+          headersTimeout: 5000,
+          bodyTimeout: 5000,
+        });
         const body = Buffer.from(await res.body.arrayBuffer());
         if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
         lastBodyBytes = body.length;
@@ -59,7 +69,9 @@ function runScraper(): void {
       loops = targets.map(loop);
     } else if (message.type === 'stop') {
       running = false;
-      Promise.all(loops).then((results) => process.send?.({ type: 'scrapes', targets: results } satisfies ScraperReply)).catch(() => undefined);
+      Promise.all(loops)
+        .then((results) => process.send?.({ type: 'scrapes', targets: results } satisfies ScraperReply))
+        .catch(() => undefined);
     }
   });
   // "Ready": the ipc.ts protocol wants a port; the scraper has none.

@@ -21,8 +21,17 @@ export interface Scraper {
   stop(): Promise<ScrapeTargetResult[]>;
 }
 
-export async function startScraper(targets: readonly string[], hz: number, pin: ((pid: number) => void) | undefined): Promise<Scraper> {
-  const started = await startNodeServer('scraper', './stall-scraper-child.ts', ['--targets', targets.join(','), '--hz', String(hz)], 15_000);
+export async function startScraper(
+  targets: readonly string[],
+  hz: number,
+  pin: ((pid: number) => void) | undefined,
+): Promise<Scraper> {
+  const started = await startNodeServer(
+    'scraper',
+    './stall-scraper-child.ts',
+    ['--targets', targets.join(','), '--hz', String(hz)],
+    15_000,
+  );
   if (!started.ok) throw new Error(`scraper failed to start: ${started.reason}`);
   const { child } = started;
   const scraperPid = child.process.pid;
@@ -33,7 +42,8 @@ export async function startScraper(targets: readonly string[], hz: number, pin: 
       new Promise((resolvePromise, reject) => {
         const timer = setTimeout(() => finish(new Error('scraper: no results within 15 s')), 15_000);
         const onMessage = (message: unknown): void => {
-          if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'scrapes') finish(undefined, (message as ScraperReply).targets);
+          if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'scrapes')
+            finish(undefined, (message as ScraperReply).targets);
         };
         function finish(error: Error | undefined, value?: ScrapeTargetResult[]): void {
           clearTimeout(timer);

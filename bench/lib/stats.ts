@@ -5,7 +5,9 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** The q-quantile (0..1) of an ascending array by the nearest-rank method; NaN when empty. */
@@ -16,7 +18,10 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 
 /** The q-quantile (0..1) of samples in any order by the nearest-rank method; NaN when empty. */
 export function quantile(samples: readonly number[], q: number): number {
-  return quantileSorted([...samples].sort((a, b) => a - b), q);
+  return quantileSorted(
+    [...samples].sort((a, b) => a - b),
+    q,
+  );
 }
 
 /** The largest sample; NaN when empty (Math.max alone would say -Infinity). */

@@ -26,8 +26,7 @@ export interface RunningTarget {
 }
 
 export type TargetStart =
-  | { readonly ok: true; readonly running: RunningTarget }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly running: RunningTarget } | { readonly ok: false; readonly reason: string };
 
 export interface TargetSpec {
   /** Row label in the table and key in the JSON. */

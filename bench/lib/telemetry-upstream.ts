@@ -25,7 +25,11 @@ function jsonDocument(size: number): Buffer {
   };
   while (Buffer.byteLength(JSON.stringify(doc)) < size) {
     const n = doc.items.length;
-    doc.items.push({ sku: `sku-${String(n).padStart(5, '0')}`, qty: (n % 7) + 1, price: Math.round(((n * 37) % 1000) * 10.5) / 100 });
+    doc.items.push({
+      sku: `sku-${String(n).padStart(5, '0')}`,
+      qty: (n % 7) + 1,
+      price: Math.round(((n * 37) % 1000) * 10.5) / 100,
+    });
   }
   return Buffer.from(JSON.stringify(doc));
 }

@@ -7,7 +7,11 @@ export type LeftAligned = (column: number, columns: number) => boolean;
 export const numbersOnly: LeftAligned = () => false;
 export const firstColumnLeft: LeftAligned = (c) => c === 0;
 
-export function textTable(header: readonly string[], rows: readonly (readonly string[])[], left: LeftAligned = numbersOnly): string[] {
+export function textTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  left: LeftAligned = numbersOnly,
+): string[] {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const fmt = (cols: readonly string[]): string =>
     cols
@@ -18,7 +22,9 @@ export function textTable(header: readonly string[], rows: readonly (readonly st
 }
 
 /** `  ok  label   detail` / `  BAD label   detail`, labels padded to the longest. */
-export function checkLines(checks: readonly { readonly label: string; readonly ok: boolean; readonly detail: string }[]): string[] {
+export function checkLines(
+  checks: readonly { readonly label: string; readonly ok: boolean; readonly detail: string }[],
+): string[] {
   const width = Math.max(...checks.map((c) => c.label.length));
   return checks.map((c) => `  ${c.ok ? 'ok ' : 'BAD'} ${c.label.padEnd(width)}  ${c.detail}`);
 }

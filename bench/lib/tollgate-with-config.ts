@@ -33,13 +33,16 @@ export async function startTollgateWithConfig(launch: TollgateLaunch): Promise<T
   const { bin, name } = launch;
   const checkout = dirname(dirname(bin));
   if (!existsSync(bin)) return { ok: false, reason: `${bin} not found` };
-  if (!existsSync(join(checkout, 'dist', 'cli', 'main.js'))) return { ok: false, reason: 'dist/cli/main.js not found (run `npm run build` first)' };
+  if (!existsSync(join(checkout, 'dist', 'cli', 'main.js')))
+    return { ok: false, reason: 'dist/cli/main.js not found (run `npm run build` first)' };
 
   const configFile = join(launch.tempDir, `${name}.json`);
   await writeFile(configFile, `${JSON.stringify(launch.config, null, 2)}\n`);
   const argv = [bin, 'run', '-c', configFile, '--log-level', 'warn'];
   const [command, args] =
-    launch.taskset === undefined ? [process.execPath, argv] : [launch.taskset.bin, ['-c', launch.taskset.cpus, process.execPath, ...argv]];
+    launch.taskset === undefined
+      ? [process.execPath, argv]
+      : [launch.taskset.bin, ['-c', launch.taskset.cpus, process.execPath, ...argv]];
   const child = spawnTracked(name, command, args, {
     cwd: checkout,
     env: { ...process.env, NODE_ENV: 'production' },

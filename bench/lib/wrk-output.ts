@@ -48,7 +48,11 @@ function group(match: RegExpExecArray, index: number): string {
 }
 
 function percentile(output: string, pct: number): number {
-  const match = required(output, new RegExp(`^\\s*${pct}(?:\\.0+)?%\\s+(\\S+)\\s*$`, 'm'), `${pct}% latency line (was --latency passed?)`);
+  const match = required(
+    output,
+    new RegExp(`^\\s*${pct}(?:\\.0+)?%\\s+(\\S+)\\s*$`, 'm'),
+    `${pct}% latency line (was --latency passed?)`,
+  );
   return parseWrkTime(group(match, 1));
 }
 

@@ -11,9 +11,18 @@ import { wrkDelayMs } from './rate-cap.js';
 import { runWrk, wrkVersion } from './wrk.js';
 
 /** A wrk load generator capped at about `rate` req/s over `connections`; the Lua script goes to `tempDir`. */
-export async function rateCappedWrk(bin: string, tempDir: string, connections: number, rate: number): Promise<LoadGenerator> {
+export async function rateCappedWrk(
+  bin: string,
+  tempDir: string,
+  connections: number,
+  rate: number,
+): Promise<LoadGenerator> {
   const script = join(tempDir, 'rate-cap.lua');
   await writeFile(script, `delay = function()\n  return ${wrkDelayMs(connections, rate)}\nend\n`);
   const version = wrkVersion(bin) ?? 'wrk (unknown version)';
-  return { name: 'wrk', version: `${version}, rate cap ~${rate} req/s`, run: (options) => runWrk(bin, { ...options, script }) };
+  return {
+    name: 'wrk',
+    version: `${version}, rate cap ~${rate} req/s`,
+    run: (options) => runWrk(bin, { ...options, script }),
+  };
 }

@@ -24,13 +24,35 @@ export interface WrkRun {
  * Spawns `wrk --latency`; `stdout` resolves to its report once it exits with 0 and rejects
  * otherwise. A run still going `graceMs` after its duration is stopped (and so rejects).
  */
-export function spawnWrk(bin: string, run: WrkRun, graceMs: number): { readonly child: TrackedChild; readonly stdout: Promise<string> } {
-  const args = ['--threads', String(run.threads), '--connections', String(run.connections), '--duration', `${run.durationSeconds}s`, '--timeout', `${run.timeoutSeconds}s`, '--latency'];
-  const child = spawnTracked('wrk', bin, [...args, ...(run.script === undefined ? [] : ['--script', run.script]), run.url], { stdout: 'capture' });
+export function spawnWrk(
+  bin: string,
+  run: WrkRun,
+  graceMs: number,
+): { readonly child: TrackedChild; readonly stdout: Promise<string> } {
+  const args = [
+    '--threads',
+    String(run.threads),
+    '--connections',
+    String(run.connections),
+    '--duration',
+    `${run.durationSeconds}s`,
+    '--timeout',
+    `${run.timeoutSeconds}s`,
+    '--latency',
+  ];
+  const child = spawnTracked(
+    'wrk',
+    bin,
+    [...args, ...(run.script === undefined ? [] : ['--script', run.script]), run.url],
+    { stdout: 'capture' },
+  );
   const hung = setTimeout(() => child.stop(500).catch(() => undefined), run.durationSeconds * 1000 + graceMs);
   const stdout = child.exited.then(({ code, signal }) => {
     clearTimeout(hung);
-    if (code !== 0) throw new Error(`wrk exited with code ${String(code)} signal ${String(signal)}: ${child.stderrTail() || child.stdout()}`);
+    if (code !== 0)
+      throw new Error(
+        `wrk exited with code ${String(code)} signal ${String(signal)}: ${child.stderrTail() || child.stdout()}`,
+      );
     return child.stdout();
   });
   return { child, stdout };

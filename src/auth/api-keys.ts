@@ -11,7 +11,12 @@ import type { ApiKeySettings, Consumer, EndpointAuth } from '../config/namespace
  * A refusal: the status, the message of the error body and, on a 401, the `WWW-Authenticate`
  * challenge (RFC 9110 §11.6.1 requires one on every 401).
  */
-export type AuthRefusal = { readonly ok: false; readonly status: 401 | 403; readonly message?: string; readonly challenge?: string };
+export type AuthRefusal = {
+  readonly ok: false;
+  readonly status: 401 | 403;
+  readonly message?: string;
+  readonly challenge?: string;
+};
 
 export type AuthResult = { readonly ok: true; readonly consumer: Consumer } | AuthRefusal;
 
@@ -46,12 +51,14 @@ export class ApiKeyAuth {
     if (key === undefined || key === '') return { ok: false, status: 401, message: NO_KEY, challenge: this.#challenge };
     const consumer = this.#settings.keys.get(key);
     if (consumer === undefined) return { ok: false, status: 401, message: BAD_KEY, challenge: this.#challenge };
-    if (endpoint.roles.size > 0 && ![...endpoint.roles].some((r) => consumer.roles.has(r))) return { ok: false, status: 403 };
+    if (endpoint.roles.size > 0 && ![...endpoint.roles].some((r) => consumer.roles.has(r)))
+      return { ok: false, status: 403 };
     return { ok: true, consumer };
   }
 
   #extract(req: IncomingMessage, rawQuery: string): string | undefined {
-    if (this.#settings.strategy === 'query_string') return new URLSearchParams(rawQuery).get(this.#settings.identifier) ?? undefined;
+    if (this.#settings.strategy === 'query_string')
+      return new URLSearchParams(rawQuery).get(this.#settings.identifier) ?? undefined;
     const v = req.headers[this.#header];
     if (typeof v !== 'string') return undefined;
     if (this.#header === 'authorization') return v.startsWith('Bearer ') ? v.slice(7).trim() : undefined;

@@ -26,7 +26,13 @@ export function resolveTargets(hosts: readonly string[], pools: PoolRegistry): T
     .map((h) => {
       const u = new URL(h);
       const port = u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : Number(u.port);
-      return { origin: u.origin, basePath: u.pathname.replace(/\/+$/, ''), dispatcher: pools.get(u.origin), hostname: u.hostname, port };
+      return {
+        origin: u.origin,
+        basePath: u.pathname.replace(/\/+$/, ''),
+        dispatcher: pools.get(u.origin),
+        hostname: u.hostname,
+        port,
+      };
     });
 }
 

@@ -26,7 +26,8 @@ class TargetHealth {
   timeouts = 0;
 }
 
-export type Observation = { readonly kind: 'status'; readonly status: number } | { readonly kind: 'tcp' } | { readonly kind: 'timeout' };
+export type Observation =
+  { readonly kind: 'status'; readonly status: number } | { readonly kind: 'tcp' } | { readonly kind: 'timeout' };
 
 export class HealthChecker {
   readonly settings: HealthSettings;
@@ -137,12 +138,22 @@ export class HealthChecker {
       this.targets.map(async (t, i) => {
         if (this.state(i) === 'dns_error') return;
         try {
-          const r = await request(`${t.origin}${this.settings.httpPath}`, { headersTimeout: this.settings.timeoutMs, bodyTimeout: this.settings.timeoutMs, signal: AbortSignal.timeout(this.settings.timeoutMs) });
+          const r = await request(`${t.origin}${this.settings.httpPath}`, {
+            headersTimeout: this.settings.timeoutMs,
+            bodyTimeout: this.settings.timeoutMs,
+            signal: AbortSignal.timeout(this.settings.timeoutMs),
+          });
           await r.body.dump();
           this.observe(i, { kind: 'status', status: r.statusCode }, this.settings.active);
         } catch (err) {
           const code = (err as { code?: string; name?: string }).code ?? (err as { name?: string }).name;
-          this.observe(i, code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' ? { kind: 'timeout' } : { kind: 'tcp' }, this.settings.active);
+          this.observe(
+            i,
+            code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT'
+              ? { kind: 'timeout' }
+              : { kind: 'tcp' },
+            this.settings.active,
+          );
         }
       }),
     );

@@ -25,7 +25,18 @@ function continueHead(data: Buffer): number {
   const n = Math.min(data.length, PREFIX_LENGTH);
   for (let i = 0; i < n; i++) {
     const c = data[i] as number;
-    const ok = i < 7 ? c === HEAD_PREFIX[i] : i === 7 ? c >= 0x30 && c <= 0x39 : i === 8 ? c === 0x20 : i === 9 ? c === 0x31 : i < 12 ? c === 0x30 : c === 0x20 || c === 0x0d;
+    const ok =
+      i < 7
+        ? c === HEAD_PREFIX[i]
+        : i === 7
+          ? c >= 0x30 && c <= 0x39
+          : i === 8
+            ? c === 0x20
+            : i === 9
+              ? c === 0x31
+              : i < 12
+                ? c === 0x30
+                : c === 0x20 || c === 0x0d;
     if (!ok) return 0;
   }
   return n === PREFIX_LENGTH ? 1 : -1;

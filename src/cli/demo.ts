@@ -13,7 +13,9 @@ import { serve } from './run.js';
 function demoBanner(backendUrl: string, ports: DemoPorts): string[] {
   const base = `http://127.0.0.1:${ports.gateway}`;
   const local = (port: number, path: string): string => `http://127.0.0.1:${port}${path}`;
-  const tries = DEMO_REQUESTS.map((r) => `  curl ${r.curl} '${base}${r.path}'${r.note === undefined ? '' : `   # ${r.note}`}`);
+  const tries = DEMO_REQUESTS.map(
+    (r) => `  curl ${r.curl} '${base}${r.path}'${r.note === undefined ? '' : `   # ${r.note}`}`,
+  );
   return [
     '',
     `Tollgate demo is running: gateway ${base}  →  demo backend ${backendUrl}`,

@@ -23,9 +23,13 @@ function positiveInt(value: string): number {
 
 const logLevel = (): Option => new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info');
 
-const ALLOW_UNENFORCED = 'start even with settings that would protect or transform traffic which Tollgate does not enforce (each is logged)';
+const ALLOW_UNENFORCED =
+  'start even with settings that would protect or transform traffic which Tollgate does not enforce (each is logged)';
 
-function checkCommand(file: string | undefined, o: { config?: string; lint?: boolean; allowUnenforced?: boolean }): number {
+function checkCommand(
+  file: string | undefined,
+  o: { config?: string; lint?: boolean; allowUnenforced?: boolean },
+): number {
   const path = o.config ?? file;
   if (path === undefined || (o.config !== undefined && file !== undefined && file !== o.config)) {
     process.stderr.write('tollgate check: give one configuration file, as `check FILE` or `check -c FILE`\n');
@@ -44,7 +48,9 @@ function checkCommand(file: string | undefined, o: { config?: string; lint?: boo
   }
 }
 
-const program = new Command('tollgate').description('An observability-first API gateway for KrakenD v3 configurations').version(VERSION, '-v, --version');
+const program = new Command('tollgate')
+  .description('An observability-first API gateway for KrakenD v3 configurations')
+  .version(VERSION, '-v, --version');
 
 program
   .command('run')
@@ -56,16 +62,34 @@ program
   .option('-w, --watch', 'reload when the config file changes (SIGHUP always reloads)')
   .option('--allow-unenforced', ALLOW_UNENFORCED)
   .addOption(logLevel())
-  .action(async (o: { config: string; port?: number; debug?: boolean; drainTimeout: number; watch?: boolean; allowUnenforced?: boolean; logLevel: LogLevel }) => {
-    await runCommand({ config: o.config, port: o.port, debug: o.debug, logLevel: o.logLevel, drainTimeoutMs: o.drainTimeout, watch: o.watch, allowUnenforced: o.allowUnenforced });
-  });
+  .action(
+    async (o: {
+      config: string;
+      port?: number;
+      debug?: boolean;
+      drainTimeout: number;
+      watch?: boolean;
+      allowUnenforced?: boolean;
+      logLevel: LogLevel;
+    }) => {
+      await runCommand({
+        config: o.config,
+        port: o.port,
+        debug: o.debug,
+        logLevel: o.logLevel,
+        drainTimeoutMs: o.drainTimeout,
+        watch: o.watch,
+        allowUnenforced: o.allowUnenforced,
+      });
+    },
+  );
 
 program
   .command('check')
   .description('validate a configuration file without starting (exit 0 when valid, 1 when not)')
   .argument('[file]', 'KrakenD v3 configuration file (same as -c)')
   .option('-c, --config <file>', 'KrakenD v3 configuration file')
-  .option('--lint', 'fail on unknown keys and namespaces too (as KrakenD\'s check --lint)')
+  .option('--lint', "fail on unknown keys and namespaces too (as KrakenD's check --lint)")
   .option('--allow-unenforced', ALLOW_UNENFORCED)
   .action((file: string | undefined, o: { config?: string; lint?: boolean; allowUnenforced?: boolean }) => {
     process.exitCode = checkCommand(file, o);
@@ -80,10 +104,25 @@ program
   .option('--kong-port <port>', "Kong status listener port (Kong's /metrics)", port, DEMO_DEFAULT_PORTS.kong)
   .option('--stats-port <port>', "KrakenD's /__stats port", port, DEMO_DEFAULT_PORTS.stats)
   .addOption(logLevel().default('warn'))
-  .action(async (o: { port: number; metricsPort: number; dashboardPort: number; kongPort: number; statsPort: number; logLevel: LogLevel }) => {
-    const ports = { gateway: o.port, metrics: o.metricsPort, dashboard: o.dashboardPort, kong: o.kongPort, stats: o.statsPort };
-    await demoCommand({ ports, logLevel: o.logLevel });
-  });
+  .action(
+    async (o: {
+      port: number;
+      metricsPort: number;
+      dashboardPort: number;
+      kongPort: number;
+      statsPort: number;
+      logLevel: LogLevel;
+    }) => {
+      const ports = {
+        gateway: o.port,
+        metrics: o.metricsPort,
+        dashboard: o.dashboardPort,
+        kong: o.kongPort,
+        stats: o.statsPort,
+      };
+      await demoCommand({ ports, logLevel: o.logLevel });
+    },
+  );
 
 program
   .command('migrate')
@@ -91,7 +130,10 @@ program
   .addOption(new Option('--from <format>', 'what FILE is').choices(MIGRATE_SOURCES).makeOptionMandatory())
   .argument('<file>', 'the configuration to migrate (JSON or YAML)')
   .option('-o, --output <file>', 'write the migrated configuration here instead of stdout')
-  .option('--allow-unenforced', 'write the result even if it has settings that `run` refuses as unenforced (each is listed)')
+  .option(
+    '--allow-unenforced',
+    'write the result even if it has settings that `run` refuses as unenforced (each is listed)',
+  )
   // Usage errors exit 2, apart from the 1 of a file that cannot be migrated.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .action((file: string, o: { from: MigrateSource; output?: string; allowUnenforced?: boolean }) => {

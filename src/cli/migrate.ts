@@ -45,7 +45,9 @@ export function migrateCommand(o: MigrateOptions): number {
     endpoints = loaded.config.endpoints.length;
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    err.write(`${o.file}: the migrated configuration does not pass tollgate check; nothing was written\n${formatConfigError(e)}`);
+    err.write(
+      `${o.file}: the migrated configuration does not pass tollgate check; nothing was written\n${formatConfigError(e)}`,
+    );
     return 1;
   }
   for (const n of result.notes) err.write(`warning: ${n.path}: ${n.message}\n`);
@@ -62,14 +64,22 @@ export function migrateCommand(o: MigrateOptions): number {
     }
   }
   const n = result.notes.length + warnings.length;
-  err.write(`${o.file}: migrated from ${o.from} to ${target}: ${endpoints} endpoint${endpoints === 1 ? '' : 's'}, ${n} warning${n === 1 ? '' : 's'}\n`);
+  err.write(
+    `${o.file}: migrated from ${o.from} to ${target}: ${endpoints} endpoint${endpoints === 1 ? '' : 's'}, ${n} warning${n === 1 ? '' : 's'}\n`,
+  );
   return 0;
 }
 
 /** The input's problems, one line each with its path, as `tollgate check` prints a config's. */
-function formatInputProblems(o: MigrateOptions, issues: readonly { path: string; message: string }[], code?: string): string {
+function formatInputProblems(
+  o: MigrateOptions,
+  issues: readonly { path: string; message: string }[],
+  code?: string,
+): string {
   const n = issues.length;
-  const lines = [`${o.file}: cannot migrate from ${o.from} (${n} problem${n === 1 ? '' : 's'})${code === undefined ? '' : ` [${code}]`}`];
+  const lines = [
+    `${o.file}: cannot migrate from ${o.from} (${n} problem${n === 1 ? '' : 's'})${code === undefined ? '' : ` [${code}]`}`,
+  ];
   for (const i of issues) lines.push(`  ${i.path}: ${i.message}`);
   return `${lines.join('\n')}\n`;
 }

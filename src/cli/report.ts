@@ -3,7 +3,10 @@ import type { ConfigError } from '../config/load.js';
 
 export function formatConfigError(err: ConfigError): string {
   const n = err.issues.length;
-  const what = err.code === 'TG_ERR_CONFIG_UNENFORCED' ? `${n} setting${n === 1 ? '' : 's'} Tollgate would not enforce` : `${n} error${n === 1 ? '' : 's'}`;
+  const what =
+    err.code === 'TG_ERR_CONFIG_UNENFORCED'
+      ? `${n} setting${n === 1 ? '' : 's'} Tollgate would not enforce`
+      : `${n} error${n === 1 ? '' : 's'}`;
   const lines = [`${err.file}: configuration is invalid (${what}) [${err.code}]`];
   for (const i of err.issues) {
     lines.push(`  ${i.path}: ${i.message}`);

@@ -33,7 +33,11 @@ export async function runCommand(opts: RunOptions): Promise<void> {
     runWorker(cluster.worker, logger);
     return;
   }
-  const overrides: ConfigOverrides = { port: opts.port, debugEndpoint: opts.debug, allowUnenforced: opts.allowUnenforced };
+  const overrides: ConfigOverrides = {
+    port: opts.port,
+    debugEndpoint: opts.debug,
+    allowUnenforced: opts.allowUnenforced,
+  };
   let loaded: LoadedConfig;
   let text: string;
   try {
@@ -53,14 +57,22 @@ export async function runCommand(opts: RunOptions): Promise<void> {
 }
 
 /** The cluster primary: workers, reload on SIGHUP (and on file changes with --watch), drain on stop. */
-async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, overrides: ConfigOverrides, logger: Logger): Promise<void> {
+async function supervise(
+  loaded: LoadedConfig,
+  text: string,
+  opts: RunOptions,
+  overrides: ConfigOverrides,
+  logger: Logger,
+): Promise<void> {
   for (const w of loaded.warnings) logger.warn({ file: loaded.file }, w);
   const primary = new ClusterPrimary({ file: opts.config, overrides, logger, drainTimeoutMs: opts.drainTimeoutMs });
   // Before start: its listeners answer before start() resolves, and SIGHUP's default action is to exit.
   // A reload reports its own rejections; one that fails otherwise (a new side listener's port taken)
   // is logged and the running configuration keeps serving.
   const reload = (): void => {
-    primary.reload().catch((err: unknown) => logger.error({ err }, 'reload failed; the running configuration keeps serving'));
+    primary
+      .reload()
+      .catch((err: unknown) => logger.error({ err }, 'reload failed; the running configuration keeps serving'));
   };
   process.on('SIGHUP', reload);
   // Also before start: the first worker serves before the others are up, and a stop then must drain it
@@ -96,7 +108,12 @@ async function supervise(loaded: LoadedConfig, text: string, opts: RunOptions, o
 }
 
 /** Starts a gateway on a loaded config and wires the stop signals; shared by `run` and `demo`. */
-export async function serve(loaded: LoadedConfig, logger: Logger, drainTimeoutMs: number, onStop?: () => Promise<void>): Promise<Gateway> {
+export async function serve(
+  loaded: LoadedConfig,
+  logger: Logger,
+  drainTimeoutMs: number,
+  onStop?: () => Promise<void>,
+): Promise<Gateway> {
   for (const w of loaded.warnings) logger.warn({ file: loaded.file }, w);
   const gateway = new Gateway(loaded.config, { logger });
   const started = gateway.start();

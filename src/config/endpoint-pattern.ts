@@ -2,7 +2,8 @@
  * Endpoint path patterns as KrakenD writes them: static segments, `{name}` placeholders that fill a
  * whole segment, and an optional trailing `/*` that takes the rest of the path.
  */
-export type PatternSegment = { readonly kind: 'static'; readonly value: string } | { readonly kind: 'param'; readonly name: string };
+export type PatternSegment =
+  { readonly kind: 'static'; readonly value: string } | { readonly kind: 'param'; readonly name: string };
 
 export interface EndpointPattern {
   readonly segments: readonly PatternSegment[];
@@ -38,7 +39,8 @@ export function parseEndpointPattern(path: string): EndpointPattern | string {
       segments.push({ kind: 'static', value: part });
     }
   }
-  const shape = segments.map((s) => (s.kind === 'param' ? '/{}' : `/${s.value}`)).join('') + (wildcard ? '/*' : '') || '/';
+  const shape =
+    segments.map((s) => (s.kind === 'param' ? '/{}' : `/${s.value}`)).join('') + (wildcard ? '/*' : '') || '/';
   const normalized =
     segments.map((s) => (s.kind === 'param' ? `/:${s.name}` : `/${s.value}`)).join('') + (wildcard ? '/*' : '') || '/';
   return { segments, wildcard, shape: rest.endsWith('/') && rest.length > 1 ? `${shape}/` : shape, normalized };

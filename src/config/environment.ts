@@ -23,7 +23,13 @@ export interface BatcherOptions {
  * Larger than the OTel SDK's 2048/512: each export costs the gateway a fixed ~0.7 ms in the gRPC
  * client whatever its size, and a gateway at 10k sampled requests/s makes 50k spans/s (bench/OTLP.md).
  */
-export const DEFAULT_BATCHER: BatcherOptions = { maxQueue: 8192, maxBatch: 2048, delayMs: 5_000, exportTimeoutMs: 30_000, maxBatchBytes: 1024 * 1024 };
+export const DEFAULT_BATCHER: BatcherOptions = {
+  maxQueue: 8192,
+  maxBatch: 2048,
+  delayMs: 5_000,
+  exportTimeoutMs: 30_000,
+  maxBatchBytes: 1024 * 1024,
+};
 
 export interface Environment {
   /** `TOLLGATE_NODE_ID`, when set. */
@@ -35,7 +41,11 @@ export interface Environment {
 }
 
 /** What a file loaded without any of the variables gets. */
-export const DEFAULT_ENVIRONMENT: Environment = { nodeId: undefined, propagators: undefined, spanBatch: DEFAULT_BATCHER };
+export const DEFAULT_ENVIRONMENT: Environment = {
+  nodeId: undefined,
+  propagators: undefined,
+  spanBatch: DEFAULT_BATCHER,
+};
 
 /** The variables of `env`, and a warning for each value that was ignored. */
 export function readEnvironment(env: NodeJS.ProcessEnv): { environment: Environment; warnings: string[] } {

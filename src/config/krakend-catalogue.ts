@@ -26,7 +26,9 @@ export const KRAKEND_NAMESPACES: Readonly<Record<string, KnownSetting>> = {
   'ai/llm': enforce(`turn the request into a call to an LLM vendor and shape its answer; ${PLAIN_HTTP}`),
   'ai/mcp': enforce('serve the endpoint as an MCP server and call tools on the backends'),
   'auth/basic': enforce('require HTTP Basic credentials and reject requests without valid ones'),
-  'auth/validator': enforce('validate the JWT of every request (signature, issuer, audience, roles) and reject the others'),
+  'auth/validator': enforce(
+    'validate the JWT of every request (signature, issuer, audience, roles) and reject the others',
+  ),
   'auth/signer': enforce('sign the backend answer into a JWT before returning it'),
   'auth/revoker': enforce('reject JWTs that were revoked'),
   'auth/aws-sigv4': enforce('sign backend requests with AWS SigV4'),
@@ -65,7 +67,9 @@ export const KRAKEND_NAMESPACES: Readonly<Record<string, KnownSetting>> = {
   'plugin/http-server': enforce('run Go plugins (IP filters, JWK aggregation, rewrites…) in front of every request'),
   'plugin/middleware': enforce('run a Go middleware plugin on the request'),
   'plugin/req-resp-modifier': enforce('run Go plugins that modify the request and response'),
-  proxy: enforce('change how the backends are called and merged (sequential, static data, flatmap, shadow, payload limit)'),
+  proxy: enforce(
+    'change how the backends are called and merged (sequential, static data, flatmap, shadow, payload limit)',
+  ),
   'qos/circuit-breaker': enforce('stop calling the backend after consecutive errors'),
   'qos/circuit-breaker/http': enforce('stop calling the backend after error statuses'),
   'qos/ratelimit/proxy': enforce('limit the rate of requests sent to the backend'),
@@ -95,7 +99,9 @@ export const KRAKEND_NAMESPACES: Readonly<Record<string, KnownSetting>> = {
   'telemetry/logstash': describe('log in Logstash format'),
   'telemetry/moesif': describe('send API analytics to Moesif'),
   'telemetry/newrelic': describe('send metrics and traces to New Relic'),
-  'telemetry/opencensus': describe('export OpenCensus metrics and traces (`tollgate migrate --from opencensus` converts them)'),
+  'telemetry/opencensus': describe(
+    'export OpenCensus metrics and traces (`tollgate migrate --from opencensus` converts them)',
+  ),
   'telemetry/opentelemetry-security': describe('authenticate its OpenTelemetry exports'),
   websocket: describe('proxy WebSocket connections (Tollgate proxies plain HTTP only)'),
 };
@@ -123,7 +129,9 @@ export const LEGACY_ENFORCING: readonly (readonly [RegExp, string])[] = [
 const tuning = describe('tune its HTTP server or client (Tollgate uses its own defaults)');
 
 /** Plain keys KrakenD reads at each level that Tollgate does not. */
-export const KRAKEND_KEYS: Readonly<Record<'root' | 'endpoint' | 'backend' | 'tls', Readonly<Record<string, KnownSetting>>>> = {
+export const KRAKEND_KEYS: Readonly<
+  Record<'root' | 'endpoint' | 'backend' | 'tls', Readonly<Record<string, KnownSetting>>>
+> = {
   root: {
     async_agent: describe('run async agents that consume queues'),
     client_tls: describe('use these TLS settings towards backends (Tollgate verifies backends against the system CAs)'),
@@ -133,7 +141,24 @@ export const KRAKEND_KEYS: Readonly<Record<'root' | 'endpoint' | 'backend' | 'tl
     dns_cache_ttl: describe('cache DNS answers for service discovery'),
     use_h2c: describe('speak HTTP/2 without TLS'),
     ...Object.fromEntries(
-      ['dialer_fallback_delay', 'dialer_keep_alive', 'dialer_timeout', 'disable_compression', 'disable_keep_alives', 'expect_continue_timeout', 'idle_connection_timeout', 'idle_timeout', 'max_header_bytes', 'max_idle_connections', 'max_idle_connections_per_host', 'max_shutdown_wait_time', 'read_header_timeout', 'read_timeout', 'response_header_timeout', 'write_timeout'].map((k) => [k, tuning]),
+      [
+        'dialer_fallback_delay',
+        'dialer_keep_alive',
+        'dialer_timeout',
+        'disable_compression',
+        'disable_keep_alives',
+        'expect_continue_timeout',
+        'idle_connection_timeout',
+        'idle_timeout',
+        'max_header_bytes',
+        'max_idle_connections',
+        'max_idle_connections_per_host',
+        'max_shutdown_wait_time',
+        'read_header_timeout',
+        'read_timeout',
+        'response_header_timeout',
+        'write_timeout',
+      ].map((k) => [k, tuning]),
     ),
   },
   endpoint: {
@@ -158,7 +183,23 @@ export const KRAKEND_NAMESPACE_KEYS: Readonly<Record<string, Readonly<Record<str
     return_error_msg: describe('return error messages to clients'),
     error_body: describe('answer 404 and 405 with custom bodies'),
     ...Object.fromEntries(
-      ['app_engine', 'auto_options', 'decompress_gzip', 'disable_access_log', 'disable_gzip', 'disable_handle_method_not_allowed', 'disable_path_decoding', 'disable_redirect_fixed_path', 'disable_redirect_trailing_slash', 'forwarded_by_client_ip', 'logger_skip_paths', 'max_multipart_memory', 'remote_ip_headers', 'remove_extra_slash', 'trusted_proxies'].map((k) => [k, tuning]),
+      [
+        'app_engine',
+        'auto_options',
+        'decompress_gzip',
+        'disable_access_log',
+        'disable_gzip',
+        'disable_handle_method_not_allowed',
+        'disable_path_decoding',
+        'disable_redirect_fixed_path',
+        'disable_redirect_trailing_slash',
+        'forwarded_by_client_ip',
+        'logger_skip_paths',
+        'max_multipart_memory',
+        'remote_ip_headers',
+        'remove_extra_slash',
+        'trusted_proxies',
+      ].map((k) => [k, tuning]),
     ),
   },
   'auth/api-keys': {
@@ -168,6 +209,6 @@ export const KRAKEND_NAMESPACE_KEYS: Readonly<Record<string, Readonly<Record<str
     propagate_role: describe('send the role of the key to the backend in a header'),
   },
   'telemetry/opentelemetry': {
-    exporters_override: describe('send this endpoint\'s telemetry to other exporters'),
+    exporters_override: describe("send this endpoint's telemetry to other exporters"),
   },
 };

@@ -23,8 +23,17 @@ export class ConfigError extends TollgateError {
   readonly issues: readonly ConfigIssue[];
   readonly file: string;
 
-  constructor(code: 'TG_ERR_CONFIG_READ' | 'TG_ERR_CONFIG_SYNTAX' | 'TG_ERR_CONFIG_INVALID' | 'TG_ERR_CONFIG_UNENFORCED', file: string, issues: ConfigIssue[], cause?: unknown) {
-    super(code, `${file}: ${issues.length} configuration error${issues.length === 1 ? '' : 's'}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { cause });
+  constructor(
+    code: 'TG_ERR_CONFIG_READ' | 'TG_ERR_CONFIG_SYNTAX' | 'TG_ERR_CONFIG_INVALID' | 'TG_ERR_CONFIG_UNENFORCED',
+    file: string,
+    issues: ConfigIssue[],
+    cause?: unknown,
+  ) {
+    super(
+      code,
+      `${file}: ${issues.length} configuration error${issues.length === 1 ? '' : 's'}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      { cause },
+    );
     this.name = 'ConfigError';
     this.issues = issues;
     this.file = file;
@@ -50,7 +59,12 @@ export function readConfigFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError('TG_ERR_CONFIG_READ', file, [{ path: '(file)', message: `cannot read ${file}: ${(err as Error).message}` }], err);
+    throw new ConfigError(
+      'TG_ERR_CONFIG_READ',
+      file,
+      [{ path: '(file)', message: `cannot read ${file}: ${(err as Error).message}` }],
+      err,
+    );
   }
 }
 
@@ -65,7 +79,9 @@ export function loadConfigText(text: string, file: string, overrides: ConfigOver
 
 export function loadConfigValue(value: unknown, file: string, overrides: ConfigOverrides = {}): LoadedConfig {
   if (!isObject(value)) {
-    throw new ConfigError('TG_ERR_CONFIG_INVALID', file, [{ path: '(root)', message: 'must be an object with "version": 3' }]);
+    throw new ConfigError('TG_ERR_CONFIG_INVALID', file, [
+      { path: '(root)', message: 'must be an object with "version": 3' },
+    ]);
   }
   const root = applyAliases(structuredClone(value));
   if (overrides.port !== undefined) root.port = overrides.port;
@@ -73,15 +89,24 @@ export function loadConfigValue(value: unknown, file: string, overrides: ConfigO
   const semanticWarnings: string[] = [];
   const schemaIssues = validateSchema(root);
   const namespaceIssues = schemaIssues.length === 0 ? NAMESPACE_SCHEMAS.flatMap((ns) => ns.check?.(root) ?? []) : [];
-  const issues = [...schemaIssues, ...checkSemantics(root, semanticWarnings), ...checkTlsFiles(root), ...namespaceIssues];
+  const issues = [
+    ...schemaIssues,
+    ...checkSemantics(root, semanticWarnings),
+    ...checkTlsFiles(root),
+    ...namespaceIssues,
+  ];
   const findings = collectFindings(root);
-  if (overrides.lint === true) issues.push(...findings.filter((f) => f.kind === 'unknown').map(({ path, message }) => ({ path, message })));
+  if (overrides.lint === true)
+    issues.push(...findings.filter((f) => f.kind === 'unknown').map(({ path, message }) => ({ path, message })));
   const optOut = unenforcedOptOut(root, overrides);
   const refused = findings.filter((f) => f.kind === 'unenforced' && !optOut.allows(f));
   const all = [...issues, ...refused.map(({ path, message }) => ({ path, message }))];
-  if (all.length > 0) throw new ConfigError(issues.length > 0 ? 'TG_ERR_CONFIG_INVALID' : 'TG_ERR_CONFIG_UNENFORCED', file, all);
+  if (all.length > 0)
+    throw new ConfigError(issues.length > 0 ? 'TG_ERR_CONFIG_INVALID' : 'TG_ERR_CONFIG_UNENFORCED', file, all);
   // One loud line per setting that runs unenforced: the operator asked for it, the log must keep saying so.
-  const warnings = findings.filter((f) => f.kind === 'unenforced').map((f) => `NOT ENFORCED: ${f.path}: ${f.message}; running without it because ${optOut.source}`);
+  const warnings = findings
+    .filter((f) => f.kind === 'unenforced')
+    .map((f) => `NOT ENFORCED: ${f.path}: ${f.message}; running without it because ${optOut.source}`);
   warnings.push(...findingWarnings(findings), ...semanticWarnings);
   const config = deepFreeze(normalizeConfig(root, warnings));
   return { config, warnings, file };
@@ -131,13 +156,19 @@ function checkTlsFiles(root: RawObject): ConfigIssue[] {
     try {
       readFileSync(file);
     } catch (err) {
-      issues.push({ path, message: `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      issues.push({
+        path,
+        message: `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      });
     }
   };
   const pub = stringAt(tls, 'public_key');
   const priv = stringAt(tls, 'private_key');
   if ((pub === undefined) !== (priv === undefined)) {
-    issues.push({ path: pub === undefined ? 'tls.public_key' : 'tls.private_key', message: 'is required together with the other key file' });
+    issues.push({
+      path: pub === undefined ? 'tls.public_key' : 'tls.private_key',
+      message: 'is required together with the other key file',
+    });
   }
   if (pub === undefined && arrayAt(tls, 'keys').length === 0) {
     issues.push({ path: 'tls', message: 'needs public_key and private_key (or keys[]), or "disabled": true' });
@@ -149,6 +180,7 @@ function checkTlsFiles(root: RawObject): ConfigIssue[] {
     readable(stringAt(k, 'public_key'), `tls.keys[${i}].public_key`);
     readable(stringAt(k, 'private_key'), `tls.keys[${i}].private_key`);
   });
-  for (const [i, ca] of arrayAt(tls, 'ca_certs').entries()) if (typeof ca === 'string') readable(ca, `tls.ca_certs[${i}]`);
+  for (const [i, ca] of arrayAt(tls, 'ca_certs').entries())
+    if (typeof ca === 'string') readable(ca, `tls.ca_certs[${i}]`);
   return issues;
 }

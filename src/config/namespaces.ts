@@ -51,7 +51,11 @@ export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
   },
   { name: 'telemetry/metrics', scopes: { root: METRICS_SCHEMA } },
   { name: 'telemetry/influx', scopes: { root: INFLUX_SCHEMA } },
-  { name: 'telemetry/kong-prometheus', scopes: { root: KONG_ROOT_SCHEMA, endpoint: KONG_ENDPOINT_SCHEMA }, check: checkKong },
+  {
+    name: 'telemetry/kong-prometheus',
+    scopes: { root: KONG_ROOT_SCHEMA, endpoint: KONG_ENDPOINT_SCHEMA },
+    check: checkKong,
+  },
   { name: 'auth/api-keys', scopes: { root: API_KEYS_ROOT_SCHEMA, endpoint: API_KEYS_ENDPOINT_SCHEMA } },
   { name: 'backend/healthcheck', scopes: { backend: HEALTHCHECK_SCHEMA } },
   { name: 'telemetry/dashboard', scopes: { root: DASHBOARD_SCHEMA } },
@@ -67,8 +71,14 @@ export const NAMESPACE_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   'backend/healthcheck': new Set(['upstream', 'active', 'passive']),
   'telemetry/dashboard': new Set(Object.keys(DASHBOARD_SCHEMA.properties)),
   [TOLLGATE_NAMESPACE]: new Set(Object.keys(TOLLGATE_SCHEMA.properties)),
-  'auth/api-keys': new Set([...Object.keys(API_KEYS_ROOT_SCHEMA.properties), ...Object.keys(API_KEYS_ENDPOINT_SCHEMA.properties)]),
-  'telemetry/kong-prometheus': new Set([...Object.keys(KONG_ROOT_SCHEMA.properties), ...Object.keys(KONG_ENDPOINT_SCHEMA.properties)]),
+  'auth/api-keys': new Set([
+    ...Object.keys(API_KEYS_ROOT_SCHEMA.properties),
+    ...Object.keys(API_KEYS_ENDPOINT_SCHEMA.properties),
+  ]),
+  'telemetry/kong-prometheus': new Set([
+    ...Object.keys(KONG_ROOT_SCHEMA.properties),
+    ...Object.keys(KONG_ENDPOINT_SCHEMA.properties),
+  ]),
 };
 
 export function isSupportedNamespace(name: string, scope: 'root' | 'endpoint' | 'backend'): boolean {

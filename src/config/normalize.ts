@@ -16,7 +16,15 @@ import { parseInfluxSettings } from './namespaces/influx.js';
 import { parseKongEndpoint, parseKongSettings } from './namespaces/kong.js';
 import { parseApiKeys, parseEndpointAuth } from './namespaces/api-keys.js';
 import { parseHealthSettings } from './namespaces/healthcheck.js';
-import type { BackendConfig, Encoding, EndpointConfig, ForwardRule, GatewayConfig, ServerTimeouts, TlsConfig } from './types.js';
+import type {
+  BackendConfig,
+  Encoding,
+  EndpointConfig,
+  ForwardRule,
+  GatewayConfig,
+  ServerTimeouts,
+  TlsConfig,
+} from './types.js';
 import type { OtelSettings } from './namespaces/opentelemetry.js';
 
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -24,7 +32,11 @@ const DEFAULT_MAX_BUFFERED_BODY = 10 * 1024 * 1024;
 const DEFAULT_READ_HEADER_TIMEOUT_MS = 60_000;
 
 /** `env`: the process environment, read here once (environment.ts); its warnings join `warnings`. */
-export function normalizeConfig(root: RawObject, warnings: string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+export function normalizeConfig(
+  root: RawObject,
+  warnings: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): GatewayConfig {
   const { environment, warnings: environmentWarnings } = readEnvironment(env);
   const timeoutMs = timerMs(durationOr(stringAt(root, 'timeout'), DEFAULT_TIMEOUT_MS));
   const rootHosts = stringsAt(root, 'host') ?? [];
@@ -32,7 +44,14 @@ export function normalizeConfig(root: RawObject, warnings: string[], env: NodeJS
   const router = objectAt(objectAt(root, 'extra_config'), 'router');
   const endpoints = arrayAt(root, 'endpoints')
     .filter(isObject)
-    .map((ep, i) => normalizeEndpoint(ep, i, { timeoutMs, rootHosts, rootEncoding, rootCacheTtl: stringAt(root, 'cache_ttl') }, warnings));
+    .map((ep, i) =>
+      normalizeEndpoint(
+        ep,
+        i,
+        { timeoutMs, rootHosts, rootEncoding, rootCacheTtl: stringAt(root, 'cache_ttl') },
+        warnings,
+      ),
+    );
   return {
     version: 3,
     name: stringAt(root, 'name') ?? '',
@@ -50,9 +69,15 @@ export function normalizeConfig(root: RawObject, warnings: string[], env: NodeJS
     endpoints,
     otel: otelSettings(root, environment, environmentWarnings, warnings),
     ...statsAndInflux(objectAt(root, 'extra_config'), warnings),
-    kong: isObject(objectAt(root, 'extra_config')[KONG]) ? parseKongSettings(objectAt(objectAt(root, 'extra_config'), KONG), environment) : undefined,
-    dashboard: isObject(objectAt(root, 'extra_config')[DASHBOARD]) ? parseDashboardSettings(objectAt(objectAt(root, 'extra_config'), DASHBOARD)) : undefined,
-    apiKeys: isObject(objectAt(root, 'extra_config')[API_KEYS]) ? parseApiKeys(objectAt(objectAt(root, 'extra_config'), API_KEYS)) : undefined,
+    kong: isObject(objectAt(root, 'extra_config')[KONG])
+      ? parseKongSettings(objectAt(objectAt(root, 'extra_config'), KONG), environment)
+      : undefined,
+    dashboard: isObject(objectAt(root, 'extra_config')[DASHBOARD])
+      ? parseDashboardSettings(objectAt(objectAt(root, 'extra_config'), DASHBOARD))
+      : undefined,
+    apiKeys: isObject(objectAt(root, 'extra_config')[API_KEYS])
+      ? parseApiKeys(objectAt(objectAt(root, 'extra_config'), API_KEYS))
+      : undefined,
     extraConfig: objectAt(root, 'extra_config'),
   };
 }
@@ -61,7 +86,12 @@ export function normalizeConfig(root: RawObject, warnings: string[], env: NodeJS
  * `telemetry/opentelemetry`, with the environment's propagators and span batcher settings. The
  * `OTEL_BSP_*` warnings are reported only when spans are exported, the only time the batcher runs.
  */
-function otelSettings(root: RawObject, environment: Environment, environmentWarnings: readonly string[], warnings: string[]): OtelSettings | undefined {
+function otelSettings(
+  root: RawObject,
+  environment: Environment,
+  environmentWarnings: readonly string[],
+  warnings: string[],
+): OtelSettings | undefined {
   const raw = objectAt(root, 'extra_config')[OTEL];
   if (!isObject(raw)) return undefined;
   const otel = parseOtelSettings(raw, stringAt(root, 'name') ?? '', VERSION, environment);
@@ -106,7 +136,9 @@ function statsAndInflux(extra: RawObject, warnings: string[]): Pick<GatewayConfi
   let stats = isObject(metrics) ? parseStatsSettings(metrics) : undefined;
   if (influx !== undefined && stats === undefined) {
     // krakend-influx pushes what krakend-metrics collects; without it KrakenD pushes nothing.
-    warnings.push('extra_config["telemetry/influx"] needs "telemetry/metrics" to collect data: collecting with its defaults, without the /__stats listener');
+    warnings.push(
+      'extra_config["telemetry/influx"] needs "telemetry/metrics" to collect data: collecting with its defaults, without the /__stats listener',
+    );
     stats = { ...parseStatsSettings({}), endpointDisabled: true };
   }
   return { stats, influx };
@@ -121,11 +153,22 @@ interface Inherited {
 
 function normalizeEndpoint(ep: RawObject, index: number, inh: Inherited, warnings: string[]): EndpointConfig {
   const method = (stringAt(ep, 'method') ?? 'GET').toUpperCase();
-  const encoding = outputEncoding(stringAt(ep, 'output_encoding') ?? inh.rootEncoding, formatPath(['endpoints', index, 'output_encoding']), warnings);
+  const encoding = outputEncoding(
+    stringAt(ep, 'output_encoding') ?? inh.rootEncoding,
+    formatPath(['endpoints', index, 'output_encoding']),
+    warnings,
+  );
   const cacheTtl = stringAt(ep, 'cache_ttl') ?? inh.rootCacheTtl;
   const backends = arrayAt(ep, 'backend')
     .filter(isObject)
-    .map((be, j) => normalizeBackend(be, j, { method, encoding, rootHosts: inh.rootHosts, at: ['endpoints', index, 'backend', j] }, warnings));
+    .map((be, j) =>
+      normalizeBackend(
+        be,
+        j,
+        { method, encoding, rootHosts: inh.rootHosts, at: ['endpoints', index, 'backend', j] },
+        warnings,
+      ),
+    );
   return {
     index,
     path: stringAt(ep, 'endpoint') ?? '/',
@@ -162,7 +205,10 @@ function normalizeBackend(be: RawObject, index: number, ctx: BackendContext, war
     hosts,
     urlPattern: stringAt(be, 'url_pattern') ?? '/',
     method: (stringAt(be, 'method') ?? ctx.method).toUpperCase(),
-    encoding: ctx.encoding === 'no-op' ? 'no-op' : backendEncoding(stringAt(be, 'encoding') ?? 'json', formatPath([...ctx.at, 'encoding']), warnings),
+    encoding:
+      ctx.encoding === 'no-op'
+        ? 'no-op'
+        : backendEncoding(stringAt(be, 'encoding') ?? 'json', formatPath([...ctx.at, 'encoding']), warnings),
     group: group === '' ? undefined : group,
     target: target === '' ? undefined : target,
     mapping,
@@ -217,10 +263,14 @@ function backendEncoding(value: string, at: string, warnings: string[]): Encodin
     case 'string':
       return value;
     case 'no-op':
-      warnings.push(`${at}: "no-op" backend encoding needs an endpoint with output_encoding "no-op"; the response is decoded as JSON`);
+      warnings.push(
+        `${at}: "no-op" backend encoding needs an endpoint with output_encoding "no-op"; the response is decoded as JSON`,
+      );
       return 'json';
     default:
-      warnings.push(`${at}: backend encoding "${value}" is not supported yet; the body is passed as {"content": "<text>"}`);
+      warnings.push(
+        `${at}: backend encoding "${value}" is not supported yet; the body is passed as {"content": "<text>"}`,
+      );
       return 'string';
   }
 }

@@ -26,7 +26,15 @@ function parseJsonText(text: string): ParseResult {
     const message = (err as Error).message;
     const offset = errorOffset(body, message);
     const { line, column } = lineColumn(body, offset);
-    return { ok: false, problem: { line, column, message: message.replace(/,? ".*" is not valid JSON$/s, ''), excerpt: excerpt(body, line, column) } };
+    return {
+      ok: false,
+      problem: {
+        line,
+        column,
+        message: message.replace(/,? ".*" is not valid JSON$/s, ''),
+        excerpt: excerpt(body, line, column),
+      },
+    };
   }
 }
 
@@ -39,7 +47,10 @@ function parseYamlText(text: string): ParseResult {
       // yaml's message ends with " at line N, column M:" and its own excerpt: the position is reported
       // separately, and the excerpt is rebuilt the same way as for JSON.
       const first = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
-      return { ok: false, problem: { line: start.line, column: start.col, message: first, excerpt: excerpt(text, start.line, start.col) } };
+      return {
+        ok: false,
+        problem: { line: start.line, column: start.col, message: first, excerpt: excerpt(text, start.line, start.col) },
+      };
     }
     throw err;
   }

@@ -9,7 +9,18 @@ import { NAMESPACE_SCHEMAS } from './namespaces.js';
 
 const duration = { type: 'string', pattern: DURATION_PATTERN } as const;
 const stringList = { type: 'array', items: { type: 'string' } } as const;
-const encodings = ['json', 'safejson', 'fast-json', 'json-collection', 'xml', 'rss', 'negotiate', 'string', 'no-op', 'yaml'];
+const encodings = [
+  'json',
+  'safejson',
+  'fast-json',
+  'json-collection',
+  'xml',
+  'rss',
+  'negotiate',
+  'string',
+  'no-op',
+  'yaml',
+];
 const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE'];
 
 function extraConfig(scope: 'root' | 'endpoint' | 'backend'): object {

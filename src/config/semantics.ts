@@ -36,7 +36,10 @@ export function checkSemantics(root: RawObject, warnings: string[]): ConfigIssue
         const key = `${method} ${pattern.shape}`;
         const first = seen.get(key);
         if (first !== undefined) {
-          issues.push({ path: at('endpoint'), message: `${method} ${path} collides with endpoints[${first}] (same method and path shape)` });
+          issues.push({
+            path: at('endpoint'),
+            message: `${method} ${path} collides with endpoints[${first}] (same method and path shape)`,
+          });
         } else {
           seen.set(key, i);
         }
@@ -45,7 +48,10 @@ export function checkSemantics(root: RawObject, warnings: string[]): ConfigIssue
     const backends = arrayAt(ep, 'backend');
     const encoding = stringAt(ep, 'output_encoding') ?? rootEncoding;
     if (encoding === 'no-op' && backends.length > 1) {
-      issues.push({ path: at('backend'), message: 'an endpoint with output_encoding "no-op" must have exactly 1 backend' });
+      issues.push({
+        path: at('backend'),
+        message: 'an endpoint with output_encoding "no-op" must have exactly 1 backend',
+      });
     }
     const keys = new Set(params.map(paramKey));
     backends.forEach((be, j) => {
@@ -55,17 +61,24 @@ export function checkSemantics(root: RawObject, warnings: string[]): ConfigIssue
         issues.push({ path: at('backend', j, 'host'), message: 'no host: set "host" on the backend or at the root' });
       }
       const sanitize = be.disable_host_sanitize !== true;
-      for (const [k, h] of (hosts ?? []).entries()) checkHost(h, ['endpoints', i, 'backend', j, 'host', k], !sanitize, issues, warnings);
+      for (const [k, h] of (hosts ?? []).entries())
+        checkHost(h, ['endpoints', i, 'backend', j, 'host', k], !sanitize, issues, warnings);
       const pattern = stringAt(be, 'url_pattern');
       if (pattern !== undefined) {
-        if (!pattern.startsWith('/')) issues.push({ path: at('backend', j, 'url_pattern'), message: 'must start with "/"' });
+        if (!pattern.startsWith('/'))
+          issues.push({ path: at('backend', j, 'url_pattern'), message: 'must start with "/"' });
         for (const name of placeholdersOf(pattern)) {
           if (/^resp\d+_|\./.test(name)) {
-            warnings.push(`${at('backend', j, 'url_pattern')}: placeholder {${name}} (sequential proxy, JWT or dynamic routing) is not supported; it is sent empty`);
+            warnings.push(
+              `${at('backend', j, 'url_pattern')}: placeholder {${name}} (sequential proxy, JWT or dynamic routing) is not supported; it is sent empty`,
+            );
             continue;
           }
           if (!keys.has(paramKey(name))) {
-            issues.push({ path: at('backend', j, 'url_pattern'), message: `placeholder {${name}} is not a parameter of endpoint "${path ?? ''}"` });
+            issues.push({
+              path: at('backend', j, 'url_pattern'),
+              message: `placeholder {${name}} is not a parameter of endpoint "${path ?? ''}"`,
+            });
           }
         }
       }
@@ -74,12 +87,20 @@ export function checkSemantics(root: RawObject, warnings: string[]): ConfigIssue
   return issues;
 }
 
-function checkHost(host: string, segments: (string | number)[], raw: boolean, issues: ConfigIssue[], warnings: string[]): void {
+function checkHost(
+  host: string,
+  segments: (string | number)[],
+  raw: boolean,
+  issues: ConfigIssue[],
+  warnings: string[],
+): void {
   const url = raw || /^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `http://${host}`;
   try {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      warnings.push(`${formatPath(segments)}: "${host}": only http:// and https:// backends are supported; requests to it fail with 502`);
+      warnings.push(
+        `${formatPath(segments)}: "${host}": only http:// and https:// backends are supported; requests to it fail with 502`,
+      );
     }
   } catch {
     issues.push({ path: formatPath(segments), message: `"${host}" is not a valid host URL` });

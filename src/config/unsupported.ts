@@ -10,7 +10,13 @@
  *   `check --lint`.
  */
 import { formatPath, type PathSegment } from './json-path.js';
-import { KRAKEND_KEYS, KRAKEND_NAMESPACE_KEYS, KRAKEND_NAMESPACES, LEGACY_ENFORCING, type KnownSetting } from './krakend-catalogue.js';
+import {
+  KRAKEND_KEYS,
+  KRAKEND_NAMESPACE_KEYS,
+  KRAKEND_NAMESPACES,
+  LEGACY_ENFORCING,
+  type KnownSetting,
+} from './krakend-catalogue.js';
 import { NAMESPACE_KEYS, NAMESPACE_SCHEMAS, isSupportedNamespace } from './namespaces.js';
 import { arrayAt, isCommentKey, isObject, type RawObject } from './raw.js';
 import { KNOWN_KEYS } from './schema.js';
@@ -46,7 +52,13 @@ const PROTECTIVE: Readonly<Record<string, string>> = {
 
 const ALL_NAMESPACES = [...new Set([...Object.keys(KRAKEND_NAMESPACES), ...NAMESPACE_SCHEMAS.map((n) => n.name)])];
 
-function knownOnes(o: RawObject, known: ReadonlySet<string>, catalogue: Readonly<Record<string, KnownSetting>>, at: PathSegment[], out: Finding[]): void {
+function knownOnes(
+  o: RawObject,
+  known: ReadonlySet<string>,
+  catalogue: Readonly<Record<string, KnownSetting>>,
+  at: PathSegment[],
+  out: Finding[],
+): void {
   for (const k of Object.keys(o)) {
     if (known.has(k) || isCommentKey(k)) continue;
     const path = formatPath([...at, k]);
@@ -62,11 +74,24 @@ function classified(path: string, name: string, entry: KnownSetting): Finding {
     : { kind: 'ignored', path, name, message: `not supported by Tollgate: KrakenD would ${entry.would}` };
 }
 
-function unknown(path: string, name: string, what: 'setting' | 'namespace', suggestion: string | undefined, catalogue: Readonly<Record<string, KnownSetting>>): Finding {
-  if (suggestion === undefined) return { kind: 'unknown', path, name, message: `unknown ${what} (not a KrakenD or Tollgate ${what})` };
+function unknown(
+  path: string,
+  name: string,
+  what: 'setting' | 'namespace',
+  suggestion: string | undefined,
+  catalogue: Readonly<Record<string, KnownSetting>>,
+): Finding {
+  if (suggestion === undefined)
+    return { kind: 'unknown', path, name, message: `unknown ${what} (not a KrakenD or Tollgate ${what})` };
   const would = catalogue[suggestion]?.enforcing === true ? catalogue[suggestion]?.would : PROTECTIVE[suggestion];
   if (would !== undefined) {
-    return { kind: 'unenforced', path, name, suggestion, message: `unknown ${what}: did you mean "${suggestion}"? (a likely typo of a setting that would ${would})` };
+    return {
+      kind: 'unenforced',
+      path,
+      name,
+      suggestion,
+      message: `unknown ${what}: did you mean "${suggestion}"? (a likely typo of a setting that would ${would})`,
+    };
   }
   return { kind: 'unknown', path, name, suggestion, message: `unknown ${what}: did you mean "${suggestion}"?` };
 }
@@ -77,15 +102,30 @@ function namespaceFinding(ns: string, scope: Scope, path: string): Finding {
     const where = Object.keys(supported.scopes).join(' and ');
     const protects = PROTECTIVE[ns];
     return protects !== undefined
-      ? { kind: 'unenforced', path, name: ns, message: `has no effect at the ${scope} level (Tollgate reads it at the ${where} level): it would ${protects} here` }
-      : { kind: 'ignored', path, name: ns, message: `has no effect at the ${scope} level (Tollgate reads it at the ${where} level)` };
+      ? {
+          kind: 'unenforced',
+          path,
+          name: ns,
+          message: `has no effect at the ${scope} level (Tollgate reads it at the ${where} level): it would ${protects} here`,
+        }
+      : {
+          kind: 'ignored',
+          path,
+          name: ns,
+          message: `has no effect at the ${scope} level (Tollgate reads it at the ${where} level)`,
+        };
   }
   const entry = KRAKEND_NAMESPACES[ns];
   if (entry !== undefined) return classified(path, ns, entry);
   const legacy = LEGACY_ENFORCING.find(([re]) => re.test(ns))?.[1];
   const current = legacy === undefined ? undefined : KRAKEND_NAMESPACES[legacy];
   if (legacy !== undefined && current !== undefined) {
-    return { kind: 'unenforced', path, name: ns, message: `legacy name of "${legacy}", not enforced by Tollgate: KrakenD would ${current.would}` };
+    return {
+      kind: 'unenforced',
+      path,
+      name: ns,
+      message: `legacy name of "${legacy}", not enforced by Tollgate: KrakenD would ${current.would}`,
+    };
   }
   return unknown(path, ns, 'namespace', closestName(ns, ALL_NAMESPACES), KRAKEND_NAMESPACES);
 }
@@ -109,7 +149,8 @@ export function collectFindings(root: RawObject): Finding[] {
   knownOnes(root, KNOWN_KEYS.root, KRAKEND_KEYS.root, [], out);
   namespaces(root, 'root', []);
   // KrakenD ignores a disabled tls block as a whole, and so does Tollgate.
-  if (isObject(root.tls) && root.tls.disabled !== true) knownOnes(root.tls, KNOWN_KEYS.tls, KRAKEND_KEYS.tls, ['tls'], out);
+  if (isObject(root.tls) && root.tls.disabled !== true)
+    knownOnes(root.tls, KNOWN_KEYS.tls, KRAKEND_KEYS.tls, ['tls'], out);
   arrayAt(root, 'endpoints').forEach((ep, i) => {
     if (!isObject(ep)) return;
     knownOnes(ep, KNOWN_KEYS.endpoint, KRAKEND_KEYS.endpoint, ['endpoints', i], out);
@@ -127,7 +168,8 @@ export function collectFindings(root: RawObject): Finding[] {
 export function findingWarnings(findings: readonly Finding[]): string[] {
   const warnings: string[] = [];
   const ignored = grouped(findings.filter((f) => f.kind === 'ignored'));
-  if (ignored !== undefined) warnings.push(`settings not supported by Tollgate are ignored (they only describe, report or tune): ${ignored}`);
+  if (ignored !== undefined)
+    warnings.push(`settings not supported by Tollgate are ignored (they only describe, report or tune): ${ignored}`);
   const byName = new Map<string, Finding[]>();
   for (const f of findings.filter((x) => x.kind === 'unknown')) byName.set(f.name, [...(byName.get(f.name) ?? []), f]);
   for (const [, list] of byName) {

@@ -36,18 +36,31 @@ function toIssue(e: ErrorObject): ConfigIssue {
     case 'type':
       return { path: formatPath(segments), message: `must be ${article(String(p.type))}` };
     case 'enum':
-      return { path: formatPath(segments), message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+      return {
+        path: formatPath(segments),
+        message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
     case 'const':
       if (e.instancePath === '/version') {
-        return { path: 'version', message: 'must be 3: Tollgate runs KrakenD v3 configuration files (older formats are not supported)' };
+        return {
+          path: 'version',
+          message: 'must be 3: Tollgate runs KrakenD v3 configuration files (older formats are not supported)',
+        };
       }
       return { path: formatPath(segments), message: `must be ${JSON.stringify(p.allowedValue)}` };
     case 'minimum':
     case 'maximum':
-      return { path: formatPath(segments), message: `must be ${e.keyword === 'minimum' ? '>=' : '<='} ${String(p.limit)}` };
+      return {
+        path: formatPath(segments),
+        message: `must be ${e.keyword === 'minimum' ? '>=' : '<='} ${String(p.limit)}`,
+      };
     case 'anyOf':
-      if (segments[segments.length - 1] === 'allow_unenforced') return { path: formatPath(segments), message: 'must be true, false or a list of setting names' };
-      return { path: formatPath(segments), message: 'must be a list of {"key", "value"} objects (or an object of strings)' };
+      if (segments[segments.length - 1] === 'allow_unenforced')
+        return { path: formatPath(segments), message: 'must be true, false or a list of setting names' };
+      return {
+        path: formatPath(segments),
+        message: 'must be a list of {"key", "value"} objects (or an object of strings)',
+      };
     case 'pattern':
       return { path: formatPath(segments), message: patternMessage(segments, String(p.pattern)) };
     default:
@@ -62,7 +75,8 @@ function article(type: string): string {
 
 function patternMessage(segments: PathSegment[], pattern: string): string {
   const last = segments[segments.length - 1];
-  if (last === 'endpoint') return 'must start with "/" and contain no "*", "?", "&" or "%" (a trailing "/*" is allowed)';
+  if (last === 'endpoint')
+    return 'must start with "/" and contain no "*", "?", "&" or "%" (a trailing "/*" is allowed)';
   if (pattern.includes('ms|s|m|h')) return 'must be a duration such as "500ms", "2s" or "1m30s"';
   if (last === 'listen_address') return 'must be ":port" or "ip:port"';
   if (last === 'address') return 'must be a URL starting with http:// or https://';

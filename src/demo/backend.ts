@@ -30,15 +30,28 @@ export async function startDemoBackend(port = 0): Promise<{ server: Server; url:
       return;
     }
     if (parts[0] === 'users' && parts[2] === 'orders') {
-      json(res, 200, { orders: [{ id: `${parts[1]}-1`, total: 42.5 }, { id: `${parts[1]}-2`, total: 7 }], currency: 'EUR' });
+      json(res, 200, {
+        orders: [
+          { id: `${parts[1]}-1`, total: 42.5 },
+          { id: `${parts[1]}-2`, total: 7 },
+        ],
+        currency: 'EUR',
+      });
       return;
     }
     if (url.pathname === '/catalog') {
-      json(res, 200, [{ sku: 'tg-1', title: 'Toll ticket', price: 3 }, { sku: 'tg-2', title: 'Season pass', price: 90 }]);
+      json(res, 200, [
+        { sku: 'tg-1', title: 'Toll ticket', price: 3 },
+        { sku: 'tg-2', title: 'Season pass', price: 90 },
+      ]);
       return;
     }
     if (url.pathname === '/weather') {
-      json(res, 200, { city: url.searchParams.get('city') ?? 'London', forecast: { today: 'rain', tomorrow: 'more rain' }, source: 'demo' });
+      json(res, 200, {
+        city: url.searchParams.get('city') ?? 'London',
+        forecast: { today: 'rain', tomorrow: 'more rain' },
+        source: 'demo',
+      });
       return;
     }
     if (url.pathname === '/slow') {

@@ -32,7 +32,11 @@ function telemetry(ports: DemoPorts): Record<string, unknown> {
   return {
     'telemetry/opentelemetry': {
       service_name: 'tollgate-demo',
-      exporters: { prometheus: [{ name: 'demo', port: ports.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }] },
+      exporters: {
+        prometheus: [
+          { name: 'demo', port: ports.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true },
+        ],
+      },
     },
     // A 10 s window instead of KrakenD's 60 s so /__stats percentiles follow a few curls.
     'telemetry/metrics': { collection_time: '10s', listen_address: at(ports.stats) },
@@ -50,7 +54,15 @@ function telemetry(ports: DemoPorts): Record<string, unknown> {
 }
 
 /** Active probes of the demo backend, in KrakenD's duration strings (Kong's seconds work too). */
-const HEALTHCHECK = { active: { http_path: '/catalog', interval: '5s', timeout: '1s', healthy: { successes: 1 }, unhealthy: { http_failures: 2, tcp_failures: 1, timeouts: 2 } } };
+const HEALTHCHECK = {
+  active: {
+    http_path: '/catalog',
+    interval: '5s',
+    timeout: '1s',
+    healthy: { successes: 1 },
+    unhealthy: { http_failures: 2, tcp_failures: 1, timeouts: 2 },
+  },
+};
 
 export function demoConfig(backendUrl: string, ports: DemoPorts): Record<string, unknown> {
   return {
@@ -72,7 +84,10 @@ export function demoConfig(backendUrl: string, ports: DemoPorts): Record<string,
           { url_pattern: '/users/{id}/orders', group: 'purchases', deny: ['currency'] },
         ],
       },
-      { endpoint: '/catalog', backend: [{ url_pattern: '/catalog', is_collection: true, mapping: { collection: 'items' } }] },
+      {
+        endpoint: '/catalog',
+        backend: [{ url_pattern: '/catalog', is_collection: true, mapping: { collection: 'items' } }],
+      },
       {
         endpoint: '/weather',
         input_query_strings: ['city'],
@@ -81,9 +96,17 @@ export function demoConfig(backendUrl: string, ports: DemoPorts): Record<string,
       { endpoint: '/slow', backend: [{ url_pattern: '/slow?ms=1500' }] },
       {
         endpoint: '/partial',
-        backend: [{ url_pattern: '/users/1', allow: ['name'] }, { url_pattern: '/flaky', group: 'flaky' }],
+        backend: [
+          { url_pattern: '/users/1', allow: ['name'] },
+          { url_pattern: '/flaky', group: 'flaky' },
+        ],
       },
-      { endpoint: '/file', output_encoding: 'no-op', input_query_strings: ['size'], backend: [{ url_pattern: '/file' }] },
+      {
+        endpoint: '/file',
+        output_encoding: 'no-op',
+        input_query_strings: ['size'],
+        backend: [{ url_pattern: '/file' }],
+      },
       {
         '@comment': 'Needs the demo API key; the consumer shows up in Kong metrics and on the dashboard',
         endpoint: '/private',
@@ -102,7 +125,11 @@ export const DEMO_REQUESTS: readonly { readonly path: string; readonly curl: str
   { path: '/partial', curl: '-i', note: 'every third call: X-Krakend-Completed: false' },
   { path: '/slow', curl: '-i', note: 'the 1 s endpoint timeout' },
   // A streamed 1 MiB download: print what came back instead of the bytes.
-  { path: '/file?size=1048576', curl: "-sS -o /dev/null -w '%{http_code} %{size_download} bytes in %{time_total}s\\n'", note: 'no-op streaming' },
+  {
+    path: '/file?size=1048576',
+    curl: "-sS -o /dev/null -w '%{http_code} %{size_download} bytes in %{time_total}s\\n'",
+    note: 'no-op streaming',
+  },
   { path: '/private', curl: '-i', note: '401 without a key' },
   { path: '/private', curl: `-i -H 'apikey: ${DEMO_API_KEY}'` },
   { path: '/__health', curl: '-i' },

@@ -12,7 +12,11 @@ export const ERRORS = {
   TG_ERR_CONFIG_READ: { statusCode: 0, message: 'the configuration file cannot be read' },
   TG_ERR_CONFIG_SYNTAX: { statusCode: 0, message: 'the configuration file is not valid JSON or YAML' },
   TG_ERR_CONFIG_INVALID: { statusCode: 0, message: 'the configuration does not pass validation' },
-  TG_ERR_CONFIG_UNENFORCED: { statusCode: 0, message: 'the configuration has settings that would protect or transform traffic and that Tollgate does not enforce' },
+  TG_ERR_CONFIG_UNENFORCED: {
+    statusCode: 0,
+    message:
+      'the configuration has settings that would protect or transform traffic and that Tollgate does not enforce',
+  },
   TG_ERR_LISTEN: { statusCode: 0, message: 'a listener could not be opened' },
   TG_ERR_ROUTE_NOT_FOUND: { statusCode: 404, message: 'no endpoint matches this path' },
   TG_ERR_METHOD_NOT_ALLOWED: { statusCode: 405, message: 'the endpoint exists but not for this method' },

@@ -33,7 +33,9 @@ function hostPort(host: string, port: number): string {
 export function listenError(host: string, port: number, err: NodeJS.ErrnoException, what?: string): TollgateError {
   const reason = (err.code !== undefined ? LISTEN_REASONS[err.code] : undefined) ?? err.message;
   const name = what === undefined ? '' : ` (${what})`;
-  return new TollgateError('TG_ERR_LISTEN', `cannot listen on ${hostPort(host, port)}${name}: ${reason}`, { cause: err });
+  return new TollgateError('TG_ERR_LISTEN', `cannot listen on ${hostPort(host, port)}${name}: ${reason}`, {
+    cause: err,
+  });
 }
 
 /** Listens on `host:port` ('' = every interface); rejects with TG_ERR_LISTEN naming `what`. */
@@ -69,7 +71,9 @@ export interface SideTarget {
 export function parseSideTarget(url: string | undefined): SideTarget | undefined {
   if (url === undefined || url.charCodeAt(0) !== 47 /* / */) return undefined;
   const q = url.indexOf('?');
-  return q === -1 ? { path: url, query: new URLSearchParams() } : { path: url.slice(0, q), query: new URLSearchParams(url.slice(q + 1)) };
+  return q === -1
+    ? { path: url, query: new URLSearchParams() }
+    : { path: url.slice(0, q), query: new URLSearchParams(url.slice(q + 1)) };
 }
 
 /** A side listener's handler: may throw or reject, which answers 500 (see SideListener). */
@@ -77,7 +81,13 @@ export type SideHandler = (req: IncomingMessage, res: ServerResponse, target: Si
 
 /** A plain-text answer, for the statuses the guard itself sends. */
 function plain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-content-type-options': 'nosniff' }).end(text);
+  res
+    .writeHead(status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'x-content-type-options': 'nosniff',
+    })
+    .end(text);
 }
 
 /**
@@ -104,7 +114,11 @@ export class SideListener {
     this.#server = server;
     return listenOn(server, host, port, this.what).then((address) => {
       // After the listen, an error of the server (an accept that fails: EMFILE) is a log line, not a crash.
-      server.on('error', (err) => this.#errors.maybe('server', (suppressed) => this.#logger.error({ err, listener: this.what, suppressed }, 'side listener error')));
+      server.on('error', (err) =>
+        this.#errors.maybe('server', (suppressed) =>
+          this.#logger.error({ err, listener: this.what, suppressed }, 'side listener error'),
+        ),
+      );
       return address;
     });
   }
@@ -125,7 +139,9 @@ export class SideListener {
 
   /** A handler failed (a snapshot read that threw, a bug): 500 for this request, one log line per interval. */
   #failed(err: unknown, res: ServerResponse): void {
-    this.#errors.maybe('request', (suppressed) => this.#logger.error({ err, listener: this.what, suppressed }, 'side listener request failed'));
+    this.#errors.maybe('request', (suppressed) =>
+      this.#logger.error({ err, listener: this.what, suppressed }, 'side listener request failed'),
+    );
     if (res.headersSent) res.destroy();
     else plain(res, 500, '500 internal server error\n');
   }

@@ -8,8 +8,14 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export function createLogger(level: LogLevel = 'info', destination?: NodeJS.WritableStream): Logger {
   return pino(
-    { level, base: { service: 'tollgate' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
-    destination ?? pino.destination({ fd: 1, sync: false }));
+    {
+      level,
+      base: { service: 'tollgate' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination ?? pino.destination({ fd: 1, sync: false }),
+  );
 }
 
 /**

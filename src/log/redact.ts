@@ -42,7 +42,15 @@ const SECRET_QUERY_PARAMS: readonly string[] = [
 ];
 
 /** Header names (lower case) whose values are credentials. */
-const SECRET_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-amz-security-token'];
+const SECRET_HEADERS: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'x-auth-token',
+  'x-amz-security-token',
+];
 
 /** Where the configured API key travels (`auth/api-keys`): a query parameter or a header. */
 export interface KeyLocation {
@@ -121,5 +129,7 @@ export class Redactor {
 export function redactorFor(keys: KeyLocation | undefined): Redactor {
   if (keys === undefined) return new Redactor();
   const id = keys.identifier.toLowerCase();
-  return keys.strategy === 'query_string' ? new Redactor([...SECRET_QUERY_PARAMS, id], SECRET_HEADERS) : new Redactor(SECRET_QUERY_PARAMS, [...SECRET_HEADERS, id]);
+  return keys.strategy === 'query_string'
+    ? new Redactor([...SECRET_QUERY_PARAMS, id], SECRET_HEADERS)
+    : new Redactor(SECRET_QUERY_PARAMS, [...SECRET_HEADERS, id]);
 }

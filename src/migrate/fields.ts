@@ -4,7 +4,13 @@ import { isCommentKey, type RawObject } from '../config/raw.js';
 import type { MigrationReport } from './report.js';
 
 /** One note per field of `raw` that the migration did not use (comment keys are never notes). */
-export function noteUnused(raw: RawObject, used: readonly string[], at: readonly PathSegment[], r: MigrationReport, why = 'dropped: no equivalent'): void {
+export function noteUnused(
+  raw: RawObject,
+  used: readonly string[],
+  at: readonly PathSegment[],
+  r: MigrationReport,
+  why = 'dropped: no equivalent',
+): void {
   for (const key of Object.keys(raw)) {
     if (!used.includes(key) && !isCommentKey(key)) r.note([...at, key], why);
   }

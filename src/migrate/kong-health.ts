@@ -29,10 +29,15 @@ const BALANCING: readonly (readonly [string, unknown])[] = [
 export function upstreamTargets(up: KongUpstream, r: MigrationReport): string[] {
   for (const [key, dflt] of BALANCING) {
     const v = up.raw[key];
-    if (v !== undefined && v !== null && v !== dflt) r.note([...up.at, key], `${JSON.stringify(v)}: not carried over: Tollgate balances targets round-robin and sends the target's host`);
+    if (v !== undefined && v !== null && v !== dflt)
+      r.note(
+        [...up.at, key],
+        `${JSON.stringify(v)}: not carried over: Tollgate balances targets round-robin and sends the target's host`,
+      );
   }
   const weights = new Set(up.targets.filter((t) => t.weight > 0).map((t) => t.weight));
-  if (weights.size > 1) r.note([...up.at, 'targets'], 'weights not carried over: Tollgate gives every target the same share');
+  if (weights.size > 1)
+    r.note([...up.at, 'targets'], 'weights not carried over: Tollgate gives every target the same share');
   return up.targets.flatMap((t) => {
     if (t.weight > 0) return [t.target];
     r.note([...t.at, 'weight'], '0: the target is disabled in Kong, so it is left out');
@@ -49,8 +54,13 @@ export function upstreamHealthcheck(up: KongUpstream, protocol: string, r: Migra
   const active = activeChecks(objectAt(checks, 'active'), protocol, [...at, 'active'], r);
   const passive = thresholdsOf(objectAt(checks, 'passive'), [...at, 'passive'], r);
   const passiveType = objectAt(checks, 'passive').type;
-  if (passiveType !== undefined && passiveType !== 'http' && passiveType !== 'https') r.note([...at, 'passive', 'type'], `${JSON.stringify(passiveType)}: Tollgate counts HTTP outcomes of proxied requests only`);
-  if (typeof checks.threshold === 'number' && checks.threshold > 0) r.note([...at, 'threshold'], 'not carried over: Tollgate answers 503 only when no target is healthy');
+  if (passiveType !== undefined && passiveType !== 'http' && passiveType !== 'https')
+    r.note(
+      [...at, 'passive', 'type'],
+      `${JSON.stringify(passiveType)}: Tollgate counts HTTP outcomes of proxied requests only`,
+    );
+  if (typeof checks.threshold === 'number' && checks.threshold > 0)
+    r.note([...at, 'threshold'], 'not carried over: Tollgate answers 503 only when no target is healthy');
   if (Object.keys(active).length > 0) out.active = active;
   if (Object.keys(passive).length > 0) out.passive = passive;
   return out;
@@ -59,8 +69,10 @@ export function upstreamHealthcheck(up: KongUpstream, protocol: string, r: Migra
 function activeChecks(raw: RawObject, protocol: string, at: At, r: MigrationReport): RawObject {
   const out: RawObject = {};
   const type = raw.type ?? 'http';
-  if (type !== 'http' && type !== 'https') r.note([...at, 'type'], `${JSON.stringify(type)}: Tollgate probes with HTTP(S) GET requests only`);
-  else if (type !== protocol) r.note([...at, 'type'], `${JSON.stringify(type)}: Tollgate probes with the service's protocol (${protocol})`);
+  if (type !== 'http' && type !== 'https')
+    r.note([...at, 'type'], `${JSON.stringify(type)}: Tollgate probes with HTTP(S) GET requests only`);
+  else if (type !== protocol)
+    r.note([...at, 'type'], `${JSON.stringify(type)}: Tollgate probes with the service's protocol (${protocol})`);
   if (typeof raw.http_path === 'string') out.http_path = raw.http_path;
   const healthy = objectAt(raw, 'healthy');
   const unhealthy = objectAt(raw, 'unhealthy');
@@ -68,7 +80,8 @@ function activeChecks(raw: RawObject, protocol: string, at: At, r: MigrationRepo
   if (interval !== undefined) out.interval = interval;
   if (typeof raw.timeout === 'number') out.timeout = raw.timeout;
   for (const key of ['concurrency', 'https_sni', 'https_verify_certificate', 'headers']) {
-    if (raw[key] !== undefined && raw[key] !== null) r.note([...at, key], 'not carried over: Tollgate probes every target with its defaults');
+    if (raw[key] !== undefined && raw[key] !== null)
+      r.note([...at, key], 'not carried over: Tollgate probes every target with its defaults');
   }
   return { ...out, ...thresholdsOf(raw, at, r) };
 }
@@ -82,8 +95,16 @@ function probeInterval(healthy: unknown, unhealthy: unknown, at: At, r: Migratio
   const u = typeof unhealthy === 'number' ? unhealthy : 0;
   if (h <= 0 && u <= 0) return undefined;
   const chosen = h > 0 ? h : u;
-  if (h > 0 && u > 0 && h !== u) r.note([...at, 'unhealthy', 'interval'], `${u}: not carried over: Tollgate probes every target every ${chosen} s (healthy.interval)`);
-  if (h <= 0) r.note([...at, 'healthy', 'interval'], `0: Kong probed only unhealthy targets; Tollgate probes every target every ${chosen} s`);
+  if (h > 0 && u > 0 && h !== u)
+    r.note(
+      [...at, 'unhealthy', 'interval'],
+      `${u}: not carried over: Tollgate probes every target every ${chosen} s (healthy.interval)`,
+    );
+  if (h <= 0)
+    r.note(
+      [...at, 'healthy', 'interval'],
+      `0: Kong probed only unhealthy targets; Tollgate probes every target every ${chosen} s`,
+    );
   return chosen;
 }
 
@@ -95,9 +116,16 @@ function thresholdsOf(raw: RawObject, at: At, r: MigrationReport): RawObject {
     for (const key of THRESHOLDS[side]) {
       const v = src[key];
       if (v === undefined || v === null) continue;
-      const ok = key === 'http_statuses' ? Array.isArray(v) && v.every((s) => Number.isInteger(s) && (s as number) >= 100 && (s as number) <= 999) : Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
+      const ok =
+        key === 'http_statuses'
+          ? Array.isArray(v) && v.every((s) => Number.isInteger(s) && (s as number) >= 100 && (s as number) <= 999)
+          : Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
       if (ok) t[key] = v;
-      else r.invalid([...at, side, key], key === 'http_statuses' ? 'must be a list of HTTP status codes' : 'must be a whole number (0-255)');
+      else
+        r.invalid(
+          [...at, side, key],
+          key === 'http_statuses' ? 'must be a list of HTTP status codes' : 'must be a whole number (0-255)',
+        );
     }
     if (Object.keys(t).length > 0) out[side] = t;
   }

@@ -78,8 +78,24 @@ export interface KongModel {
   readonly plugins: KongPlugin[];
 }
 
-const ENTITY_KEYS = ['_format_version', 'services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins', 'keyauth_credentials'];
-const OTHER_CREDENTIALS = ['basicauth_credentials', 'jwt_secrets', 'hmacauth_credentials', 'oauth2_credentials', 'mtls_auth_credentials', 'acls'];
+const ENTITY_KEYS = [
+  '_format_version',
+  'services',
+  'routes',
+  'consumers',
+  'upstreams',
+  'targets',
+  'plugins',
+  'keyauth_credentials',
+];
+const OTHER_CREDENTIALS = [
+  'basicauth_credentials',
+  'jwt_secrets',
+  'hmacauth_credentials',
+  'oauth2_credentials',
+  'mtls_auth_credentials',
+  'acls',
+];
 const DEFAULT_TARGET_PORT = 8000;
 
 /** `service: "name"`, `service: { name }`, `consumer: { username }` or `{ id }` (Kong accepts each). */
@@ -111,7 +127,8 @@ export function readKong(input: unknown, r: MigrationReport): KongModel {
   }
   const version = input._format_version;
   if (version === undefined) r.invalid(['_format_version'], 'is missing: not a Kong declarative configuration');
-  else if (version !== '3.0') r.note(['_format_version'], `${JSON.stringify(version)}: read as "3.0" (regex paths must start with "~")`);
+  else if (version !== '3.0')
+    r.note(['_format_version'], `${JSON.stringify(version)}: read as "3.0" (regex paths must start with "~")`);
   const pending: { raw: RawObject; at: At; service?: KongService; route?: KongRoute; consumer?: string }[] = [];
 
   for (const [raw, at] of list(input, 'services', [], r)) {
@@ -128,7 +145,8 @@ export function readKong(input: unknown, r: MigrationReport): KongModel {
   for (const [rr, rat] of list(input, 'routes', [], r)) {
     const target = ref(rr.service);
     const service = target === undefined ? undefined : findService(model, target);
-    if (target !== undefined && service === undefined) r.invalid([...rat, 'service'], `refers to an unknown service "${target}"`);
+    if (target !== undefined && service === undefined)
+      r.invalid([...rat, 'service'], `refers to an unknown service "${target}"`);
     const route = readRoute(rr, rat, service);
     model.routes.push(route);
     for (const [p, pat] of list(rr, 'plugins', rat, r)) pending.push({ raw: p, at: pat, route });
@@ -141,7 +159,8 @@ export function readKong(input: unknown, r: MigrationReport): KongModel {
     if (plugin !== undefined) model.plugins.push(plugin);
   }
   for (const key of Object.keys(input)) {
-    if (!ENTITY_KEYS.includes(key) && !key.startsWith('_')) r.note([key], 'not carried over: Tollgate has no equivalent');
+    if (!ENTITY_KEYS.includes(key) && !key.startsWith('_'))
+      r.note([key], 'not carried over: Tollgate has no equivalent');
   }
   return model;
 }
@@ -157,7 +176,11 @@ function readService(raw: RawObject, at: At, r: MigrationReport): KongService | 
 }
 
 /** `url` is shorthand for protocol, host, port and path; Kong's defaults are http and port 80. */
-function serviceAddress(raw: RawObject, at: At, r: MigrationReport): Pick<KongService, 'protocol' | 'host' | 'port' | 'path'> | undefined {
+function serviceAddress(
+  raw: RawObject,
+  at: At,
+  r: MigrationReport,
+): Pick<KongService, 'protocol' | 'host' | 'port' | 'path'> | undefined {
   const url = stringAt(raw, 'url');
   if (url !== undefined) {
     const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?/i.exec(url);
@@ -172,7 +195,12 @@ function serviceAddress(raw: RawObject, at: At, r: MigrationReport): Pick<KongSe
       return undefined;
     }
     const protocol = (m[1] as string).toLowerCase();
-    const port = parsed.port !== '' ? Number(parsed.port) : protocol === 'https' || protocol === 'grpcs' || protocol === 'tls' ? 443 : 80;
+    const port =
+      parsed.port !== ''
+        ? Number(parsed.port)
+        : protocol === 'https' || protocol === 'grpcs' || protocol === 'tls'
+          ? 443
+          : 80;
     return { protocol, host: parsed.hostname.replace(/^\[|\]$/g, ''), port, path: m[3] };
   }
   const host = stringAt(raw, 'host');
@@ -182,7 +210,8 @@ function serviceAddress(raw: RawObject, at: At, r: MigrationReport): Pick<KongSe
   }
   if (raw.port !== undefined && !isPort(raw.port)) r.invalid([...at, 'port'], 'must be a port number (0-65535)');
   const path = raw.path;
-  if (path !== undefined && path !== null && (typeof path !== 'string' || !path.startsWith('/'))) r.invalid([...at, 'path'], 'must start with "/"');
+  if (path !== undefined && path !== null && (typeof path !== 'string' || !path.startsWith('/')))
+    r.invalid([...at, 'path'], 'must start with "/"');
   return {
     protocol: (stringAt(raw, 'protocol') ?? 'http').toLowerCase(),
     host,
@@ -197,16 +226,30 @@ function readRoute(raw: RawObject, at: At, service: KongService | undefined): Ko
   return { at, raw, name: named(stringAt(raw, 'name')), id: named(stringAt(raw, 'id')), service };
 }
 
-function readConsumers(input: RawObject, model: KongModel, pending: { raw: RawObject; at: At; consumer?: string }[], r: MigrationReport): void {
+function readConsumers(
+  input: RawObject,
+  model: KongModel,
+  pending: { raw: RawObject; at: At; consumer?: string }[],
+  r: MigrationReport,
+): void {
   for (const [raw, at] of list(input, 'consumers', [], r)) {
-    const consumer: KongConsumer = { at, username: stringAt(raw, 'username'), customId: stringAt(raw, 'custom_id'), id: stringAt(raw, 'id'), credentials: [] };
-    if (consumer.username === undefined && consumer.customId === undefined) r.invalid(at, 'needs "username" or "custom_id"');
+    const consumer: KongConsumer = {
+      at,
+      username: stringAt(raw, 'username'),
+      customId: stringAt(raw, 'custom_id'),
+      id: stringAt(raw, 'id'),
+      credentials: [],
+    };
+    if (consumer.username === undefined && consumer.customId === undefined)
+      r.invalid(at, 'needs "username" or "custom_id"');
     model.consumers.push(consumer);
-    for (const [c, cat] of list(raw, 'keyauth_credentials', at, r)) consumer.credentials.push({ at: cat, raw: c, key: stringAt(c, 'key') });
+    for (const [c, cat] of list(raw, 'keyauth_credentials', at, r))
+      consumer.credentials.push({ at: cat, raw: c, key: stringAt(c, 'key') });
     const name = consumer.username ?? consumer.id ?? consumer.customId;
     for (const [p, pat] of list(raw, 'plugins', at, r)) pending.push({ raw: p, at: pat, consumer: name });
     for (const key of OTHER_CREDENTIALS) {
-      if (Array.isArray(raw[key]) && raw[key].length > 0) r.note([...at, key], 'not carried over: Tollgate identifies consumers by API key only');
+      if (Array.isArray(raw[key]) && raw[key].length > 0)
+        r.note([...at, key], 'not carried over: Tollgate identifies consumers by API key only');
     }
   }
   for (const [c, cat] of list(input, 'keyauth_credentials', [], r)) {
@@ -216,7 +259,8 @@ function readConsumers(input: RawObject, model: KongModel, pending: { raw: RawOb
     else consumer.credentials.push({ at: cat, raw: c, key: stringAt(c, 'key') });
   }
   for (const key of OTHER_CREDENTIALS) {
-    if (Array.isArray(input[key]) && input[key].length > 0) r.note([key], 'not carried over: Tollgate identifies consumers by API key only');
+    if (Array.isArray(input[key]) && input[key].length > 0)
+      r.note([key], 'not carried over: Tollgate identifies consumers by API key only');
   }
 }
 
@@ -254,7 +298,13 @@ function pushTarget(upstream: KongUpstream, raw: RawObject, at: At, r: Migration
   upstream.targets.push({ at, target: `${m[1] as string}:${m[2] ?? DEFAULT_TARGET_PORT}`, weight });
 }
 
-function readPlugin(raw: RawObject, at: At, model: KongModel, nested: { service?: KongService; route?: KongRoute; consumer?: string }, r: MigrationReport): KongPlugin | undefined {
+function readPlugin(
+  raw: RawObject,
+  at: At,
+  model: KongModel,
+  nested: { service?: KongService; route?: KongRoute; consumer?: string },
+  r: MigrationReport,
+): KongPlugin | undefined {
   const name = stringAt(raw, 'name');
   if (name === undefined) {
     r.invalid([...at, 'name'], 'is required');
@@ -271,7 +321,8 @@ function readPlugin(raw: RawObject, at: At, model: KongModel, nested: { service?
     route = model.routes.find((x) => x.name === routeRef) ?? model.routes.find((x) => x.id === routeRef);
     if (route === undefined) r.invalid([...at, 'route'], `refers to an unknown route "${routeRef}"`);
   }
-  if (raw.config !== undefined && raw.config !== null && !isObject(raw.config)) r.invalid([...at, 'config'], 'must be an object');
+  if (raw.config !== undefined && raw.config !== null && !isObject(raw.config))
+    r.invalid([...at, 'config'], 'must be an object');
   return {
     at,
     name,

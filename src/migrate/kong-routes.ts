@@ -19,8 +19,28 @@ const METHODS = new Set([...ALL_METHODS, 'CONNECT', 'TRACE']);
 // The built-in paths config/semantics.ts rejects as endpoints.
 const RESERVED = /^\/__(debug|echo|health|stats|catchall)(\/.*)?$/;
 const MATCHERS = ['hosts', 'headers', 'snis', 'sources', 'destinations'];
-const KNOWN = new Set(['name', 'id', 'paths', 'methods', 'strip_path', 'service', 'plugins', 'tags', 'protocols', 'created_at', 'updated_at', ...MATCHERS]);
-const DEFAULTS: Readonly<Record<string, unknown>> = { preserve_host: false, regex_priority: 0, path_handling: 'v0', https_redirect_status_code: 426, request_buffering: true, response_buffering: true };
+const KNOWN = new Set([
+  'name',
+  'id',
+  'paths',
+  'methods',
+  'strip_path',
+  'service',
+  'plugins',
+  'tags',
+  'protocols',
+  'created_at',
+  'updated_at',
+  ...MATCHERS,
+]);
+const DEFAULTS: Readonly<Record<string, unknown>> = {
+  preserve_host: false,
+  regex_priority: 0,
+  path_handling: 'v0',
+  https_redirect_status_code: 426,
+  request_buffering: true,
+  response_buffering: true,
+};
 
 export interface RouteContext {
   readonly backend: ServiceBackend;
@@ -37,18 +57,28 @@ export function routeEndpoints(route: KongRoute, ctx: RouteContext, r: Migration
   noteRouteFields(route, r);
   const methods = methodsOf(route, r);
   const label = route.name ?? route.id;
-  if (label === undefined) r.note(route.at, 'has no name or id: Kong labelled its metrics with a generated id; Tollgate uses the endpoint path as the route label');
+  if (label === undefined)
+    r.note(
+      route.at,
+      'has no name or id: Kong labelled its metrics with a generated id; Tollgate uses the endpoint path as the route label',
+    );
   const strip = route.raw.strip_path !== false;
   const out: RawObject[] = [];
   for (const { path, at } of pathsOf(route, r)) {
-    r.note(at, `"${path}" is matched exactly: Kong also matched every path below it ("${path.replace(/\/$/, '')}/…"); add endpoints for the sub-paths clients call`);
+    r.note(
+      at,
+      `"${path}" is matched exactly: Kong also matched every path below it ("${path.replace(/\/$/, '')}/…"); add endpoints for the sub-paths clients call`,
+    );
     const pattern = parseEndpointPattern(path);
     if (typeof pattern === 'string') continue;
     for (const method of methods) {
       const key = `${method} ${pattern.shape}`;
       const first = ctx.seen.get(key);
       if (first !== undefined) {
-        r.note(at, `${method} ${path} is already served by ${first}: Kong told them apart by host, header or priority; not carried over`);
+        r.note(
+          at,
+          `${method} ${path} is already served by ${first}: Kong told them apart by host, header or priority; not carried over`,
+        );
         continue;
       }
       ctx.seen.set(key, formatPath(at));
@@ -60,8 +90,12 @@ export function routeEndpoints(route: KongRoute, ctx: RouteContext, r: Migration
 
 function endpoint(path: string, method: string, url: string, label: string | undefined, ctx: RouteContext): RawObject {
   const backend: RawObject = { host: [...ctx.backend.hosts], url_pattern: url, encoding: 'no-op' };
-  if (ctx.backend.healthcheck !== undefined) backend.extra_config = { 'backend/healthcheck': structuredClone(ctx.backend.healthcheck) };
-  const extra: RawObject = { 'telemetry/kong-prometheus': label === undefined ? { service: ctx.serviceLabel } : { service: ctx.serviceLabel, route: label } };
+  if (ctx.backend.healthcheck !== undefined)
+    backend.extra_config = { 'backend/healthcheck': structuredClone(ctx.backend.healthcheck) };
+  const extra: RawObject = {
+    'telemetry/kong-prometheus':
+      label === undefined ? { service: ctx.serviceLabel } : { service: ctx.serviceLabel, route: label },
+  };
   if (ctx.keyAuth) extra['auth/api-keys'] = {};
   return {
     endpoint: path,
@@ -93,7 +127,10 @@ function protocolsServed(route: KongRoute, r: MigrationReport): boolean {
     r.note(at, `${JSON.stringify(protocols)}: the route is not carried over: Tollgate serves HTTP and HTTPS only`);
     return false;
   }
-  r.note(at, `${JSON.stringify(protocols)}: not carried over: Tollgate serves the endpoint on its one listener (plain HTTP unless "tls" is set)`);
+  r.note(
+    at,
+    `${JSON.stringify(protocols)}: not carried over: Tollgate serves the endpoint on its one listener (plain HTTP unless "tls" is set)`,
+  );
   return true;
 }
 
@@ -106,7 +143,12 @@ function noteRouteFields(route: KongRoute, r: MigrationReport): void {
   for (const [key, value] of Object.entries(route.raw)) {
     if (KNOWN.has(key) || value === null || value === undefined || key.startsWith('_')) continue;
     if (key in DEFAULTS && DEFAULTS[key] === value) continue;
-    r.note([...route.at, key], key === 'preserve_host' ? 'not carried over: the backend gets its own host as Host (X-Forwarded-Host carries the client\'s)' : `${JSON.stringify(value)}: not carried over: Tollgate has no equivalent`);
+    r.note(
+      [...route.at, key],
+      key === 'preserve_host'
+        ? "not carried over: the backend gets its own host as Host (X-Forwarded-Host carries the client's)"
+        : `${JSON.stringify(value)}: not carried over: Tollgate has no equivalent`,
+    );
   }
 }
 
@@ -116,7 +158,11 @@ function methodsOf(route: KongRoute, r: MigrationReport): string[] {
   const out: string[] = [];
   listed.forEach((m, i) => {
     const upper = m.toUpperCase();
-    if (!METHODS.has(upper)) r.note([...route.at, 'methods', i], `"${m}": not carried over: Tollgate endpoints take standard HTTP methods only`);
+    if (!METHODS.has(upper))
+      r.note(
+        [...route.at, 'methods', i],
+        `"${m}": not carried over: Tollgate endpoints take standard HTTP methods only`,
+      );
     else if (!out.includes(upper)) out.push(upper);
   });
   return out;
@@ -135,9 +181,14 @@ function pathsOf(route: KongRoute, r: MigrationReport): { path: string; at: At }
   return raw.flatMap((path, i) => {
     const at = [...route.at, 'paths', i];
     if (typeof path !== 'string') r.invalid(at, 'must be a string');
-    else if (path.startsWith('~')) r.note(at, `"${path}": a regex path is not carried over: Tollgate endpoints are literal paths with {param} segments`);
+    else if (path.startsWith('~'))
+      r.note(
+        at,
+        `"${path}": a regex path is not carried over: Tollgate endpoints are literal paths with {param} segments`,
+      );
     else if (!path.startsWith('/')) r.invalid(at, 'must start with "/" (or "~" for a regex)');
-    else if (/[*?&%{}]/.test(path)) r.note(at, `"${path}": not carried over: a Tollgate endpoint path cannot hold *, ?, &, %, { or }`);
+    else if (/[*?&%{}]/.test(path))
+      r.note(at, `"${path}": not carried over: a Tollgate endpoint path cannot hold *, ?, &, %, { or }`);
     else if (RESERVED.test(path)) r.note(at, `"${path}": not carried over: reserved for Tollgate's own endpoints`);
     else return [{ path, at }];
     return [];

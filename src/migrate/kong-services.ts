@@ -17,7 +17,22 @@ export interface ServiceBackend {
 }
 
 const KONG_TIMEOUT_MS = 60_000;
-const KNOWN = new Set(['name', 'id', 'url', 'protocol', 'host', 'port', 'path', 'read_timeout', 'tags', 'routes', 'plugins', 'enabled', 'created_at', 'updated_at']);
+const KNOWN = new Set([
+  'name',
+  'id',
+  'url',
+  'protocol',
+  'host',
+  'port',
+  'path',
+  'read_timeout',
+  'tags',
+  'routes',
+  'plugins',
+  'enabled',
+  'created_at',
+  'updated_at',
+]);
 const NOTES: Readonly<Record<string, string>> = {
   retries: 'not carried over: Tollgate does not retry a failed backend call',
   connect_timeout: 'not carried over: Tollgate has one deadline per request, taken from read_timeout',
@@ -52,11 +67,17 @@ export class ServiceBackends {
       return undefined;
     }
     if (s.protocol !== 'http' && s.protocol !== 'https') {
-      r.note(s.raw.url !== undefined ? [...s.at, 'url'] : [...s.at, 'protocol'], `${s.protocol}: the service and its routes are not carried over: Tollgate proxies HTTP and HTTPS only`);
+      r.note(
+        s.raw.url !== undefined ? [...s.at, 'url'] : [...s.at, 'protocol'],
+        `${s.protocol}: the service and its routes are not carried over: Tollgate proxies HTTP and HTTPS only`,
+      );
       return undefined;
     }
     if (s.path !== undefined && /[{}]/.test(s.path)) {
-      r.note([...s.at, 'path'], `"${s.path}": the service and its routes are not carried over: braces would be read as {placeholders}`);
+      r.note(
+        [...s.at, 'path'],
+        `"${s.path}": the service and its routes are not carried over: braces would be read as {placeholders}`,
+      );
       return undefined;
     }
     for (const [key, value] of Object.entries(s.raw)) {
@@ -66,12 +87,14 @@ export class ServiceBackends {
     }
     const up = this.#model.upstreams.find((u) => u.name === s.host);
     const own = `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`;
-    const { targets, healthcheck } = up === undefined ? { targets: [own], healthcheck: undefined } : this.#upstream(up, s.protocol);
+    const { targets, healthcheck } =
+      up === undefined ? { targets: [own], healthcheck: undefined } : this.#upstream(up, s.protocol);
     if (targets.length === 0) {
       r.note(s.at, `its upstream "${s.host}" has no enabled target: the service and its routes are not carried over`);
       return undefined;
     }
-    const read = typeof s.raw.read_timeout === 'number' && s.raw.read_timeout > 0 ? s.raw.read_timeout : KONG_TIMEOUT_MS;
+    const read =
+      typeof s.raw.read_timeout === 'number' && s.raw.read_timeout > 0 ? s.raw.read_timeout : KONG_TIMEOUT_MS;
     return { hosts: targets.map((t) => `${s.protocol}://${t}`), healthcheck, timeout: durationText(read) };
   }
 
@@ -79,7 +102,10 @@ export class ServiceBackends {
   #upstream(up: KongUpstream, protocol: string): { targets: string[]; healthcheck: RawObject } {
     let done = this.#upstreams.get(up.name);
     if (done === undefined) {
-      done = { targets: upstreamTargets(up, this.#report), healthcheck: upstreamHealthcheck(up, protocol, this.#report) };
+      done = {
+        targets: upstreamTargets(up, this.#report),
+        healthcheck: upstreamHealthcheck(up, protocol, this.#report),
+      };
       this.#upstreams.set(up.name, done);
     }
     return done;

@@ -32,12 +32,23 @@ export function migrateKong(input: unknown): MigrationResult {
     }
     const backend = backends.get(service);
     if (backend === undefined) return [];
-    const ctx = { backend, serviceLabel: service.name ?? service.host, servicePath: service.path, keyAuth: apiKeys !== undefined && isKeyAuthed(model.plugins, route), seen };
+    const ctx = {
+      backend,
+      serviceLabel: service.name ?? service.host,
+      servicePath: service.path,
+      keyAuth: apiKeys !== undefined && isKeyAuthed(model.plugins, route),
+      seen,
+    };
     return routeEndpoints(route, ctx, r);
   });
   if (endpoints.length === 0) r.note([], 'no route could be carried over: the configuration has no endpoints');
   const extra: RawObject = {};
   if (prometheus !== undefined) extra['telemetry/kong-prometheus'] = prometheus;
   if (apiKeys !== undefined) extra['auth/api-keys'] = apiKeys;
-  return r.finish({ version: 3, port: KONG_PROXY_PORT, ...(Object.keys(extra).length > 0 ? { extra_config: extra } : {}), endpoints });
+  return r.finish({
+    version: 3,
+    port: KONG_PROXY_PORT,
+    ...(Object.keys(extra).length > 0 ? { extra_config: extra } : {}),
+    endpoints,
+  });
 }

@@ -35,7 +35,8 @@ export function migrateOpencensus(input: unknown): MigrationResult {
       if (isObject(be)) found += removeScoped(be, ['endpoints', i, 'backend', j], r);
     });
   });
-  if (found === 0 && !r.hasIssues) r.invalid(['extra_config'], `has no "${OPENCENSUS}" (or "${LEGACY}") namespace: nothing to migrate`);
+  if (found === 0 && !r.hasIssues)
+    r.invalid(['extra_config'], `has no "${OPENCENSUS}" (or "${LEGACY}") namespace: nothing to migrate`);
   return r.finish(root);
 }
 
@@ -43,7 +44,8 @@ export function migrateOpencensus(input: unknown): MigrationResult {
 function migrateRoot(extra: RawObject, r: MigrationReport): number {
   const key = OPENCENSUS in extra ? OPENCENSUS : LEGACY in extra ? LEGACY : undefined;
   if (key === undefined) return 0;
-  if (key === OPENCENSUS && LEGACY in extra) r.note(['extra_config', LEGACY], `removed: "${OPENCENSUS}" is also present and is the one migrated`);
+  if (key === OPENCENSUS && LEGACY in extra)
+    r.note(['extra_config', LEGACY], `removed: "${OPENCENSUS}" is also present and is the one migrated`);
   const at = ['extra_config', key];
   const oc = extra[key];
   if (!isObject(oc)) {
@@ -51,7 +53,10 @@ function migrateRoot(extra: RawObject, r: MigrationReport): number {
     return 1;
   }
   if (OTEL in extra) {
-    r.invalid(['extra_config', OTEL], `is already present: merge the ${key} settings into it by hand, or remove one of the two`);
+    r.invalid(
+      ['extra_config', OTEL],
+      `is already present: merge the ${key} settings into it by hand, or remove one of the two`,
+    );
     return 1;
   }
   const { otel, exporters } = convertNamespace(oc, at, r);
@@ -69,23 +74,33 @@ function migrateRoot(extra: RawObject, r: MigrationReport): number {
   return 1;
 }
 
-function convertNamespace(oc: RawObject, at: readonly PathSegment[], r: MigrationReport): { otel: RawObject | undefined; exporters: ExporterOutcome } {
+function convertNamespace(
+  oc: RawObject,
+  at: readonly PathSegment[],
+  r: MigrationReport,
+): { otel: RawObject | undefined; exporters: ExporterOutcome } {
   const period = oc.reporting_period;
-  if (period !== undefined && (typeof period !== 'number' || !Number.isInteger(period))) r.invalid([...at, 'reporting_period'], 'must be a whole number of seconds');
+  if (period !== undefined && (typeof period !== 'number' || !Number.isInteger(period)))
+    r.invalid([...at, 'reporting_period'], 'must be a whole number of seconds');
   const periodS = typeof period === 'number' ? period : undefined;
   const exporters = convertExporters(oc.exporters, [...at, 'exporters'], periodS, r);
   noteUnused(oc, ['sample_rate', 'reporting_period', 'enabled_layers', 'exporters'], at, r);
   const named = uniqueNames([...exporters.prometheus, ...exporters.otlp], [...at, 'exporters'], r);
   if (named === 0) {
     r.note(at, `not carried over: no exporter has an OpenTelemetry equivalent, so no "${OTEL}" is written`);
-    for (const k of ['sample_rate', 'reporting_period', 'enabled_layers']) if (k in oc) r.note([...at, k], 'dropped with the namespace');
+    for (const k of ['sample_rate', 'reporting_period', 'enabled_layers'])
+      if (k in oc) r.note([...at, k], 'dropped with the namespace');
     return { otel: undefined, exporters };
   }
   const otel: RawObject = { ...commentsOf(oc) };
   const service = exporters.serviceNames[0];
   if (service !== undefined) otel.service_name = service.name;
   for (const other of exporters.serviceNames.slice(1)) {
-    if (other.name !== service?.name) r.note(other.at, `"${other.name}" not carried over: OpenTelemetry has one service_name for every exporter ("${service?.name ?? ''}")`);
+    if (other.name !== service?.name)
+      r.note(
+        other.at,
+        `"${other.name}" not carried over: OpenTelemetry has one service_name for every exporter ("${service?.name ?? ''}")`,
+      );
   }
   // KrakenD's rule: `reporting_period` → `metric_reporting_period` (both in seconds, <= 0 = default).
   if (periodS !== undefined) otel.metric_reporting_period = Math.max(0, periodS);
@@ -119,7 +134,13 @@ function uniqueNames(entries: RawObject[], at: readonly PathSegment[], r: Migrat
  * or — for "never" — traces switched off on those exporters, which means the same in KrakenD CE
  * (where a rate of 0 samples everything) and in Tollgate.
  */
-function sampling(rate: unknown, otlp: RawObject[], otel: RawObject, at: readonly PathSegment[], r: MigrationReport): void {
+function sampling(
+  rate: unknown,
+  otlp: RawObject[],
+  otel: RawObject,
+  at: readonly PathSegment[],
+  r: MigrationReport,
+): void {
   if (rate !== undefined && typeof rate !== 'number') {
     r.invalid(at, 'must be a number (a percentage)');
     return;
@@ -135,7 +156,10 @@ function sampling(rate: unknown, otlp: RawObject[], otel: RawObject, at: readonl
     return;
   }
   for (const e of tracing) e.disable_traces = true;
-  r.note(at, `${rate === undefined ? 'not set' : String(rate)}: OpenCensus never sampled a trace, so the OTLP exporters keep traces off ("disable_traces": true); set "trace_sample_rate" and remove "disable_traces" to send them`);
+  r.note(
+    at,
+    `${rate === undefined ? 'not set' : String(rate)}: OpenCensus never sampled a trace, so the OTLP exporters keep traces off ("disable_traces": true); set "trace_sample_rate" and remove "disable_traces" to send them`,
+  );
 }
 
 /**
@@ -154,7 +178,11 @@ function convertLayers(raw: unknown, at: readonly PathSegment[], r: MigrationRep
   const layers: RawObject = {};
   const off = { disable_metrics: true, disable_traces: true };
   const unset = (layer: string, to: string): void => {
-    if (raw[layer] === undefined) r.note([...at, layer], `not set: OpenCensus left the ${layer} layer off once enabled_layers is present, so layers.${to} is off too`);
+    if (raw[layer] === undefined)
+      r.note(
+        [...at, layer],
+        `not set: OpenCensus left the ${layer} layer off once enabled_layers is present, so layers.${to} is off too`,
+      );
   };
   if (raw.router !== true) {
     layers.global = { ...off };
@@ -172,7 +200,12 @@ function convertLayers(raw: unknown, at: readonly PathSegment[], r: MigrationRep
 }
 
 /** The InfluxDB exporter keeps its database through `telemetry/influx`, fed by `telemetry/metrics`. */
-function addInflux(extra: RawObject, influx: RawObject | undefined, at: readonly PathSegment[], r: MigrationReport): void {
+function addInflux(
+  extra: RawObject,
+  influx: RawObject | undefined,
+  at: readonly PathSegment[],
+  r: MigrationReport,
+): void {
   if (influx === undefined) return;
   if ('telemetry/influx' in extra) {
     r.note(at, 'not carried over: extra_config already has "telemetry/influx", which is kept as it is');
@@ -180,7 +213,8 @@ function addInflux(extra: RawObject, influx: RawObject | undefined, at: readonly
   }
   extra['telemetry/influx'] = influx;
   // Collect as often as the push runs, without opening the /__stats listener nobody asked for.
-  if (!('telemetry/metrics' in extra)) extra['telemetry/metrics'] = { collection_time: influx.ttl, endpoint_disabled: true };
+  if (!('telemetry/metrics' in extra))
+    extra['telemetry/metrics'] = { collection_time: influx.ttl, endpoint_disabled: true };
 }
 
 /** Endpoint- and backend-level `telemetry/opencensus` (`path_aggregation`) has no equivalent. */

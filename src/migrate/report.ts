@@ -23,7 +23,9 @@ export class MigrationInputError extends Error {
   readonly issues: readonly MigrationNote[];
 
   constructor(issues: readonly MigrationNote[]) {
-    super(`${issues.length} problem${issues.length === 1 ? '' : 's'} in the input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    super(
+      `${issues.length} problem${issues.length === 1 ? '' : 's'} in the input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    );
     this.name = 'MigrationInputError';
     this.issues = issues;
   }

@@ -78,11 +78,19 @@ export class BackendCall {
   }
 
   /** Picks the target and builds the request; notes the target and request size in the record. */
-  prepare(req: IncomingMessage, params: readonly string[], rawQuery: string, body: Dispatcher.DispatchOptions['body'], rec: BackendRecord, request: RequestRecord): BackendRequest {
+  prepare(
+    req: IncomingMessage,
+    params: readonly string[],
+    rawQuery: string,
+    body: Dispatcher.DispatchOptions['body'],
+    rec: BackendRecord,
+    request: RequestRecord,
+  ): BackendRequest {
     const index = this.balancer.pickIndex();
     const target = index === -1 ? undefined : this.balancer.targets[index];
     if (target === undefined) {
-      if (this.balancer.health !== undefined && this.balancer.targets.length > 0) throw new TollgateError('TG_ERR_NO_HEALTHY_TARGET');
+      if (this.balancer.health !== undefined && this.balancer.targets.length > 0)
+        throw new TollgateError('TG_ERR_NO_HEALTHY_TARGET');
       throw new TollgateError('TG_ERR_BACKEND_UNAVAILABLE', 'the backend has no http(s) host');
     }
     rec.target = index;
@@ -91,7 +99,8 @@ export class BackendCall {
     const hasBody = body !== undefined && body !== null;
     const headers = backendRequestHeaders(req, this.#headers, hasBody, { userAgent: this.#userAgent });
     if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
-    else if (hasBody && req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
+    else if (hasBody && req.headers['content-length'] !== undefined)
+      headers['content-length'] = req.headers['content-length'];
     const cl = headers['content-length'];
     rec.requestSize = typeof cl === 'string' ? Number(cl) : hasBody ? -1 : 0;
     if (this.#injector !== undefined && request.trace !== undefined) {
@@ -102,7 +111,13 @@ export class BackendCall {
     rec.dispatchAt = performance.now();
     return {
       dispatcher: target.dispatcher,
-      options: { origin: target.origin, path, method: this.method as Dispatcher.HttpMethod, headers, body: hasBody ? body : null },
+      options: {
+        origin: target.origin,
+        path,
+        method: this.method as Dispatcher.HttpMethod,
+        headers,
+        body: hasBody ? body : null,
+      },
     };
   }
 

@@ -18,7 +18,10 @@ export function decodeBody(text: string, encoding: Encoding, isCollection: boole
   }
   if (Array.isArray(value)) {
     if (isCollection || encoding === 'safejson') return { collection: value };
-    throw new TollgateError('TG_ERR_BACKEND_DECODE', 'the backend returned a JSON array; set "is_collection": true on the backend');
+    throw new TollgateError(
+      'TG_ERR_BACKEND_DECODE',
+      'the backend returned a JSON array; set "is_collection": true on the backend',
+    );
   }
   if (typeof value === 'object' && value !== null) return value as JsonObject;
   if (encoding === 'safejson') return { content: value };

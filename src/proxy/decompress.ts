@@ -12,8 +12,14 @@ const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 const brotliAsync = promisify(brotliDecompress);
 
-export async function decompress(body: Buffer, contentEncoding: string | string[] | undefined, limit: number): Promise<Buffer> {
-  const enc = (Array.isArray(contentEncoding) ? contentEncoding.join(',') : (contentEncoding ?? '')).trim().toLowerCase();
+export async function decompress(
+  body: Buffer,
+  contentEncoding: string | string[] | undefined,
+  limit: number,
+): Promise<Buffer> {
+  const enc = (Array.isArray(contentEncoding) ? contentEncoding.join(',') : (contentEncoding ?? ''))
+    .trim()
+    .toLowerCase();
   try {
     switch (enc) {
       case '':
@@ -31,7 +37,11 @@ export async function decompress(body: Buffer, contentEncoding: string | string[
     }
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new TollgateError('TG_ERR_BACKEND_DECODE', `the backend response is larger than ${limit} bytes once decompressed`, { cause: err });
+      throw new TollgateError(
+        'TG_ERR_BACKEND_DECODE',
+        `the backend response is larger than ${limit} bytes once decompressed`,
+        { cause: err },
+      );
     }
     throw new TollgateError('TG_ERR_BACKEND_DECODE', 'the backend response could not be decompressed', { cause: err });
   }

@@ -6,7 +6,13 @@ import type { RequestRecord } from '../telemetry/record.js';
 
 export interface EndpointHandler {
   /** `params` are the decoded path parameters in pattern order; `rawQuery` has no leading `?`. */
-  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string, rec: RequestRecord): void;
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: readonly string[],
+    rawQuery: string,
+    rec: RequestRecord,
+  ): void;
 }
 
 export interface HandlerDeps {

@@ -83,7 +83,9 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
    * relays them, and 800 distinct ones on a no-op route grew /metrics by 36 MB here.
    */
   protected refuseStatus(c: Controller, statusCode: number): void {
-    c.abort(new TollgateError('TG_ERR_BACKEND_UNAVAILABLE', `the backend answered status ${statusCode}, outside 100-599`));
+    c.abort(
+      new TollgateError('TG_ERR_BACKEND_UNAVAILABLE', `the backend answered status ${statusCode}, outside 100-599`),
+    );
   }
 
   protected countData(len: number): void {
@@ -95,7 +97,13 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
     const via = this.#replayVia;
     const options = this.#replayOptions;
     this.#replayVia = undefined;
-    if (via !== undefined && options !== undefined && !this.done && this.rec.headersAt === 0 && STALE_SOCKET.has((err as { code?: string }).code ?? '')) {
+    if (
+      via !== undefined &&
+      options !== undefined &&
+      !this.done &&
+      this.rec.headersAt === 0 &&
+      STALE_SOCKET.has((err as { code?: string }).code ?? '')
+    ) {
       // Go's transport does the same for a request that found its pooled connection closed. The next
       // turn of the loop, so the pool has let go of the dead socket and hands out another one.
       this.controller = undefined;
@@ -122,7 +130,11 @@ export class StreamExchange extends Exchange {
     this.#onDone = onDone;
   }
 
-  override onResponseStart(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  override onResponseStart(
+    c: Controller,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
     if (statusCode < 200) return;
     if (statusCode > 599) {
       this.refuseStatus(c, statusCode);
@@ -149,7 +161,8 @@ export class StreamExchange extends Exchange {
   protected finish(err: unknown): void {
     if (this.done) return;
     this.done = true;
-    if (err !== undefined && this.rec.bodyEndAt === 0 && this.rec.bodyStartAt !== 0) this.rec.bodyEndAt = performance.now();
+    if (err !== undefined && this.rec.bodyEndAt === 0 && this.rec.bodyStartAt !== 0)
+      this.rec.bodyEndAt = performance.now();
     this.#onDone(err);
   }
 }
@@ -170,14 +183,23 @@ export class BufferExchange extends Exchange {
   #status = 0;
   #headers: Record<string, string | string[] | undefined> = {};
 
-  constructor(rec: BackendRecord, limit: number, resolve: (r: BufferedResponse) => void, reject: (err: unknown) => void) {
+  constructor(
+    rec: BackendRecord,
+    limit: number,
+    resolve: (r: BufferedResponse) => void,
+    reject: (err: unknown) => void,
+  ) {
     super(rec);
     this.#limit = limit;
     this.#resolve = resolve;
     this.#reject = reject;
   }
 
-  override onResponseStart(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  override onResponseStart(
+    c: Controller,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
     if (statusCode < 200) return;
     if (statusCode > 599) {
       this.refuseStatus(c, statusCode);

@@ -41,7 +41,12 @@ export interface ForwardContext {
  * Headers for a backend request: the forwarded subset, `X-Forwarded-For` (client chain + this hop),
  * `X-Forwarded-Host`, and the body headers when a body goes along.
  */
-export function backendRequestHeaders(req: IncomingMessage, rule: ForwardRule, hasBody: boolean, ctx: ForwardContext): Record<string, string | string[]> {
+export function backendRequestHeaders(
+  req: IncomingMessage,
+  rule: ForwardRule,
+  hasBody: boolean,
+  ctx: ForwardContext,
+): Record<string, string | string[]> {
   const src = req.headers;
   const out: Record<string, string | string[]> = {};
   const listed = connectionListed(src);

@@ -53,10 +53,17 @@ export class MergeHandler implements EndpointHandler {
     this.#maxBody = maxBody;
     this.#maxDepth = maxJsonDepth(endpoint.outputEncoding);
     this.#needsBody = calls.some((c) => c.sendsBody);
-    this.#cacheControl = endpoint.cacheTtlSeconds === undefined ? {} : { 'cache-control': `public, max-age=${endpoint.cacheTtlSeconds}` };
+    this.#cacheControl =
+      endpoint.cacheTtlSeconds === undefined ? {} : { 'cache-control': `public, max-age=${endpoint.cacheTtlSeconds}` };
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string, rec: RequestRecord): void {
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: readonly string[],
+    rawQuery: string,
+    rec: RequestRecord,
+  ): void {
     this.#run(req, res, params, rawQuery, rec).catch((err: unknown) => {
       if (rec.proxyStart !== 0 && rec.proxyEnd === 0) {
         rec.proxyError = true;
@@ -66,13 +73,24 @@ export class MergeHandler implements EndpointHandler {
     });
   }
 
-  async #run(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string, rec: RequestRecord): Promise<void> {
-    const body = this.#needsBody && hasRequestBody(req) ? await readBounded(req, this.#maxBody, 'TG_ERR_BODY_TOO_LARGE') : undefined;
+  async #run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: readonly string[],
+    rawQuery: string,
+    rec: RequestRecord,
+  ): Promise<void> {
+    const body =
+      this.#needsBody && hasRequestBody(req)
+        ? await readBounded(req, this.#maxBody, 'TG_ERR_BODY_TOO_LARGE')
+        : undefined;
     const deadline = new Deadline(res, this.#endpoint.timeoutMs);
     this.#deps.completion.proxyStarted(rec, performance.now());
     let outcomes: Result[];
     try {
-      outcomes = await Promise.all(this.#backends.map((b, i) => this.#call(b, req, params, rawQuery, body, deadline, rec.backend(i), rec)));
+      outcomes = await Promise.all(
+        this.#backends.map((b, i) => this.#call(b, req, params, rawQuery, body, deadline, rec.backend(i), rec)),
+      );
     } finally {
       deadline.dispose();
     }
@@ -107,7 +125,16 @@ export class MergeHandler implements EndpointHandler {
     res.end(out.body);
   }
 
-  async #call(b: PreparedBackend, req: IncomingMessage, params: readonly string[], rawQuery: string, body: Buffer | undefined, deadline: Deadline, br: BackendRecord, rec: RequestRecord): Promise<Result> {
+  async #call(
+    b: PreparedBackend,
+    req: IncomingMessage,
+    params: readonly string[],
+    rawQuery: string,
+    body: Buffer | undefined,
+    deadline: Deadline,
+    br: BackendRecord,
+    rec: RequestRecord,
+  ): Promise<Result> {
     br.stageStart = performance.now();
     try {
       const sent = b.call.sendsBody ? body : undefined;
@@ -124,7 +151,10 @@ export class MergeHandler implements EndpointHandler {
       const plain = await decompress(r.body, r.headers['content-encoding'], this.#maxBody);
       const encoding = b.call.config.encoding;
       if (encoding !== 'string' && exceedsJsonDepth(plain, this.#maxDepth)) {
-        throw new TollgateError('TG_ERR_BACKEND_DECODE', `the backend response nests deeper than ${this.#maxDepth} levels`);
+        throw new TollgateError(
+          'TG_ERR_BACKEND_DECODE',
+          `the backend response nests deeper than ${this.#maxDepth} levels`,
+        );
       }
       const data = b.format(decodeBody(plain.toString('utf8'), encoding, b.call.config.isCollection));
       br.stageEnd = performance.now();
@@ -136,7 +166,8 @@ export class MergeHandler implements EndpointHandler {
       const error = classifyUpstreamError(err, deadline.reason);
       br.error = error;
       // A non-2xx answer or an undecodable body is a completed round trip but a failed stage.
-      if (br.headersAt === 0 || error.code === 'TG_ERR_BACKEND_TIMEOUT' || error.code === 'TG_ERR_CLIENT_ABORTED') br.outcome = outcomeOf(error);
+      if (br.headersAt === 0 || error.code === 'TG_ERR_BACKEND_TIMEOUT' || error.code === 'TG_ERR_CLIENT_ABORTED')
+        br.outcome = outcomeOf(error);
       br.stageCanceled = error.code === 'TG_ERR_CLIENT_ABORTED';
       br.stageError = !br.stageCanceled;
       b.call.finished(br);

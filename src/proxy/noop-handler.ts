@@ -30,7 +30,13 @@ export class NoopHandler implements EndpointHandler {
     this.#deps = deps;
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, params: readonly string[], rawQuery: string, rec: RequestRecord): void {
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: readonly string[],
+    rawQuery: string,
+    rec: RequestRecord,
+  ): void {
     const deadline = new Deadline(res, this.#endpoint.timeoutMs);
     const body = this.#call.sendsBody && hasRequestBody(req) ? req : undefined;
     const completion = this.#deps.completion;
@@ -61,7 +67,8 @@ export class NoopHandler implements EndpointHandler {
     const failure = classifyUpstreamError(err, deadline.reason);
     // As in the merging handler (and krakend-otel, whose round trip ends at the headers): a body cut
     // after the headers is a completed round trip with a read error, not a failed request.
-    if (br.headersAt === 0 || failure.code === 'TG_ERR_BACKEND_TIMEOUT' || failure.code === 'TG_ERR_CLIENT_ABORTED') br.outcome = outcomeOf(failure);
+    if (br.headersAt === 0 || failure.code === 'TG_ERR_BACKEND_TIMEOUT' || failure.code === 'TG_ERR_CLIENT_ABORTED')
+      br.outcome = outcomeOf(failure);
     br.error = failure;
     const canceled = failure.code === 'TG_ERR_CLIENT_ABORTED';
     br.stageCanceled = rec.proxyCanceled = canceled;

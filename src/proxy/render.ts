@@ -11,9 +11,15 @@ export interface Rendered {
 export function renderOutput(data: JsonObject, encoding: Encoding): Rendered {
   switch (encoding) {
     case 'json-collection':
-      return { body: JSON.stringify(Array.isArray(data.collection) ? data.collection : []), contentType: 'application/json; charset=utf-8' };
+      return {
+        body: JSON.stringify(Array.isArray(data.collection) ? data.collection : []),
+        contentType: 'application/json; charset=utf-8',
+      };
     case 'string':
-      return { body: typeof data.content === 'string' ? data.content : JSON.stringify(data), contentType: 'text/plain; charset=utf-8' };
+      return {
+        body: typeof data.content === 'string' ? data.content : JSON.stringify(data),
+        contentType: 'text/plain; charset=utf-8',
+      };
     case 'yaml':
       return { body: toYaml(data), contentType: 'application/yaml; charset=utf-8' };
     default:

@@ -39,7 +39,11 @@ export interface Route<Backend = unknown, Handler = unknown> {
   readonly backends: readonly Backend[];
 }
 
-export function resolveRouteOtel(otel: OtelSettings | undefined, endpoint: EndpointConfig, pattern: EndpointPattern): RouteOtel | undefined {
+export function resolveRouteOtel(
+  otel: OtelSettings | undefined,
+  endpoint: EndpointConfig,
+  pattern: EndpointPattern,
+): RouteOtel | undefined {
   if (otel === undefined) return undefined;
   const own = endpoint.otel;
   return {

@@ -121,7 +121,11 @@ interface WalkState<R> {
  * gin (KrakenD's router) redirects `/users/` to `/users` and back when only the other form exists;
  * returns the path to redirect to, if any.
  */
-export function trailingSlashAlternative<R extends RouteDefinition>(router: Router<R>, method: string, path: string): string | undefined {
+export function trailingSlashAlternative<R extends RouteDefinition>(
+  router: Router<R>,
+  method: string,
+  path: string,
+): string | undefined {
   if (path === '/') return undefined;
   const alt = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
   return router.find(method, alt).kind === 'found' ? alt : undefined;

@@ -36,17 +36,35 @@ export function compileRoutes(config: GatewayConfig, deps: RouteDeps): GatewayRo
 function compileRoute(config: GatewayConfig, ep: EndpointConfig, deps: RouteDeps): GatewayRoute {
   const pattern = parseEndpointPattern(ep.path);
   // Checked when the config was loaded (config/semantics.ts); a config built another way fails here.
-  if (typeof pattern === 'string') throw new TollgateError('TG_ERR_CONFIG_INVALID', `endpoints[${ep.index}].endpoint: ${pattern}`);
+  if (typeof pattern === 'string')
+    throw new TollgateError('TG_ERR_CONFIG_INVALID', `endpoints[${ep.index}].endpoint: ${pattern}`);
   const params = paramNames(pattern);
   const backends = ep.backends.map((b) => compileBackend(config, ep, params, b, deps));
   const calls = backends.map((b) => b.call);
   const only = calls.length === 1 ? calls[0] : undefined;
   const handler: EndpointHandler =
-    ep.outputEncoding === 'no-op' && only !== undefined ? new NoopHandler(ep, only, deps.handler) : new MergeHandler(ep, calls, deps.handler, config.maxBufferedBody);
-  return { id: ep.index, config: ep, method: ep.method, pattern, otel: resolveRouteOtel(config.otel, ep, pattern), auth: ep.auth, handler, backends };
+    ep.outputEncoding === 'no-op' && only !== undefined
+      ? new NoopHandler(ep, only, deps.handler)
+      : new MergeHandler(ep, calls, deps.handler, config.maxBufferedBody);
+  return {
+    id: ep.index,
+    config: ep,
+    method: ep.method,
+    pattern,
+    otel: resolveRouteOtel(config.otel, ep, pattern),
+    auth: ep.auth,
+    handler,
+    backends,
+  };
 }
 
-function compileBackend(config: GatewayConfig, ep: EndpointConfig, params: readonly string[], b: BackendConfig, deps: RouteDeps): BackendRoute<BackendCall> {
+function compileBackend(
+  config: GatewayConfig,
+  ep: EndpointConfig,
+  params: readonly string[],
+  b: BackendConfig,
+  deps: RouteDeps,
+): BackendRoute<BackendCall> {
   const targets = resolveTargets(b.hosts, deps.pools);
   // One checker per backend (backend/healthcheck), shared by its round-robin and the views.
   const health = b.health === undefined ? undefined : new HealthChecker(b.health, targets);

@@ -49,7 +49,10 @@ export class DescriptorGuard {
   ) {
     const inUse = openFiles();
     // 5 % of the limit, at least 32, for upstream sockets, log and config files, and the next handover.
-    this.capacity = limit === undefined || inUse === undefined ? Infinity : Math.max(1, limit - inUse - Math.max(32, Math.ceil(limit / 20)));
+    this.capacity =
+      limit === undefined || inUse === undefined
+        ? Infinity
+        : Math.max(1, limit - inUse - Math.max(32, Math.ceil(limit / 20)));
     server.on('connection', (socket: Socket) => this.#onConnection(socket));
   }
 
@@ -57,7 +60,12 @@ export class DescriptorGuard {
     if (this.#open >= this.capacity) {
       this.refused++;
       socket.destroy();
-      this.#logs.maybe('emfile', (suppressed) => this.logger.error({ code: 'EMFILE', capacity: this.capacity, suppressed }, 'accept failed: too many open files'));
+      this.#logs.maybe('emfile', (suppressed) =>
+        this.logger.error(
+          { code: 'EMFILE', capacity: this.capacity, suppressed },
+          'accept failed: too many open files',
+        ),
+      );
       return;
     }
     this.#open++;

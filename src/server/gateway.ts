@@ -64,9 +64,17 @@ export class Gateway {
       pools: this.#pools,
       userAgent: `Tollgate/${VERSION}`,
       injector,
-      handler: { completion: this.#completion, onBackendError: (endpoint, backend, err) => this.#logBackendError(endpoint, backend, err) },
+      handler: {
+        completion: this.#completion,
+        onBackendError: (endpoint, backend, err) => this.#logBackendError(endpoint, backend, err),
+      },
     });
-    this.#telemetry = new Telemetry(config, this.#routes, { logger: this.#logger, version: VERSION, injector, worker: options.worker === true });
+    this.#telemetry = new Telemetry(config, this.#routes, {
+      logger: this.#logger,
+      version: VERSION,
+      injector,
+      worker: options.worker === true,
+    });
     this.#stages = new RequestStages({
       builtins: new Builtins(config, this.#logger),
       router: new Router(this.#routes),
@@ -79,11 +87,16 @@ export class Gateway {
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
     // Node's own Host check answers a bare 400 without the error body; the check is a stage (stages/request-line.ts).
     const options = { ...listenerTimeouts(this.config.serverTimeouts), requireHostHeader: false };
-    const server = this.config.tls === undefined ? createHttpServer(options, onRequest) : createHttpsServer({ ...tlsServerOptions(this.config.tls), ...options }, onRequest);
+    const server =
+      this.config.tls === undefined
+        ? createHttpServer(options, onRequest)
+        : createHttpsServer({ ...tlsServerOptions(this.config.tls), ...options }, onRequest);
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => rejectMalformed(err, socket));
     // A gateway is no forward proxy (Go's server and nginx answer CONNECT with 400 too); without this
     // listener Node drops the connection without an answer.
-    server.on('connect', (_req: IncomingMessage, socket: Socket) => rejectMalformed(Object.assign(new Error('CONNECT'), { code: 'TG_CONNECT' }), socket));
+    server.on('connect', (_req: IncomingMessage, socket: Socket) =>
+      rejectMalformed(Object.assign(new Error('CONNECT'), { code: 'TG_CONNECT' }), socket),
+    );
     this.#telemetry.attach(server, () => this.#inFlight);
     new DescriptorGuard(server, this.#logger);
     this.#drain = new ListenerDrain(server, () => this.#telemetry.connections.active);
@@ -100,7 +113,16 @@ export class Gateway {
       throw err;
     }
     const address = server.address() as AddressInfo;
-    this.#logger.info({ address: address.address, port: address.port, tls: this.config.tls !== undefined, endpoints: this.config.endpoints.length, pid: process.pid }, 'gateway listening');
+    this.#logger.info(
+      {
+        address: address.address,
+        port: address.port,
+        tls: this.config.tls !== undefined,
+        endpoints: this.config.endpoints.length,
+        pid: process.pid,
+      },
+      'gateway listening',
+    );
     return address;
   }
 
@@ -141,7 +163,10 @@ export class Gateway {
     if (err.code === 'TG_ERR_CLIENT_ABORTED') return;
     const cause = causeCode(err);
     this.#failures.maybe(`${endpoint}\u0000${backend}\u0000${err.code}\u0000${cause}`, (suppressed) => {
-      this.#logger.warn({ endpoint, backend, code: err.code, cause, detail: err.message, suppressed }, 'backend request failed');
+      this.#logger.warn(
+        { endpoint, backend, code: err.code, cause, detail: err.message, suppressed },
+        'backend request failed',
+      );
     });
   }
 

@@ -10,10 +10,15 @@ import type { ServerTimeouts } from '../config/types.js';
 const MIN_CHECK_MS = 50;
 const MAX_CHECK_MS = 1_000;
 
-export function listenerTimeouts(t: ServerTimeouts): Pick<ServerOptions, 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'connectionsCheckingInterval'> {
+export function listenerTimeouts(
+  t: ServerTimeouts,
+): Pick<ServerOptions, 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'connectionsCheckingInterval'> {
   // Node refuses a header deadline beyond the request one; Go's server reads the headers within both.
-  const headersTimeout = t.readMs > 0 && (t.readHeaderMs === 0 || t.readHeaderMs > t.readMs) ? t.readMs : t.readHeaderMs;
+  const headersTimeout =
+    t.readMs > 0 && (t.readHeaderMs === 0 || t.readHeaderMs > t.readMs) ? t.readMs : t.readHeaderMs;
   const shortest = Math.min(...[headersTimeout, t.readMs].filter((ms) => ms > 0));
-  const check = Number.isFinite(shortest) ? Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, Math.floor(shortest / 4))) : MAX_CHECK_MS;
+  const check = Number.isFinite(shortest)
+    ? Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, Math.floor(shortest / 4)))
+    : MAX_CHECK_MS;
   return { headersTimeout, requestTimeout: t.readMs, keepAliveTimeout: t.idleMs, connectionsCheckingInterval: check };
 }

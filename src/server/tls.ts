@@ -16,13 +16,18 @@ export function tlsServerOptions(tls: TlsConfig): TlsOptions {
   const base = {
     minVersion: tls.minVersion,
     maxVersion: tls.maxVersion,
-    ...(tls.enableMtls ? { requestCert: true, rejectUnauthorized: true, ca: tls.caCerts.map((f) => readFileSync(f)) } : {}),
+    ...(tls.enableMtls
+      ? { requestCert: true, rejectUnauthorized: true, ca: tls.caCerts.map((f) => readFileSync(f)) }
+      : {}),
   };
   const pairs = tls.keys.map((k) => ({ cert: readFileSync(k.publicKey), key: readFileSync(k.privateKey) }));
   const first = pairs[0];
   if (first === undefined) throw new Error('tls: no certificate');
   if (pairs.length === 1) return { ...base, ...first };
-  const named: NamedContext[] = pairs.map((p) => ({ names: certificateNames(p.cert), context: createSecureContext({ ...base, ...p }) }));
+  const named: NamedContext[] = pairs.map((p) => ({
+    names: certificateNames(p.cert),
+    context: createSecureContext({ ...base, ...p }),
+  }));
   return {
     ...base,
     ...first,

@@ -42,7 +42,11 @@ export class ClientConnections {
     if (c === undefined) {
       const tls = socket as Socket & TlsFacts;
       const version = tls.getProtocol?.() ?? undefined;
-      c = new ClientConnection(socket.remoteAddress ?? '', version, version === undefined ? undefined : tls.getCipher?.()?.standardName);
+      c = new ClientConnection(
+        socket.remoteAddress ?? '',
+        version,
+        version === undefined ? undefined : tls.getCipher?.()?.standardName,
+      );
       this.#bySocket.set(socket, c);
     }
     return c;

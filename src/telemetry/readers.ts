@@ -47,25 +47,65 @@ export class TelemetryReaders {
     const otel = config.otel;
     if (otel !== undefined) {
       for (const p of otel.prometheus.filter((e) => !e.disableMetrics)) {
-        this.exporters.push(new PrometheusExporterServer({ name: p.name, port: p.port, listenIp: p.listenIp, groups: prometheusGroups(p) }, sources.metrics, logger));
+        this.exporters.push(
+          new PrometheusExporterServer(
+            { name: p.name, port: p.port, listenIp: p.listenIp, groups: prometheusGroups(p) },
+            sources.metrics,
+            logger,
+          ),
+        );
       }
       const withMetrics = otel.otlp.filter((e) => !e.disableMetrics);
       if (withMetrics.length > 0) {
         const attributes = otlpResourceAttributes(otel);
         const resource = resourceFromAttributes(attributes);
-        const pushes = sources.self.counter('self', { name: 'tollgate_telemetry_metric_pushes', help: 'OTLP metric pushes of each exporter, by outcome (exported, failed, skipped while one was in flight).' });
+        const pushes = sources.self.counter('self', {
+          name: 'tollgate_telemetry_metric_pushes',
+          help: 'OTLP metric pushes of each exporter, by outcome (exported, failed, skipped while one was in flight).',
+        });
         for (const e of withMetrics) {
-          const stats = { exported: pushes.bind([['exporter', e.name], ['outcome', 'exported']]), failed: pushes.bind([['exporter', e.name], ['outcome', 'failed']]), skipped: pushes.bind([['exporter', e.name], ['outcome', 'skipped']]) };
+          const stats = {
+            exported: pushes.bind([
+              ['exporter', e.name],
+              ['outcome', 'exported'],
+            ]),
+            failed: pushes.bind([
+              ['exporter', e.name],
+              ['outcome', 'failed'],
+            ]),
+            skipped: pushes.bind([
+              ['exporter', e.name],
+              ['outcome', 'skipped'],
+            ]),
+          };
           const periodS = e.reportingPeriodS > 0 ? e.reportingPeriodS : otel.metricReportingPeriodS;
-          this.pushers.push(new OtlpMetricPusher(createMetricExporter(e), sources.metrics, new Set(['otel']), resource, timerMs(periodS * 1000), stats, logger));
+          this.pushers.push(
+            new OtlpMetricPusher(
+              createMetricExporter(e),
+              sources.metrics,
+              new Set(['otel']),
+              resource,
+              timerMs(periodS * 1000),
+              stats,
+              logger,
+            ),
+          );
         }
       }
     }
     if (config.kong !== undefined) this.kongStatus = new KongStatusServer(config.kong, sources.metrics, logger);
-    if (config.dashboard !== undefined && sources.dashboard !== undefined) this.dashboard = new DashboardServer(config.dashboard, sources.dashboard, logger);
+    if (config.dashboard !== undefined && sources.dashboard !== undefined)
+      this.dashboard = new DashboardServer(config.dashboard, sources.dashboard, logger);
     if (config.influx !== undefined && sources.stats !== undefined) {
-      const batches = sources.self.counter('self', { name: 'tollgate_telemetry_influx_batches', help: 'InfluxDB write batches, by outcome (written, failed, dropped from the full buffer).' });
-      const stats = { written: batches.bind([['outcome', 'written']]), failed: batches.bind([['outcome', 'failed']]), dropped: batches.bind([['outcome', 'dropped']]) };
+      const batches = sources.self.counter('self', {
+        name: 'tollgate_telemetry_influx_batches',
+        help: 'InfluxDB write batches, by outcome (written, failed, dropped from the full buffer).',
+      });
+      const stats = {
+        written: batches.bind([['outcome', 'written']]),
+        failed: batches.bind([['outcome', 'failed']]),
+        dropped: batches.bind([['outcome', 'dropped']]),
+      };
       this.influx = new InfluxPusher(config.influx, sources.stats, logger, stats);
     }
   }
@@ -80,6 +120,12 @@ export class TelemetryReaders {
 
   /** Stops the listeners; the pushers send their last values within `deadlineMs`. */
   async close(deadlineMs: number): Promise<void> {
-    await Promise.all([...this.exporters.map((e) => e.close()), this.influx?.close(deadlineMs), ...this.pushers.map((p) => p.close(deadlineMs)), this.kongStatus?.close(), this.dashboard?.close()]);
+    await Promise.all([
+      ...this.exporters.map((e) => e.close()),
+      this.influx?.close(deadlineMs),
+      ...this.pushers.map((p) => p.close(deadlineMs)),
+      this.kongStatus?.close(),
+      this.dashboard?.close(),
+    ]);
   }
 }

@@ -94,7 +94,8 @@ export class Telemetry {
     this.#logger = options.logger;
     this.#worker = options.worker === true;
     if (config.otel !== undefined) this.#setUpOtel(config, config.otel, routes, options.injector);
-    if (config.kong !== undefined) this.#sinks.push(new KongView(this.store, config.kong, config, routes, this.connections, options.version));
+    if (config.kong !== undefined)
+      this.#sinks.push(new KongView(this.store, config.kong, config, routes, this.connections, options.version));
     if (config.stats !== undefined) {
       this.stats = new ExtendedMetrics(config.stats, config, routes, this.#logger);
       this.#sinks.push(this.stats.view);
@@ -103,8 +104,19 @@ export class Telemetry {
     if (dashboard !== undefined) this.#sinks.push(dashboard);
     this.#dashboardView = dashboard;
     const groups = new Set([DASHBOARD_GROUP]);
-    const dashboardSource = dashboard === undefined ? undefined : { readDashboard: () => Promise.resolve({ snapshot: this.store.snapshot(groups), slow: dashboard.slow.list() }) };
-    if (!this.#worker) this.#readers = new TelemetryReaders(config, { metrics: this.store, stats: this.stats, self: this.store, dashboard: dashboardSource }, this.#logger);
+    const dashboardSource =
+      dashboard === undefined
+        ? undefined
+        : {
+            readDashboard: () =>
+              Promise.resolve({ snapshot: this.store.snapshot(groups), slow: dashboard.slow.list() }),
+          };
+    if (!this.#worker)
+      this.#readers = new TelemetryReaders(
+        config,
+        { metrics: this.store, stats: this.stats, self: this.store, dashboard: dashboardSource },
+        this.#logger,
+      );
   }
 
   readonly #dashboardView: DashboardView | undefined;
@@ -144,7 +156,12 @@ export class Telemetry {
     return this.#readers?.influx;
   }
 
-  #setUpOtel(config: GatewayConfig, otel: OtelSettings, routes: readonly CompiledRoute[], injector: TraceInjector | undefined): void {
+  #setUpOtel(
+    config: GatewayConfig,
+    otel: OtelSettings,
+    routes: readonly CompiledRoute[],
+    injector: TraceInjector | undefined,
+  ): void {
     this.#sinks.push(new KrakendOtelView(this.store, otel, config, routes));
     const resource: [string, string][] = [
       ['service_name', otel.serviceName],
@@ -153,19 +170,43 @@ export class Telemetry {
     if (otel.deployEnv !== '') resource.push(['deployment_environment', otel.deployEnv]);
     // Resource and scope as the Prometheus exporter shows them; OTLP carries them natively instead.
     this.store.gauge('otel-info', { name: 'target_info', help: 'Target metadata' }).bind(resource).set(1);
-    this.store.gauge('otel-info', { name: 'otel_scope_info', help: 'Instrumentation Scope metadata' }).bind(SCOPE_LABELS).set(1);
+    this.store
+      .gauge('otel-info', { name: 'otel_scope_info', help: 'Instrumentation Scope metadata' })
+      .bind(SCOPE_LABELS)
+      .set(1);
     if (injector !== undefined) this.#setUpTracing(config, otel, routes, injector);
     const active = otel.prometheus.filter((p) => !p.disableMetrics);
     if (active.some((p) => p.processMetrics)) registerProcessMetrics(this.store);
     if (active.some((p) => p.goMetrics)) this.#runtime = new NodeRuntimeMetrics(this.store);
   }
 
-  #setUpTracing(config: GatewayConfig, otel: OtelSettings, routes: readonly CompiledRoute[], injector: TraceInjector): void {
+  #setUpTracing(
+    config: GatewayConfig,
+    otel: OtelSettings,
+    routes: readonly CompiledRoute[],
+    injector: TraceInjector,
+  ): void {
     const traced = otel.otlp.filter((e) => !e.disableTraces);
     const attributes = otlpResourceAttributes(otel);
-    const spans = this.store.counter('self', { name: 'tollgate_telemetry_spans', help: 'Spans handled by each OTLP exporter, by outcome (exported, dropped when the queue is full, failed).' });
+    const spans = this.store.counter('self', {
+      name: 'tollgate_telemetry_spans',
+      help: 'Spans handled by each OTLP exporter, by outcome (exported, dropped when the queue is full, failed).',
+    });
     for (const e of traced) {
-      const stats = { exported: spans.bind([['exporter', e.name], ['outcome', 'exported']]), dropped: spans.bind([['exporter', e.name], ['outcome', 'dropped']]), failed: spans.bind([['exporter', e.name], ['outcome', 'failed']]) };
+      const stats = {
+        exported: spans.bind([
+          ['exporter', e.name],
+          ['outcome', 'exported'],
+        ]),
+        dropped: spans.bind([
+          ['exporter', e.name],
+          ['outcome', 'dropped'],
+        ]),
+        failed: spans.bind([
+          ['exporter', e.name],
+          ['outcome', 'failed'],
+        ]),
+      };
       this.#batchers.push(new SpanBatcher(createSpanExporter(e, attributes), stats, otel.spanBatch));
     }
     const batchers = this.#batchers;
@@ -198,7 +239,9 @@ export class Telemetry {
       try {
         sink.record(rec);
       } catch (err) {
-        this.#errors.maybe(sink.constructor.name, (suppressed) => this.#logger.error({ err, suppressed }, 'telemetry view failed'));
+        this.#errors.maybe(sink.constructor.name, (suppressed) =>
+          this.#logger.error({ err, suppressed }, 'telemetry view failed'),
+        );
       }
     }
   }

@@ -15,7 +15,8 @@ export function parseSamples(text: string): Sample[] {
     const m = LINE.exec(line);
     if (m === null) throw new Error(`unparseable line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1] as string] = (l[2] as string).replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    for (const l of (m[2] ?? '').matchAll(LABEL))
+      labels[l[1] as string] = (l[2] as string).replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
     out.push({ name: m[1] as string, labels, value: Number(m[3]) });
   }
   return out;

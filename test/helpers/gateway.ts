@@ -15,11 +15,15 @@ export interface RunningGateway {
 }
 
 /** A pino logger writing into an array, so tests can assert on log lines. */
-export function memoryLogger(level: 'debug' | 'info' | 'warn' = 'warn'): { logger: Logger; lines: Record<string, unknown>[] } {
+export function memoryLogger(level: 'debug' | 'info' | 'warn' = 'warn'): {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+} {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });

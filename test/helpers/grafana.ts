@@ -32,7 +32,11 @@ export function allPanels(d: { readonly panels?: readonly GrafanaPanel[] }): Gra
 
 /** The non-empty PromQL targets of every panel, with the panel's title. */
 export function panelQueries(d: { readonly panels?: readonly GrafanaPanel[] }): { title: string; expr: string }[] {
-  return allPanels(d).flatMap((p) => (p.targets ?? []).flatMap((t) => (t.expr === undefined || t.expr.trim() === '' ? [] : [{ title: p.title ?? '', expr: t.expr }])));
+  return allPanels(d).flatMap((p) =>
+    (p.targets ?? []).flatMap((t) =>
+      t.expr === undefined || t.expr.trim() === '' ? [] : [{ title: p.title ?? '', expr: t.expr }],
+    ),
+  );
 }
 
 /**
@@ -40,13 +44,16 @@ export function panelQueries(d: { readonly panels?: readonly GrafanaPanel[] }): 
  * error when `strict` (the panel would fail in Grafana), else left as it is.
  */
 export function substituteVariables(expr: string, values: ReadonlyMap<string, string>, strict = true): string {
-  return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare ?? '';
-    const value = values.get(name);
-    if (value !== undefined) return value;
-    if (strict) throw new Error(`undefined variable $${name} in: ${expr}`);
-    return whole;
-  });
+  return expr.replace(
+    /\$\{(\w+)(?::\w+)?\}|\$(\w+)/g,
+    (whole, braced: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare ?? '';
+      const value = values.get(name);
+      if (value !== undefined) return value;
+      if (strict) throw new Error(`undefined variable $${name} in: ${expr}`);
+      return whole;
+    },
+  );
 }
 
 /**

@@ -96,7 +96,8 @@ export async function startInflux(t: TestContext): Promise<InfluxServer> {
     if (auth) headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
     const r = await request(`${url}/query`, { method: 'POST', body: params.toString(), headers });
     const body = (await r.body.json()) as { error?: string; results?: { error?: string; series?: InfluxSeries[] }[] };
-    if (r.statusCode >= 300 || body.error !== undefined) throw new Error(`influx ${q}: ${r.statusCode} ${body.error ?? ''}`);
+    if (r.statusCode >= 300 || body.error !== undefined)
+      throw new Error(`influx ${q}: ${r.statusCode} ${body.error ?? ''}`);
     return body;
   };
 

@@ -69,7 +69,11 @@ let cachedAvailability: JudgesAvailable | undefined;
 
 export function judgesAvailable(): JudgesAvailable {
   if (cachedAvailability !== undefined) return cachedAvailability;
-  const py = spawnSync(JUDGE_PYTHON, ['-I', '-c', 'import prometheus_client.openmetrics.parser, prometheus_client.parser'], { stdio: 'ignore', timeout: JUDGE_TIMEOUT_MS });
+  const py = spawnSync(
+    JUDGE_PYTHON,
+    ['-I', '-c', 'import prometheus_client.openmetrics.parser, prometheus_client.parser'],
+    { stdio: 'ignore', timeout: JUDGE_TIMEOUT_MS },
+  );
   cachedAvailability = {
     promtool: findBinary('promtool') !== undefined,
     openmetrics: py.status === 0,

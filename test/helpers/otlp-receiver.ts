@@ -11,7 +11,12 @@
  * what the receiver answered). `spans()` / `metrics()` flatten the requests that were *accepted* into one row per span
  * or data point, so retried batches after a fault are not counted twice. `setBehaviour()` injects faults at run time.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
@@ -61,16 +66,24 @@ export function loadOtlpProtos(): OtlpProtos {
   root.resolvePath = (_origin, target) => (isAbsolute(target) ? target : join(OTLP_PROTO_DIR, target));
   root.loadSync([...SERVICE_FILES]);
   // google.rpc.Status { int32 code = 1; string message = 2; } — `details` (repeated Any) is omitted: we never send any.
-  root.define('google.rpc').add(
-    new protobuf.Type('Status').add(new protobuf.Field('code', 1, 'int32')).add(new protobuf.Field('message', 2, 'string')),
-  );
+  root
+    .define('google.rpc')
+    .add(
+      new protobuf.Type('Status')
+        .add(new protobuf.Field('code', 1, 'int32'))
+        .add(new protobuf.Field('message', 2, 'string')),
+    );
   root.resolveAll();
   protosCache = {
     root,
     ExportTraceServiceRequest: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
     ExportTraceServiceResponse: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse'),
-    ExportMetricsServiceRequest: root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest'),
-    ExportMetricsServiceResponse: root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse'),
+    ExportMetricsServiceRequest: root.lookupType(
+      'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
+    ),
+    ExportMetricsServiceResponse: root.lookupType(
+      'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse',
+    ),
     TraceService: root.lookupService('opentelemetry.proto.collector.trace.v1.TraceService'),
     MetricsService: root.lookupService('opentelemetry.proto.collector.metrics.v1.MetricsService'),
     RpcStatus: root.lookupType('google.rpc.Status'),
@@ -79,7 +92,12 @@ export function loadOtlpProtos(): OtlpProtos {
 }
 
 /** The conversion the brief fixes for recorded requests: longs and bytes as strings (base64), enums by name. */
-export const TO_OBJECT_OPTIONS: protobuf.IConversionOptions = { longs: String, bytes: String, defaults: true, enums: String };
+export const TO_OBJECT_OPTIONS: protobuf.IConversionOptions = {
+  longs: String,
+  bytes: String,
+  defaults: true,
+  enums: String,
+};
 
 /** Plain object in, encoded bytes out; `fromObject` accepts ids as Buffers or base64 strings and longs as strings. */
 export function encodeExportRequest(signal: OtlpSignal, request: Record<string, unknown>): Buffer {
@@ -204,7 +222,11 @@ export interface OtlpSpanObject {
 }
 export interface OtlpResourceSpansObject {
   readonly resource: OtlpResourceObject | null;
-  readonly scopeSpans: readonly { readonly scope: OtlpScopeObject | null; readonly spans: readonly OtlpSpanObject[]; readonly schemaUrl: string }[];
+  readonly scopeSpans: readonly {
+    readonly scope: OtlpScopeObject | null;
+    readonly spans: readonly OtlpSpanObject[];
+    readonly schemaUrl: string;
+  }[];
   /** Deprecated pre-1.0 field (1000); still read so old senders are not silently dropped. */
   readonly instrumentationLibrarySpans: readonly {
     readonly instrumentationLibrary: OtlpScopeObject | null;
@@ -271,8 +293,15 @@ export interface OtlpMetricObject {
   readonly description: string;
   readonly unit: string;
   readonly gauge?: { readonly dataPoints: readonly OtlpNumberDataPointObject[] };
-  readonly sum?: { readonly dataPoints: readonly OtlpNumberDataPointObject[]; readonly aggregationTemporality: string; readonly isMonotonic: boolean };
-  readonly histogram?: { readonly dataPoints: readonly OtlpHistogramDataPointObject[]; readonly aggregationTemporality: string };
+  readonly sum?: {
+    readonly dataPoints: readonly OtlpNumberDataPointObject[];
+    readonly aggregationTemporality: string;
+    readonly isMonotonic: boolean;
+  };
+  readonly histogram?: {
+    readonly dataPoints: readonly OtlpHistogramDataPointObject[];
+    readonly aggregationTemporality: string;
+  };
   readonly exponentialHistogram?: {
     readonly dataPoints: readonly OtlpExponentialHistogramDataPointObject[];
     readonly aggregationTemporality: string;
@@ -281,7 +310,11 @@ export interface OtlpMetricObject {
 }
 export interface OtlpResourceMetricsObject {
   readonly resource: OtlpResourceObject | null;
-  readonly scopeMetrics: readonly { readonly scope: OtlpScopeObject | null; readonly metrics: readonly OtlpMetricObject[]; readonly schemaUrl: string }[];
+  readonly scopeMetrics: readonly {
+    readonly scope: OtlpScopeObject | null;
+    readonly metrics: readonly OtlpMetricObject[];
+    readonly schemaUrl: string;
+  }[];
   readonly instrumentationLibraryMetrics: readonly {
     readonly instrumentationLibrary: OtlpScopeObject | null;
     readonly metrics: readonly OtlpMetricObject[];
@@ -297,7 +330,8 @@ export interface ExportMetricsServiceRequestObject {
 // Flattening
 
 /** An OTLP AnyValue as plain JS: ints become numbers (strings beyond 2^53), bytes stay base64, kvlists become records. */
-export type AttributeValue = string | number | boolean | null | readonly AttributeValue[] | { readonly [key: string]: AttributeValue };
+export type AttributeValue =
+  string | number | boolean | null | readonly AttributeValue[] | { readonly [key: string]: AttributeValue };
 export type AttributeRecord = Readonly<Record<string, AttributeValue>>;
 
 /** base64 (as toObject renders bytes) or raw bytes → lowercase hex; '' for an absent id. */
@@ -447,7 +481,8 @@ export interface FlatSummaryPoint extends FlatPointBase {
 }
 
 /** One row per data point; narrow on `kind`. */
-export type FlatMetric = FlatSumPoint | FlatGaugePoint | FlatHistogramPoint | FlatExponentialHistogramPoint | FlatSummaryPoint;
+export type FlatMetric =
+  FlatSumPoint | FlatGaugePoint | FlatHistogramPoint | FlatExponentialHistogramPoint | FlatSummaryPoint;
 
 function scopeOf(s: OtlpScopeObject | null | undefined): FlatScope {
   return { name: s?.name ?? '', version: s?.version ?? '' };
@@ -467,7 +502,10 @@ export function flattenTraceRequest(req: ExportTraceServiceRequestObject, transp
     const resource = attributesToRecord(rs.resource?.attributes);
     const groups = [
       ...rs.scopeSpans.map((ss) => ({ scope: scopeOf(ss.scope), spans: ss.spans })),
-      ...(rs.instrumentationLibrarySpans ?? []).map((il) => ({ scope: scopeOf(il.instrumentationLibrary), spans: il.spans })),
+      ...(rs.instrumentationLibrarySpans ?? []).map((il) => ({
+        scope: scopeOf(il.instrumentationLibrary),
+        spans: il.spans,
+      })),
     ];
     for (const { scope, spans } of groups) {
       for (const s of spans) {
@@ -485,8 +523,16 @@ export function flattenTraceRequest(req: ExportTraceServiceRequestObject, transp
           endTimeUnixNano: s.endTimeUnixNano,
           durationMs: nanosDiffMs(s.startTimeUnixNano, s.endTimeUnixNano),
           attributes: attributesToRecord(s.attributes),
-          events: s.events.map((e) => ({ name: e.name, attributes: attributesToRecord(e.attributes), timeUnixNano: e.timeUnixNano })),
-          links: s.links.map((l) => ({ traceId: idToHex(l.traceId), spanId: idToHex(l.spanId), attributes: attributesToRecord(l.attributes) })),
+          events: s.events.map((e) => ({
+            name: e.name,
+            attributes: attributesToRecord(e.attributes),
+            timeUnixNano: e.timeUnixNano,
+          })),
+          links: s.links.map((l) => ({
+            traceId: idToHex(l.traceId),
+            spanId: idToHex(l.spanId),
+            attributes: attributesToRecord(l.attributes),
+          })),
           status: { code: String(s.status?.code ?? 'STATUS_CODE_UNSET'), message: s.status?.message ?? '' },
         });
       }
@@ -495,7 +541,10 @@ export function flattenTraceRequest(req: ExportTraceServiceRequestObject, transp
   return out;
 }
 
-function numberValue(p: { readonly asDouble?: number; readonly asInt?: string }): { value: number; valueType: 'int' | 'double' } {
+function numberValue(p: { readonly asDouble?: number; readonly asInt?: string }): {
+  value: number;
+  valueType: 'int' | 'double';
+} {
   if (p.asInt !== undefined) return { value: Number(p.asInt), valueType: 'int' };
   return { value: p.asDouble ?? 0, valueType: 'double' };
 }
@@ -520,11 +569,16 @@ export function flattenMetricsRequest(req: ExportMetricsServiceRequestObject, tr
     const resource = attributesToRecord(rm.resource?.attributes);
     const groups = [
       ...rm.scopeMetrics.map((sm) => ({ scope: scopeOf(sm.scope), metrics: sm.metrics })),
-      ...(rm.instrumentationLibraryMetrics ?? []).map((il) => ({ scope: scopeOf(il.instrumentationLibrary), metrics: il.metrics })),
+      ...(rm.instrumentationLibraryMetrics ?? []).map((il) => ({
+        scope: scopeOf(il.instrumentationLibrary),
+        metrics: il.metrics,
+      })),
     ];
     for (const { scope, metrics } of groups) {
       for (const m of metrics) {
-        const base = (p: OtlpPointBaseObject & { readonly exemplars?: readonly OtlpExemplarObject[] }): FlatPointBase => ({
+        const base = (
+          p: OtlpPointBaseObject & { readonly exemplars?: readonly OtlpExemplarObject[] },
+        ): FlatPointBase => ({
           transport,
           resource,
           scope,
@@ -538,7 +592,13 @@ export function flattenMetricsRequest(req: ExportMetricsServiceRequestObject, tr
         });
         if (m.sum) {
           for (const p of m.sum.dataPoints) {
-            out.push({ ...base(p), kind: 'sum', monotonic: m.sum.isMonotonic, temporality: String(m.sum.aggregationTemporality), ...numberValue(p) });
+            out.push({
+              ...base(p),
+              kind: 'sum',
+              monotonic: m.sum.isMonotonic,
+              temporality: String(m.sum.aggregationTemporality),
+              ...numberValue(p),
+            });
           }
         } else if (m.gauge) {
           for (const p of m.gauge.dataPoints) out.push({ ...base(p), kind: 'gauge', ...numberValue(p) });
@@ -722,12 +782,19 @@ function hexIdsToBytes(value: unknown): unknown {
   return out;
 }
 
-function decode(signal: OtlpSignal, body: Buffer, json: boolean): ExportTraceServiceRequestObject | ExportMetricsServiceRequestObject {
+function decode(
+  signal: OtlpSignal,
+  body: Buffer,
+  json: boolean,
+): ExportTraceServiceRequestObject | ExportMetricsServiceRequestObject {
   const p = loadOtlpProtos();
   const type = signal === 'traces' ? p.ExportTraceServiceRequest : p.ExportMetricsServiceRequest;
-  const msg = json ? type.fromObject(hexIdsToBytes(JSON.parse(body.toString('utf8'))) as PlainMessage) : type.decode(body);
+  const msg = json
+    ? type.fromObject(hexIdsToBytes(JSON.parse(body.toString('utf8'))) as PlainMessage)
+    : type.decode(body);
   // toObject yields an untyped record; its shape is fixed by the .proto schema and mirrored by the interfaces above.
-  return type.toObject(msg, TO_OBJECT_OPTIONS) as unknown as ExportTraceServiceRequestObject | ExportMetricsServiceRequestObject;
+  return type.toObject(msg, TO_OBJECT_OPTIONS) as unknown as
+    ExportTraceServiceRequestObject | ExportMetricsServiceRequestObject;
 }
 
 function errorMessage(e: unknown): string {
@@ -782,8 +849,22 @@ export async function startOtlpReceiver(t: TestContext, opts: OtlpReceiverOption
   };
   const delayFor = (b: ReceiverBehaviour): number => b.delayMs ?? (b.mode === 'slow' ? 1000 : 0);
 
-  const record = (signal: OtlpSignal, transport: OtlpTransport, path: string, headers: Record<string, string>): Entry => {
-    const entry: Entry = { signal, transport, path, headers, time: Date.now(), behaviour, accepted: false, refused: false };
+  const record = (
+    signal: OtlpSignal,
+    transport: OtlpTransport,
+    path: string,
+    headers: Record<string, string>,
+  ): Entry => {
+    const entry: Entry = {
+      signal,
+      transport,
+      path,
+      headers,
+      time: Date.now(),
+      behaviour,
+      accepted: false,
+      refused: false,
+    };
     requests.push(entry);
     return entry;
   };
@@ -807,13 +888,19 @@ export async function startOtlpReceiver(t: TestContext, opts: OtlpReceiverOption
     const sendStatus = (res: ServerResponse, status: number, message: string, json: boolean): void => {
       const body = json
         ? Buffer.from(JSON.stringify({ code: grpc.status.UNKNOWN, message }))
-        : Buffer.from(protos.RpcStatus.encode(protos.RpcStatus.fromObject({ code: grpc.status.UNKNOWN, message })).finish());
-      res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf', 'content-length': body.length });
+        : Buffer.from(
+            protos.RpcStatus.encode(protos.RpcStatus.fromObject({ code: grpc.status.UNKNOWN, message })).finish(),
+          );
+      res.writeHead(status, {
+        'content-type': json ? 'application/json' : 'application/x-protobuf',
+        'content-length': body.length,
+      });
       res.end(body);
     };
     const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
       const path = new URL(req.url ?? '/', 'http://receiver').pathname;
-      const signal: OtlpSignal | undefined = path === '/v1/traces' ? 'traces' : path === '/v1/metrics' ? 'metrics' : undefined;
+      const signal: OtlpSignal | undefined =
+        path === '/v1/traces' ? 'traces' : path === '/v1/metrics' ? 'metrics' : undefined;
       if (!signal) {
         res.writeHead(404).end();
         return;
@@ -867,11 +954,15 @@ export async function startOtlpReceiver(t: TestContext, opts: OtlpReceiverOption
         sendStatus(res, entry.httpStatus, 'rejected (test fault)', json);
         return;
       }
-      const responseType = signal === 'traces' ? protos.ExportTraceServiceResponse : protos.ExportMetricsServiceResponse;
+      const responseType =
+        signal === 'traces' ? protos.ExportTraceServiceResponse : protos.ExportMetricsServiceResponse;
       const out = json ? Buffer.from('{}') : Buffer.from(responseType.encode(responseType.create({})).finish());
       entry.httpStatus = 200;
       entry.accepted = true;
-      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf', 'content-length': out.length });
+      res.writeHead(200, {
+        'content-type': json ? 'application/json' : 'application/x-protobuf',
+        'content-length': out.length,
+      });
       res.end(out);
     };
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -879,7 +970,9 @@ export async function startOtlpReceiver(t: TestContext, opts: OtlpReceiverOption
         if (!res.headersSent) res.writeHead(500).end(errorMessage(e));
       });
     };
-    httpServer = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createHttpServer(listener);
+    httpServer = opts.tls
+      ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener)
+      : createHttpServer(listener);
     const server = httpServer;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -930,7 +1023,8 @@ export async function startOtlpReceiver(t: TestContext, opts: OtlpReceiverOption
             callback({ code: entry.grpcCode, details: 'rejected (test fault)' });
             return;
           }
-          const responseType = signal === 'traces' ? protos.ExportTraceServiceResponse : protos.ExportMetricsServiceResponse;
+          const responseType =
+            signal === 'traces' ? protos.ExportTraceServiceResponse : protos.ExportMetricsServiceResponse;
           entry.grpcCode = GRPC_OK;
           entry.accepted = true;
           callback(null, Buffer.from(responseType.encode(responseType.create({})).finish()));
@@ -968,7 +1062,9 @@ export async function startOtlpReceiver(t: TestContext, opts: OtlpReceiverOption
   const spans = (): FlatSpan[] =>
     accepted().flatMap((r) => (r.signal === 'traces' && r.request ? flattenTraceRequest(r.request, r.transport) : []));
   const metrics = (): FlatMetric[] =>
-    accepted().flatMap((r) => (r.signal === 'metrics' && r.request ? flattenMetricsRequest(r.request, r.transport) : []));
+    accepted().flatMap((r) =>
+      r.signal === 'metrics' && r.request ? flattenMetricsRequest(r.request, r.transport) : [],
+    );
   const countOf = (signal: OtlpSignal): number => requests.filter((r) => r.signal === signal).length;
   const disabled = (what: string): never => {
     throw new Error(`OTLP receiver started without ${what}`);

@@ -34,7 +34,13 @@ function isExecutable(file: string): boolean {
 export function findBinary(name: string): string | undefined {
   const override = process.env[`${name.toUpperCase()}_BIN`];
   if (override !== undefined && override !== '' && isExecutable(override)) return override;
-  const candidates = [join('/usr/bin', name), ...(process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, name))];
+  const candidates = [
+    join('/usr/bin', name),
+    ...(process.env['PATH'] ?? '')
+      .split(delimiter)
+      .filter((d) => d !== '')
+      .map((d) => join(d, name)),
+  ];
   return candidates.find(isExecutable);
 }
 
@@ -235,14 +241,21 @@ async function apiGet(base: string, path: string, params: Record<string, string>
   }
   if (body.status !== 'success') {
     // 400 bad_data for PromQL syntax errors, 422 execution, 503 unavailable (e.g. exemplar storage off).
-    throw new Error(`prometheus ${u.pathname} ${JSON.stringify(params)}: ${body.errorType ?? 'error'}: ${body.error ?? text}`);
+    throw new Error(
+      `prometheus ${u.pathname} ${JSON.stringify(params)}: ${body.errorType ?? 'error'}: ${body.error ?? text}`,
+    );
   }
   return body.data;
 }
 
 function toSample(metric: unknown, pair: unknown): PromSample {
   const [t, v] = Array.isArray(pair) ? (pair as [number, string]) : [Number.NaN, 'NaN'];
-  return { metric: (isRecord(metric) ? metric : {}) as Record<string, string>, time: t, value: parsePromFloat(v), rawValue: v };
+  return {
+    metric: (isRecord(metric) ? metric : {}) as Record<string, string>,
+    time: t,
+    value: parsePromFloat(v),
+    rawValue: v,
+  };
 }
 
 function stripProxyEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -266,14 +279,16 @@ export function buildPrometheusConfig(opts: StartPrometheusOptions): Record<stri
       evaluation_interval: interval,
     },
     scrape_configs: opts.targets.map((tg) => {
-      if (tg.labels !== undefined && 'job' in tg.labels) throw new Error(`target ${tg.job}: do not override the job label`);
+      if (tg.labels !== undefined && 'job' in tg.labels)
+        throw new Error(`target ${tg.job}: do not override the job label`);
       const sc: Record<string, unknown> = {
         job_name: tg.job,
         metrics_path: tg.metricsPath ?? '/metrics',
         scheme: tg.scheme ?? 'http',
         static_configs: [{ targets: [tg.target], ...(tg.labels === undefined ? {} : { labels: tg.labels }) }],
       };
-      if (tg.authorizationBearer !== undefined) sc['authorization'] = { type: 'Bearer', credentials: tg.authorizationBearer };
+      if (tg.authorizationBearer !== undefined)
+        sc['authorization'] = { type: 'Bearer', credentials: tg.authorizationBearer };
       if (tg.tls !== undefined) {
         sc['tls_config'] = {
           ...(tg.tls.caFile === undefined ? {} : { ca_file: tg.tls.caFile }),
@@ -290,7 +305,10 @@ const LOG_LIMIT = 64 * 1024;
 
 export async function startPrometheus(t: TestContext, opts: StartPrometheusOptions): Promise<PromServer> {
   const bins = findPrometheus();
-  if (bins === undefined) throw new Error('prometheus/promtool not found (apt-get install prometheus); tests should check judgesAvailable() and t.skip()');
+  if (bins === undefined)
+    throw new Error(
+      'prometheus/promtool not found (apt-get install prometheus); tests should check judgesAvailable() and t.skip()',
+    );
   const version = prometheusVersion();
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-prom-'));
   const config = buildPrometheusConfig(opts);
@@ -333,7 +351,11 @@ export async function startPrometheus(t: TestContext, opts: StartPrometheusOptio
     ];
     // No alertmanagers, remote_write or service discovery are configured, so the only network
     // traffic is the loopback scrape and our API calls.
-    const c = spawn(bins.prometheus, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: stripProxyEnv(process.env) });
+    const c = spawn(bins.prometheus, args, {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: stripProxyEnv(process.env),
+    });
     child = c;
     log = '';
     c.stderr?.setEncoding('utf8');
@@ -350,7 +372,9 @@ export async function startPrometheus(t: TestContext, opts: StartPrometheusOptio
       reloadFlag = false;
       continue;
     }
-    throw new Error(`prometheus ${version} did not become ready (${ready}); args: ${args.join(' ')}\n--- stderr ---\n${log}`);
+    throw new Error(
+      `prometheus ${version} did not become ready (${ready}); args: ${args.join(' ')}\n--- stderr ---\n${log}`,
+    );
   }
 
   const base = url;
@@ -362,17 +386,27 @@ export async function startPrometheus(t: TestContext, opts: StartPrometheusOptio
     log: () => log,
 
     async query(expr, time) {
-      const data = await apiGet(base, '/api/v1/query', { query: expr, ...(time === undefined ? {} : { time: String(time) }) });
+      const data = await apiGet(base, '/api/v1/query', {
+        query: expr,
+        ...(time === undefined ? {} : { time: String(time) }),
+      });
       if (!isRecord(data)) throw new Error(`unexpected query answer: ${JSON.stringify(data)}`);
       const { resultType, result } = data;
-      if (resultType === 'vector' && Array.isArray(result)) return result.map((r: unknown) => (isRecord(r) ? toSample(r['metric'], r['value']) : toSample({}, undefined)));
+      if (resultType === 'vector' && Array.isArray(result))
+        return result.map((r: unknown) => (isRecord(r) ? toSample(r['metric'], r['value']) : toSample({}, undefined)));
       if (resultType === 'scalar' || resultType === 'string') return [toSample({}, result)];
       throw new Error(`query ${expr} returned a ${String(resultType)}; use queryRange for range vectors`);
     },
 
     async queryRange(expr, startSec, endSec, stepSec) {
-      const data = await apiGet(base, '/api/v1/query_range', { query: expr, start: String(startSec), end: String(endSec), step: String(stepSec) });
-      if (!isRecord(data) || !Array.isArray(data['result'])) throw new Error(`unexpected query_range answer: ${JSON.stringify(data)}`);
+      const data = await apiGet(base, '/api/v1/query_range', {
+        query: expr,
+        start: String(startSec),
+        end: String(endSec),
+        step: String(stepSec),
+      });
+      if (!isRecord(data) || !Array.isArray(data['result']))
+        throw new Error(`unexpected query_range answer: ${JSON.stringify(data)}`);
       return data['result'].map((r: unknown): PromSeries => {
         const rec = isRecord(r) ? r : {};
         const values = Array.isArray(rec['values']) ? (rec['values'] as unknown[]) : [];
@@ -388,12 +422,17 @@ export async function startPrometheus(t: TestContext, opts: StartPrometheusOptio
 
     async targets() {
       const data = await apiGet(base, '/api/v1/targets', { state: 'active' });
-      if (!isRecord(data) || !Array.isArray(data['activeTargets'])) throw new Error(`unexpected targets answer: ${JSON.stringify(data)}`);
+      if (!isRecord(data) || !Array.isArray(data['activeTargets']))
+        throw new Error(`unexpected targets answer: ${JSON.stringify(data)}`);
       return data['activeTargets'] as PromActiveTarget[];
     },
 
     async queryExemplars(expr, startSec, endSec) {
-      const data = await apiGet(base, '/api/v1/query_exemplars', { query: expr, start: String(startSec), end: String(endSec) });
+      const data = await apiGet(base, '/api/v1/query_exemplars', {
+        query: expr,
+        start: String(startSec),
+        end: String(endSec),
+      });
       if (!Array.isArray(data)) throw new Error(`unexpected query_exemplars answer: ${JSON.stringify(data)}`);
       return data.map((s: unknown): PromExemplarSeries => {
         const rec = isRecord(s) ? s : {};

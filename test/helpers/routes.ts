@@ -18,7 +18,23 @@ export function fakeTarget(host: string): Target {
 export function observedRoutes(config: GatewayConfig): CompiledRoute[] {
   return config.endpoints.map((ep) => {
     const pattern = parseEndpointPattern(ep.path) as EndpointPattern;
-    const backends = ep.backends.map((b) => ({ index: b.index, config: b, targets: b.hosts.map(fakeTarget), health: undefined, otel: resolveBackendOtel(config.otel, b), call: undefined }));
-    return { id: ep.index, config: ep, method: ep.method, pattern, otel: resolveRouteOtel(config.otel, ep, pattern), auth: ep.auth, handler: undefined, backends };
+    const backends = ep.backends.map((b) => ({
+      index: b.index,
+      config: b,
+      targets: b.hosts.map(fakeTarget),
+      health: undefined,
+      otel: resolveBackendOtel(config.otel, b),
+      call: undefined,
+    }));
+    return {
+      id: ep.index,
+      config: ep,
+      method: ep.method,
+      pattern,
+      otel: resolveRouteOtel(config.otel, ep, pattern),
+      auth: ep.auth,
+      handler: undefined,
+      backends,
+    };
   });
 }

@@ -19,7 +19,11 @@ export interface Upstream {
 
 export type UpstreamHandler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
-export async function startUpstream(t: TestContext | undefined, handler: UpstreamHandler, opts: { readBody?: boolean } = {}): Promise<Upstream> {
+export async function startUpstream(
+  t: TestContext | undefined,
+  handler: UpstreamHandler,
+  opts: { readBody?: boolean } = {},
+): Promise<Upstream> {
   const seen: SeenRequest[] = [];
   const server = createServer((req, res) => {
     if (opts.readBody === false) {
@@ -46,7 +50,12 @@ export function closeServer(server: Server): Promise<void> {
   return new Promise((r) => server.close(() => r()));
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);

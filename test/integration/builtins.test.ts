@@ -17,10 +17,16 @@ describe('built-in endpoints', () => {
   });
 
   it('moves or disables health with extra_config.router', async (t) => {
-    const moved = await startGateway(t, { extra_config: { router: { health_path: '/healthz' } }, endpoints: [{ endpoint: '/a', backend: [backend] }] });
+    const moved = await startGateway(t, {
+      extra_config: { router: { health_path: '/healthz' } },
+      endpoints: [{ endpoint: '/a', backend: [backend] }],
+    });
     assert.equal((await request(`${moved.url}/healthz`)).statusCode, 200);
     assert.equal((await request(`${moved.url}/__health`)).statusCode, 404);
-    const off = await startGateway(t, { extra_config: { router: { disable_health: true } }, endpoints: [{ endpoint: '/a', backend: [backend] }] });
+    const off = await startGateway(t, {
+      extra_config: { router: { disable_health: true } },
+      endpoints: [{ endpoint: '/a', backend: [backend] }],
+    });
     assert.equal((await request(`${off.url}/__health`)).statusCode, 404);
   });
 
@@ -28,11 +34,25 @@ describe('built-in endpoints', () => {
     const off = await startGateway(t, { endpoints: [{ endpoint: '/a', backend: [backend] }] });
     assert.equal((await request(`${off.url}/__debug/x`)).statusCode, 404);
     assert.equal((await request(`${off.url}/__echo/x`)).statusCode, 404);
-    const on = await startGateway(t, { debug_endpoint: true, echo_endpoint: true, endpoints: [{ endpoint: '/a', backend: [backend] }] });
+    const on = await startGateway(t, {
+      debug_endpoint: true,
+      echo_endpoint: true,
+      endpoints: [{ endpoint: '/a', backend: [backend] }],
+    });
     const dbg = await request(`${on.url}/__debug/anything`, { method: 'POST', body: 'x' });
     assert.deepEqual(await dbg.body.json(), { message: 'pong' });
-    const echo = await request(`${on.url}/__echo/path?a=1&a=2`, { method: 'PUT', body: 'hello', headers: { 'x-test': 'yes' } });
-    const e = (await echo.body.json()) as { path: string; query: Record<string, string[]>; method: string; body: string; headers: Record<string, string> };
+    const echo = await request(`${on.url}/__echo/path?a=1&a=2`, {
+      method: 'PUT',
+      body: 'hello',
+      headers: { 'x-test': 'yes' },
+    });
+    const e = (await echo.body.json()) as {
+      path: string;
+      query: Record<string, string[]>;
+      method: string;
+      body: string;
+      headers: Record<string, string>;
+    };
     assert.equal(e.path, '/__echo/path');
     assert.deepEqual(e.query, { a: ['1', '2'] });
     assert.equal(e.method, 'PUT');

@@ -22,13 +22,24 @@ interface Cluster {
 
 async function startCluster(t: TestContext, endpoints: readonly string[] = ['/a']): Promise<Cluster> {
   const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
-  const [port, metricsPort, kongPort, statsPort, dashPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [port, metricsPort, kongPort, statsPort, dashPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const config = (eps: readonly string[]): object => ({
     version: 3,
     port,
     workers: 2,
     extra_config: {
-      'telemetry/opentelemetry': { service_name: 'cluster-test', exporters: { prometheus: [{ name: 'local', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: true }] } },
+      'telemetry/opentelemetry': {
+        service_name: 'cluster-test',
+        exporters: {
+          prometheus: [{ name: 'local', port: metricsPort, listen_ip: '127.0.0.1', process_metrics: true }],
+        },
+      },
       'telemetry/kong-prometheus': { listen_address: `127.0.0.1:${kongPort}`, status_code_metrics: true },
       'telemetry/metrics': { listen_address: `127.0.0.1:${statsPort}`, collection_time: '60s' },
       'telemetry/dashboard': { listen_address: `127.0.0.1:${dashPort}` },
@@ -44,7 +55,16 @@ async function startCluster(t: TestContext, endpoints: readonly string[] = ['/a'
     });
   await ready(`${url}/__health`);
   await ready(`http://127.0.0.1:${metricsPort}/metrics`);
-  return { cli, file, url, metrics: `http://127.0.0.1:${metricsPort}/metrics`, kong: `http://127.0.0.1:${kongPort}/metrics`, stats: `http://127.0.0.1:${statsPort}/__stats`, dashboard: `http://127.0.0.1:${dashPort}`, config };
+  return {
+    cli,
+    file,
+    url,
+    metrics: `http://127.0.0.1:${metricsPort}/metrics`,
+    kong: `http://127.0.0.1:${kongPort}/metrics`,
+    stats: `http://127.0.0.1:${statsPort}/__stats`,
+    dashboard: `http://127.0.0.1:${dashPort}`,
+    config,
+  };
 }
 
 async function text(url: string): Promise<string> {
@@ -80,7 +100,8 @@ async function load(url: string, n: number, concurrency = 8): Promise<{ ok: numb
   return { ok, failed };
 }
 
-const routeCount = (metrics: string, route: string): number => value(parseSamples(metrics), 'http_server_duration_count', { http_route: route });
+const routeCount = (metrics: string, route: string): number =>
+  value(parseSamples(metrics), 'http_server_duration_count', { http_route: route });
 
 function workerPids(out: string): number[] {
   return out
@@ -117,7 +138,12 @@ async function stopWithRequestInFlight(t: TestContext, workers: number): Promise
     setTimeout(() => sendJson(res, 200, { slow: true }), 600);
   });
   const port = await freePort();
-  const file = writeConfig({ version: 3, port, workers, endpoints: [{ endpoint: '/slow', backend: [{ host: [slow.url], url_pattern: '/s' }] }] });
+  const file = writeConfig({
+    version: 3,
+    port,
+    workers,
+    endpoints: [{ endpoint: '/slow', backend: [{ host: [slow.url], url_pattern: '/s' }] }],
+  });
   const cli = startCli(t, ['run', '-c', file, '--drain-timeout', '5000']);
   await waitForHttp(`http://127.0.0.1:${port}/__health`, 20_000);
   const pending = request(`http://127.0.0.1:${port}/slow`);
@@ -144,14 +170,22 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
     // Process figures add up over the workers; the start time is the earliest.
     assert.ok(value(parseSamples(metrics), 'process_resident_memory_bytes') > 0);
     const kong = parseSamples(await text(c.kong));
-    assert.equal(find(kong, 'kong_http_requests_total', { code: '200' }).reduce((n, s) => n + s.value, 0), 400);
+    assert.equal(
+      find(kong, 'kong_http_requests_total', { code: '200' }).reduce((n, s) => n + s.value, 0),
+      400,
+    );
     // Kong's per-worker memory stays per pid: both workers served.
     assert.equal(find(kong, 'kong_memory_workers_lua_vms_bytes').length, 2);
     const stats = JSON.parse(await text(c.stats)) as Record<string, number>;
     assert.equal(stats['krakend.router.response./a.status.200.count'], 400);
     assert.equal(stats.workers, 2);
     // The live dashboard reads the same sum (its state is refreshed every second).
-    await until('the dashboard to show every request', async () => ((JSON.parse(await text(`${c.dashboard}/api/state`)) as { totals: { requests: number } }).totals.requests === 400));
+    await until(
+      'the dashboard to show every request',
+      async () =>
+        (JSON.parse(await text(`${c.dashboard}/api/state`)) as { totals: { requests: number } }).totals.requests ===
+        400,
+    );
   });
 
   it('restarts a worker killed with SIGKILL mid-load, and no counter goes back', async (t) => {
@@ -171,13 +205,22 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
     await new Promise((r) => setTimeout(r, 300));
     process.kill(pids[0] as number, 'SIGKILL');
     const result = await running;
-    await until('the worker restart', async () => value(parseSamples(await text(c.metrics)), 'tollgate_cluster_worker_restarts_total') === 1 && value(parseSamples(await text(c.metrics)), 'tollgate_cluster_workers') === 2);
+    await until(
+      'the worker restart',
+      async () =>
+        value(parseSamples(await text(c.metrics)), 'tollgate_cluster_worker_restarts_total') === 1 &&
+        value(parseSamples(await text(c.metrics)), 'tollgate_cluster_workers') === 2,
+    );
     scraping = false;
     await scraper;
-    for (let i = 1; i < seen.length; i++) assert.ok((seen[i] as number) >= (seen[i - 1] as number), `count went from ${seen[i - 1]} to ${seen[i]}`);
+    for (let i = 1; i < seen.length; i++)
+      assert.ok((seen[i] as number) >= (seen[i - 1] as number), `count went from ${seen[i - 1]} to ${seen[i]}`);
     // Requests the killed worker had not reported yet are lost with it; a few may have failed with it.
     const before = routeCount(await text(c.metrics), '/a');
-    assert.ok(before <= 50 + result.ok && before >= 50 + result.ok - 200, `counted ${before}, served ${50 + result.ok}`);
+    assert.ok(
+      before <= 50 + result.ok && before >= 50 + result.ok - 200,
+      `counted ${before}, served ${50 + result.ok}`,
+    );
     assert.ok(result.failed <= 6, `${result.failed} requests failed`);
     await load(`${c.url}/a`, 100);
     assert.equal(routeCount(await text(c.metrics), '/a'), before + 100);
@@ -203,9 +246,11 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
     const c = await startCluster(t);
     writeFileSync(c.file, JSON.stringify({ version: 3, port: 'eighty', endpoints: [{ endpoint: 'no-slash' }] }));
     c.cli.child.kill('SIGHUP');
-    await until('the rejection', async () => /reload rejected: invalid configuration/.test(c.cli.output())).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${c.cli.output().slice(-3000)}`);
-    });
+    await until('the rejection', async () => /reload rejected: invalid configuration/.test(c.cli.output())).catch(
+      (err: unknown) => {
+        throw new Error(`${String(err)}\n${c.cli.output().slice(-3000)}`);
+      },
+    );
     assert.match(c.cli.output(), /"path":"port"/);
     const { ok, failed } = await load(`${c.url}/a`, 50);
     assert.deepEqual({ ok, failed }, { ok: 50, failed: 0 });
@@ -240,7 +285,8 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
   it('pushes the sum over workers to OTLP and InfluxDB, and flushes the final counts on SIGTERM', async (t) => {
     const rx = await startOtlpReceiver(t);
     const influx = INFLUXD === undefined ? undefined : await startInflux(t);
-    if (influx === undefined) t.diagnostic('influxd is not installed (Debian package influxdb; .ci/run installs it): InfluxDB half skipped');
+    if (influx === undefined)
+      t.diagnostic('influxd is not installed (Debian package influxdb; .ci/run installs it): InfluxDB half skipped');
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
     const port = await freePort();
     const file = writeConfig({
@@ -248,9 +294,32 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
       port,
       workers: 2,
       extra_config: {
-        'telemetry/opentelemetry': { service_name: 'cluster-push', exporters: { otlp: [{ name: 'rx', host: '127.0.0.1', port: rx.grpcPort, disable_traces: true, custom_metric_reporting_period: 60 }] } },
+        'telemetry/opentelemetry': {
+          service_name: 'cluster-push',
+          exporters: {
+            otlp: [
+              {
+                name: 'rx',
+                host: '127.0.0.1',
+                port: rx.grpcPort,
+                disable_traces: true,
+                custom_metric_reporting_period: 60,
+              },
+            ],
+          },
+        },
         'telemetry/metrics': { listen_address: '127.0.0.1:0', collection_time: '60s', endpoint_disabled: true },
-        ...(influx === undefined ? {} : { 'telemetry/influx': { address: influx.url, ttl: '60s', db: 'krakend', username: influx.user, password: influx.password } }),
+        ...(influx === undefined
+          ? {}
+          : {
+              'telemetry/influx': {
+                address: influx.url,
+                ttl: '60s',
+                db: 'krakend',
+                username: influx.user,
+                password: influx.password,
+              },
+            }),
       },
       endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/x' }] }],
     });
@@ -274,7 +343,13 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
     const certs = makeCerts();
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { secure: true }));
     const port = await freePort();
-    const file = writeConfig({ version: 3, port, workers: 2, tls: { public_key: certs.serverCert, private_key: certs.serverKey }, endpoints: [{ endpoint: '/s', backend: [{ host: [up.url], url_pattern: '/' }] }] });
+    const file = writeConfig({
+      version: 3,
+      port,
+      workers: 2,
+      tls: { public_key: certs.serverCert, private_key: certs.serverKey },
+      endpoints: [{ endpoint: '/s', backend: [{ host: [up.url], url_pattern: '/' }] }],
+    });
     startCli(t, ['run', '-c', file]);
     const trusted = new Agent({ connect: { ca: certs.pem(certs.caCert) } });
     t.after(() => trusted.close());
@@ -306,6 +381,7 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
   it('a stop during start-up drains the workers already serving instead of killing them', async (t) => {
     // Eight workers on two cores: the first serves for a second or more before the last is up.
     const out = await stopWithRequestInFlight(t, 8);
-    if (out.includes('cluster primary running')) t.diagnostic('every worker was up before the stop: the start-up case was not reached this time');
+    if (out.includes('cluster primary running'))
+      t.diagnostic('every worker was up before the stop: the start-up case was not reached this time');
   });
 });

@@ -16,7 +16,10 @@ import type { DashboardState } from '../../src/telemetry/dashboard/dashboard-mod
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const ARTIFACTS = join(import.meta.dirname, '../artifacts');
 
-async function gatewayWithTraffic(t: TestContext, extra: Record<string, unknown> = {}): Promise<{ gw: RunningGateway; dashboard: string }> {
+async function gatewayWithTraffic(
+  t: TestContext,
+  extra: Record<string, unknown> = {},
+): Promise<{ gw: RunningGateway; dashboard: string }> {
   const up = await startUpstream(t, (req, res) => {
     if (req.url === '/slow') setTimeout(() => sendJson(res, 200, { slow: true }), 120);
     else sendJson(res, 200, { ok: true });
@@ -91,8 +94,14 @@ describe('telemetry/dashboard', { timeout: 90_000 }, () => {
     const token = 'correct-horse-battery';
     const { dashboard } = await gatewayWithTraffic(t, { token });
     assert.equal((await request(`${dashboard}/api/state`)).statusCode, 401);
-    assert.equal((await request(`${dashboard}/api/state`, { headers: { authorization: 'Bearer wrong-token-xx' } })).statusCode, 401);
-    assert.equal((await request(`${dashboard}/api/state`, { headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+    assert.equal(
+      (await request(`${dashboard}/api/state`, { headers: { authorization: 'Bearer wrong-token-xx' } })).statusCode,
+      401,
+    );
+    assert.equal(
+      (await request(`${dashboard}/api/state`, { headers: { authorization: `Bearer ${token}` } })).statusCode,
+      200,
+    );
     const login = await request(`${dashboard}/?token=${token}`);
     assert.equal(login.statusCode, 303);
     const cookie = String(login.headers['set-cookie']).split(';')[0] as string;
@@ -104,14 +113,18 @@ describe('telemetry/dashboard', { timeout: 90_000 }, () => {
 
   it('listens on loopback by default', async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, {}));
-    const gw = await startGateway(t, { extra_config: { 'telemetry/dashboard': {} }, endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/a' }] }] });
+    const gw = await startGateway(t, {
+      extra_config: { 'telemetry/dashboard': {} },
+      endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/a' }] }],
+    });
     const address = gw.gateway.telemetry.dashboard?.address;
     assert.equal(address?.address, '127.0.0.1');
     assert.equal(address?.port, 8091);
   });
 
   it('renders in headless Chromium with the numbers of the traffic, sorts routes, and saves a screenshot', async (t) => {
-    if (CHROMIUM === undefined) return t.skip('chromium is not installed (Debian package chromium; .ci/run installs it)');
+    if (CHROMIUM === undefined)
+      return t.skip('chromium is not installed (Debian package chromium; .ci/run installs it)');
     const { chromium } = await import('playwright-core');
     const { gw, dashboard } = await gatewayWithTraffic(t);
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });

@@ -25,7 +25,12 @@ describe('failures and bad input', () => {
     const gw = await startGateway(t, {
       endpoints: [
         { endpoint: '/json', timeout: '200ms', backend: [{ host: [up.url], url_pattern: '/stall' }] },
-        { endpoint: '/noop', timeout: '200ms', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/stall' }] },
+        {
+          endpoint: '/noop',
+          timeout: '200ms',
+          output_encoding: 'no-op',
+          backend: [{ host: [up.url], url_pattern: '/stall' }],
+        },
       ],
     });
     const started = Date.now();
@@ -34,7 +39,10 @@ describe('failures and bad input', () => {
     assert.equal(((await json.body.json()) as { code: string }).code, 'TG_ERR_ALL_BACKENDS_FAILED');
     const noop = await request(`${gw.url}/noop`);
     assert.equal(noop.statusCode, 504);
-    assert.deepEqual(await noop.body.json(), { error: 'the backend did not answer within the endpoint timeout', code: 'TG_ERR_BACKEND_TIMEOUT' });
+    assert.deepEqual(await noop.body.json(), {
+      error: 'the backend did not answer within the endpoint timeout',
+      code: 'TG_ERR_BACKEND_TIMEOUT',
+    });
     assert.ok(Date.now() - started < 1500, 'both answered about when their 200 ms timeouts expired');
     await new Promise((r) => setTimeout(r, 50));
     assert.ok(backendSawClose, 'the backend request was aborted, not left running');
@@ -45,7 +53,18 @@ describe('failures and bad input', () => {
     const up = await startUpstream(t, (req, res) => {
       if (req.url === '/fast') sendJson(res, 200, { fast: true });
     });
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/mix', timeout: '150ms', backend: [{ host: [up.url], url_pattern: '/fast' }, { host: [up.url], url_pattern: '/stall' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [
+        {
+          endpoint: '/mix',
+          timeout: '150ms',
+          backend: [
+            { host: [up.url], url_pattern: '/fast' },
+            { host: [up.url], url_pattern: '/stall' },
+          ],
+        },
+      ],
+    });
     const r = await request(`${gw.url}/mix`);
     assert.equal(r.statusCode, 200);
     assert.equal(r.headers['x-krakend-completed'], 'false');
@@ -81,7 +100,9 @@ describe('failures and bad input', () => {
       res.write(Buffer.alloc(1000));
       setTimeout(() => res.socket?.destroy(), 20);
     });
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/reset', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [{ endpoint: '/reset', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/' }] }],
+    });
     const r = await request(`${gw.url}/reset`);
     assert.equal(r.statusCode, 200);
     await assert.rejects(r.body.text());
@@ -92,7 +113,9 @@ describe('failures and bad input', () => {
 
   it('answers 404 for unknown paths, 405 with Allow for a known path, and redirects a trailing slash', async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, {}));
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/things/{id}', method: 'PUT', backend: [{ host: [up.url], url_pattern: '/' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [{ endpoint: '/things/{id}', method: 'PUT', backend: [{ host: [up.url], url_pattern: '/' }] }],
+    });
     const nf = await request(`${gw.url}/nothing/here`);
     assert.equal(nf.statusCode, 404);
     assert.deepEqual(await nf.body.json(), { error: 'no endpoint matches this path', code: 'TG_ERR_ROUTE_NOT_FOUND' });
@@ -108,11 +131,25 @@ describe('failures and bad input', () => {
 
   it('rejects malformed requests with a 4xx and keeps serving', async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, {}));
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/p/{id}', backend: [{ host: [up.url], url_pattern: '/p/{id}' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [{ endpoint: '/p/{id}', backend: [{ host: [up.url], url_pattern: '/p/{id}' }] }],
+    });
     assert.match(await raw(gw.port, 'GARBAGE\r\n\r\n'), /^HTTP\/1\.1 400 /);
-    assert.match(await raw(gw.port, 'GET /p/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'), /^HTTP\/1\.1 400 /);
-    assert.match(await raw(gw.port, `GET /p/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /);
-    assert.match(await raw(gw.port, 'GET http://evil.example/p/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 400 /);
+    assert.match(
+      await raw(
+        gw.port,
+        'GET /p/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      ),
+      /^HTTP\/1\.1 400 /,
+    );
+    assert.match(
+      await raw(gw.port, `GET /p/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+      /^HTTP\/1\.1 431 /,
+    );
+    assert.match(
+      await raw(gw.port, 'GET http://evil.example/p/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      /^HTTP\/1\.1 400 /,
+    );
     const bad = await request(`${gw.url}/p/%E0%A4%A`);
     assert.equal(bad.statusCode, 400);
     assert.equal(((await bad.body.json()) as { code: string }).code, 'TG_ERR_BAD_REQUEST');
@@ -126,7 +163,16 @@ describe('failures and bad input', () => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, {}));
     const gw = await startGateway(t, {
       max_buffered_body: 1024,
-      endpoints: [{ endpoint: '/fan', method: 'POST', backend: [{ host: [up.url], url_pattern: '/a' }, { host: [up.url], url_pattern: '/b' }] }],
+      endpoints: [
+        {
+          endpoint: '/fan',
+          method: 'POST',
+          backend: [
+            { host: [up.url], url_pattern: '/a' },
+            { host: [up.url], url_pattern: '/b' },
+          ],
+        },
+      ],
     });
     const r = await request(`${gw.url}/fan`, { method: 'POST', body: Buffer.alloc(4096) });
     assert.equal(r.statusCode, 413);

@@ -24,11 +24,19 @@ function rawHeaderNames(url: string): Promise<string[]> {
 
 describe('first hour: consistent answers', () => {
   it('sends X-Krakend-Completed spelled as lura writes it, on a complete, a partial and an all-failed answer', async (t) => {
-    const up = await startUpstream(t, (req, res) => (req.url === '/ok' ? sendJson(res, 200, { ok: true }) : sendJson(res, 503, {})));
+    const up = await startUpstream(t, (req, res) =>
+      req.url === '/ok' ? sendJson(res, 200, { ok: true }) : sendJson(res, 503, {}),
+    );
     const gw = await startGateway(t, {
       endpoints: [
         { endpoint: '/complete', backend: [{ host: [up.url], url_pattern: '/ok' }] },
-        { endpoint: '/partial', backend: [{ host: [up.url], url_pattern: '/ok' }, { host: [up.url], url_pattern: '/bad', group: 'b' }] },
+        {
+          endpoint: '/partial',
+          backend: [
+            { host: [up.url], url_pattern: '/ok' },
+            { host: [up.url], url_pattern: '/bad', group: 'b' },
+          ],
+        },
         { endpoint: '/none', backend: [{ host: [up.url], url_pattern: '/bad' }] },
       ],
     });
@@ -42,11 +50,21 @@ describe('first hour: consistent answers', () => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
     const endpoints = [
       { endpoint: '/p', extra_config: { 'auth/api-keys': {} }, backend: [{ host: [up.url], url_pattern: '/p' }] },
-      { endpoint: '/gold', extra_config: { 'auth/api-keys': { roles: ['gold'] } }, backend: [{ host: [up.url], url_pattern: '/p' }] },
+      {
+        endpoint: '/gold',
+        extra_config: { 'auth/api-keys': { roles: ['gold'] } },
+        backend: [{ host: [up.url], url_pattern: '/p' }],
+      },
     ];
     const keys = [{ key: 'k-1', consumer: 'acme' }];
-    const header = await startGateway(t, { extra_config: { 'auth/api-keys': { strategy: 'header', identifier: 'apikey', keys } }, endpoints });
-    const query = await startGateway(t, { extra_config: { 'auth/api-keys': { strategy: 'query_string', identifier: 'apikey', keys } }, endpoints });
+    const header = await startGateway(t, {
+      extra_config: { 'auth/api-keys': { strategy: 'header', identifier: 'apikey', keys } },
+      endpoints,
+    });
+    const query = await startGateway(t, {
+      extra_config: { 'auth/api-keys': { strategy: 'query_string', identifier: 'apikey', keys } },
+      endpoints,
+    });
     const bearer = await startGateway(t, { extra_config: { 'auth/api-keys': { keys } }, endpoints });
     const cases: [string, Record<string, string>, string, string][] = [
       [`${header.url}/p`, {}, 'No API key found in request', 'Key realm="tollgate"'],
@@ -79,33 +97,53 @@ describe('first hour: consistent answers', () => {
       sendJson(res, 200, { ok: true });
     });
     const endpoints = (active: Record<string, unknown>): unknown[] => [
-      { endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/a', extra_config: { 'backend/healthcheck': { active: { http_path: '/health', ...active } } } }] },
+      {
+        endpoint: '/a',
+        backend: [
+          {
+            host: [up.url],
+            url_pattern: '/a',
+            extra_config: { 'backend/healthcheck': { active: { http_path: '/health', ...active } } },
+          },
+        ],
+      },
     ];
-    const check = (active: Record<string, unknown>): Record<string, unknown> => ({ version: 3, endpoints: endpoints(active) });
+    const check = (active: Record<string, unknown>): Record<string, unknown> => ({
+      version: 3,
+      endpoints: endpoints(active),
+    });
     loadConfigValue(check({ interval: 5, timeout: 0.5 }), 'kong-seconds.json');
     assert.throws(
       () => loadConfigValue(check({ interval: '5 s' }), 'bad.json'),
-      (err: unknown) => err instanceof ConfigError && err.issues.some((i) => i.path.includes('backend/healthcheck') && i.path.endsWith('interval')),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.issues.some((i) => i.path.includes('backend/healthcheck') && i.path.endsWith('interval')),
     );
     await startGateway(t, { endpoints: endpoints({ interval: '100ms', timeout: '1s' }) });
     const started = Date.now();
     while (probes < 3 && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 50));
     assert.ok(probes >= 3, `${probes} probes in ${Date.now() - started} ms with interval "100ms"`);
-    assert.ok(Date.now() - started < 2_000, `3 probes took ${Date.now() - started} ms: the interval was not read as 100 ms`);
+    assert.ok(
+      Date.now() - started < 2_000,
+      `3 probes took ${Date.now() - started} ms: the interval was not read as 100 ms`,
+    );
   });
 
   it('dashboard backends: the url_pattern as written, and a column of failures and 5xx (not 4xx)', async (t) => {
-    const up = await startUpstream(t, (req, res) => sendJson(res, req.url?.startsWith('/files/missing') ? 404 : req.url?.startsWith('/files/broken') ? 502 : 200, {}));
+    const up = await startUpstream(t, (req, res) =>
+      sendJson(res, req.url?.startsWith('/files/missing') ? 404 : req.url?.startsWith('/files/broken') ? 502 : 200, {}),
+    );
     const dashPort = await freePort();
     const gw = await startGateway(t, {
       extra_config: { 'telemetry/dashboard': { listen_address: `127.0.0.1:${dashPort}` } },
-      endpoints: [
-        { endpoint: '/files/{name}', backend: [{ host: [up.url], url_pattern: '/files/{name}' }] },
-      ],
+      endpoints: [{ endpoint: '/files/{name}', backend: [{ host: [up.url], url_pattern: '/files/{name}' }] }],
     });
-    for (const p of ['/files/a', '/files/missing', '/files/missing', '/files/broken']) await (await request(`${gw.url}${p}`)).body.dump();
+    for (const p of ['/files/a', '/files/missing', '/files/missing', '/files/broken'])
+      await (await request(`${gw.url}${p}`)).body.dump();
     await gw.gateway.telemetry.dashboard?.tick();
-    const s = (await (await request(`http://127.0.0.1:${dashPort}/api/state`)).body.json()) as { backends: { route: string; backend: string; requests: number; errors: number }[] };
+    const s = (await (await request(`http://127.0.0.1:${dashPort}/api/state`)).body.json()) as {
+      backends: { route: string; backend: string; requests: number; errors: number }[];
+    };
     const files = s.backends.find((b) => b.route === '/files/{name}');
     assert.equal(files?.backend, '/files/{name}');
     // The two 404s are not in it; the 502 is (calls without an answer are: test/integration/dashboard.test.ts).

@@ -18,7 +18,13 @@ import { startGateway } from '../helpers/gateway.js';
 import { skipUnlessJudge } from '../helpers/judges.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startPrometheus } from '../helpers/prometheus.js';
-import { allPanels, dashboardUpstream, panelQueries, substituteVariables, type GrafanaPanel } from '../helpers/grafana.js';
+import {
+  allPanels,
+  dashboardUpstream,
+  panelQueries,
+  substituteVariables,
+  type GrafanaPanel,
+} from '../helpers/grafana.js';
 import { deadPort, startUpstream } from '../helpers/upstream.js';
 
 const DASHBOARDS = join(import.meta.dirname, '../../dashboards');
@@ -95,7 +101,8 @@ function variableQueries(file: string, d: Dashboard): Query[] {
   return (d.templating?.list ?? []).flatMap((v) => {
     if (v.type !== 'query') return [];
     const m = /^label_values\((.+),\s*(\w+)\)$/.exec(v.definition ?? '');
-    if (m?.[1] === undefined || m[2] === undefined) throw new Error(`${file}: variable ${v.name}: unexpected query ${v.definition ?? ''}`);
+    if (m?.[1] === undefined || m[2] === undefined)
+      throw new Error(`${file}: variable ${v.name}: unexpected query ${v.definition ?? ''}`);
     return [{ file, title: `variable $${v.name}`, expr: `count by (${m[2]}) (${m[1]})`, label: m[2] }];
   });
 }
@@ -117,11 +124,14 @@ describe('Grafana dashboards (dashboards/)', () => {
       for (const p of panels.filter((x) => x.type !== 'row')) {
         assert.ok((p.targets ?? []).length > 0, `${file}: "${p.title ?? ''}" has no query`);
         assert.equal(p.datasource?.uid, '${datasource}', `${file}: "${p.title ?? ''}" panel datasource`);
-        for (const t of p.targets ?? []) assert.equal(t.datasource?.uid, '${datasource}', `${file}: "${p.title ?? ''}" target datasource`);
+        for (const t of p.targets ?? [])
+          assert.equal(t.datasource?.uid, '${datasource}', `${file}: "${p.title ?? ''}" target datasource`);
       }
       const values = variableValues(d, { app: 'tollgate' });
       for (const q of queries(file, d)) assert.doesNotThrow(() => substitute(q.expr, values), `${file}: "${q.title}"`);
-      for (const v of vars) if (v.type === 'query') assert.doesNotThrow(() => substitute(JSON.stringify(v.query), values), `${file}: variable ${v.name}`);
+      for (const v of vars)
+        if (v.type === 'query')
+          assert.doesNotThrow(() => substitute(JSON.stringify(v.query), values), `${file}: variable ${v.name}`);
     }
   });
 
@@ -135,14 +145,44 @@ describe('Grafana dashboards (dashboards/)', () => {
     const goPanel = (p: GrafanaPanel): boolean => (p.targets ?? []).some((x) => /\bgo_[a-z_]+/.test(x.expr ?? ''));
     const kept = allPanels(original).filter((p) => !goPanel(p) && !(p.type === 'row' && p.title === 'Application'));
     const ourIds = new Set(allPanels(ours).map((p) => p.id));
-    assert.deepEqual(kept.filter((p) => !ourIds.has(p.id)).map((p) => p.title), [], 'panels of the original that were dropped');
+    assert.deepEqual(
+      kept.filter((p) => !ourIds.has(p.id)).map((p) => p.title),
+      [],
+      'panels of the original that were dropped',
+    );
     const exprs = queries('tollgate-krakend.json', ours).map((q) => q.expr);
-    assert.deepEqual(exprs.filter((e) => /\bgo_[a-z_]+/.test(e)), [], 'no Go runtime queries');
-    assert.deepEqual(exprs.filter((e) => e.includes('http_client_request_read_size_hist')), [], 'stale read-size name');
+    assert.deepEqual(
+      exprs.filter((e) => /\bgo_[a-z_]+/.test(e)),
+      [],
+      'no Go runtime queries',
+    );
+    assert.deepEqual(
+      exprs.filter((e) => e.includes('http_client_request_read_size_hist')),
+      [],
+      'stale read-size name',
+    );
     assert.ok(exprs.some((e) => e.includes('http_client_response_read_size_hist_sum')));
-    assert.deepEqual(exprs.filter((e) => /\bdelta\(/.test(e)), [], 'delta() is for gauges; every family here is a counter or histogram');
-    for (const family of ['nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_gc_duration_seconds_bucket', 'nodejs_active_handles', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_open_fds', 'tollgate_cluster_workers', 'tollgate_cluster_worker_restarts_total', 'tollgate_telemetry_spans_total']) {
-      assert.ok(exprs.some((e) => e.includes(family)), `a panel queries ${family}`);
+    assert.deepEqual(
+      exprs.filter((e) => /\bdelta\(/.test(e)),
+      [],
+      'delta() is for gauges; every family here is a counter or histogram',
+    );
+    for (const family of [
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_gc_duration_seconds_bucket',
+      'nodejs_active_handles',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'process_open_fds',
+      'tollgate_cluster_workers',
+      'tollgate_cluster_worker_restarts_total',
+      'tollgate_telemetry_spans_total',
+    ]) {
+      assert.ok(
+        exprs.some((e) => e.includes(family)),
+        `a panel queries ${family}`,
+      );
     }
   });
 
@@ -159,12 +199,30 @@ describe('Grafana dashboards (dashboards/)', () => {
       port: clusterPort,
       listen_ip: '127.0.0.1',
       workers: 1,
-      extra_config: { 'telemetry/opentelemetry': { service_name: 'tollgate-cluster', exporters: { prometheus: [{ name: 'local', port: clusterMetricsPort, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }] } } },
+      extra_config: {
+        'telemetry/opentelemetry': {
+          service_name: 'tollgate-cluster',
+          exporters: {
+            prometheus: [
+              {
+                name: 'local',
+                port: clusterMetricsPort,
+                listen_ip: '127.0.0.1',
+                process_metrics: true,
+                go_metrics: true,
+              },
+            ],
+          },
+        },
+      },
       endpoints: [{ endpoint: '/c', backend: [{ host: [up.url], url_pattern: '/u/1' }] }],
     });
     const cluster = startCli(t, ['run', '-c', clusterFile, '--log-level', 'warn', '--drain-timeout', '1000']);
 
-    const health = { upstream: 'users-pool', active: { http_path: '/health', interval: 0.2, healthy: { successes: 1 }, unhealthy: { http_failures: 1 } } };
+    const health = {
+      upstream: 'users-pool',
+      active: { http_path: '/health', interval: 0.2, healthy: { successes: 1 }, unhealthy: { http_failures: 1 } },
+    };
     const gw = await startGateway(t, {
       extra_config: {
         'telemetry/opentelemetry': {
@@ -174,20 +232,41 @@ describe('Grafana dashboards (dashboards/)', () => {
             otlp: [{ name: 'collector', host: rx.httpUrl, use_http: true, disable_metrics: true }],
           },
         },
-        'telemetry/kong-prometheus': { status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true, per_consumer: true, listen_address: '127.0.0.1:0' },
+        'telemetry/kong-prometheus': {
+          status_code_metrics: true,
+          latency_metrics: true,
+          bandwidth_metrics: true,
+          upstream_health_metrics: true,
+          per_consumer: true,
+          listen_address: '127.0.0.1:0',
+        },
         'auth/api-keys': { keys: [{ key: 'acme-key-1', consumer: 'acme' }] },
       },
       endpoints: [
         {
           endpoint: '/users/{id}',
           extra_config: { 'telemetry/kong-prometheus': { route: 'users', service: 'users-svc' } },
-          backend: [{ host: [up.url], url_pattern: '/u/{id}', extra_config: { 'backend/healthcheck': health } }, { host: [up.url], url_pattern: '/chunked', group: 'c' }],
+          backend: [
+            { host: [up.url], url_pattern: '/u/{id}', extra_config: { 'backend/healthcheck': health } },
+            { host: [up.url], url_pattern: '/chunked', group: 'c' },
+          ],
         },
-        { endpoint: '/partial', backend: [{ host: [up.url], url_pattern: '/u/1' }, { host: [up.url], url_pattern: '/down' }, { host: [dead], url_pattern: '/x' }] },
+        {
+          endpoint: '/partial',
+          backend: [
+            { host: [up.url], url_pattern: '/u/1' },
+            { host: [up.url], url_pattern: '/down' },
+            { host: [dead], url_pattern: '/x' },
+          ],
+        },
         { endpoint: '/broken', backend: [{ host: [up.url], url_pattern: '/down' }] },
         { endpoint: '/slow', timeout: '100ms', backend: [{ host: [up.url], url_pattern: '/slow' }] },
         { endpoint: '/cancel', timeout: '2s', backend: [{ host: [up.url], url_pattern: '/slow' }] },
-        { endpoint: '/keyed', extra_config: { 'auth/api-keys': {} }, backend: [{ host: [up.url], url_pattern: '/u/2' }] },
+        {
+          endpoint: '/keyed',
+          extra_config: { 'auth/api-keys': {} },
+          backend: [{ host: [up.url], url_pattern: '/u/2' }],
+        },
       ],
     });
     const otelPort = gw.gateway.telemetry.exporters[0]?.address?.port;
@@ -208,7 +287,8 @@ describe('Grafana dashboards (dashboards/)', () => {
       await (await request(url, { headers })).body.dump();
     };
     const traffic = async (): Promise<void> => {
-      for (const path of ['/users/1', '/users/2', '/partial', '/broken', '/slow', '/nope', '/keyed']) await get(`${gw.url}${path}`);
+      for (const path of ['/users/1', '/users/2', '/partial', '/broken', '/slow', '/nope', '/keyed'])
+        await get(`${gw.url}${path}`);
       await get(`${gw.url}/keyed`, { authorization: 'Bearer acme-key-1' });
       await get(`http://127.0.0.1:${clusterPort}/c`);
       const ac = new AbortController();
@@ -236,9 +316,16 @@ describe('Grafana dashboards (dashboards/)', () => {
         if (!data) empty.push(`${file} "${q.title}": ${q.expr}`);
       }
     }
-    assert.ok((checked['tollgate-krakend.json'] ?? 0) > 90, `only ${checked['tollgate-krakend.json'] ?? 0} KrakenD-dashboard queries checked`);
-    assert.ok((checked['tollgate-kong.json'] ?? 0) > 40, `only ${checked['tollgate-kong.json'] ?? 0} Kong-dashboard queries checked`);
+    assert.ok(
+      (checked['tollgate-krakend.json'] ?? 0) > 90,
+      `only ${checked['tollgate-krakend.json'] ?? 0} KrakenD-dashboard queries checked`,
+    );
+    assert.ok(
+      (checked['tollgate-kong.json'] ?? 0) > 40,
+      `only ${checked['tollgate-kong.json'] ?? 0} Kong-dashboard queries checked`,
+    );
     assert.deepEqual(empty, [], `dashboard queries without data:\n${empty.join('\n')}`);
-    for (const target of await prom.targets()) assert.equal(target.lastError, '', `${target.scrapePool}: ${target.lastError}`);
+    for (const target of await prom.targets())
+      assert.equal(target.lastError, '', `${target.scrapePool}: ${target.lastError}`);
   });
 });

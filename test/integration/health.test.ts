@@ -34,23 +34,58 @@ describe('backend/healthcheck', () => {
   it('takes a target failing its active probes out of the round-robin and brings it back', async (t) => {
     let bSick = true;
     const a = await startUpstream(t, (_req, res) => sendJson(res, 200, { from: 'a' }));
-    const b = await startUpstream(t, (req, res) => (req.url === '/health' && bSick ? sendJson(res, 500, {}) : sendJson(res, 200, { from: 'b' })));
+    const b = await startUpstream(t, (req, res) =>
+      req.url === '/health' && bSick ? sendJson(res, 500, {}) : sendJson(res, 200, { from: 'b' }),
+    );
     const gw = await startGateway(t, {
       extra_config: KONG,
       endpoints: [
         {
           endpoint: '/rr',
-          backend: [{ host: [a.url, b.url], url_pattern: '/', extra_config: { 'backend/healthcheck': { upstream: 'pool', active: { http_path: '/health', interval: 0.1, healthy: { successes: 1 }, unhealthy: { http_failures: 1 } } } } }],
+          backend: [
+            {
+              host: [a.url, b.url],
+              url_pattern: '/',
+              extra_config: {
+                'backend/healthcheck': {
+                  upstream: 'pool',
+                  active: {
+                    http_path: '/health',
+                    interval: 0.1,
+                    healthy: { successes: 1 },
+                    unhealthy: { http_failures: 1 },
+                  },
+                },
+              },
+            },
+          ],
         },
       ],
     });
-    await until(async () => value(await health(gw), 'kong_upstream_target_health', { target: `127.0.0.1:${b.port}`, state: 'unhealthy' }) === 1);
+    await until(
+      async () =>
+        value(await health(gw), 'kong_upstream_target_health', {
+          target: `127.0.0.1:${b.port}`,
+          state: 'unhealthy',
+        }) === 1,
+    );
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) seen.add(((await get(`${gw.url}/rr`)).body as { from: string }).from);
     assert.deepEqual([...seen], ['a'], 'the unhealthy target gets no traffic');
-    assert.equal(value(await health(gw), 'kong_upstream_target_health', { upstream: 'pool', target: `127.0.0.1:${a.port}`, state: 'healthy' }), 1);
+    assert.equal(
+      value(await health(gw), 'kong_upstream_target_health', {
+        upstream: 'pool',
+        target: `127.0.0.1:${a.port}`,
+        state: 'healthy',
+      }),
+      1,
+    );
     bSick = false;
-    await until(async () => value(await health(gw), 'kong_upstream_target_health', { target: `127.0.0.1:${b.port}`, state: 'healthy' }) === 1);
+    await until(
+      async () =>
+        value(await health(gw), 'kong_upstream_target_health', { target: `127.0.0.1:${b.port}`, state: 'healthy' }) ===
+        1,
+    );
     seen.clear();
     for (let i = 0; i < 6; i++) seen.add(((await get(`${gw.url}/rr`)).body as { from: string }).from);
     assert.deepEqual([...seen].sort(), ['a', 'b'], 'back in the rotation');
@@ -62,8 +97,28 @@ describe('backend/healthcheck', () => {
     const gw = await startGateway(t, {
       extra_config: KONG,
       endpoints: [
-        { endpoint: '/mixed', output_encoding: 'no-op', backend: [{ host: [a.url, dead], url_pattern: '/', extra_config: { 'backend/healthcheck': { passive: { unhealthy: { tcp_failures: 1 } } } } }] },
-        { endpoint: '/gone', output_encoding: 'no-op', backend: [{ host: [dead], url_pattern: '/', extra_config: { 'backend/healthcheck': { passive: { unhealthy: { tcp_failures: 1 } } } } }] },
+        {
+          endpoint: '/mixed',
+          output_encoding: 'no-op',
+          backend: [
+            {
+              host: [a.url, dead],
+              url_pattern: '/',
+              extra_config: { 'backend/healthcheck': { passive: { unhealthy: { tcp_failures: 1 } } } },
+            },
+          ],
+        },
+        {
+          endpoint: '/gone',
+          output_encoding: 'no-op',
+          backend: [
+            {
+              host: [dead],
+              url_pattern: '/',
+              extra_config: { 'backend/healthcheck': { passive: { unhealthy: { tcp_failures: 1 } } } },
+            },
+          ],
+        },
       ],
     });
     const statuses: number[] = [];
@@ -77,7 +132,10 @@ describe('backend/healthcheck', () => {
     assert.deepEqual(r.body, { error: 'every target of the backend is unhealthy', code: 'TG_ERR_NO_HEALTHY_TARGET' });
     assert.ok(Date.now() - started < 200, 'answered without trying the backend');
     const deadPortNo = dead.split(':')[2];
-    assert.equal(value(await health(gw), 'kong_upstream_target_health', { target: `127.0.0.1:${deadPortNo}`, state: 'unhealthy' }), 1);
+    assert.equal(
+      value(await health(gw), 'kong_upstream_target_health', { target: `127.0.0.1:${deadPortNo}`, state: 'unhealthy' }),
+      1,
+    );
   });
 
   it('marks a host that does not resolve as dns_error, and reports healthchecks_off without checks', async (t) => {
@@ -85,12 +143,33 @@ describe('backend/healthcheck', () => {
     const gw = await startGateway(t, {
       extra_config: KONG,
       endpoints: [
-        { endpoint: '/dns', backend: [{ host: ['http://no-such-host.invalid:8080'], url_pattern: '/', extra_config: { 'backend/healthcheck': { active: { interval: 0.2 } } } }] },
+        {
+          endpoint: '/dns',
+          backend: [
+            {
+              host: ['http://no-such-host.invalid:8080'],
+              url_pattern: '/',
+              extra_config: { 'backend/healthcheck': { active: { interval: 0.2 } } },
+            },
+          ],
+        },
         { endpoint: '/plain', backend: [{ host: [a.url], url_pattern: '/' }] },
       ],
     });
-    await until(async () => value(await health(gw), 'kong_upstream_target_health', { target: 'no-such-host.invalid:8080', state: 'dns_error' }) === 1);
-    assert.equal(value(await health(gw), 'kong_upstream_target_health', { target: `127.0.0.1:${a.port}`, state: 'healthchecks_off' }), 1);
+    await until(
+      async () =>
+        value(await health(gw), 'kong_upstream_target_health', {
+          target: 'no-such-host.invalid:8080',
+          state: 'dns_error',
+        }) === 1,
+    );
+    assert.equal(
+      value(await health(gw), 'kong_upstream_target_health', {
+        target: `127.0.0.1:${a.port}`,
+        state: 'healthchecks_off',
+      }),
+      1,
+    );
     assert.equal((await get(`${gw.url}/dns`)).status, 500, 'json endpoint: its only backend failed');
   });
 });

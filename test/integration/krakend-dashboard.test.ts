@@ -38,7 +38,8 @@ function queries(): { title: string; expr: string }[] {
 /** Panels that cannot return data from any non-Go gateway, or that query a name KrakenD renamed. */
 function knownEmpty(expr: string): string | undefined {
   if (/\bgo_[a-z_]+/.test(expr)) return 'Go runtime panel (Tollgate reports nodejs_* families instead)';
-  if (expr.includes('http_client_request_read_size_hist')) return 'stale name in KrakenD\'s dashboard (renamed http_client_response_read_size_hist in krakend-otel 2024-03)';
+  if (expr.includes('http_client_request_read_size_hist'))
+    return "stale name in KrakenD's dashboard (renamed http_client_response_read_size_hist in krakend-otel 2024-03)";
   return undefined;
 }
 
@@ -53,17 +54,37 @@ describe('KrakenD Grafana dashboard on a real Prometheus', () => {
     const dead = `http://127.0.0.1:${await deadPort()}`;
     const gw = await startGateway(t, {
       extra_config: {
-        'telemetry/opentelemetry': { exporters: { prometheus: [{ name: 'local', port: 0, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }] } },
+        'telemetry/opentelemetry': {
+          exporters: {
+            prometheus: [{ name: 'local', port: 0, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }],
+          },
+        },
       },
       endpoints: [
-        { endpoint: '/users/{id}', backend: [{ host: [up.url], url_pattern: '/u/{id}' }, { host: [up.url], url_pattern: '/chunked', group: 'c' }] },
-        { endpoint: '/partial', backend: [{ host: [up.url], url_pattern: '/u/1' }, { host: [up.url], url_pattern: '/down' }, { host: [dead], url_pattern: '/x' }] },
+        {
+          endpoint: '/users/{id}',
+          backend: [
+            { host: [up.url], url_pattern: '/u/{id}' },
+            { host: [up.url], url_pattern: '/chunked', group: 'c' },
+          ],
+        },
+        {
+          endpoint: '/partial',
+          backend: [
+            { host: [up.url], url_pattern: '/u/1' },
+            { host: [up.url], url_pattern: '/down' },
+            { host: [dead], url_pattern: '/x' },
+          ],
+        },
         { endpoint: '/slow', timeout: '100ms', backend: [{ host: [up.url], url_pattern: '/slow' }] },
         { endpoint: '/cancel', timeout: '2s', backend: [{ host: [up.url], url_pattern: '/slow' }] },
       ],
     });
     const port = gw.gateway.telemetry.exporters[0]?.address?.port;
-    const prom = await startPrometheus(t, { scrapeIntervalMs: 500, targets: [{ job: 'tollgate', target: `127.0.0.1:${port}`, labels: { app: 'tollgate' } }] });
+    const prom = await startPrometheus(t, {
+      scrapeIntervalMs: 500,
+      targets: [{ job: 'tollgate', target: `127.0.0.1:${port}`, labels: { app: 'tollgate' } }],
+    });
 
     const traffic = async (): Promise<void> => {
       for (const path of ['/users/1', '/users/2', '/partial', '/slow', '/nope']) {
@@ -98,7 +119,11 @@ describe('KrakenD Grafana dashboard on a real Prometheus', () => {
     const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
     const promtool = await promtoolCheckMetrics(text);
     assert.ok(promtool.ok, `promtool check metrics: ${promtool.output}`);
-    const om = await (await request(`http://127.0.0.1:${port}/metrics`, { headers: { accept: 'application/openmetrics-text;version=1.0.0' } })).body.text();
+    const om = await (
+      await request(`http://127.0.0.1:${port}/metrics`, {
+        headers: { accept: 'application/openmetrics-text;version=1.0.0' },
+      })
+    ).body.text();
     const parsed = await openMetricsParse(om);
     assert.ok(parsed.ok, `strict OpenMetrics parser: ${parsed.error ?? ''}`);
   });

@@ -24,14 +24,28 @@ describe('tollgate migrate', () => {
     const r = await runCli(['migrate', '--from', 'opencensus', OPENCENSUS_FIXTURE]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as Obj;
-    assert.deepEqual((out.extra_config as Obj)['telemetry/opentelemetry'], { metric_reporting_period: 0, exporters: { prometheus: [{ name: 'krakend', port: 9091 }] } });
+    assert.deepEqual((out.extra_config as Obj)['telemetry/opentelemetry'], {
+      metric_reporting_period: 0,
+      exporters: { prometheus: [{ name: 'krakend', port: 9091 }] },
+    });
     assert.equal((out.extra_config as Obj)['telemetry/opencensus'], undefined);
     const err = lines(r.stderr);
     for (const tag of ['tag_host', 'tag_path', 'tag_method', 'tag_statuscode']) {
-      assert.ok(err.some((l) => l.startsWith(`warning: extra_config["telemetry/opencensus"].exporters.prometheus.${tag}: dropped`)), r.stderr);
+      assert.ok(
+        err.some((l) =>
+          l.startsWith(`warning: extra_config["telemetry/opencensus"].exporters.prometheus.${tag}: dropped`),
+        ),
+        r.stderr,
+      );
     }
-    assert.ok(err.some((l) => l.startsWith('warning: extra_config["telemetry/opencensus"].sample_rate: dropped')), r.stderr);
-    assert.match(err.at(-1) ?? '', /opencensus-prometheus\.json: migrated from opencensus to \(stdout\): 1 endpoint, \d+ warnings$/);
+    assert.ok(
+      err.some((l) => l.startsWith('warning: extra_config["telemetry/opencensus"].sample_rate: dropped')),
+      r.stderr,
+    );
+    assert.match(
+      err.at(-1) ?? '',
+      /opencensus-prometheus\.json: migrated from opencensus to \(stdout\): 1 endpoint, \d+ warnings$/,
+    );
     const check = await runCli(['check', '-c', writeConfig(r.stdout)]);
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stdout, /configuration OK \(1 endpoints?\)/);
@@ -62,10 +76,17 @@ describe('tollgate migrate', () => {
     assert.equal(r.stdout, '');
     const out = JSON.parse(readFileSync(output, 'utf8')) as Obj;
     assert.deepEqual(out.extra_config, {
-      'telemetry/opentelemetry': { service_name: 'gw', trace_sample_rate: 0.1, exporters: { otlp: [{ name: 'jaeger', host: 'jaeger', port: 4317, disable_metrics: true }] } },
+      'telemetry/opentelemetry': {
+        service_name: 'gw',
+        trace_sample_rate: 0.1,
+        exporters: { otlp: [{ name: 'jaeger', host: 'jaeger', port: 4317, disable_metrics: true }] },
+      },
     });
     assert.equal(((out.endpoints as Obj[])[0] as Obj).extra_config, undefined);
-    assert.match(r.stderr, /^warning: endpoints\[0\]\.extra_config\["github_com\/devopsfaith\/krakend-opencensus"\]: removed: "path_aggregation": "lastparam" has no equivalent/m);
+    assert.match(
+      r.stderr,
+      /^warning: endpoints\[0\]\.extra_config\["github_com\/devopsfaith\/krakend-opencensus"\]: removed: "path_aggregation": "lastparam" has no equivalent/m,
+    );
     assert.match(r.stderr, /migrated from opencensus to .*out\.json: 1 endpoint, /);
     const check = await runCli(['check', '-c', output]);
     assert.equal(check.code, 0, check.stderr);
@@ -79,9 +100,24 @@ describe('tollgate migrate', () => {
     assert.equal((out.endpoints as Obj[]).length, 11);
     const err = lines(r.stderr);
     assert.equal(err.length, 13, r.stderr);
-    assert.ok(err.slice(0, -1).every((l) => /^warning: [\w[\]."/-]+: /.test(l)), r.stderr);
-    assert.ok(err.includes('warning: services[1].plugins[0]: "rate-limiting" (service "orders-svc"): not carried over: Tollgate has no equivalent plugin'), r.stderr);
-    assert.ok(err.some((l) => l.startsWith('warning: services[0].routes[1].paths[1]: "~/admin/users/\\d+$": a regex path is not carried over')), r.stderr);
+    assert.ok(
+      err.slice(0, -1).every((l) => /^warning: [\w[\]."/-]+: /.test(l)),
+      r.stderr,
+    );
+    assert.ok(
+      err.includes(
+        'warning: services[1].plugins[0]: "rate-limiting" (service "orders-svc"): not carried over: Tollgate has no equivalent plugin',
+      ),
+      r.stderr,
+    );
+    assert.ok(
+      err.some((l) =>
+        l.startsWith(
+          'warning: services[0].routes[1].paths[1]: "~/admin/users/\\d+$": a regex path is not carried over',
+        ),
+      ),
+      r.stderr,
+    );
     assert.match(err.at(-1) ?? '', /kong\.yaml: migrated from kong to .*tollgate\.json: 11 endpoints, 12 warnings$/);
     const check = await runCli(['check', '-c', output]);
     assert.equal(check.code, 0, check.stderr);
@@ -89,14 +125,23 @@ describe('tollgate migrate', () => {
   });
 
   it('--from kong reads JSON by its content whatever the file is called', async () => {
-    const input = writeConfig({ _format_version: '3.0', services: [{ name: 's', url: 'http://127.0.0.1:9', routes: [{ name: 'r', paths: ['/r'], methods: ['GET'] }] }] }, 'kong.declarative');
+    const input = writeConfig(
+      {
+        _format_version: '3.0',
+        services: [{ name: 's', url: 'http://127.0.0.1:9', routes: [{ name: 'r', paths: ['/r'], methods: ['GET'] }] }],
+      },
+      'kong.declarative',
+    );
     const r = await runCli(['migrate', '--from', 'kong', input]);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { endpoints: Obj[] };
-    assert.deepEqual(out.endpoints.map((e) => [e.method, e.endpoint, (e.extra_config as Obj)['telemetry/kong-prometheus']]), [['GET', '/r', { service: 's', route: 'r' }]]);
+    assert.deepEqual(
+      out.endpoints.map((e) => [e.method, e.endpoint, (e.extra_config as Obj)['telemetry/kong-prometheus']]),
+      [['GET', '/r', { service: 's', route: 'r' }]],
+    );
   });
 
-  it('--from kong: the migrated gateway keeps Kong\'s service, route and consumer labels (real upstream, real scrape)', async (t) => {
+  it("--from kong: the migrated gateway keeps Kong's service, route and consumer labels (real upstream, real scrape)", async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
     const kong = [
       '_format_version: "3.0"',
@@ -132,14 +177,40 @@ describe('tollgate migrate', () => {
     const ok = await request(`${gw.url}/users?page=2`, { headers: { apikey: 'acme-key' } });
     await ok.body.dump();
     assert.equal(ok.statusCode, 200);
-    assert.equal(up.seen.at(-1)?.url, '/api/v1?page=2', 'strip_path: the route prefix is replaced by the service path; the query string passes');
+    assert.equal(
+      up.seen.at(-1)?.url,
+      '/api/v1?page=2',
+      'strip_path: the route prefix is replaced by the service path; the query string passes',
+    );
     assert.equal(up.seen.at(-1)?.headers.apikey, 'acme-key', 'hide_credentials defaults to false in Kong');
     const scrape = await request(`http://127.0.0.1:${gw.gateway.telemetry.kongStatus?.address?.port}/metrics`);
     const samples = parseSamples(await scrape.body.text());
-    assert.equal(value(samples, 'kong_http_requests_total', { service: 'users-svc', route: 'users', code: '200', source: 'service', consumer: 'acme' }), 1);
-    assert.equal(value(samples, 'kong_http_requests_total', { service: 'users-svc', route: 'users', code: '401', source: 'kong', consumer: '' }), 1);
+    assert.equal(
+      value(samples, 'kong_http_requests_total', {
+        service: 'users-svc',
+        route: 'users',
+        code: '200',
+        source: 'service',
+        consumer: 'acme',
+      }),
+      1,
+    );
+    assert.equal(
+      value(samples, 'kong_http_requests_total', {
+        service: 'users-svc',
+        route: 'users',
+        code: '401',
+        source: 'kong',
+        consumer: '',
+      }),
+      1,
+    );
     assert.deepEqual(
-      find(samples, 'kong_upstream_target_health', { state: 'healthchecks_off' }).map((s) => [s.labels.upstream, s.labels.target, s.value]),
+      find(samples, 'kong_upstream_target_health', { state: 'healthchecks_off' }).map((s) => [
+        s.labels.upstream,
+        s.labels.target,
+        s.value,
+      ]),
       [['users-upstream', `127.0.0.1:${up.port}`, 1]],
     );
   });
@@ -147,15 +218,28 @@ describe('tollgate migrate', () => {
   it('exit 1 when the input cannot be read, parsed or migrated — naming the problem and its path, writing nothing', async () => {
     const missing = await runCli(['migrate', '--from', 'kong', '/nonexistent/kong.yml']);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /^\/nonexistent\/kong\.yml: cannot migrate from kong \(1 problem\) \[TG_ERR_CONFIG_READ\]\n {2}\(file\): cannot read \/nonexistent\/kong\.yml/);
+    assert.match(
+      missing.stderr,
+      /^\/nonexistent\/kong\.yml: cannot migrate from kong \(1 problem\) \[TG_ERR_CONFIG_READ\]\n {2}\(file\): cannot read \/nonexistent\/kong\.yml/,
+    );
     const broken = await runCli(['migrate', '--from', 'opencensus', writeConfig('{ "version": 3, }')]);
     assert.equal(broken.code, 1);
     assert.match(broken.stderr, /\[TG_ERR_CONFIG_SYNTAX\]\n {2}line 1, column \d+: /);
-    const input = writeConfig({ _format_version: '3.0', services: [{ name: 'a', routes: [{ paths: ['/a'] }] }], routes: [{ service: 'ghost', paths: ['/b'] }] }, 'kong.json');
+    const input = writeConfig(
+      {
+        _format_version: '3.0',
+        services: [{ name: 'a', routes: [{ paths: ['/a'] }] }],
+        routes: [{ service: 'ghost', paths: ['/b'] }],
+      },
+      'kong.json',
+    );
     const output = join(dirname(input), 'out.json');
     const invalid = await runCli(['migrate', '--from', 'kong', input, '-o', output]);
     assert.equal(invalid.code, 1);
-    assert.equal(invalid.stderr, `${input}: cannot migrate from kong (2 problems)\n  services[0]: needs "url" or "host"\n  routes[0].service: refers to an unknown service "ghost"\n`);
+    assert.equal(
+      invalid.stderr,
+      `${input}: cannot migrate from kong (2 problems)\n  services[0]: needs "url" or "host"\n  routes[0].service: refers to an unknown service "ghost"\n`,
+    );
     assert.equal(existsSync(output), false);
     const nothing = await runCli(['migrate', '--from', 'opencensus', writeConfig({ version: 3 })]);
     assert.equal(nothing.code, 1);
@@ -164,7 +248,12 @@ describe('tollgate migrate', () => {
   });
 
   it('exit 2 for usage errors', async () => {
-    for (const args of [['migrate', KONG_FIXTURE], ['migrate', '--from', 'nginx', KONG_FIXTURE], ['migrate', '--from', 'kong'], ['migrate', '--from', 'kong', KONG_FIXTURE, '--bogus']]) {
+    for (const args of [
+      ['migrate', KONG_FIXTURE],
+      ['migrate', '--from', 'nginx', KONG_FIXTURE],
+      ['migrate', '--from', 'kong'],
+      ['migrate', '--from', 'kong', KONG_FIXTURE, '--bogus'],
+    ]) {
       const r = await runCli(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^error: /);

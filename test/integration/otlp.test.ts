@@ -57,7 +57,15 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
     const up = await backends(t);
     const gw = await startGateway(t, {
       extra_config: otel(grpcHost(rx)),
-      endpoints: [{ endpoint: '/users/{id}', backend: [{ host: [up.url], url_pattern: '/u/{id}' }, { host: [up.url], url_pattern: '/down', group: 'x' }] }],
+      endpoints: [
+        {
+          endpoint: '/users/{id}',
+          backend: [
+            { host: [up.url], url_pattern: '/u/{id}' },
+            { host: [up.url], url_pattern: '/down', group: 'x' },
+          ],
+        },
+      ],
     });
     assert.equal(await get(`${gw.url}/users/7`, { 'user-agent': 'otlp-test' }), 200);
     await gw.gateway.close(2_000);
@@ -104,15 +112,32 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
       extra_config: otel(grpcHost(rx), {
         skip_paths: ['/quiet'],
         layers: {
-          global: { report_headers: true, skip_headers: ['Authorization'], traces_static_attributes: [{ key: 'team', value: 'edge' }] },
+          global: {
+            report_headers: true,
+            skip_headers: ['Authorization'],
+            traces_static_attributes: [{ key: 'team', value: 'edge' }],
+          },
           proxy: { disable_traces: true },
-          backend: { traces: { round_trip: true, report_headers: true, static_attributes: [{ key: 'tier', value: 'gold' }] } },
+          backend: {
+            traces: { round_trip: true, report_headers: true, static_attributes: [{ key: 'tier', value: 'gold' }] },
+          },
         },
       }),
       endpoints: [
         { endpoint: '/h', input_headers: ['X-Tenant'], backend: [{ host: [up.url], url_pattern: '/h' }] },
         { endpoint: '/quiet', backend: [{ host: [up.url], url_pattern: '/q' }] },
-        { endpoint: '/nostage', backend: [{ host: [up.url], url_pattern: '/n', extra_config: { 'telemetry/opentelemetry': { backend: { traces: { disable_stage: true, round_trip: true } } } } }] },
+        {
+          endpoint: '/nostage',
+          backend: [
+            {
+              host: [up.url],
+              url_pattern: '/n',
+              extra_config: {
+                'telemetry/opentelemetry': { backend: { traces: { disable_stage: true, round_trip: true } } },
+              },
+            },
+          ],
+        },
       ],
     });
     await get(`${gw.url}/h`, { authorization: 'Bearer secret', 'x-tenant': 'acme' });
@@ -131,7 +156,11 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
     const client = byName(spans, '/h', 'SPAN_KIND_CLIENT')[0];
     assert.equal(client?.attributes.tier, 'gold');
     assert.deepEqual(client?.attributes['http.request.header.x-tenant'], ['acme']);
-    assert.equal(client?.attributes['get-conn-duration'], undefined, 'detailed_connection omitted in a present traces object means false');
+    assert.equal(
+      client?.attributes['get-conn-duration'],
+      undefined,
+      'detailed_connection omitted in a present traces object means false',
+    );
     assert.equal(byName(spans, 'http.client.response.read.tracker').length, 0, 'read_payload false');
     assert.equal(spans.filter((s) => s.attributes['http.route'] === '/quiet').length, 0, 'skip_paths');
     const nostageRoot = byName(spans, '/nostage', 'SPAN_KIND_SERVER')[0];
@@ -142,7 +171,10 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
   it('does not slow requests down when the collector is slow', async (t) => {
     const rx = await startOtlpReceiver(t, { behaviour: { mode: 'slow', delayMs: 3_000 } });
     const up = await backends(t);
-    const gw = await startGateway(t, { extra_config: otel({ ...grpcHost(rx), custom_metric_reporting_period: 1 }), endpoints: [{ endpoint: '/s', backend: [{ host: [up.url], url_pattern: '/s' }] }] });
+    const gw = await startGateway(t, {
+      extra_config: otel({ ...grpcHost(rx), custom_metric_reporting_period: 1 }),
+      endpoints: [{ endpoint: '/s', backend: [{ host: [up.url], url_pattern: '/s' }] }],
+    });
     const started = Date.now();
     for (let i = 0; i < 200; i++) await get(`${gw.url}/s`);
     await new Promise((r) => setTimeout(r, 1_200));
@@ -166,10 +198,18 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
     await gw.gateway.close(2_000);
     await rx.waitFor(() => rx.spans().length > 0);
     const spans = rx.spans();
-    assert.deepEqual([...new Set(spans.map((s) => s.traceId))], [traceId], 'only the sampled parent produced spans (rate 0 samples nothing else)');
+    assert.deepEqual(
+      [...new Set(spans.map((s) => s.traceId))],
+      [traceId],
+      'only the sampled parent produced spans (rate 0 samples nothing else)',
+    );
     assert.equal(byName(spans, '/a', 'SPAN_KIND_SERVER')[0]?.parentSpanId, '00f067aa0ba902b7');
     assert.equal(up.seen[0]?.headers.traceparent, undefined, 'unsampled without parent: nothing to propagate');
-    assert.match(String(up.seen[2]?.headers.traceparent), /^00-a{32}-00f067aa0ba902b7-00$/, 'an unsampled parent is passed on unchanged');
+    assert.match(
+      String(up.seen[2]?.headers.traceparent),
+      /^00-a{32}-00f067aa0ba902b7-00$/,
+      'an unsampled parent is passed on unchanged',
+    );
 
     const rx2 = await startOtlpReceiver(t);
     const gw2 = await startGateway(t, {
@@ -201,13 +241,24 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
     const rx = await startOtlpReceiver(t);
     const up = await backends(t);
     const gw = await startGateway(t, {
-      extra_config: otel({ host: `http://127.0.0.1`, port: rx.httpPort, use_http: true, disable_traces: true, custom_metric_reporting_period: 1, headers: { authorization: 'Bearer s3cret' } }),
+      extra_config: otel({
+        host: `http://127.0.0.1`,
+        port: rx.httpPort,
+        use_http: true,
+        disable_traces: true,
+        custom_metric_reporting_period: 1,
+        headers: { authorization: 'Bearer s3cret' },
+      }),
       endpoints: [{ endpoint: '/m', backend: [{ host: [up.url], url_pattern: '/m' }] }],
     });
     for (let i = 0; i < 5; i++) await get(`${gw.url}/m`);
     const text = await (await request(`http://127.0.0.1:${metricsPort(gw)}/metrics`)).body.text();
     const promCount = value(parseSamples(text), 'http_server_duration_count', { http_route: '/m' });
-    await rx.waitFor(() => rx.metrics().some((m) => m.name === 'http.server.duration' && m.kind === 'histogram' && m.count === promCount), 5_000);
+    await rx.waitFor(
+      () =>
+        rx.metrics().some((m) => m.name === 'http.server.duration' && m.kind === 'histogram' && m.count === promCount),
+      5_000,
+    );
     const point = rx.metrics().find((m) => m.name === 'http.server.duration' && m.kind === 'histogram');
     assert.ok(point !== undefined && point.kind === 'histogram');
     assert.equal(point.temporality, 'AGGREGATION_TEMPORALITY_CUMULATIVE');
@@ -229,22 +280,34 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
       endpoints: [{ endpoint: '/ex', backend: [{ host: [up.url], url_pattern: '/ex' }] }],
     });
     for (let i = 0; i < 3; i++) await get(`${gw.url}/ex`);
-    await rx.waitFor(() => rx.metrics().some((m) => m.name === 'http.server.duration' && m.kind === 'histogram' && m.exemplars.length > 0), 5_000);
-    const point = rx.metrics().find((m) => m.name === 'http.server.duration' && m.kind === 'histogram' && m.exemplars.length > 0);
+    await rx.waitFor(
+      () =>
+        rx.metrics().some((m) => m.name === 'http.server.duration' && m.kind === 'histogram' && m.exemplars.length > 0),
+      5_000,
+    );
+    const point = rx
+      .metrics()
+      .find((m) => m.name === 'http.server.duration' && m.kind === 'histogram' && m.exemplars.length > 0);
     assert.ok(point?.kind === 'histogram');
     const ex = point.exemplars[0];
     assert.match(ex?.traceId ?? '', /^[0-9a-f]{32}$/);
     assert.match(ex?.spanId ?? '', /^[0-9a-f]{16}$/);
     assert.ok((ex?.value ?? -1) >= 0);
-    const client = rx.metrics().find((m) => m.name === 'http.client.duration' && m.kind === 'histogram' && m.exemplars.length > 0);
+    const client = rx
+      .metrics()
+      .find((m) => m.name === 'http.client.duration' && m.kind === 'histogram' && m.exemplars.length > 0);
     assert.ok(client !== undefined, 'client round-trip histogram has exemplars too');
     await gw.gateway.close(2_000);
-    await rx.waitFor(() => rx.spans().some((s) => s.traceId === ex?.traceId && s.spanId === ex.spanId && s.kind === 'SPAN_KIND_SERVER'));
+    await rx.waitFor(() =>
+      rx.spans().some((s) => s.traceId === ex?.traceId && s.spanId === ex.spanId && s.kind === 'SPAN_KIND_SERVER'),
+    );
   });
 
   it('exports over gRPC with TLS (https:// host and ca_cert), which KrakenD CE cannot', async (t) => {
     const certs = makeCerts();
-    const rx = await startOtlpReceiver(t, { tls: { cert: certs.pem(certs.serverCert), key: certs.pem(certs.serverKey) } });
+    const rx = await startOtlpReceiver(t, {
+      tls: { cert: certs.pem(certs.serverCert), key: certs.pem(certs.serverKey) },
+    });
     const up = await backends(t);
     const gw = await startGateway(t, {
       extra_config: otel({ host: 'https://localhost', port: rx.grpcPort, ca_cert: certs.caCert }),
@@ -259,9 +322,16 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
   it('puts trace ids of sampled requests as exemplars into OpenMetrics, accepted by the strict parser and by Prometheus', async (t) => {
     const rx = await startOtlpReceiver(t);
     const up = await backends(t);
-    const gw = await startGateway(t, { extra_config: otel(grpcHost(rx)), endpoints: [{ endpoint: '/e', backend: [{ host: [up.url], url_pattern: '/e' }] }] });
+    const gw = await startGateway(t, {
+      extra_config: otel(grpcHost(rx)),
+      endpoints: [{ endpoint: '/e', backend: [{ host: [up.url], url_pattern: '/e' }] }],
+    });
     await get(`${gw.url}/e`);
-    const om = await (await request(`http://127.0.0.1:${metricsPort(gw)}/metrics`, { headers: { accept: 'application/openmetrics-text;version=1.0.0' } })).body.text();
+    const om = await (
+      await request(`http://127.0.0.1:${metricsPort(gw)}/metrics`, {
+        headers: { accept: 'application/openmetrics-text;version=1.0.0' },
+      })
+    ).body.text();
     const line = om.split('\n').find((l) => l.startsWith('http_server_duration_bucket{') && l.includes('# {trace_id='));
     const traceId = /trace_id="([0-9a-f]{32})"/.exec(line ?? '')?.[1];
     assert.ok(traceId !== undefined, 'a bucket carries an exemplar');
@@ -279,7 +349,10 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
     // A small queue (through the OTel SDK's variable), so that 700 requests overflow it.
     process.env.OTEL_BSP_MAX_QUEUE_SIZE = '1024';
     t.after(() => delete process.env.OTEL_BSP_MAX_QUEUE_SIZE);
-    const gw = await startGateway(t, { extra_config: otel({ host: '127.0.0.1', port: dead }), endpoints: [{ endpoint: '/d', backend: [{ host: [up.url], url_pattern: '/d' }] }] });
+    const gw = await startGateway(t, {
+      extra_config: otel({ host: '127.0.0.1', port: dead }),
+      endpoints: [{ endpoint: '/d', backend: [{ host: [up.url], url_pattern: '/d' }] }],
+    });
     const started = Date.now();
     for (let i = 0; i < 700; i++) assert.equal(await get(`${gw.url}/d`), 200);
     const elapsed = Date.now() - started;
@@ -296,7 +369,10 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
   it('retries a collector answering UNAVAILABLE and delivers once it recovers', async (t) => {
     const rx = await startOtlpReceiver(t, { behaviour: { mode: 'unavailable' } });
     const up = await backends(t);
-    const gw = await startGateway(t, { extra_config: otel(grpcHost(rx)), endpoints: [{ endpoint: '/r', backend: [{ host: [up.url], url_pattern: '/r' }] }] });
+    const gw = await startGateway(t, {
+      extra_config: otel(grpcHost(rx)),
+      endpoints: [{ endpoint: '/r', backend: [{ host: [up.url], url_pattern: '/r' }] }],
+    });
     await get(`${gw.url}/r`);
     const closing = gw.gateway.close(8_000);
     await rx.waitFor(() => rx.count('traces') >= 1, 5_000);
@@ -310,8 +386,15 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
     if (skipUnlessJudge(t, 'prometheus')) return;
     const rx = await startOtlpReceiver(t);
     const up = await backends(t);
-    const gw = await startGateway(t, { extra_config: otel(grpcHost(rx)), endpoints: [{ endpoint: '/x', backend: [{ host: [up.url], url_pattern: '/x' }] }] });
-    const prom = await startPrometheus(t, { exemplars: true, scrapeIntervalMs: 500, targets: [{ job: 'tollgate', target: `127.0.0.1:${metricsPort(gw)}` }] });
+    const gw = await startGateway(t, {
+      extra_config: otel(grpcHost(rx)),
+      endpoints: [{ endpoint: '/x', backend: [{ host: [up.url], url_pattern: '/x' }] }],
+    });
+    const prom = await startPrometheus(t, {
+      exemplars: true,
+      scrapeIntervalMs: 500,
+      targets: [{ job: 'tollgate', target: `127.0.0.1:${metricsPort(gw)}` }],
+    });
     await get(`${gw.url}/x`);
     await prom.waitForScrapes('tollgate', 1);
     await get(`${gw.url}/x`);

@@ -20,7 +20,11 @@ import { closeServer, sendJson, startUpstream } from '../helpers/upstream.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
-const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; files: string[]; scripts: Record<string, string> };
+const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  files: string[];
+  scripts: Record<string, string>;
+};
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /**
@@ -29,12 +33,24 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
  */
 async function pack(): Promise<{ tarball: string; files: string[] }> {
   const stage = mkdtempSync(join(tmpdir(), 'tollgate-pack-'));
-  for (const name of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src', 'scripts']) {
+  for (const name of [
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'README.md',
+    'bin',
+    'src',
+    'scripts',
+  ]) {
     cpSync(join(ROOT, name), join(stage, name), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');
   const out = mkdtempSync(join(tmpdir(), 'tollgate-tgz-'));
-  const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', out], { cwd: stage, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', out], {
+    cwd: stage,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   rmSync(stage, { recursive: true, force: true });
   // The JSON follows whatever the build printed.
   const json = JSON.parse(stdout.slice(stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
@@ -63,7 +79,11 @@ async function waitFor(probe: () => boolean | Promise<boolean>, what: string, ms
 
 /** The Dockerfile's stages: the instructions under each FROM (continuation lines joined). */
 function dockerStages(text: string): string[][] {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const stages: string[][] = [];
   for (const l of lines) {
     if (/^FROM\s/i.test(l)) stages.push([]);
@@ -80,7 +100,15 @@ function copies(stage: readonly string[]): { from: boolean; sources: string[] }[
       const words = l.split(/\s+/).slice(1);
       const from = words.some((w) => w.startsWith('--from'));
       const args = words.filter((w) => !w.startsWith('--'));
-      return { from, sources: args.slice(0, -1).map((s) => s.replace(/^\/app\//, '').replace(/^\.\//, '').replace(/\/$/, '')) };
+      return {
+        from,
+        sources: args.slice(0, -1).map((s) =>
+          s
+            .replace(/^\/app\//, '')
+            .replace(/^\.\//, '')
+            .replace(/\/$/, ''),
+        ),
+      };
     });
 }
 
@@ -89,20 +117,30 @@ describe('the package', () => {
     const stages = dockerStages(readFileSync(join(ROOT, 'examples/docker/Dockerfile'), 'utf8'));
     const final = stages.at(-1) ?? [];
     const shipped = new Set(copies(final).flatMap((c) => c.sources));
-    for (const f of [...PKG.files, 'package.json', 'node_modules']) assert.ok(shipped.has(f), `the final stage copies ${f} (it has ${[...shipped].join(', ')})`);
+    for (const f of [...PKG.files, 'package.json', 'node_modules'])
+      assert.ok(shipped.has(f), `the final stage copies ${f} (it has ${[...shipped].join(', ')})`);
     assert.ok(!shipped.has('src'), 'the image ships dist/, not src/ (what the package does)');
     // Every file `npm run build` runs must be in the stage that runs it.
     const build = stages.find((s) => s.some((l) => /^RUN\s.*npm run build/.test(l))) ?? [];
     const present = copies(build).flatMap((c) => c.sources);
     for (const script of PKG.scripts.build?.match(/scripts\/[\w.-]+/g) ?? []) {
-      assert.ok(present.some((p) => script === p || script.startsWith(`${p}/`)), `the build stage copies ${script}`);
+      assert.ok(
+        present.some((p) => script === p || script.startsWith(`${p}/`)),
+        `the build stage copies ${script}`,
+      );
     }
   });
 
   it('installed from its tarball, runs a gateway with every namespace on', { timeout: 120_000 }, async (t) => {
     const { tarball, files } = await pack();
     t.after(() => rmSync(join(tarball, '..'), { recursive: true, force: true }));
-    for (const f of ['bin/tollgate.js', 'dist/cli/main.js', 'dist/telemetry/dashboard/assets/index.html', 'dist/telemetry/dashboard/assets/app.js', 'dist/telemetry/dashboard/assets/app.css']) {
+    for (const f of [
+      'bin/tollgate.js',
+      'dist/cli/main.js',
+      'dist/telemetry/dashboard/assets/index.html',
+      'dist/telemetry/dashboard/assets/app.js',
+      'dist/telemetry/dashboard/assets/app.css',
+    ]) {
       assert.ok(files.includes(f), `the package has ${f}`);
     }
     assert.ok(!files.some((f) => f.startsWith('src/')), 'the package has no src/');
@@ -110,7 +148,10 @@ describe('the package', () => {
     const app = mkdtempSync(join(tmpdir(), 'tollgate-install-'));
     t.after(() => rmSync(app, { recursive: true, force: true }));
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'tollgate-install-test', private: true }));
-    await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app, maxBuffer: 16 * 1024 * 1024 });
+    await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], {
+      cwd: app,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     assert.ok(!readdirSync(join(app, 'node_modules', PKG.name)).includes('src'));
 
     let probes = 0;
@@ -129,14 +170,23 @@ describe('the package', () => {
     });
     await new Promise<void>((r) => influx.listen(0, '127.0.0.1', r));
     t.after(() => closeServer(influx));
-    const ports = { data: await freePort(), prom: await freePort(), stats: await freePort(), kong: await freePort(), dash: await freePort() };
+    const ports = {
+      data: await freePort(),
+      prom: await freePort(),
+      stats: await freePort(),
+      kong: await freePort(),
+      dash: await freePort(),
+    };
     const extra: Record<string, unknown> = {
       router: { health_path: '/__health' },
       'telemetry/opentelemetry': {
         service_name: 'package-test',
         metric_reporting_period: 1,
         trace_sample_rate: 1,
-        exporters: { prometheus: [{ name: 'prom', port: ports.prom, listen_ip: '127.0.0.1' }], otlp: [{ name: 'otlp', host: '127.0.0.1', port: otlp.httpPort, use_http: true }] },
+        exporters: {
+          prometheus: [{ name: 'prom', port: ports.prom, listen_ip: '127.0.0.1' }],
+          otlp: [{ name: 'otlp', host: '127.0.0.1', port: otlp.httpPort, use_http: true }],
+        },
       },
       'telemetry/metrics': { listen_address: `127.0.0.1:${ports.stats}`, collection_time: '500ms' },
       'telemetry/influx': { address: `http://127.0.0.1:${(influx.address() as { port: number }).port}`, ttl: '500ms' },
@@ -145,15 +195,33 @@ describe('the package', () => {
       'auth/api-keys': { keys: [{ key: 'key-1', consumer: 'acme' }] },
       tollgate: {},
     };
-    const backend = { host: [up.url], url_pattern: '/a', extra_config: { 'backend/healthcheck': { active: { http_path: '/health', interval: 0.2 } } } };
-    const config = { version: 3, port: ports.data, listen_ip: '127.0.0.1', workers: 2, extra_config: extra, endpoints: [{ endpoint: '/a', extra_config: { 'auth/api-keys': {} }, backend: [backend] }] };
-    const used = new Set([...Object.keys(extra), ...Object.keys(config.endpoints[0]?.extra_config ?? {}), ...Object.keys(backend.extra_config)]);
+    const backend = {
+      host: [up.url],
+      url_pattern: '/a',
+      extra_config: { 'backend/healthcheck': { active: { http_path: '/health', interval: 0.2 } } },
+    };
+    const config = {
+      version: 3,
+      port: ports.data,
+      listen_ip: '127.0.0.1',
+      workers: 2,
+      extra_config: extra,
+      endpoints: [{ endpoint: '/a', extra_config: { 'auth/api-keys': {} }, backend: [backend] }],
+    };
+    const used = new Set([
+      ...Object.keys(extra),
+      ...Object.keys(config.endpoints[0]?.extra_config ?? {}),
+      ...Object.keys(backend.extra_config),
+    ]);
     for (const ns of NAMESPACE_SCHEMAS) assert.ok(used.has(ns.name), `the config turns on ${ns.name}`);
     const cfg = join(app, 'krakend.json');
     writeFileSync(cfg, JSON.stringify(config));
 
     mkdirSync(join(app, 'run'), { recursive: true });
-    const child = execFile(join(app, 'node_modules/.bin/tollgate'), ['run', '-c', cfg], { cwd: join(app, 'run'), maxBuffer: 64 * 1024 * 1024 });
+    const child = execFile(join(app, 'node_modules/.bin/tollgate'), ['run', '-c', cfg], {
+      cwd: join(app, 'run'),
+      maxBuffer: 64 * 1024 * 1024,
+    });
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -162,7 +230,11 @@ describe('the package', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
     const gw = `http://127.0.0.1:${ports.data}`;
-    await waitFor(() => output.includes('cluster primary running') || child.exitCode !== null, 'the gateway started', 30_000);
+    await waitFor(
+      () => output.includes('cluster primary running') || child.exitCode !== null,
+      'the gateway started',
+      30_000,
+    );
     assert.equal(child.exitCode, null, output);
 
     assert.equal((await get(`${gw}/a`, { authorization: 'Bearer key-1' })).status, 200, 'data listener');
@@ -178,7 +250,14 @@ describe('the package', () => {
     assert.equal(stats.status, 200, '/__stats');
     assert.doesNotThrow(() => JSON.parse(stats.text) as unknown);
     const dash = `http://127.0.0.1:${ports.dash}`;
-    for (const path of ['/', '/assets/app.js', '/assets/app.css', '/assets/uplot.js', '/assets/uplot.css', '/api/state']) {
+    for (const path of [
+      '/',
+      '/assets/app.js',
+      '/assets/app.css',
+      '/assets/uplot.js',
+      '/assets/uplot.css',
+      '/api/state',
+    ]) {
       const r = await get(`${dash}${path}`, { authorization: 'Bearer dash-token' });
       assert.equal(r.status, 200, `dashboard ${path}`);
       assert.ok(r.text.length > 0, `dashboard ${path} has a body`);

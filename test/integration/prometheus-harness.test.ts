@@ -46,7 +46,10 @@ interface Served {
 }
 
 /** Serves /metrics; `render` picks body and content type from the request's Accept header. */
-async function serveMetrics(t: TestContext, render: (accept: string, headers: IncomingHttpHeaders) => { status?: number; type: string; body: string }): Promise<Served> {
+async function serveMetrics(
+  t: TestContext,
+  render: (accept: string, headers: IncomingHttpHeaders) => { status?: number; type: string; body: string },
+): Promise<Served> {
   const requests: IncomingHttpHeaders[] = [];
   const server = createServer((req, res) => {
     requests.push(req.headers);
@@ -73,8 +76,12 @@ test('prometheus harness: real scrapes, queries, target health and exemplars', {
   // insists on a bearer token so the authorization option is exercised.
   const om = await serveMetrics(t, (accept, headers) => {
     if (headers.authorization !== 'Bearer s3cret') return { status: 401, type: 'text/plain', body: 'no token\n' };
-    if (accept.includes('application/openmetrics-text')) return { type: OM_CT, body: omExposition((Date.now() / 1000).toFixed(3)) };
-    return { type: TEXT_CT, body: '# TYPE tollgate_test_latency_seconds histogram\ntollgate_test_latency_seconds_bucket{le="+Inf"} 1\ntollgate_test_latency_seconds_sum 0.5\ntollgate_test_latency_seconds_count 1\n' };
+    if (accept.includes('application/openmetrics-text'))
+      return { type: OM_CT, body: omExposition((Date.now() / 1000).toFixed(3)) };
+    return {
+      type: TEXT_CT,
+      body: '# TYPE tollgate_test_latency_seconds histogram\ntollgate_test_latency_seconds_bucket{le="+Inf"} 1\ntollgate_test_latency_seconds_sum 0.5\ntollgate_test_latency_seconds_count 1\n',
+    };
   });
   // OpenMetrics without the mandatory "# EOF": Prometheus must reject the whole scrape.
   const broken = await serveMetrics(t, () => ({ type: OM_CT, body: '# TYPE b counter\nb_total 1\n' }));
@@ -98,7 +105,13 @@ test('prometheus harness: real scrapes, queries, target health and exemplars', {
     const v = await prom.query('tollgate_test_requests_total{job="text"}');
     assert.equal(v.length, 1, JSON.stringify(v));
     assert.equal(v[0]?.value, 42);
-    assert.deepEqual(v[0]?.metric, { __name__: 'tollgate_test_requests_total', app: 'tollgate-test', instance: text.target, job: 'text', route: '/a' });
+    assert.deepEqual(v[0]?.metric, {
+      __name__: 'tollgate_test_requests_total',
+      app: 'tollgate-test',
+      instance: text.target,
+      job: 'text',
+      route: '/a',
+    });
     // The harness's scrape_timeout equals the interval, so sub-second intervals are valid config.
     assert.equal(target.scrapeInterval, '500ms');
   });

@@ -8,7 +8,10 @@ describe('json merging pipeline', () => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
     const gw = await startGateway(t, {
       endpoints: [
-        { endpoint: '/users/{id}/posts/{post}', backend: [{ host: [up.url], url_pattern: '/u/{id}/p/{Post}?fields=all', method: 'POST' }] },
+        {
+          endpoint: '/users/{id}/posts/{post}',
+          backend: [{ host: [up.url], url_pattern: '/u/{id}/p/{Post}?fields=all', method: 'POST' }],
+        },
       ],
     });
     const r = await fetch(`${gw.url}/users/a%20b/posts/..%2F..%2Fadmin?ignored=1`);
@@ -26,10 +29,13 @@ describe('json merging pipeline', () => {
     // gateway calls them at the same time.
     const up = await startUpstream(t, (req, res) => {
       if (++arrived === 2) release();
-      bothArrived.then(() => {
-        if (req.url === '/user') sendJson(res, 200, { id: 1, name: 'ada', password: 'x', address: { city: 'London', zip: 'N1' } });
-        else sendJson(res, 200, { data: { orders: [{ id: 'o1', total: 3, internal: true }], page: 1 } });
-      }).catch(() => undefined);
+      bothArrived
+        .then(() => {
+          if (req.url === '/user')
+            sendJson(res, 200, { id: 1, name: 'ada', password: 'x', address: { city: 'London', zip: 'N1' } });
+          else sendJson(res, 200, { data: { orders: [{ id: 'o1', total: 3, internal: true }], page: 1 } });
+        })
+        .catch(() => undefined);
     });
     const gw = await startGateway(t, {
       timeout: '2s',
@@ -38,7 +44,13 @@ describe('json merging pipeline', () => {
           endpoint: '/profile',
           backend: [
             { host: [up.url], url_pattern: '/user', deny: ['password', 'address.zip'], mapping: { name: 'full_name' } },
-            { host: [up.url], url_pattern: '/orders', target: 'data', allow: ['orders.id', 'orders.total'], group: 'purchases' },
+            {
+              host: [up.url],
+              url_pattern: '/orders',
+              target: 'data',
+              allow: ['orders.id', 'orders.total'],
+              group: 'purchases',
+            },
           ],
         },
       ],
@@ -47,7 +59,12 @@ describe('json merging pipeline', () => {
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('x-krakend-completed'), 'true');
     assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
-    assert.deepEqual(await r.json(), { id: 1, full_name: 'ada', address: { city: 'London' }, purchases: { orders: [{ id: 'o1', total: 3 }] } });
+    assert.deepEqual(await r.json(), {
+      id: 1,
+      full_name: 'ada',
+      address: { city: 'London' },
+      purchases: { orders: [{ id: 'o1', total: 3 }] },
+    });
   });
 
   it('wraps collections, and serves json-collection and string output encodings', async (t) => {
@@ -62,7 +79,11 @@ describe('json merging pipeline', () => {
       host: [up.url],
       endpoints: [
         { endpoint: '/wrapped', backend: [{ url_pattern: '/list', is_collection: true }] },
-        { endpoint: '/array', output_encoding: 'json-collection', backend: [{ url_pattern: '/list', is_collection: true }] },
+        {
+          endpoint: '/array',
+          output_encoding: 'json-collection',
+          backend: [{ url_pattern: '/list', is_collection: true }],
+        },
         { endpoint: '/text', output_encoding: 'string', backend: [{ url_pattern: '/txt', encoding: 'string' }] },
         { endpoint: '/bare', backend: [{ url_pattern: '/list' }] },
       ],
@@ -70,7 +91,11 @@ describe('json merging pipeline', () => {
     assert.deepEqual(await (await fetch(`${gw.url}/wrapped`)).json(), { collection: [{ a: 1 }, { a: 2 }] });
     assert.deepEqual(await (await fetch(`${gw.url}/array`)).json(), [{ a: 1 }, { a: 2 }]);
     assert.equal(await (await fetch(`${gw.url}/text`)).text(), 'plain text');
-    assert.equal((await fetch(`${gw.url}/bare`)).status, 500, 'a bare array without is_collection is a decode failure, as in KrakenD');
+    assert.equal(
+      (await fetch(`${gw.url}/bare`)).status,
+      500,
+      'a bare array without is_collection is a decode failure, as in KrakenD',
+    );
   });
 
   it('returns what succeeded with X-Krakend-Completed: false, and 500 with a JSON error when all fail', async (t) => {
@@ -82,8 +107,21 @@ describe('json merging pipeline', () => {
     const dead = `http://127.0.0.1:${await deadPort()}`;
     const gw = await startGateway(t, {
       endpoints: [
-        { endpoint: '/partial', backend: [{ host: [up.url], url_pattern: '/ok' }, { host: [up.url], url_pattern: '/teapot' }, { host: [dead], url_pattern: '/x' }] },
-        { endpoint: '/none', backend: [{ host: [up.url], url_pattern: '/teapot' }, { host: [dead], url_pattern: '/x' }] },
+        {
+          endpoint: '/partial',
+          backend: [
+            { host: [up.url], url_pattern: '/ok' },
+            { host: [up.url], url_pattern: '/teapot' },
+            { host: [dead], url_pattern: '/x' },
+          ],
+        },
+        {
+          endpoint: '/none',
+          backend: [
+            { host: [up.url], url_pattern: '/teapot' },
+            { host: [dead], url_pattern: '/x' },
+          ],
+        },
       ],
     });
     const partial = await fetch(`${gw.url}/partial`);
@@ -93,7 +131,10 @@ describe('json merging pipeline', () => {
     const none = await fetch(`${gw.url}/none`);
     assert.equal(none.status, 500);
     assert.equal(none.headers.get('x-krakend-completed'), 'false');
-    assert.deepEqual(await none.json(), { error: 'every backend of the endpoint failed', code: 'TG_ERR_ALL_BACKENDS_FAILED' });
+    assert.deepEqual(await none.json(), {
+      error: 'every backend of the endpoint failed',
+      code: 'TG_ERR_ALL_BACKENDS_FAILED',
+    });
   });
 
   it('forwards only listed query strings and headers, sets X-Forwarded-For/Host, sends bodies to write backends', async (t) => {
@@ -113,7 +154,13 @@ describe('json merging pipeline', () => {
     });
     await fetch(`${gw.url}/search?q=toll&page=2&secret=1`, {
       method: 'POST',
-      headers: { authorization: 'Bearer t', 'x-tenant': 'acme', cookie: 'session=1', 'x-forwarded-for': '203.0.113.9', 'content-type': 'application/json' },
+      headers: {
+        authorization: 'Bearer t',
+        'x-tenant': 'acme',
+        cookie: 'session=1',
+        'x-forwarded-for': '203.0.113.9',
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ hello: 'world' }),
     });
     const s = up.seen.find((r) => r.url.startsWith('/s'));
@@ -137,7 +184,10 @@ describe('json merging pipeline', () => {
   it('round-robins across the hosts of a backend', async (t) => {
     const a = await startUpstream(t, (_req, res) => sendJson(res, 200, { from: 'a' }));
     const b = await startUpstream(t, (_req, res) => sendJson(res, 200, { from: 'b' }));
-    const gw = await startGateway(t, { host: [a.url, b.url], endpoints: [{ endpoint: '/rr', backend: [{ url_pattern: '/' }] }] });
+    const gw = await startGateway(t, {
+      host: [a.url, b.url],
+      endpoints: [{ endpoint: '/rr', backend: [{ url_pattern: '/' }] }],
+    });
     const seen: string[] = [];
     for (let i = 0; i < 6; i++) seen.push(((await (await fetch(`${gw.url}/rr`)).json()) as { from: string }).from);
     assert.deepEqual(seen, ['a', 'b', 'a', 'b', 'a', 'b']);
@@ -147,16 +197,26 @@ describe('json merging pipeline', () => {
     const { gzipSync } = await import('node:zlib');
     const up = await startUpstream(t, (_req, res) => {
       const body = gzipSync(JSON.stringify({ zipped: true }));
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': body.length,
+      });
       res.end(body);
     });
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/z', input_headers: ['Accept-Encoding'], backend: [{ host: [up.url], url_pattern: '/' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [
+        { endpoint: '/z', input_headers: ['Accept-Encoding'], backend: [{ host: [up.url], url_pattern: '/' }] },
+      ],
+    });
     assert.deepEqual(await (await fetch(`${gw.url}/z`)).json(), { zipped: true });
   });
 
   it('sets Cache-Control from cache_ttl', async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, {}));
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/c', cache_ttl: '5m', backend: [{ host: [up.url], url_pattern: '/' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [{ endpoint: '/c', cache_ttl: '5m', backend: [{ host: [up.url], url_pattern: '/' }] }],
+    });
     assert.equal((await fetch(`${gw.url}/c`)).headers.get('cache-control'), 'public, max-age=300');
   });
 });

@@ -30,10 +30,21 @@ function streamBytes(res: ServerResponse, size: number, onWrite: (n: number) => 
 describe('no-op encoding', () => {
   it('passes status, headers and body through unchanged, minus hop-by-hop headers', async (t) => {
     const up = await startUpstream(t, (_req, res) => {
-      res.writeHead(201, { 'content-type': 'text/csv', 'x-upstream': 'yes', 'set-cookie': ['a=1', 'b=2'], connection: 'keep-alive, x-hop', 'x-hop': 'secret', 'keep-alive': 'timeout=9' });
+      res.writeHead(201, {
+        'content-type': 'text/csv',
+        'x-upstream': 'yes',
+        'set-cookie': ['a=1', 'b=2'],
+        connection: 'keep-alive, x-hop',
+        'x-hop': 'secret',
+        'keep-alive': 'timeout=9',
+      });
       res.end('a,b\n1,2\n');
     });
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/csv', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/data.csv' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [
+        { endpoint: '/csv', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/data.csv' }] },
+      ],
+    });
     const r = await request(`${gw.url}/csv`);
     assert.equal(r.statusCode, 201);
     assert.equal(r.headers['content-type'], 'text/csv');
@@ -49,7 +60,9 @@ describe('no-op encoding', () => {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end('{"missing":true}');
     });
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/x', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [{ endpoint: '/x', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/' }] }],
+    });
     const r = await request(`${gw.url}/x`);
     assert.equal(r.statusCode, 404);
     assert.equal(await r.body.text(), '{"missing":true}');
@@ -65,11 +78,17 @@ describe('no-op encoding', () => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
       streamBytes(res, size, (n) => (written += n));
     });
-    const gw = await startGateway(t, { timeout: '20s', endpoints: [{ endpoint: '/big', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/big' }] }] });
+    const gw = await startGateway(t, {
+      timeout: '20s',
+      endpoints: [{ endpoint: '/big', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/big' }] }],
+    });
     const r = await request(`${gw.url}/big`, { highWaterMark: 16 * 1024 });
     await new Promise((res) => setTimeout(res, 400));
     const whilePaused = written;
-    assert.ok(whilePaused < 16 * MB, `the upstream could write ${(whilePaused / MB).toFixed(1)} MB while the client read nothing: the gateway buffers`);
+    assert.ok(
+      whilePaused < 16 * MB,
+      `the upstream could write ${(whilePaused / MB).toFixed(1)} MB while the client read nothing: the gateway buffers`,
+    );
     let received = 0;
     for await (const chunk of r.body) received += (chunk as Buffer).length;
     assert.equal(received, size);
@@ -95,7 +114,17 @@ describe('no-op encoding', () => {
       },
       { readBody: false },
     );
-    const gw = await startGateway(t, { timeout: '20s', endpoints: [{ endpoint: '/upload', method: 'PUT', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/in' }] }] });
+    const gw = await startGateway(t, {
+      timeout: '20s',
+      endpoints: [
+        {
+          endpoint: '/upload',
+          method: 'PUT',
+          output_encoding: 'no-op',
+          backend: [{ host: [up.url], url_pattern: '/in' }],
+        },
+      ],
+    });
     let sent = 0;
     async function* body(): AsyncGenerator<Buffer> {
       while (sent < size) {
@@ -103,10 +132,17 @@ describe('no-op encoding', () => {
         yield CHUNK;
       }
     }
-    const pending = request(`${gw.url}/upload`, { method: 'PUT', body: Readable.from(body()), headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) } });
+    const pending = request(`${gw.url}/upload`, {
+      method: 'PUT',
+      body: Readable.from(body()),
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    });
     await new Promise((res) => setTimeout(res, 400));
     const whilePaused = sent;
-    assert.ok(whilePaused < 16 * MB, `the client could send ${(whilePaused / MB).toFixed(1)} MB while the backend read nothing: the gateway buffers`);
+    assert.ok(
+      whilePaused < 16 * MB,
+      `the client could send ${(whilePaused / MB).toFixed(1)} MB while the backend read nothing: the gateway buffers`,
+    );
     resume();
     const r = await pending;
     assert.equal(r.statusCode, 200);

@@ -25,31 +25,64 @@ function assertOneLine(r: CliResult, line: string): void {
 
 /** The side listeners, each with the config that puts it on `port` and the name its error line gives. */
 const SIDE = [
-  { what: 'prometheus exporter "prom"', config: (port: number) => ({ 'telemetry/opentelemetry': { exporters: { prometheus: [{ name: 'prom', port, listen_ip: '127.0.0.1' }] } } }) },
-  { what: 'telemetry/metrics', config: (port: number) => ({ 'telemetry/metrics': { listen_address: `127.0.0.1:${port}` } }) },
-  { what: 'telemetry/kong-prometheus', config: (port: number) => ({ 'telemetry/kong-prometheus': { listen_address: `127.0.0.1:${port}` } }) },
-  { what: 'telemetry/dashboard', config: (port: number) => ({ 'telemetry/dashboard': { listen_address: `127.0.0.1:${port}` } }) },
+  {
+    what: 'prometheus exporter "prom"',
+    config: (port: number) => ({
+      'telemetry/opentelemetry': { exporters: { prometheus: [{ name: 'prom', port, listen_ip: '127.0.0.1' }] } },
+    }),
+  },
+  {
+    what: 'telemetry/metrics',
+    config: (port: number) => ({ 'telemetry/metrics': { listen_address: `127.0.0.1:${port}` } }),
+  },
+  {
+    what: 'telemetry/kong-prometheus',
+    config: (port: number) => ({ 'telemetry/kong-prometheus': { listen_address: `127.0.0.1:${port}` } }),
+  },
+  {
+    what: 'telemetry/dashboard',
+    config: (port: number) => ({ 'telemetry/dashboard': { listen_address: `127.0.0.1:${port}` } }),
+  },
 ];
 
 describe('start-up errors', () => {
   it('run: a busy data port is one line and exit 1, not a worker crash', async (t) => {
     const port = await busyPort(t);
     const file = writeConfig({ version: 3, port, listen_ip: '127.0.0.1', workers: 2, endpoints: [] });
-    assertOneLine(await runCli(['run', '-c', file], 30_000), `cannot listen on 127.0.0.1:${port}: address already in use`);
+    assertOneLine(
+      await runCli(['run', '-c', file], 30_000),
+      `cannot listen on 127.0.0.1:${port}: address already in use`,
+    );
   });
 
   for (const side of SIDE) {
     it(`run: a busy ${side.what} port is one line and exit 1`, async (t) => {
       const port = await busyPort(t);
-      const file = writeConfig({ version: 3, port: 0, listen_ip: '127.0.0.1', workers: 1, extra_config: side.config(port), endpoints: [] });
-      assertOneLine(await runCli(['run', '-c', file], 30_000), `cannot listen on 127.0.0.1:${port} (${side.what}): address already in use`);
+      const file = writeConfig({
+        version: 3,
+        port: 0,
+        listen_ip: '127.0.0.1',
+        workers: 1,
+        extra_config: side.config(port),
+        endpoints: [],
+      });
+      assertOneLine(
+        await runCli(['run', '-c', file], 30_000),
+        `cannot listen on 127.0.0.1:${port} (${side.what}): address already in use`,
+      );
     });
   }
 
   it('demo: a busy gateway or metrics port is one line and exit 1', async (t) => {
     const port = await busyPort(t);
     const others = ['--dashboard-port', '0', '--kong-port', '0', '--stats-port', '0'];
-    assertOneLine(await runCli(['demo', '--port', String(port), '--metrics-port', '0', ...others]), `cannot listen on 127.0.0.1:${port}: address already in use`);
-    assertOneLine(await runCli(['demo', '--port', '0', '--metrics-port', String(port), ...others]), `cannot listen on 127.0.0.1:${port} (prometheus exporter "demo"): address already in use`);
+    assertOneLine(
+      await runCli(['demo', '--port', String(port), '--metrics-port', '0', ...others]),
+      `cannot listen on 127.0.0.1:${port}: address already in use`,
+    );
+    assertOneLine(
+      await runCli(['demo', '--port', '0', '--metrics-port', String(port), ...others]),
+      `cannot listen on 127.0.0.1:${port} (prometheus exporter "demo"): address already in use`,
+    );
   });
 });

@@ -42,7 +42,13 @@ async function upstream(t: TestContext): Promise<Upstream> {
 function endpoints(up: Upstream, dead: string): Record<string, unknown>[] {
   return [
     { endpoint: '/users/{id}', backend: [{ host: [up.url], url_pattern: '/u/{id}' }] },
-    { endpoint: '/mixed', backend: [{ host: [up.url], url_pattern: '/ok' }, { host: [up.url], url_pattern: '/bad' }] },
+    {
+      endpoint: '/mixed',
+      backend: [
+        { host: [up.url], url_pattern: '/ok' },
+        { host: [up.url], url_pattern: '/bad' },
+      ],
+    },
     { endpoint: '/dead', backend: [{ host: [dead], url_pattern: '/x' }] },
   ];
 }
@@ -50,7 +56,10 @@ function endpoints(up: Upstream, dead: string): Record<string, unknown>[] {
 describe('telemetry/metrics: /__stats', () => {
   it('serves the krakend.* keys with the values of the traffic sent', async (t) => {
     const up = await upstream(t);
-    const gw = await startGateway(t, { extra_config: { 'telemetry/metrics': { listen_address: '127.0.0.1:0' } }, endpoints: endpoints(up, `http://127.0.0.1:${await deadPort()}`) });
+    const gw = await startGateway(t, {
+      extra_config: { 'telemetry/metrics': { listen_address: '127.0.0.1:0' } },
+      endpoints: endpoints(up, `http://127.0.0.1:${await deadPort()}`),
+    });
     await get(`${gw.url}/users/1`, 4);
     await get(`${gw.url}/mixed`, 2);
     await get(`${gw.url}/dead`);
@@ -65,7 +74,8 @@ describe('telemetry/metrics: /__stats', () => {
     assert.equal(s['krakend.router.response./users/:id.size.count'], 4);
     assert.equal(s['krakend.router.response./users/:id.size.max'], JSON.stringify({ id: 1, name: 'ada' }).length);
     assert.ok((s['krakend.router.response./users/:id.time.mean'] as number) > 1000, 'response time is in nanoseconds');
-    for (const p of ['50', '75', '95', '99', '999']) assert.equal(typeof s[`krakend.router.response./users/:id.time.${p}-percentile`], 'number');
+    for (const p of ['50', '75', '95', '99', '999'])
+      assert.equal(typeof s[`krakend.router.response./users/:id.time.${p}-percentile`], 'number');
     assert.equal(s['krakend.proxy.requests.layer.pipe.name./users/:id.complete.true.error.false'], 4);
     assert.equal(s['krakend.proxy.requests.layer.pipe.name./mixed.complete.false.error.true'], 2);
     assert.equal(s['krakend.proxy.requests.layer.pipe.name./dead.complete.false.error.true'], 1);
@@ -75,12 +85,19 @@ describe('telemetry/metrics: /__stats', () => {
     assert.ok((s['krakend.service.runtime.MemStats.HeapAlloc'] as number) > 0);
     assert.ok((s['krakend.service.runtime.NumThread'] as number) > 0);
     assert.equal(typeof s['krakend.service.debug.GCStats.NumGC'], 'number');
-    assert.deepEqual(Object.keys(await stats(gw, '/__stats/')).length, Object.keys(s).length, '/__stats/ serves the same');
+    assert.deepEqual(
+      Object.keys(await stats(gw, '/__stats/')).length,
+      Object.keys(s).length,
+      '/__stats/ serves the same',
+    );
   });
 
   it('rolls the router window into totals and gauges on each collection tick and clears histograms', async (t) => {
     const up = await upstream(t);
-    const gw = await startGateway(t, { extra_config: { 'telemetry/metrics': { listen_address: '127.0.0.1:0', collection_time: '1h' } }, endpoints: endpoints(up, up.url) });
+    const gw = await startGateway(t, {
+      extra_config: { 'telemetry/metrics': { listen_address: '127.0.0.1:0', collection_time: '1h' } },
+      endpoints: endpoints(up, up.url),
+    });
     await get(`${gw.url}/users/1`, 3);
     gw.gateway.telemetry.stats?.tick();
     await get(`${gw.url}/users/1`, 2);
@@ -95,15 +112,33 @@ describe('telemetry/metrics: /__stats', () => {
   it('removes exactly the keys of a disabled layer, and opens no listener with endpoint_disabled', async (t) => {
     const up = await upstream(t);
     const gw = await startGateway(t, {
-      extra_config: { 'telemetry/metrics': { listen_address: '127.0.0.1:0', proxy_disabled: true, backend_disabled: true, router_disabled: true } },
+      extra_config: {
+        'telemetry/metrics': {
+          listen_address: '127.0.0.1:0',
+          proxy_disabled: true,
+          backend_disabled: true,
+          router_disabled: true,
+        },
+      },
       endpoints: endpoints(up, up.url),
     });
     await get(`${gw.url}/users/1`);
     const keys = Object.keys(await stats(gw));
     assert.ok(!keys.some((k) => k.startsWith('krakend.proxy.')), 'no proxy/backend keys');
     assert.ok(!keys.some((k) => k.startsWith('krakend.router.response.')), 'no per-endpoint router keys');
-    for (const k of ['connected', 'disconnected', 'connected-total', 'disconnected-total', 'connected-gauge', 'disconnected-gauge']) assert.ok(keys.includes(`krakend.router.${k}`), k);
-    const off = await startGateway(t, { extra_config: { 'telemetry/metrics': { endpoint_disabled: true } }, endpoints: endpoints(up, up.url) });
+    for (const k of [
+      'connected',
+      'disconnected',
+      'connected-total',
+      'disconnected-total',
+      'connected-gauge',
+      'disconnected-gauge',
+    ])
+      assert.ok(keys.includes(`krakend.router.${k}`), k);
+    const off = await startGateway(t, {
+      extra_config: { 'telemetry/metrics': { endpoint_disabled: true } },
+      endpoints: endpoints(up, up.url),
+    });
     assert.equal(off.gateway.telemetry.stats?.address, undefined);
   });
 
@@ -131,7 +166,16 @@ describe('telemetry/metrics: /__stats', () => {
   it('rejects bad telemetry/metrics and telemetry/influx settings with their paths', async () => {
     const { loadConfigValue, ConfigError } = await import('../../src/config/load.js');
     try {
-      loadConfigValue({ version: 3, extra_config: { 'telemetry/metrics': { collection_time: 'often', listen_address: 'nowhere' }, 'telemetry/influx': { ttl: '1s', buffer_size: -1 } } }, 'c');
+      loadConfigValue(
+        {
+          version: 3,
+          extra_config: {
+            'telemetry/metrics': { collection_time: 'often', listen_address: 'nowhere' },
+            'telemetry/influx': { ttl: '1s', buffer_size: -1 },
+          },
+        },
+        'c',
+      );
       assert.fail('should be rejected');
     } catch (err) {
       assert.ok(err instanceof ConfigError);
@@ -149,7 +193,12 @@ interface BuilderTarget {
   readonly measurement: string;
   readonly select: readonly (readonly { readonly type: string; readonly params: readonly string[] }[])[];
   readonly groupBy: readonly { readonly type: string; readonly params: readonly string[] }[];
-  readonly tags?: readonly { readonly key: string; readonly operator: string; readonly value: string; readonly condition?: string }[];
+  readonly tags?: readonly {
+    readonly key: string;
+    readonly operator: string;
+    readonly value: string;
+    readonly condition?: string;
+  }[];
 }
 
 /** Grafana's InfluxQL query builder, as the dashboard's targets describe their queries. */
@@ -172,7 +221,8 @@ function influxQL(t: BuilderTarget): string {
   const group: string[] = [];
   let fill = '';
   for (const g of t.groupBy) {
-    if (g.type === 'time') group.push(`time(${(g.params[0] ?? '1m').replace('$resolution', '2s').replace('$__interval', '2s')})`);
+    if (g.type === 'time')
+      group.push(`time(${(g.params[0] ?? '1m').replace('$resolution', '2s').replace('$__interval', '2s')})`);
     else if (g.type === 'tag') group.push(`"${g.params[0] ?? ''}"`);
     else if (g.type === 'fill') fill = ` fill(${g.params[0] ?? 'null'})`;
   }
@@ -181,15 +231,37 @@ function influxQL(t: BuilderTarget): string {
 }
 
 /** Fields of the Go runtime with no Node.js reading (docs/stats.md). */
-const GO_ONLY = new Set(['MemStats.Frees', 'MemStats.HeapReleased', 'MemStats.Lookups', 'MemStats.MCacheSys', 'MemStats.MSpanSys', 'MemStats.Mallocs', 'MemStats.StackInuse', 'MemStats.StackSys', 'NumGoroutine']);
+const GO_ONLY = new Set([
+  'MemStats.Frees',
+  'MemStats.HeapReleased',
+  'MemStats.Lookups',
+  'MemStats.MCacheSys',
+  'MemStats.MSpanSys',
+  'MemStats.Mallocs',
+  'MemStats.StackInuse',
+  'MemStats.StackSys',
+  'NumGoroutine',
+]);
 
 describe('telemetry/influx on a real InfluxDB 1.x', () => {
-  async function setUp(t: TestContext, influx: InfluxServer, extra: Record<string, unknown> = {}): Promise<RunningGateway> {
+  async function setUp(
+    t: TestContext,
+    influx: InfluxServer,
+    extra: Record<string, unknown> = {},
+  ): Promise<RunningGateway> {
     const up = await upstream(t);
     return startGateway(t, {
       extra_config: {
         'telemetry/metrics': { listen_address: '127.0.0.1:0', collection_time: '1h' },
-        'telemetry/influx': { address: influx.url, ttl: '1h', db: 'krakend', username: influx.user, password: influx.password, buffer_size: 10, ...extra },
+        'telemetry/influx': {
+          address: influx.url,
+          ttl: '1h',
+          db: 'krakend',
+          username: influx.user,
+          password: influx.password,
+          buffer_size: 10,
+          ...extra,
+        },
       },
       endpoints: endpoints(up, `http://127.0.0.1:${await deadPort()}`),
     });
@@ -217,8 +289,18 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
     await new Promise((r) => setTimeout(r, 1_100));
     await pushNow(gw);
     const sum = async (q: string): Promise<number> => Number((await influx.query(q))[0]?.values[0]?.[1] ?? NaN);
-    assert.equal(await sum(`SELECT sum("count") FROM "requests" WHERE "layer" = 'pipe' AND "name" = '/users/:id' AND "complete" = 'true'`), 8);
-    assert.equal(await sum(`SELECT last("total") FROM "requests" WHERE "layer" = 'backend' AND "name" = '/bad' AND "error" = 'true'`), 3);
+    assert.equal(
+      await sum(
+        `SELECT sum("count") FROM "requests" WHERE "layer" = 'pipe' AND "name" = '/users/:id' AND "complete" = 'true'`,
+      ),
+      8,
+    );
+    assert.equal(
+      await sum(
+        `SELECT last("total") FROM "requests" WHERE "layer" = 'backend' AND "name" = '/bad' AND "error" = 'true'`,
+      ),
+      3,
+    );
     assert.equal(await sum(`SELECT sum("count") FROM "responses" WHERE "name" = '/users/:id' AND "status" = '200'`), 8);
     assert.equal(await sum(`SELECT last("total") FROM "router" WHERE "direction" = 'in'`), 11);
     assert.ok((await sum(`SELECT last("mean") FROM "router.response-time" WHERE "name" = '/users/:id'`)) > 1000);
@@ -228,8 +310,10 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
 
     // KrakenD's own dashboard file lives in the project workspace beside the repository, not in a
     // clone: without it this part is reported as skipped, never passed.
-    const skip = existsSync(DASHBOARD) ? false : `KrakenD's InfluxDB dashboard file is absent (${DASHBOARD}); its queries are not checked`;
-    await t.test('every non-Go query of KrakenD\'s InfluxDB dashboard returns data', { skip }, async () => {
+    const skip = existsSync(DASHBOARD)
+      ? false
+      : `KrakenD's InfluxDB dashboard file is absent (${DASHBOARD}); its queries are not checked`;
+    await t.test("every non-Go query of KrakenD's InfluxDB dashboard returns data", { skip }, async () => {
       interface Panel {
         readonly title?: string;
         readonly targets?: BuilderTarget[];
@@ -246,7 +330,9 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
       let checked = 0;
       for (const panel of all) {
         for (const target of panel.targets ?? []) {
-          const fields = target.select.flatMap((parts) => parts.filter((p) => p.type === 'field').map((p) => p.params[0] ?? ''));
+          const fields = target.select.flatMap((parts) =>
+            parts.filter((p) => p.type === 'field').map((p) => p.params[0] ?? ''),
+          );
           if (fields.every((f) => GO_ONLY.has(f))) continue;
           const q = influxQL(target);
           checked++;
@@ -281,9 +367,15 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
     await new Promise((r) => setTimeout(r, 1_050));
     await pushNow(gw);
     assert.equal(gw.gateway.telemetry.influx?.buffered, 0);
-    const rows = await influx.query(`SELECT "count" FROM "requests" WHERE "layer" = 'pipe' AND "name" = '/users/:id' AND "complete" = 'true'`);
+    const rows = await influx.query(
+      `SELECT "count" FROM "requests" WHERE "layer" = 'pipe' AND "name" = '/users/:id' AND "complete" = 'true'`,
+    );
     const counts = (rows[0]?.values ?? []).map((r) => r[1] as number);
-    assert.equal(counts.reduce((a, b) => a + b, 0), 6, `every request counted exactly once across ${counts.length} points`);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      6,
+      `every request counted exactly once across ${counts.length} points`,
+    );
   });
 
   it('writes to the InfluxDB 2.x API with a token (no 2.x server in Debian: a recording HTTP endpoint stands in)', async (t) => {
@@ -294,14 +386,20 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
     });
     const up = await upstream(t);
     const gw = await startGateway(t, {
-      extra_config: { 'telemetry/metrics': { endpoint_disabled: true }, 'telemetry/influx': { address: v2.url, ttl: '1h', token: 'tok-123', org: 'my-org', bucket: 'krakend' } },
+      extra_config: {
+        'telemetry/metrics': { endpoint_disabled: true },
+        'telemetry/influx': { address: v2.url, ttl: '1h', token: 'tok-123', org: 'my-org', bucket: 'krakend' },
+      },
       endpoints: endpoints(up, up.url),
     });
     await get(`${gw.url}/users/1`);
     await pushNow(gw);
     assert.equal(seen[0]?.url, '/api/v2/write?org=my-org&bucket=krakend&precision=s');
     assert.equal(seen[0]?.auth, 'Token tok-123');
-    assert.match(seen[0]?.body ?? '', /^requests,complete=true,error=false,host=[^ ]+,layer=pipe,name=\/users\/:id total=1i,count=1i \d+$/m);
+    assert.match(
+      seen[0]?.body ?? '',
+      /^requests,complete=true,error=false,host=[^ ]+,layer=pipe,name=\/users\/:id total=1i,count=1i \d+$/m,
+    );
   });
 
   it('does not slow requests while InfluxDB hangs or drops connections', async (t) => {
@@ -315,7 +413,10 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
     const port = (hang.address() as { port: number }).port;
     const up = await upstream(t);
     const gw = await startGateway(t, {
-      extra_config: { 'telemetry/metrics': { endpoint_disabled: true }, 'telemetry/influx': { address: `http://127.0.0.1:${port}`, ttl: '1h', buffer_size: 2 } },
+      extra_config: {
+        'telemetry/metrics': { endpoint_disabled: true },
+        'telemetry/influx': { address: `http://127.0.0.1:${port}`, ttl: '1h', buffer_size: 2 },
+      },
       endpoints: endpoints(up, up.url),
     });
     await get(`${gw.url}/users/1`);
@@ -339,6 +440,9 @@ describe('telemetry/influx on a real InfluxDB 1.x', () => {
     assert.match(String(warn?.reason), /401/);
     assert.ok(!JSON.stringify(gw.logs).includes('wrong-password-123'));
     const port = gw.gateway.telemetry.stats?.address?.port;
-    assert.ok(!(await (await request(`http://127.0.0.1:${port}/__stats`)).body.text()).includes('wrong-password-123'), 'nor /__stats');
+    assert.ok(
+      !(await (await request(`http://127.0.0.1:${port}/__stats`)).body.text()).includes('wrong-password-123'),
+      'nor /__stats',
+    );
   });
 });

@@ -44,7 +44,9 @@ describe('TLS on the data listener (root "tls" block)', () => {
       endpoints: [{ endpoint: '/s', backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/' }] }],
     });
     const anonymous = new Agent({ connect: { ca: certs.pem(certs.caCert) } });
-    const withCert = new Agent({ connect: { ca: certs.pem(certs.caCert), cert: certs.pem(certs.clientCert), key: certs.pem(certs.clientKey) } });
+    const withCert = new Agent({
+      connect: { ca: certs.pem(certs.caCert), cert: certs.pem(certs.clientCert), key: certs.pem(certs.clientKey) },
+    });
     t.after(() => Promise.all([anonymous.close(), withCert.close()]));
     await assert.rejects(async () => {
       const r = await request(`${gw.url}/__health`, { dispatcher: anonymous });

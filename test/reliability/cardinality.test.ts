@@ -27,14 +27,31 @@ async function setUp(t: TestContext): Promise<RunningGateway> {
   const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }), { readBody: false });
   return startGateway(t, {
     extra_config: {
-      'auth/api-keys': { keys: [{ key: 'key-acme', consumer: 'acme' }, { key: 'key-globex', consumer: 'globex' }] },
+      'auth/api-keys': {
+        keys: [
+          { key: 'key-acme', consumer: 'acme' },
+          { key: 'key-globex', consumer: 'globex' },
+        ],
+      },
       'telemetry/opentelemetry': { exporters: { prometheus: [{ name: 'p', port: 0 }] } },
-      'telemetry/kong-prometheus': { listen_address: '127.0.0.1:0', per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true },
+      'telemetry/kong-prometheus': {
+        listen_address: '127.0.0.1:0',
+        per_consumer: true,
+        status_code_metrics: true,
+        latency_metrics: true,
+        bandwidth_metrics: true,
+        upstream_health_metrics: true,
+      },
       'telemetry/metrics': { listen_address: '127.0.0.1:0' },
       'telemetry/dashboard': { listen_address: '127.0.0.1:0' },
     },
     endpoints: [
-      { endpoint: '/items/{id}', output_encoding: 'no-op', input_query_strings: ['*'], backend: [{ host: [up.url], url_pattern: '/items/{id}' }] },
+      {
+        endpoint: '/items/{id}',
+        output_encoding: 'no-op',
+        input_query_strings: ['*'],
+        backend: [{ host: [up.url], url_pattern: '/items/{id}' }],
+      },
       { endpoint: '/keyed', extra_config: { 'auth/api-keys': {} }, backend: [{ host: [up.url], url_pattern: '/k' }] },
     ],
   });
@@ -53,15 +70,23 @@ function sampleLines(text: string): number {
 
 async function counts(gw: RunningGateway): Promise<Counts & { kongText: string; metricsText: string }> {
   const metricsText = await scrapeText(gw);
-  const kongText = await (await request(`http://127.0.0.1:${gw.gateway.telemetry.kongStatus?.address?.port}/metrics`, { reset: true })).body.text();
+  const kongText = await (
+    await request(`http://127.0.0.1:${gw.gateway.telemetry.kongStatus?.address?.port}/metrics`, { reset: true })
+  ).body.text();
   const statsPort = gw.gateway.telemetry.stats?.address?.port;
-  const stats = Object.keys((await (await request(`http://127.0.0.1:${statsPort}/__stats`, { reset: true })).body.json()) as object).length;
+  const stats = Object.keys(
+    (await (await request(`http://127.0.0.1:${statsPort}/__stats`, { reset: true })).body.json()) as object,
+  ).length;
   const store = gw.gateway.telemetry.store.snapshot().families.reduce((n, f) => n + f.series.length, 0);
   return { metrics: sampleLines(metricsText), kong: sampleLines(kongText), store, stats, kongText, metricsText };
 }
 
 /** Sends `n` requests from `make(i)` over keep-alive connections, `CONCURRENCY` at a time. */
-async function flood(gw: RunningGateway, n: number, make: (i: number) => { path: string; method: string; headers?: Record<string, string> }): Promise<Map<number, number>> {
+async function flood(
+  gw: RunningGateway,
+  n: number,
+  make: (i: number) => { path: string; method: string; headers?: Record<string, string> },
+): Promise<Map<number, number>> {
   const pool = new Pool(gw.url, { connections: CONCURRENCY });
   const statuses = new Map<number, number>();
   let next = 0;
@@ -81,7 +106,8 @@ async function flood(gw: RunningGateway, n: number, make: (i: number) => { path:
   return statuses;
 }
 
-const hex = (rnd: () => number, n: number): string => Array.from({ length: n }, () => Math.floor(rnd() * 16).toString(16)).join('');
+const hex = (rnd: () => number, n: number): string =>
+  Array.from({ length: n }, () => Math.floor(rnd() * 16).toString(16)).join('');
 
 describe('cardinality and label hygiene', () => {
   it(title('cardinality-random-paths'), async (t) => {
@@ -109,8 +135,13 @@ describe('cardinality and label hygiene', () => {
     const statuses = await flood(gw, PATHS, kinds);
     const seconds = (performance.now() - started) / 1000;
     const after = await counts(gw);
-    t.diagnostic(`${PATHS} random paths in ${seconds.toFixed(1)} s (${Math.round(PATHS / seconds)} req/s), statuses ${JSON.stringify([...statuses])}; series before/after: /metrics ${before.metrics}/${after.metrics}, kong ${before.kong}/${after.kong}, store ${before.store}/${after.store}, /__stats keys ${before.stats}/${after.stats}`);
-    assert.deepEqual({ metrics: after.metrics, kong: after.kong, store: after.store, stats: after.stats }, { metrics: before.metrics, kong: before.kong, store: before.store, stats: before.stats });
+    t.diagnostic(
+      `${PATHS} random paths in ${seconds.toFixed(1)} s (${Math.round(PATHS / seconds)} req/s), statuses ${JSON.stringify([...statuses])}; series before/after: /metrics ${before.metrics}/${after.metrics}, kong ${before.kong}/${after.kong}, store ${before.store}/${after.store}, /__stats keys ${before.stats}/${after.stats}`,
+    );
+    assert.deepEqual(
+      { metrics: after.metrics, kong: after.kong, store: after.store, stats: after.stats },
+      { metrics: before.metrics, kong: before.kong, store: before.store, stats: before.stats },
+    );
     assert.ok(!/\/[0-9a-f]{8}\/[0-9a-f]{12}/.test(after.metricsText + after.kongText), 'no raw path in any label');
     // 11–20 s here depending on what else runs; the bound only catches a gateway that slows down per series.
     assert.ok(seconds < 60, `the loop took ${seconds.toFixed(1)} s`);
@@ -127,12 +158,21 @@ describe('cardinality and label hygiene', () => {
     const before = await counts(gw);
     const statuses = await flood(gw, KEYS, keyed);
     const after = await counts(gw);
-    t.diagnostic(`${KEYS} requests with random keys: statuses ${JSON.stringify([...statuses])}; series before/after: /metrics ${before.metrics}/${after.metrics}, kong ${before.kong}/${after.kong}, store ${before.store}/${after.store}`);
+    t.diagnostic(
+      `${KEYS} requests with random keys: statuses ${JSON.stringify([...statuses])}; series before/after: /metrics ${before.metrics}/${after.metrics}, kong ${before.kong}/${after.kong}, store ${before.store}/${after.store}`,
+    );
     assert.ok((statuses.get(401) ?? 0) > KEYS * 0.7 && (statuses.get(200) ?? 0) > KEYS * 0.15);
-    assert.deepEqual({ metrics: after.metrics, kong: after.kong, store: after.store, stats: after.stats }, { metrics: before.metrics, kong: before.kong, store: before.store, stats: before.stats });
+    assert.deepEqual(
+      { metrics: after.metrics, kong: after.kong, store: after.store, stats: after.stats },
+      { metrics: before.metrics, kong: before.kong, store: before.store, stats: before.stats },
+    );
     const consumers = new Set([...after.kongText.matchAll(/consumer="([^"]*)"/g)].map((m) => m[1]));
     assert.deepEqual([...consumers].sort(), ['', 'acme', 'globex'], 'only configured consumers become labels');
-    assert.ok(!(after.metricsText + after.kongText).includes('rk-') && !(after.metricsText + after.kongText).includes('key-acme'), 'no key in any label');
+    assert.ok(
+      !(after.metricsText + after.kongText).includes('rk-') &&
+        !(after.metricsText + after.kongText).includes('key-acme'),
+      'no key in any label',
+    );
   });
 
   it(title('labels-hostile-values'), async (t) => {
@@ -149,51 +189,142 @@ describe('cardinality and label hygiene', () => {
       name: 'INVALID_UTF8',
       extra_config: {
         'auth/api-keys': { keys: [{ key: 'k1', consumer: weird }] },
-        'telemetry/kong-prometheus': { listen_address: '127.0.0.1:0', per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true },
+        'telemetry/kong-prometheus': {
+          listen_address: '127.0.0.1:0',
+          per_consumer: true,
+          status_code_metrics: true,
+          latency_metrics: true,
+          bandwidth_metrics: true,
+          upstream_health_metrics: true,
+        },
         'telemetry/opentelemetry': {
           service_name: 'INVALID_UTF8',
           deploy_env: weird,
           exporters: { prometheus: [{ name: 'p', port: 0 }] },
-          layers: { global: { metrics_static_attributes: [{ key: 'env', value: weird }, { key: 'a:b.c-d', value: 'INVALID_UTF8' }] }, backend: { metrics: { static_attributes: [{ key: 'b"k', value: weird }], read_payload: true, detailed_connection: true } } },
+          layers: {
+            global: {
+              metrics_static_attributes: [
+                { key: 'env', value: weird },
+                { key: 'a:b.c-d', value: 'INVALID_UTF8' },
+              ],
+            },
+            backend: {
+              metrics: {
+                static_attributes: [{ key: 'b"k', value: weird }],
+                read_payload: true,
+                detailed_connection: true,
+              },
+            },
+          },
         },
       },
-      endpoints: [{ endpoint: '/q"uote\\d', extra_config: { 'auth/api-keys': {}, 'telemetry/kong-prometheus': { route: weird, service: 'INVALID_UTF8' } }, backend: [{ host: [up.url], url_pattern: '/x' }] }],
+      endpoints: [
+        {
+          endpoint: '/q"uote\\d',
+          extra_config: { 'auth/api-keys': {}, 'telemetry/kong-prometheus': { route: weird, service: 'INVALID_UTF8' } },
+          backend: [{ host: [up.url], url_pattern: '/x' }],
+        },
+      ],
     };
-    const parts = JSON.stringify(config).split('INVALID_UTF8').map((p) => Buffer.from(p, 'utf8'));
-    writeFileSync(file, Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from([0x62, 0x61, 0x64, 0xff]), p]))));
+    const parts = JSON.stringify(config)
+      .split('INVALID_UTF8')
+      .map((p) => Buffer.from(p, 'utf8'));
+    writeFileSync(
+      file,
+      Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from([0x62, 0x61, 0x64, 0xff]), p]))),
+    );
     const loaded = loadConfigFile(file);
     const gateway = new Gateway(loaded.config, { logger: memoryLogger().logger });
     const address = await gateway.start();
     t.after(() => gateway.close(1_000));
-    for (let i = 0; i < 2; i++) await (await request(`http://127.0.0.1:${address.port}/q%22uote%5Cd`, { headers: { authorization: 'Bearer k1' } })).body.dump();
+    for (let i = 0; i < 2; i++)
+      await (
+        await request(`http://127.0.0.1:${address.port}/q%22uote%5Cd`, { headers: { authorization: 'Bearer k1' } })
+      ).body.dump();
     const port = gateway.telemetry.exporters[0]?.address?.port;
     const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
-    const om = await (await request(`http://127.0.0.1:${port}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } })).body.text();
-    const kong = await (await request(`http://127.0.0.1:${gateway.telemetry.kongStatus?.address?.port}/metrics`)).body.text();
-    assert.ok(text.includes('env="q\\"uo\\\\te\\nnew\rline\ttab \ufffd'), 'escaped as the format says; the lone surrogate replaced');
+    const om = await (
+      await request(`http://127.0.0.1:${port}/metrics`, {
+        headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+      })
+    ).body.text();
+    const kong = await (
+      await request(`http://127.0.0.1:${gateway.telemetry.kongStatus?.address?.port}/metrics`)
+    ).body.text();
+    assert.ok(
+      text.includes('env="q\\"uo\\\\te\\nnew\rline\ttab \ufffd'),
+      'escaped as the format says; the lone surrogate replaced',
+    );
     assert.ok(text.includes('bad\ufffd'), 'invalid UTF-8 from the file arrives as U+FFFD');
     assert.ok(text.includes('a_b_c_d="'), 'a key with ":" becomes a valid label name');
-    for (const [name, body] of [['otel', text], ['kong', kong]] as const) {
+    for (const [name, body] of [
+      ['otel', text],
+      ['kong', kong],
+    ] as const) {
       const check = await promtoolCheckMetrics(body);
       assert.ok(!check.parseError, `promtool (${name}): ${check.output}`);
     }
     const parsed = await openMetricsParse(om);
     assert.ok(parsed.ok, `OpenMetrics parser: ${parsed.error ?? ''}`);
-    const envs = new Set((parsed.parsed ?? []).flatMap((f) => f.samples.map((s) => s.labels.env)).filter((v) => v !== undefined));
+    const envs = new Set(
+      (parsed.parsed ?? []).flatMap((f) => f.samples.map((s) => s.labels.env)).filter((v) => v !== undefined),
+    );
     assert.deepEqual([...envs], [weird.toWellFormed()], 'the OpenMetrics parser reads back the exact value');
   });
 
   it(title('labels-reserved-names'), () => {
     for (const key of ['le', '__name__', '___', '_.x']) {
       assert.throws(
-        () => loadConfigValue({ version: 3, extra_config: { 'telemetry/opentelemetry': { exporters: { prometheus: [{ name: 'p' }] }, layers: { global: { metrics_static_attributes: [{ key, value: 'v' }] } } } }, endpoints: [] }, 'c.json'),
-        (err: unknown) => err instanceof ConfigError && err.issues.some((i) => i.path === 'extra_config["telemetry/opentelemetry"].layers.global.metrics_static_attributes[0].key' && i.message.includes('reserves')),
+        () =>
+          loadConfigValue(
+            {
+              version: 3,
+              extra_config: {
+                'telemetry/opentelemetry': {
+                  exporters: { prometheus: [{ name: 'p' }] },
+                  layers: { global: { metrics_static_attributes: [{ key, value: 'v' }] } },
+                },
+              },
+              endpoints: [],
+            },
+            'c.json',
+          ),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.issues.some(
+            (i) =>
+              i.path === 'extra_config["telemetry/opentelemetry"].layers.global.metrics_static_attributes[0].key' &&
+              i.message.includes('reserves'),
+          ),
         key,
       );
     }
     assert.throws(
-      () => loadConfigValue({ version: 3, endpoints: [{ endpoint: '/a', backend: [{ host: ['http://a'], url_pattern: '/', extra_config: { 'telemetry/opentelemetry': { backend: { metrics: { static_attributes: { le: '1' } } } } } }] }] }, 'c.json'),
-      (err: unknown) => err instanceof ConfigError && err.issues[0]?.path === 'endpoints[0].backend[0].extra_config["telemetry/opentelemetry"].backend.metrics.static_attributes.le',
+      () =>
+        loadConfigValue(
+          {
+            version: 3,
+            endpoints: [
+              {
+                endpoint: '/a',
+                backend: [
+                  {
+                    host: ['http://a'],
+                    url_pattern: '/',
+                    extra_config: {
+                      'telemetry/opentelemetry': { backend: { metrics: { static_attributes: { le: '1' } } } },
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+          'c.json',
+        ),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.issues[0]?.path ===
+          'endpoints[0].backend[0].extra_config["telemetry/opentelemetry"].backend.metrics.static_attributes.le',
     );
   });
 });

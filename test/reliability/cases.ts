@@ -27,7 +27,8 @@ export const CASES = {
   'drain-silent-connection': 'a stop between a connection being accepted and its request arriving',
   'drain-idle-keepalive': 'a stop with an idle keep-alive connection open',
   // Telemetry sinks that are dead or slow (dead-sinks.test.ts).
-  'sink-dead-all': 'OTLP gRPC and HTTP collectors and InfluxDB that accept and never answer, a scraper that never reads',
+  'sink-dead-all':
+    'OTLP gRPC and HTTP collectors and InfluxDB that accept and never answer, a scraper that never reads',
   // Hostile requests on raw sockets (hostile-input.test.ts).
   'hostile-garbage-request-line': 'a request line that is not HTTP',
   'hostile-invalid-method': 'a method outside the HTTP token set, and an unknown one',
@@ -62,18 +63,24 @@ export const CASES = {
   'security-loopback-defaults': 'metrics, stats, Kong status and dashboard listeners on loopback unless configured',
   'security-kong-protection': 'Kong status allow (CIDR) and token',
   'security-dashboard-token': 'the dashboard token (Bearer, cookie via /?token=)',
-  'security-secrets': 'Influx password and token, OTLP header values, API keys and the dashboard token stay out of logs, /__stats, /__debug, /metrics, the dashboard API and error bodies',
+  'security-secrets':
+    'Influx password and token, OTLP header values, API keys and the dashboard token stay out of logs, /__stats, /__debug, /metrics, the dashboard API and error bodies',
   'security-hop-by-hop': 'hop-by-hop and Connection-listed headers stripped in both directions',
   'security-xff': 'X-Forwarded-For appended to, not trusted',
   // Side listeners and telemetry readers (side-listeners.test.ts).
-  'side-hostile-requests': 'malformed targets, bad escapes in tokens and cookies, odd request forms to every side listener',
-  'side-hostile-cluster': 'the same hostile requests to the side listeners of `tollgate run` (cluster primary and workers)',
+  'side-hostile-requests':
+    'malformed targets, bad escapes in tokens and cookies, odd request forms to every side listener',
+  'side-hostile-cluster':
+    'the same hostile requests to the side listeners of `tollgate run` (cluster primary and workers)',
   'side-handler-failure': 'a side-listener handler that throws, rejects, or fails after sending the head',
-  'reader-failing-read': 'a snapshot read that throws or rejects in each reader: Prometheus, Kong, /__stats, dashboard, OTLP and Influx pushes',
+  'reader-failing-read':
+    'a snapshot read that throws or rejects in each reader: Prometheus, Kong, /__stats, dashboard, OTLP and Influx pushes',
   'primary-last-resort': 'an exception or rejection nothing handled in the cluster primary',
   // Secrets in exports (secrets.test.ts).
-  'secrets-query-key': 'an API key (query_string strategy), access tokens and URL signatures in the query: spans, log lines, /__debug',
-  'secrets-header-key': 'an API key header, Authorization, Cookie and X-API-Key with report_headers on every layer, a backend Set-Cookie',
+  'secrets-query-key':
+    'an API key (query_string strategy), access tokens and URL signatures in the query: spans, log lines, /__debug',
+  'secrets-header-key':
+    'an API key header, Authorization, Cookie and X-API-Key with report_headers on every layer, a backend Set-Cookie',
   // Backend status codes (status-cardinality.test.ts).
   'status-out-of-range': 'a backend answering 600–999, four or five digits, or 099, no-op and json',
   'status-cardinality-backend': 'a raw backend answering 800 different statuses (200–999) on one no-op route',
@@ -84,11 +91,15 @@ export const CASES = {
   'fail-closed-opt-out-setting': 'extra_config.tollgate.allow_unenforced listing one namespace',
   'fail-closed-reload-refuses': 'a SIGHUP reload to a file that adds a JWT validator to a running endpoint',
   // The proxy path's bounds and tolerances (proxy-limits.test.ts).
-  'limits-decoded-size': 'gzip, deflate and br bodies under max_buffered_body on the wire that inflate to 64 MB, merge endpoint',
-  'limits-json-depth': 'backend JSON nested 100,000 levels, one past the bound, at the bound, brackets inside strings; json and yaml output',
-  'interim-responses-noop': 'a raw backend sending 103, 102, an unsolicited 100 (also split over reads) before the final answer, no-op',
+  'limits-decoded-size':
+    'gzip, deflate and br bodies under max_buffered_body on the wire that inflate to 64 MB, merge endpoint',
+  'limits-json-depth':
+    'backend JSON nested 100,000 levels, one past the bound, at the bound, brackets inside strings; json and yaml output',
+  'interim-responses-noop':
+    'a raw backend sending 103, 102, an unsolicited 100 (also split over reads) before the final answer, no-op',
   'interim-responses-json': 'the same, json endpoint',
-  'expect-100-continue': 'a client sending Expect: 100-continue and waiting for 100 before a 2 MB body, input_headers ["*"] and ["Expect"]',
+  'expect-100-continue':
+    'a client sending Expect: 100-continue and waiting for 100 before a 2 MB body, input_headers ["*"] and ["Expect"]',
   'noop-body-telemetry': 'a 2 MB POST through a no-op endpoint with OTLP tracing and Kong bandwidth on',
   'query-semicolon': '`;` in a query string (a=1;admin=true) with listed and "*" input_query_strings',
   // Connections and the data listener (connections.test.ts; also hostile-input.test.ts, drain.test.ts).
@@ -96,7 +107,8 @@ export const CASES = {
   'hostile-invalid-host': 'a Host value that is not a host: a space, a slash, a control byte, quotes',
   'hostile-unsupported-version': 'HTTP/2.0, HTTP/3.0 and HTTP/1.2 on a text request line',
   'hostile-connect': 'a CONNECT request',
-  'drain-keepalive-next-request': 'a stop, then the next request on a keep-alive connection that was idle when it began',
+  'drain-keepalive-next-request':
+    'a stop, then the next request on a keep-alive connection that was idle when it began',
   'drain-keepalive-continuous': 'keep-alive clients sending without pause through three stops of the gateway',
   'drain-reload-keepalive': 'keep-alive clients sending without pause through three reloads of a cluster',
   'conn-silent': 'a connection that sends nothing',

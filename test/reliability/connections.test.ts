@@ -47,7 +47,17 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | 'open'> {
 
 /** `tollgate run` (from the sources) under an open-file limit, until the test ends. */
 function runUnderLimit(t: TestContext, file: string, nofile: number): { output: () => string } {
-  const child = spawn('sh', ['-c', `ulimit -n ${nofile} && exec "$0" --import tsx "$1" run -c "$2" --log-level info`, process.execPath, MAIN, file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      `ulimit -n ${nofile} && exec "$0" --import tsx "$1" run -c "$2" --log-level info`,
+      process.execPath,
+      MAIN,
+      file,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,7 +68,13 @@ function runUnderLimit(t: TestContext, file: string, nofile: number): { output: 
 }
 
 async function healthy(port: number, ms: number): Promise<boolean> {
-  return eventually(async () => /^HTTP\/1\.1 200 /.test((await rawRequest(port, GET.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'), 500)).text), ms);
+  return eventually(
+    async () =>
+      /^HTTP\/1\.1 200 /.test(
+        (await rawRequest(port, GET.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'), 500)).text,
+      ),
+    ms,
+  );
 }
 
 describe('connections', () => {
@@ -117,7 +133,9 @@ describe('connections', () => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
     const outcomes = new Map<string, number>();
     for (let round = 0; round < 3; round++) {
-      const gw = await startGateway(t, { endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/x' }] }] });
+      const gw = await startGateway(t, {
+        endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/x' }] }],
+      });
       const pool = new Pool(gw.url, { connections: 16 });
       let stop = false;
       const lane = async (): Promise<void> => {
@@ -150,9 +168,19 @@ describe('connections', () => {
   it(title('drain-reload-keepalive'), async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
     const port = await freePort();
-    const config = { version: 3, port, listen_ip: '127.0.0.1', workers: 1, endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/x' }] }] };
+    const config = {
+      version: 3,
+      port,
+      listen_ip: '127.0.0.1',
+      workers: 1,
+      endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/x' }] }],
+    };
     const file = writeConfig(config);
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'run', '-c', file, '--log-level', 'info', '--drain-timeout', '3000'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'run', '-c', file, '--log-level', 'info', '--drain-timeout', '3000'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -188,7 +216,10 @@ describe('connections', () => {
       writeFileSync(file, JSON.stringify({ ...config, name: `reload-${i}` }));
       child.kill('SIGHUP');
       // The new worker serves, the old one drains (its idle grace included) and exits.
-      assert.ok(await eventually(() => reloads() === i + 1, 30_000), `reload ${i + 1} did not complete:\n${out.slice(-2000)}`);
+      assert.ok(
+        await eventually(() => reloads() === i + 1, 30_000),
+        `reload ${i + 1} did not complete:\n${out.slice(-2000)}`,
+      );
     }
     stop = true;
     await Promise.all(lanes);

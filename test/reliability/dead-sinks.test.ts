@@ -44,7 +44,12 @@ async function liveSinks(t: TestContext): Promise<Sinks> {
   const port = (influx.address() as { port: number }).port;
   const grpcSeen = (): boolean => otlp.requests.some((r) => r.transport === 'grpc' && r.signal === 'metrics');
   const httpSeen = (): boolean => otlp.requests.some((r) => r.transport === 'http' && r.signal === 'metrics');
-  return { grpcPort: otlp.grpcPort, httpPort: otlp.httpPort, influxUrl: `http://127.0.0.1:${port}`, engaged: () => grpcSeen() && httpSeen() && writes > 0 };
+  return {
+    grpcPort: otlp.grpcPort,
+    httpPort: otlp.httpPort,
+    influxUrl: `http://127.0.0.1:${port}`,
+    engaged: () => grpcSeen() && httpSeen() && writes > 0,
+  };
 }
 
 async function deadSinks(t: TestContext): Promise<Sinks & { accepted: () => number[] }> {
@@ -126,7 +131,10 @@ describe('dead and slow telemetry sinks', () => {
     const gwDead = await gatewayWith(t, dead, up.url);
     stuckScrapers(t, gwDead.gateway.telemetry.exporters[0]?.address?.port ?? 0, 4);
     const withDead = await paced(gwDead);
-    assert.ok(await eventually(dead.engaged, 5_000), `every dead sink was contacted (accepted ${dead.accepted().join('/')})`);
+    assert.ok(
+      await eventually(dead.engaged, 5_000),
+      `every dead sink was contacted (accepted ${dead.accepted().join('/')})`,
+    );
 
     const samples = await scrape(gwDead);
     const skipped = total(samples, 'tollgate_telemetry_metric_pushes_total', { outcome: 'skipped' });
@@ -141,7 +149,12 @@ describe('dead and slow telemetry sinks', () => {
 
     const p99Live = percentile(withLive, 99);
     const p99Dead = percentile(withDead, 99);
-    t.diagnostic(`p50 ${percentile(withLive, 50).toFixed(2)} ms live, ${percentile(withDead, 50).toFixed(2)} ms dead; p99 ${p99Live.toFixed(2)} ms live, ${p99Dead.toFixed(2)} ms dead (${SAMPLES} requests each); ${skipped} OTLP pushes skipped; close ${closeMs.toFixed(0)} ms`);
-    assert.ok(p99Dead < 2 * p99Live + 5, `p99 with dead sinks ${p99Dead.toFixed(2)} ms vs ${p99Live.toFixed(2)} ms with live ones`);
+    t.diagnostic(
+      `p50 ${percentile(withLive, 50).toFixed(2)} ms live, ${percentile(withDead, 50).toFixed(2)} ms dead; p99 ${p99Live.toFixed(2)} ms live, ${p99Dead.toFixed(2)} ms dead (${SAMPLES} requests each); ${skipped} OTLP pushes skipped; close ${closeMs.toFixed(0)} ms`,
+    );
+    assert.ok(
+      p99Dead < 2 * p99Live + 5,
+      `p99 with dead sinks ${p99Dead.toFixed(2)} ms vs ${p99Live.toFixed(2)} ms with live ones`,
+    );
   });
 });

@@ -18,7 +18,8 @@ function usedIds(): string[] {
     const source = readFileSync(join(import.meta.dirname, file), 'utf8');
     for (const m of source.matchAll(/title\('([a-z0-9-]+)'\)/g)) ids.add(m[1] as string);
     for (const m of source.matchAll(/\[\s*'([a-z0-9-]+)',\s*\d{3},/g)) ids.add(m[1] as string);
-    for (const m of source.matchAll(/\bboth\(\s*'([a-z0-9-]+)'/g)) for (const enc of ['noop', 'json']) ids.add(`fault-${m[1] as string}-${enc}`);
+    for (const m of source.matchAll(/\bboth\(\s*'([a-z0-9-]+)'/g))
+      for (const enc of ['noop', 'json']) ids.add(`fault-${m[1] as string}-${enc}`);
   }
   return [...ids].sort();
 }

@@ -30,9 +30,14 @@ async function connected(port: number): Promise<{ socket: Socket; received: () =
 describe('graceful stop', () => {
   it(title('drain-silent-connection'), async (t) => {
     const up = await startUpstream(t, (_req, res) => setTimeout(() => sendJson(res, 200, { ok: true }), 50));
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/slow', backend: [{ host: [up.url], url_pattern: '/s' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [{ endpoint: '/slow', backend: [{ host: [up.url], url_pattern: '/s' }] }],
+    });
     const c = await connected(gw.port);
-    assert.ok(await eventually(() => gw.gateway.telemetry.connections.active === 1), 'the gateway holds the connection');
+    assert.ok(
+      await eventually(() => gw.gateway.telemetry.connections.active === 1),
+      'the gateway holds the connection',
+    );
     const started = performance.now();
     const stopped = gw.gateway.close(5_000);
     // The request arrives after the drain began, on a connection accepted before it.
@@ -51,7 +56,9 @@ describe('graceful stop', () => {
 
   it(title('drain-idle-keepalive'), async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/slow', backend: [{ host: [up.url], url_pattern: '/s' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [{ endpoint: '/slow', backend: [{ host: [up.url], url_pattern: '/s' }] }],
+    });
     const c = await connected(gw.port);
     c.socket.write(GET);
     assert.ok(await eventually(() => c.received().endsWith('{"ok":true}')), 'the first answer arrives');
@@ -65,13 +72,18 @@ describe('graceful stop', () => {
     await stopped;
     // Kept through the idle grace (its client might have been sending), then closed: it does not hold
     // the stop until the deadline.
-    assert.ok(ms >= IDLE_GRACE_MS - 50 && ms < IDLE_GRACE_MS + 500, `an idle keep-alive connection was closed after ${ms.toFixed(0)} ms`);
+    assert.ok(
+      ms >= IDLE_GRACE_MS - 50 && ms < IDLE_GRACE_MS + 500,
+      `an idle keep-alive connection was closed after ${ms.toFixed(0)} ms`,
+    );
     t.diagnostic(`stop with an idle keep-alive connection: ${ms.toFixed(0)} ms`);
   });
 
   it(title('drain-keepalive-next-request'), async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/slow', backend: [{ host: [up.url], url_pattern: '/s' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [{ endpoint: '/slow', backend: [{ host: [up.url], url_pattern: '/s' }] }],
+    });
     const c = await connected(gw.port);
     c.socket.write(GET);
     assert.ok(await eventually(() => c.received().endsWith('{"ok":true}')), 'the first answer arrives');
@@ -97,7 +109,9 @@ describe('graceful stop', () => {
       arrived();
       setTimeout(() => sendJson(res, 200, { ok: true }), 400);
     });
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/slow', backend: [{ host: [up.url], url_pattern: '/s' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [{ endpoint: '/slow', backend: [{ host: [up.url], url_pattern: '/s' }] }],
+    });
     const c = await connected(gw.port);
     c.socket.write(GET);
     await atBackend;

@@ -31,7 +31,12 @@ describe('fail closed on unenforced settings', () => {
     const r = await runCli(['run', '-c', FIXTURE, '-p', String(port)]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /\(12 settings Tollgate would not enforce\) \[TG_ERR_CONFIG_UNENFORCED\]/);
-    for (const path of ['extra_config["security/cors"]', 'endpoints[2].extra_config["auth/validator"]', 'endpoints[3].extra_config["qos/ratelimit/router"]', 'endpoints[0].backend[0].extra_config["modifier/martian"]']) {
+    for (const path of [
+      'extra_config["security/cors"]',
+      'endpoints[2].extra_config["auth/validator"]',
+      'endpoints[3].extra_config["qos/ratelimit/router"]',
+      'endpoints[0].backend[0].extra_config["modifier/martian"]',
+    ]) {
       assert.ok(r.stderr.includes(`  ${path}: not enforced by Tollgate: KrakenD would `), `${path} in\n${r.stderr}`);
     }
     await refused(port);
@@ -39,10 +44,24 @@ describe('fail closed on unenforced settings', () => {
 
   it(title('fail-closed-typo'), async () => {
     const port = await freePort();
-    const file = writeConfig({ version: 3, port, listen_ip: '127.0.0.1', endpoints: [{ endpoint: '/a', extra_config: { 'auth/validater': { alg: 'RS256' } }, backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/a' }] }] });
+    const file = writeConfig({
+      version: 3,
+      port,
+      listen_ip: '127.0.0.1',
+      endpoints: [
+        {
+          endpoint: '/a',
+          extra_config: { 'auth/validater': { alg: 'RS256' } },
+          backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/a' }],
+        },
+      ],
+    });
     const r = await runCli(['run', '-c', file]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /endpoints\[0\]\.extra_config\["auth\/validater"\]: unknown namespace: did you mean "auth\/validator"\?/);
+    assert.match(
+      r.stderr,
+      /endpoints\[0\]\.extra_config\["auth\/validater"\]: unknown namespace: did you mean "auth\/validator"\?/,
+    );
     await refused(port);
   });
 
@@ -54,7 +73,13 @@ describe('fail closed on unenforced settings', () => {
     assert.equal(await gw.exited, 0);
     const loud = logLines(gw.output()).filter((l) => l.level === 'warn' && l.msg.startsWith('NOT ENFORCED: '));
     assert.equal(loud.length, 12, gw.output());
-    assert.ok(loud.some((l) => l.msg.includes('endpoints[2].extra_config["auth/validator"]') && l.msg.endsWith('because --allow-unenforced is set')));
+    assert.ok(
+      loud.some(
+        (l) =>
+          l.msg.includes('endpoints[2].extra_config["auth/validator"]') &&
+          l.msg.endsWith('because --allow-unenforced is set'),
+      ),
+    );
   });
 
   it(title('fail-closed-opt-out-setting'), async (t) => {
@@ -64,29 +89,52 @@ describe('fail closed on unenforced settings', () => {
       port,
       listen_ip: '127.0.0.1',
       extra_config: { tollgate: { allow_unenforced: ['qos/ratelimit/router'] } },
-      endpoints: [{ endpoint: '/a', extra_config: { 'qos/ratelimit/router': { max_rate: 1 } }, backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/a' }] }],
+      endpoints: [
+        {
+          endpoint: '/a',
+          extra_config: { 'qos/ratelimit/router': { max_rate: 1 } },
+          backend: [{ host: ['http://127.0.0.1:9'], url_pattern: '/a' }],
+        },
+      ],
     });
     const gw = startCli(t, ['run', '-c', file, '--log-level', 'warn']);
     await waitForHttp(`http://127.0.0.1:${port}/__health`);
     gw.child.kill('SIGTERM');
     assert.equal(await gw.exited, 0);
     const loud = logLines(gw.output()).filter((l) => l.msg.startsWith('NOT ENFORCED: '));
-    assert.deepEqual(loud.map((l) => l.msg), ['NOT ENFORCED: endpoints[0].extra_config["qos/ratelimit/router"]: not enforced by Tollgate: KrakenD would limit the rate of requests to the endpoint and answer 429 over it; running without it because extra_config.tollgate.allow_unenforced is set']);
+    assert.deepEqual(
+      loud.map((l) => l.msg),
+      [
+        'NOT ENFORCED: endpoints[0].extra_config["qos/ratelimit/router"]: not enforced by Tollgate: KrakenD would limit the rate of requests to the endpoint and answer 429 over it; running without it because extra_config.tollgate.allow_unenforced is set',
+      ],
+    );
   });
 
   it(title('fail-closed-reload-refuses'), async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { open: true }));
     const port = await freePort();
-    const base = { version: 3, port, listen_ip: '127.0.0.1', endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/' }] }] };
+    const base = {
+      version: 3,
+      port,
+      listen_ip: '127.0.0.1',
+      endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/' }] }],
+    };
     const file = writeConfig(base);
     const gw = startCli(t, ['run', '-c', file, '--log-level', 'info']);
     await waitForHttp(`http://127.0.0.1:${port}/a`);
     // The same endpoint now protected by a JWT validator Tollgate cannot enforce: the reload is refused.
-    writeFileSync(file, JSON.stringify({ ...base, endpoints: [{ ...base.endpoints[0], extra_config: { 'auth/validator': { alg: 'RS256' } } }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...base,
+        endpoints: [{ ...base.endpoints[0], extra_config: { 'auth/validator': { alg: 'RS256' } } }],
+      }),
+    );
     gw.child.kill('SIGHUP');
     const until = Date.now() + 10_000;
     while (!gw.output().includes('reload rejected') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    const rejected = logLines(gw.output()).find((l) => l.msg.startsWith('reload rejected')) as { code?: string } | undefined;
+    const rejected = logLines(gw.output()).find((l) => l.msg.startsWith('reload rejected')) as
+      { code?: string } | undefined;
     assert.equal(rejected?.code, 'TG_ERR_CONFIG_UNENFORCED', gw.output());
     assert.equal((await fetch(`http://127.0.0.1:${port}/a`)).status, 200, 'the running configuration keeps serving');
     gw.child.kill('SIGTERM');

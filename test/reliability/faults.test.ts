@@ -11,7 +11,17 @@ import { Pool } from 'undici';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { deadPort } from '../helpers/upstream.js';
 import { title, type CaseId } from './cases.js';
-import { activeResources, eventually, heapAfterGc, liveRecords, openSockets, scrape, startRawUpstream, total, type RawUpstream } from './support.js';
+import {
+  activeResources,
+  eventually,
+  heapAfterGc,
+  liveRecords,
+  openSockets,
+  scrape,
+  startRawUpstream,
+  total,
+  type RawUpstream,
+} from './support.js';
 
 const TIMEOUT_MS = 200;
 const REPS = 20;
@@ -19,9 +29,17 @@ const CONCURRENCY = 5;
 /** What a failure that needs no timer may take on a loaded 2-core machine. */
 const QUICK_MS = 400;
 
-const head = (len: number): string => `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n\r\n`;
+const head = (len: number): string =>
+  `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n\r\n`;
 
-type Fault = 'refused' | 'reset-before-headers' | 'reset-mid-body' | 'stall-headers' | 'stall-body' | 'garbage' | 'stale-keepalive';
+type Fault =
+  | 'refused'
+  | 'reset-before-headers'
+  | 'reset-mid-body'
+  | 'stall-headers'
+  | 'stall-body'
+  | 'garbage'
+  | 'stale-keepalive';
 
 const BEHAVIOUR: Record<Exclude<Fault, 'refused'>, (s: Socket, n: number) => void> = {
   'reset-before-headers': (s) => s.resetAndDestroy(),
@@ -32,7 +50,7 @@ const BEHAVIOUR: Record<Exclude<Fault, 'refused'>, (s: Socket, n: number) => voi
   },
   'stall-headers': () => undefined,
   'stall-body': (s) => s.write(`${head(1000)}{"partial":`),
-  'garbage': (s) => s.end('SSH-2.0-OpenSSH_9.6\r\n\u0000\u00ff not http\r\n\r\n', 'latin1'),
+  garbage: (s) => s.end('SSH-2.0-OpenSSH_9.6\r\n\u0000\u00ff not http\r\n\r\n', 'latin1'),
   // The first request of a connection is answered with keep-alive; the next one sent on it finds the
   // socket closed, as when a backend's idle timeout fires while the request is on its way.
   'stale-keepalive': (s, n) => (n === 1 ? s.write(`${head(2)}{}`) : s.destroy()),
@@ -59,7 +77,11 @@ interface Expect {
 const FAILED_JSON = { status: 500, code: 'TG_ERR_ALL_BACKENDS_FAILED' } as const;
 const TIMED = { minMs: TIMEOUT_MS - 5, maxMs: TIMEOUT_MS + QUICK_MS } as const;
 
-async function start(t: TestContext, fault: Fault, method = 'GET'): Promise<{ gw: RunningGateway; up: RawUpstream | undefined; pool: Pool }> {
+async function start(
+  t: TestContext,
+  fault: Fault,
+  method = 'GET',
+): Promise<{ gw: RunningGateway; up: RawUpstream | undefined; pool: Pool }> {
   const up = fault === 'refused' ? undefined : await startRawUpstream(t, BEHAVIOUR[fault]);
   const host = up?.url ?? `http://127.0.0.1:${await deadPort()}`;
   const backend = { host: [host], url_pattern: '/', method };
@@ -84,7 +106,11 @@ interface Outcome {
 
 async function once(pool: Pool, path: string, method: string): Promise<Outcome> {
   const started = performance.now();
-  const r = await pool.request({ path, method, ...(method === 'POST' ? { body: 'x'.repeat(64), headers: { 'content-type': 'text/plain' } } : {}) });
+  const r = await pool.request({
+    path,
+    method,
+    ...(method === 'POST' ? { body: 'x'.repeat(64), headers: { 'content-type': 'text/plain' } } : {}),
+  });
   let text = '';
   let cut = false;
   try {
@@ -112,7 +138,13 @@ async function many(pool: Pool, path: string, method: string, reps: number, conc
 }
 
 /** Runs one fault against one endpoint and checks status, timing, counters and leaks. */
-async function check(t: TestContext, fault: Fault, encoding: 'noop' | 'json', exp: Expect, concurrency = CONCURRENCY): Promise<void> {
+async function check(
+  t: TestContext,
+  fault: Fault,
+  encoding: 'noop' | 'json',
+  exp: Expect,
+  concurrency = CONCURRENCY,
+): Promise<void> {
   const { gw, up, pool } = await start(t, fault);
   const baseline = activeResources();
   const path = `/${encoding}`;
@@ -121,25 +153,66 @@ async function check(t: TestContext, fault: Fault, encoding: 'noop' | 'json', ex
     assert.equal(o.status, exp.status, `${fault} ${encoding}: status`);
     assert.equal(o.code, exp.code, `${fault} ${encoding}: error code`);
     assert.equal(o.cut, exp.cut === true, `${fault} ${encoding}: body cut`);
-    assert.ok(o.ms >= exp.minMs && o.ms <= exp.maxMs, `${fault} ${encoding}: took ${o.ms.toFixed(1)} ms, expected ${exp.minMs}–${exp.maxMs} ms`);
+    assert.ok(
+      o.ms >= exp.minMs && o.ms <= exp.maxMs,
+      `${fault} ${encoding}: took ${o.ms.toFixed(1)} ms, expected ${exp.minMs}–${exp.maxMs} ms`,
+    );
   }
   const samples = await scrape(gw);
   const rt = { krakend_endpoint_route: path };
-  assert.equal(total(samples, 'http_client_request_started_count_total', rt), REPS, 'one round trip per client request, retries included');
-  assert.equal(total(samples, 'http_client_request_failed_count_total', { ...rt, http_response_status_code: '0' }), exp.failed * REPS, 'failed');
-  assert.equal(total(samples, 'http_client_request_timedout_count_total', { ...rt, http_response_status_code: '0' }), exp.timedout * REPS, 'timed out');
-  assert.equal(total(samples, 'http_client_request_started_count_total', { ...rt, http_response_status_code: exp.roundTripStatus }), REPS, 'round trip status label');
-  assert.equal(total(samples, 'http_client_response_read_errors_total', { ...rt, error: 'true' }), exp.readErrors * REPS, 'read errors');
-  assert.equal(total(samples, 'http_server_duration_count', { http_route: path, http_response_status_code: String(exp.status) }), REPS, 'server layer status');
+  assert.equal(
+    total(samples, 'http_client_request_started_count_total', rt),
+    REPS,
+    'one round trip per client request, retries included',
+  );
+  assert.equal(
+    total(samples, 'http_client_request_failed_count_total', { ...rt, http_response_status_code: '0' }),
+    exp.failed * REPS,
+    'failed',
+  );
+  assert.equal(
+    total(samples, 'http_client_request_timedout_count_total', { ...rt, http_response_status_code: '0' }),
+    exp.timedout * REPS,
+    'timed out',
+  );
+  assert.equal(
+    total(samples, 'http_client_request_started_count_total', {
+      ...rt,
+      http_response_status_code: exp.roundTripStatus,
+    }),
+    REPS,
+    'round trip status label',
+  );
+  assert.equal(
+    total(samples, 'http_client_response_read_errors_total', { ...rt, error: 'true' }),
+    exp.readErrors * REPS,
+    'read errors',
+  );
+  assert.equal(
+    total(samples, 'http_server_duration_count', { http_route: path, http_response_status_code: String(exp.status) }),
+    REPS,
+    'server layer status',
+  );
   const failedProxy = exp.status !== 200 || exp.cut === true;
-  assert.equal(total(samples, 'krakend_proxy_duration_count', { http_route: path, error: String(failedProxy) }), REPS, 'proxy layer error flag');
+  assert.equal(
+    total(samples, 'krakend_proxy_duration_count', { http_route: path, error: String(failedProxy) }),
+    REPS,
+    'proxy layer error flag',
+  );
   if (up !== undefined) {
     // undici may open a spare connection while another is torn down: at most one per client connection.
-    if (exp.connections !== undefined) assert.ok(up.accepted >= exp.connections * REPS && up.accepted <= exp.connections * REPS + CONCURRENCY, `${up.accepted} backend connections`);
+    if (exp.connections !== undefined)
+      assert.ok(
+        up.accepted >= exp.connections * REPS && up.accepted <= exp.connections * REPS + CONCURRENCY,
+        `${up.accepted} backend connections`,
+      );
     // Every connection that carried a failed request is closed by the gateway. A stale-socket backend
     // keeps its last good socket pooled, so it ends that one here, like its idle timeout would.
     if (fault === 'stale-keepalive') for (const s of up.busy) s.destroy();
-    assert.ok(await eventually(() => up.busy.size === 0), `${up.busy.size} backend connections that carried a request are still open`);
+    assert.ok(
+      await eventually(() => up.busy.size === 0),
+      `${up.busy.size} backend connections that carried a request are still open`,
+    );
     // undici reconnects after destroying a socket for an aborted request: an idle spare its 4 s
     // keep-alive timeout would close. At most one per pooled connection; ended here to count handles.
     assert.ok(up.open.size <= CONCURRENCY, `${up.open.size} idle backend connections`);
@@ -151,19 +224,32 @@ async function check(t: TestContext, fault: Fault, encoding: 'noop' | 'json', ex
     assert.ok(await eventually(reap), 'idle connections closed');
   }
   await assertNoLeaks(t, gw, pool, baseline);
-  t.diagnostic(`${fault} ${encoding}: max ${Math.max(...outcomes.map((o) => o.ms)).toFixed(1)} ms over ${REPS} requests`);
+  t.diagnostic(
+    `${fault} ${encoding}: max ${Math.max(...outcomes.map((o) => o.ms)).toFixed(1)} ms over ${REPS} requests`,
+  );
 }
 
-async function assertNoLeaks(t: TestContext, gw: RunningGateway, pool: Pool, baseline: Map<string, number>): Promise<void> {
+async function assertNoLeaks(
+  t: TestContext,
+  gw: RunningGateway,
+  pool: Pool,
+  baseline: Map<string, number>,
+): Promise<void> {
   await pool.close();
-  assert.ok(await eventually(() => gw.gateway.inFlight === 0 && gw.gateway.telemetry.connections.active === 0), 'client connections and in-flight requests drained');
+  assert.ok(
+    await eventually(() => gw.gateway.inFlight === 0 && gw.gateway.telemetry.connections.active === 0),
+    'client connections and in-flight requests drained',
+  );
   await new Promise((r) => setImmediate(r));
   assert.equal(liveRecords(), 0, 'request records survive a full GC');
   const ok = await eventually(() => {
     const now = activeResources();
     return ['Timeout', 'TCPSocketWrap'].every((k) => (now.get(k) ?? 0) <= (baseline.get(k) ?? 0));
   });
-  assert.ok(ok, `active handles grew: before ${JSON.stringify([...baseline])}, after ${JSON.stringify([...activeResources()])}; sockets ${openSockets().join(', ')}; gateway ${gw.port}`);
+  assert.ok(
+    ok,
+    `active handles grew: before ${JSON.stringify([...baseline])}, after ${JSON.stringify([...activeResources()])}; sockets ${openSockets().join(', ')}; gateway ${gw.port}`,
+  );
   t.diagnostic(`handles after: ${JSON.stringify(Object.fromEntries(activeResources()))}`);
 }
 
@@ -176,7 +262,11 @@ const quick = { minMs: 0, maxMs: QUICK_MS } as const;
 const transportFailure = { failed: 1, timedout: 0, readErrors: 0, roundTripStatus: '0' } as const;
 
 describe('backend faults', () => {
-  both('refused', { status: 502, code: 'TG_ERR_BACKEND_UNAVAILABLE', ...quick, ...transportFailure }, { ...FAILED_JSON, ...quick, ...transportFailure });
+  both(
+    'refused',
+    { status: 502, code: 'TG_ERR_BACKEND_UNAVAILABLE', ...quick, ...transportFailure },
+    { ...FAILED_JSON, ...quick, ...transportFailure },
+  );
   // Reset before any response byte: the GET is sent once more on a fresh socket (Go's transport does
   // the same), so the backend sees two connections per request; the second reset is the answer.
   both(
@@ -186,13 +276,37 @@ describe('backend faults', () => {
   );
   // Cut after the headers: a completed round trip (status 200) with a read error, in both encodings.
   const midBody = { failed: 0, timedout: 0, readErrors: 1, roundTripStatus: '200', connections: 1 } as const;
-  both('reset-mid-body', { status: 200, code: undefined, cut: true, ...quick, ...midBody }, { ...FAILED_JSON, ...quick, ...midBody });
+  both(
+    'reset-mid-body',
+    { status: 200, code: undefined, cut: true, ...quick, ...midBody },
+    { ...FAILED_JSON, ...quick, ...midBody },
+  );
   const stalled = { failed: 1, timedout: 1, roundTripStatus: '0', connections: 1 } as const;
-  both('stall-headers', { status: 504, code: 'TG_ERR_BACKEND_TIMEOUT', ...TIMED, ...stalled, readErrors: 0 }, { ...FAILED_JSON, ...TIMED, ...stalled, readErrors: 0 });
-  both('stall-body', { status: 200, code: undefined, cut: true, ...TIMED, ...stalled, readErrors: 1 }, { ...FAILED_JSON, ...TIMED, ...stalled, readErrors: 1 });
-  both('garbage', { status: 502, code: 'TG_ERR_BACKEND_UNAVAILABLE', ...quick, ...transportFailure, connections: 1 }, { ...FAILED_JSON, ...quick, ...transportFailure, connections: 1 });
+  both(
+    'stall-headers',
+    { status: 504, code: 'TG_ERR_BACKEND_TIMEOUT', ...TIMED, ...stalled, readErrors: 0 },
+    { ...FAILED_JSON, ...TIMED, ...stalled, readErrors: 0 },
+  );
+  both(
+    'stall-body',
+    { status: 200, code: undefined, cut: true, ...TIMED, ...stalled, readErrors: 1 },
+    { ...FAILED_JSON, ...TIMED, ...stalled, readErrors: 1 },
+  );
+  both(
+    'garbage',
+    { status: 502, code: 'TG_ERR_BACKEND_UNAVAILABLE', ...quick, ...transportFailure, connections: 1 },
+    { ...FAILED_JSON, ...quick, ...transportFailure, connections: 1 },
+  );
   // Sequential, so every request after a connection's first lands on the socket the backend closed.
-  const retried = { status: 200, code: undefined, ...quick, failed: 0, timedout: 0, readErrors: 0, roundTripStatus: '200' } as const;
+  const retried = {
+    status: 200,
+    code: undefined,
+    ...quick,
+    failed: 0,
+    timedout: 0,
+    readErrors: 0,
+    roundTripStatus: '200',
+  } as const;
   both('stale-keepalive', retried, retried, 1);
 
   it(title('fault-stale-keepalive-post'), async (t) => {
@@ -212,7 +326,9 @@ describe('backend faults', () => {
       s.write(`${head(2)}{}`);
       setTimeout(() => s.destroy(), 1);
     });
-    const gw = await startGateway(t, { endpoints: [{ endpoint: '/race', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/' }] }] });
+    const gw = await startGateway(t, {
+      endpoints: [{ endpoint: '/race', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/' }] }],
+    });
     const pool = new Pool(gw.url, { connections: 10 });
     t.after(() => pool.destroy());
     const outcomes = await many(pool, '/race', 'GET', 1000, 10);
@@ -222,11 +338,28 @@ describe('backend faults', () => {
   });
 
   it(title('fault-heap'), async (t) => {
-    const faults: Fault[] = ['refused', 'reset-before-headers', 'reset-mid-body', 'garbage', 'stale-keepalive', 'stall-headers'];
+    const faults: Fault[] = [
+      'refused',
+      'reset-before-headers',
+      'reset-mid-body',
+      'garbage',
+      'stale-keepalive',
+      'stall-headers',
+    ];
     const running = await Promise.all(faults.map((f) => start(t, f)));
     const round = async (): Promise<void> => {
       // The stalled ones in a single batch: one endpoint timeout per round.
-      await Promise.all(running.map(({ pool }, i) => many(pool, i % 2 === 0 ? '/noop' : '/json', 'GET', faults[i] === 'stall-headers' ? CONCURRENCY : 100, CONCURRENCY)));
+      await Promise.all(
+        running.map(({ pool }, i) =>
+          many(
+            pool,
+            i % 2 === 0 ? '/noop' : '/json',
+            'GET',
+            faults[i] === 'stall-headers' ? CONCURRENCY : 100,
+            CONCURRENCY,
+          ),
+        ),
+      );
     };
     await round();
     await round();
@@ -234,7 +367,9 @@ describe('backend faults', () => {
     for (let i = 0; i < 5; i++) await round();
     const after = heapAfterGc();
     const growthMb = (after - before) / 2 ** 20;
-    t.diagnostic(`heap after GC: ${(before / 2 ** 20).toFixed(1)} MB before, ${(after / 2 ** 20).toFixed(1)} MB after 5 rounds of ${5 * 100 + CONCURRENCY} failing requests (${growthMb.toFixed(2)} MB)`);
+    t.diagnostic(
+      `heap after GC: ${(before / 2 ** 20).toFixed(1)} MB before, ${(after / 2 ** 20).toFixed(1)} MB after 5 rounds of ${5 * 100 + CONCURRENCY} failing requests (${growthMb.toFixed(2)} MB)`,
+    );
     for (const { pool, gw } of running) {
       await pool.close();
       assert.ok(await eventually(() => gw.gateway.inFlight === 0), 'in-flight requests drained');

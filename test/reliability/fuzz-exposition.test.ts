@@ -18,7 +18,28 @@ import { prng } from './support.js';
 const SEED = Number(process.env.TOLLGATE_FUZZ_SEED ?? 0x7011);
 const STORES = 300;
 const JUDGED = 20;
-const HOSTILE = ['"', '\\', '\n', '\r', '\t', '\u0000', '\ud800', '\udfff', '\u2028', 'é', '😀', '{', '}', '=', ',', ' ', '#', 'le', '\\n', '\\"'];
+const HOSTILE = [
+  '"',
+  '\\',
+  '\n',
+  '\r',
+  '\t',
+  '\u0000',
+  '\ud800',
+  '\udfff',
+  '\u2028',
+  'é',
+  '😀',
+  '{',
+  '}',
+  '=',
+  ',',
+  ' ',
+  '#',
+  'le',
+  '\\n',
+  '\\"',
+];
 const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/: ';
 
 interface Bound {
@@ -28,7 +49,8 @@ interface Bound {
 
 function randomStore(rnd: () => number): { store: MetricStore; bound: Bound[] } {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)] as T;
-  const text = (n: number, chars: readonly string[]): string => Array.from({ length: Math.floor(rnd() * n) }, () => pick(chars)).join('');
+  const text = (n: number, chars: readonly string[]): string =>
+    Array.from({ length: Math.floor(rnd() * n) }, () => pick(chars)).join('');
   const store = new MetricStore();
   const bound: Bound[] = [];
   const families = 1 + Math.floor(rnd() * 20);
@@ -41,7 +63,12 @@ function randomStore(rnd: () => number): { store: MetricStore; bound: Bound[] } 
     for (let b = 0, v = rnd() * 1e-3; b < Math.floor(rnd() * 8); b++) bounds.push((v *= 1 + rnd() * 1e3));
     bounds = [...new Set(bounds)].filter(Number.isFinite);
     const options = { name, help, ...(unit === undefined ? {} : { unit }) };
-    const family = type === 'counter' ? store.counter('fz', options) : type === 'gauge' ? store.gauge('fz', options) : store.histogram('fz', { ...options, buckets: bounds.length > 0 ? bounds : [1] });
+    const family =
+      type === 'counter'
+        ? store.counter('fz', options)
+        : type === 'gauge'
+          ? store.gauge('fz', options)
+          : store.histogram('fz', { ...options, buckets: bounds.length > 0 ? bounds : [1] });
     for (let s = 0; s < 1 + Math.floor(rnd() * 4); s++) {
       const pairs: [string, string][] = [];
       for (let l = 0; l < Math.floor(rnd() * 4); l++) {
@@ -54,7 +81,19 @@ function randomStore(rnd: () => number): { store: MetricStore; bound: Bound[] } 
       const labels: Record<string, string> = {};
       for (const [k, v] of pairs) labels[sanitizeName(k)] = v.toWellFormed();
       bound.push({ family: name, labels });
-      const value = pick([0, 1, 2.5, 1e-300, 1e300, 123456789.123, Number.MAX_SAFE_INTEGER, NaN, Infinity, -Infinity, -3]);
+      const value = pick([
+        0,
+        1,
+        2.5,
+        1e-300,
+        1e300,
+        123456789.123,
+        Number.MAX_SAFE_INTEGER,
+        NaN,
+        Infinity,
+        -Infinity,
+        -3,
+      ]);
       if ('observe' in cell) {
         for (let o = 0; o < 1 + Math.floor(rnd() * 5); o++) {
           const v = pick([0, 1e-9, 0.5, 3, 1e12, rnd() * 10]);
@@ -83,9 +122,20 @@ describe('exposition fuzzing', () => {
       series += bound.length;
       assert.ok(om.endsWith('# EOF\n'), `store ${i}: OpenMetrics ends with # EOF`);
       // One line per sample, whatever the values hold: a raw newline or CR in a label would add one.
-      const expected = snapshot.families.reduce((n, f) => n + f.series.length * (f.type === 'histogram' ? f.bounds.length + 3 : 1), 0);
-      assert.equal(text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length, expected, `store ${i}: sample lines`);
-      assert.equal(om.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length, expected, `store ${i}: OpenMetrics sample lines`);
+      const expected = snapshot.families.reduce(
+        (n, f) => n + f.series.length * (f.type === 'histogram' ? f.bounds.length + 3 : 1),
+        0,
+      );
+      assert.equal(
+        text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
+        expected,
+        `store ${i}: sample lines`,
+      );
+      assert.equal(
+        om.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
+        expected,
+        `store ${i}: OpenMetrics sample lines`,
+      );
       if (!judge || i >= JUDGED) continue;
       judged++;
       const prom = await promtoolCheckMetrics(text);
@@ -93,10 +143,18 @@ describe('exposition fuzzing', () => {
       const parsed = await openMetricsParse(om);
       assert.ok(parsed.ok, `seed ${SEED} store ${i}: OpenMetrics parser: ${parsed.error ?? ''}\n${om}`);
       // The parser gives back exactly the label values that were bound.
-      const seen = new Set((parsed.parsed ?? []).flatMap((f) => f.samples.map((s) => JSON.stringify(withoutLe(s.labels)))));
-      for (const b of bound) assert.ok(seen.has(JSON.stringify(sorted(b.labels))), `seed ${SEED} store ${i}: ${JSON.stringify(b.labels)} not read back`);
+      const seen = new Set(
+        (parsed.parsed ?? []).flatMap((f) => f.samples.map((s) => JSON.stringify(withoutLe(s.labels)))),
+      );
+      for (const b of bound)
+        assert.ok(
+          seen.has(JSON.stringify(sorted(b.labels))),
+          `seed ${SEED} store ${i}: ${JSON.stringify(b.labels)} not read back`,
+        );
     }
-    t.diagnostic(`${STORES} random stores, ${series} series; ${judged} judged by promtool and the OpenMetrics parser${judgesAvailable().openmetrics ? '' : ' (judges missing)'}`);
+    t.diagnostic(
+      `${STORES} random stores, ${series} series; ${judged} judged by promtool and the OpenMetrics parser${judgesAvailable().openmetrics ? '' : ' (judges missing)'}`,
+    );
   });
 });
 

@@ -47,7 +47,11 @@ function compressedJson(make: () => Gzip, size: number): Promise<Buffer> {
 }
 
 /** A merge endpoint with a healthy backend (`ok`) and the one under test (`bad`), grouped apart. */
-async function mergeGateway(t: TestContext, badUrl: string, extra: Record<string, unknown> = {}): Promise<RunningGateway> {
+async function mergeGateway(
+  t: TestContext,
+  badUrl: string,
+  extra: Record<string, unknown> = {},
+): Promise<RunningGateway> {
   const good = await startUpstream(t, (_req, res) => sendJson(res, 200, { fine: true }));
   return startGateway(t, {
     max_buffered_body: MB,
@@ -88,12 +92,20 @@ function rawAnswer(interim: string, body: string): string {
 function readUntil(s: Socket, pattern: RegExp, ms = 2_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${String(pattern)}; got ${JSON.stringify(text.slice(0, 200))}`)), ms);
+    const timer = setTimeout(
+      () => finish(new Error(`timed out waiting for ${String(pattern)}; got ${JSON.stringify(text.slice(0, 200))}`)),
+      ms,
+    );
     const onData = (d: Buffer): void => {
       text += d.toString('latin1');
       if (pattern.test(text)) finish(undefined);
     };
-    const onClose = (): void => finish(pattern.test(text) ? undefined : new Error(`closed before ${String(pattern)}; got ${JSON.stringify(text.slice(0, 200))}`));
+    const onClose = (): void =>
+      finish(
+        pattern.test(text)
+          ? undefined
+          : new Error(`closed before ${String(pattern)}; got ${JSON.stringify(text.slice(0, 200))}`),
+      );
     function finish(err: Error | undefined): void {
       clearTimeout(timer);
       s.off('data', onData);
@@ -130,7 +142,14 @@ async function interimResponses(t: TestContext, encoding: 'noop' | 'json'): Prom
     next();
   });
   const gw = await startGateway(t, {
-    endpoints: [{ endpoint: '/x', output_encoding: encoding === 'noop' ? 'no-op' : 'json', timeout: '2s', backend: [{ host: [up.url], url_pattern: '/x' }] }],
+    endpoints: [
+      {
+        endpoint: '/x',
+        output_encoding: encoding === 'noop' ? 'no-op' : 'json',
+        timeout: '2s',
+        backend: [{ host: [up.url], url_pattern: '/x' }],
+      },
+    ],
   });
   // Sequential requests share the pooled backend connection, so each answer starts on a reused socket too.
   for (let i = 1; i <= interims.length * 2; i++) {
@@ -159,7 +178,11 @@ describe('proxy limits', () => {
       const body = await compressedJson(make, 64 * MB);
       assert.ok(body.length < MB, `${encoding} bomb is ${body.length} bytes on the wire`);
       const bad = await startUpstream(t, (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding, 'content-length': body.length });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-encoding': encoding,
+          'content-length': body.length,
+        });
         res.end(body);
       });
       const gw = await mergeGateway(t, bad.url);
@@ -172,11 +195,16 @@ describe('proxy limits', () => {
       assert.equal(r.status, 200, `${encoding}: ${r.body.slice(0, 200)}`);
       assert.equal(r.completed, 'false', `${encoding}: the bomb backend fails`);
       assert.deepEqual(JSON.parse(r.body), { ok: { fine: true } }, encoding);
-      assert.ok(peak < 24 * MB, `${encoding}: decoding stopped at the limit (peak ${(peak / MB).toFixed(1)} MB of buffers)`);
+      assert.ok(
+        peak < 24 * MB,
+        `${encoding}: decoding stopped at the limit (peak ${(peak / MB).toFixed(1)} MB of buffers)`,
+      );
       assert.ok(ms < 1_500, `${encoding}: answered in ${ms.toFixed(0)} ms`);
       const logged = gw.logs.find((l) => l.msg === 'backend request failed' && l.backend === '/bad');
       assert.equal(logged?.code, 'TG_ERR_BACKEND_DECODE', encoding);
-      t.diagnostic(`${encoding}: ${body.length} bytes on the wire, answered in ${ms.toFixed(0)} ms, buffers peak +${(peak / MB).toFixed(1)} MB`);
+      t.diagnostic(
+        `${encoding}: ${body.length} bytes on the wire, answered in ${ms.toFixed(0)} ms, buffers peak +${(peak / MB).toFixed(1)} MB`,
+      );
     }
   });
 
@@ -192,7 +220,11 @@ describe('proxy limits', () => {
       const r = await request(`${gw.url}/merge`);
       return { status: r.statusCode, completed: r.headers['x-krakend-completed'], body: await r.body.text() };
     };
-    for (const [depth, completed] of [[100_000, 'false'], [MAX_JSON_DEPTH + 1, 'false'], [MAX_JSON_DEPTH, 'true']] as const) {
+    for (const [depth, completed] of [
+      [100_000, 'false'],
+      [MAX_JSON_DEPTH + 1, 'false'],
+      [MAX_JSON_DEPTH, 'true'],
+    ] as const) {
       next = deep(depth);
       const r = await fetchMerge();
       assert.equal(r.status, 200, `depth ${depth}: ${r.body.slice(0, 200)}`);
@@ -206,7 +238,11 @@ describe('proxy limits', () => {
     const strings = await fetchMerge();
     assert.equal(strings.completed, 'true', strings.body.slice(0, 200));
     // A yaml endpoint renders with a recursive serializer: its bound is lower, and still per backend.
-    const yaml = await startGateway(t, { endpoints: [{ endpoint: '/y', output_encoding: 'yaml', backend: [{ host: [bad.url], url_pattern: '/bad', group: 'bad' }] }] });
+    const yaml = await startGateway(t, {
+      endpoints: [
+        { endpoint: '/y', output_encoding: 'yaml', backend: [{ host: [bad.url], url_pattern: '/bad', group: 'bad' }] },
+      ],
+    });
     next = `{"deep":${'{"a":'.repeat(MAX_JSON_DEPTH)}1${'}'.repeat(MAX_JSON_DEPTH)}}`;
     const y = await request(`${yaml.url}/y`);
     const ytext = await y.body.text();
@@ -218,12 +254,31 @@ describe('proxy limits', () => {
   it(title('interim-responses-json'), (t) => interimResponses(t, 'json'));
 
   it(title('expect-100-continue'), async (t) => {
-    const up = await startUpstream(t, (req, res, body) => sendJson(res, 200, { got: body.length, expect: req.headers.expect ?? null }));
+    const up = await startUpstream(t, (req, res, body) =>
+      sendJson(res, 200, { got: body.length, expect: req.headers.expect ?? null }),
+    );
     const gw = await startGateway(t, {
       endpoints: [
-        { endpoint: '/up', method: 'POST', output_encoding: 'no-op', input_headers: ['*'], backend: [{ host: [up.url], url_pattern: '/n', method: 'POST' }] },
-        { endpoint: '/merge', method: 'POST', input_headers: ['*'], backend: [{ host: [up.url], url_pattern: '/j', method: 'POST' }] },
-        { endpoint: '/listed', method: 'POST', output_encoding: 'no-op', input_headers: ['Expect'], backend: [{ host: [up.url], url_pattern: '/l', method: 'POST' }] },
+        {
+          endpoint: '/up',
+          method: 'POST',
+          output_encoding: 'no-op',
+          input_headers: ['*'],
+          backend: [{ host: [up.url], url_pattern: '/n', method: 'POST' }],
+        },
+        {
+          endpoint: '/merge',
+          method: 'POST',
+          input_headers: ['*'],
+          backend: [{ host: [up.url], url_pattern: '/j', method: 'POST' }],
+        },
+        {
+          endpoint: '/listed',
+          method: 'POST',
+          output_encoding: 'no-op',
+          input_headers: ['Expect'],
+          backend: [{ host: [up.url], url_pattern: '/l', method: 'POST' }],
+        },
       ],
     });
     const body = Buffer.alloc(2 * MB, 0x62);
@@ -232,7 +287,9 @@ describe('proxy limits', () => {
       t.after(() => s.destroy());
       await new Promise<void>((r) => s.once('connect', r));
       // What curl sends for an upload over 1 MiB: the headers, then the body only once 100 arrives.
-      s.write(`POST ${path} HTTP/1.1\r\nHost: gw\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+      s.write(
+        `POST ${path} HTTP/1.1\r\nHost: gw\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+      );
       const head = await readUntil(s, /\r\n\r\n/);
       assert.match(head, /^HTTP\/1\.1 100 Continue\r\n/, `${path}: ${JSON.stringify(head)}`);
       s.write(body);
@@ -249,17 +306,34 @@ describe('proxy limits', () => {
     const up = await startUpstream(t, (_req, res, body) => sendJson(res, 200, { got: body.length }));
     const gw = await startGateway(t, {
       extra_config: {
-        'telemetry/opentelemetry': { service_name: 'tg-limits', exporters: { otlp: [{ name: 'rx', host: '127.0.0.1', port: rx.grpcPort }] } },
+        'telemetry/opentelemetry': {
+          service_name: 'tg-limits',
+          exporters: { otlp: [{ name: 'rx', host: '127.0.0.1', port: rx.grpcPort }] },
+        },
         'telemetry/kong-prometheus': { bandwidth_metrics: true, listen_address: '127.0.0.1:0' },
       },
-      endpoints: [{ endpoint: '/upload', method: 'POST', output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/u', method: 'POST' }] }],
+      endpoints: [
+        {
+          endpoint: '/upload',
+          method: 'POST',
+          output_encoding: 'no-op',
+          backend: [{ host: [up.url], url_pattern: '/u', method: 'POST' }],
+        },
+      ],
     });
     const kong = async (): Promise<number> => {
       const r = await request(`http://127.0.0.1:${gw.gateway.telemetry.kongStatus?.address?.port}/metrics`);
-      return total(parseSamples(await r.body.text()), 'kong_bandwidth_bytes', { route: '/upload', direction: 'ingress' });
+      return total(parseSamples(await r.body.text()), 'kong_bandwidth_bytes', {
+        route: '/upload',
+        direction: 'ingress',
+      });
     };
     const before = await kong();
-    const r = await request(`${gw.url}/upload`, { method: 'POST', body: Buffer.alloc(2 * MB, 0x63), headers: { 'content-type': 'application/octet-stream' } });
+    const r = await request(`${gw.url}/upload`, {
+      method: 'POST',
+      body: Buffer.alloc(2 * MB, 0x63),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.deepEqual(await r.body.json(), { got: 2 * MB });
     const grown = (await kong()) - before;
     assert.ok(grown >= 2 * MB, `ingress grew by ${grown} bytes`);
@@ -267,10 +341,13 @@ describe('proxy limits', () => {
     // The whole tree of the default layers: server, proxy, backend stage, client round trip, payload read.
     await rx.waitFor(() => rx.spans().length >= 5);
     const spans = rx.spans();
-    assert.deepEqual(
-      spans.map((s) => `${s.kind} ${s.name}`).sort(),
-      ['SPAN_KIND_CLIENT /u', 'SPAN_KIND_INTERNAL /u', 'SPAN_KIND_INTERNAL /upload', 'SPAN_KIND_INTERNAL http.client.response.read.tracker', 'SPAN_KIND_SERVER /upload'],
-    );
+    assert.deepEqual(spans.map((s) => `${s.kind} ${s.name}`).sort(), [
+      'SPAN_KIND_CLIENT /u',
+      'SPAN_KIND_INTERNAL /u',
+      'SPAN_KIND_INTERNAL /upload',
+      'SPAN_KIND_INTERNAL http.client.response.read.tracker',
+      'SPAN_KIND_SERVER /upload',
+    ]);
     const server = spans.find((s) => s.kind === 'SPAN_KIND_SERVER');
     assert.equal(server?.attributes['client.address'], '127.0.0.1');
     assert.equal(server?.attributes['http.request.body.size'], 2 * MB);
@@ -282,7 +359,12 @@ describe('proxy limits', () => {
     const gw = await startGateway(t, {
       endpoints: [
         { endpoint: '/a', input_query_strings: ['a'], backend: [{ host: [up.url], url_pattern: '/a' }] },
-        { endpoint: '/ab', input_query_strings: ['a', 'b', 'q'], output_encoding: 'no-op', backend: [{ host: [up.url], url_pattern: '/ab' }] },
+        {
+          endpoint: '/ab',
+          input_query_strings: ['a', 'b', 'q'],
+          output_encoding: 'no-op',
+          backend: [{ host: [up.url], url_pattern: '/ab' }],
+        },
         { endpoint: '/all', input_query_strings: ['*'], backend: [{ host: [up.url], url_pattern: '/all?fixed=1' }] },
       ],
     });

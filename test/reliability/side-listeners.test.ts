@@ -45,9 +45,28 @@ interface Listener {
 }
 
 /** Request targets and headers that once reached a parse that throws, or look like they could. */
-const TARGETS = ['//[', '//[::1', '//%', '/%ZZ%E0%A4%A', '/?token=%E0%A4%A', '/?token=%', '/metrics?%%%=%', '/__stats/..%2f..', '/api/state/%ff', '/assets/%2e%2e/app.js'];
+const TARGETS = [
+  '//[',
+  '//[::1',
+  '//%',
+  '/%ZZ%E0%A4%A',
+  '/?token=%E0%A4%A',
+  '/?token=%',
+  '/metrics?%%%=%',
+  '/__stats/..%2f..',
+  '/api/state/%ff',
+  '/assets/%2e%2e/app.js',
+];
 const FORMS = ['*', 'http://127.0.0.1/metrics', 'http://[/', 'metrics'];
-const HEADERS = ['Authorization: Bearer %', 'Authorization: Bearer %E0%A4%A', 'Authorization: %', 'Cookie: tollgate_dashboard=%E0%A4%A', 'Cookie: tollgate_dashboard=%', 'Cookie: tollgate_dashboard=', 'Accept: ;;;,%%%;q=x'];
+const HEADERS = [
+  'Authorization: Bearer %',
+  'Authorization: Bearer %E0%A4%A',
+  'Authorization: %',
+  'Cookie: tollgate_dashboard=%E0%A4%A',
+  'Cookie: tollgate_dashboard=%',
+  'Cookie: tollgate_dashboard=',
+  'Accept: ;;;,%%%;q=x',
+];
 
 function raw(method: string, target: string, headers: readonly string[]): string {
   return `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`;
@@ -66,11 +85,20 @@ async function sendHostile(l: Listener): Promise<void> {
   const cases: { bytes: string; malformed: boolean }[] = [];
   for (const target of TARGETS) {
     const malformed = target.startsWith('//') || target.startsWith('/%ZZ');
-    cases.push({ bytes: raw('GET', target, []), malformed }, { bytes: raw('GET', target, [l.auth]), malformed }, { bytes: raw('HEAD', target, [l.auth]), malformed });
+    cases.push(
+      { bytes: raw('GET', target, []), malformed },
+      { bytes: raw('GET', target, [l.auth]), malformed },
+      { bytes: raw('HEAD', target, [l.auth]), malformed },
+    );
     for (const h of HEADERS) cases.push({ bytes: raw('GET', target, [h]), malformed });
   }
-  for (const form of FORMS) cases.push({ bytes: raw('GET', form, []), malformed: true }, { bytes: raw('OPTIONS', form, [l.auth]), malformed: true });
-  for (const h of HEADERS) cases.push({ bytes: raw('GET', l.path, [h]), malformed: false }, { bytes: raw('GET', '/', [h]), malformed: false });
+  for (const form of FORMS)
+    cases.push(
+      { bytes: raw('GET', form, []), malformed: true },
+      { bytes: raw('OPTIONS', form, [l.auth]), malformed: true },
+    );
+  for (const h of HEADERS)
+    cases.push({ bytes: raw('GET', l.path, [h]), malformed: false }, { bytes: raw('GET', '/', [h]), malformed: false });
   for (const { bytes, malformed } of cases) {
     const answer = await rawRequest(l.port, bytes, 2_000);
     const status = statusOf(answer.text);
@@ -89,7 +117,9 @@ async function assertServes(l: Listener): Promise<void> {
 
 function sideConfig(ports: { prom: number; stats: number; kong: number; dash: number }): Record<string, unknown> {
   return {
-    'telemetry/opentelemetry': { exporters: { prometheus: [{ name: 'prom', port: ports.prom, listen_ip: '127.0.0.1' }] } },
+    'telemetry/opentelemetry': {
+      exporters: { prometheus: [{ name: 'prom', port: ports.prom, listen_ip: '127.0.0.1' }] },
+    },
     'telemetry/metrics': { listen_address: `127.0.0.1:${ports.stats}`, collection_time: '1s' },
     'telemetry/kong-prometheus': { listen_address: `127.0.0.1:${ports.kong}`, token: KONG_TOKEN },
     'telemetry/dashboard': { listen_address: `127.0.0.1:${ports.dash}`, token: DASH_TOKEN },
@@ -101,12 +131,20 @@ function listeners(ports: { prom: number; stats: number; kong: number; dash: num
     { name: 'prometheus', port: ports.prom, path: '/metrics', auth: 'X-Nothing: 1' },
     { name: '/__stats', port: ports.stats, path: '/__stats', auth: 'X-Nothing: 1' },
     { name: 'kong status', port: ports.kong, path: '/metrics', auth: `Authorization: Bearer ${KONG_TOKEN}` },
-    { name: 'dashboard', port: ports.dash, path: '/api/state', auth: open ? 'X-Nothing: 1' : `Authorization: Bearer ${DASH_TOKEN}` },
+    {
+      name: 'dashboard',
+      port: ports.dash,
+      path: '/api/state',
+      auth: open ? 'X-Nothing: 1' : `Authorization: Bearer ${DASH_TOKEN}`,
+    },
   ];
 }
 
 /** A read that fails as `plan` says (a synchronous throw, a rejection), then works. */
-function flaky<T>(plan: readonly ('throw' | 'reject')[], read: () => T): { readonly read: () => Promise<T>; calls: number } {
+function flaky<T>(
+  plan: readonly ('throw' | 'reject')[],
+  read: () => T,
+): { readonly read: () => Promise<T>; calls: number } {
   const state = {
     calls: 0,
     read: (): Promise<T> => {
@@ -139,9 +177,17 @@ function storeSource(plan: readonly ('throw' | 'reject')[]): SnapshotSource & { 
   return { collect: () => f.read(), calls: () => f.calls };
 }
 
-const STATS: StatsSnapshot = { at: 0, counters: new Map([['krakend.test', 1]]), gauges: new Map(), histograms: new Map() };
+const STATS: StatsSnapshot = {
+  at: 0,
+  counters: new Map([['krakend.test', 1]]),
+  gauges: new Map(),
+  histograms: new Map(),
+};
 
-function statsSource(live: () => Promise<StatsSnapshot>, latest: () => Promise<StatsSnapshot | undefined>): StatsSource {
+function statsSource(
+  live: () => Promise<StatsSnapshot>,
+  latest: () => Promise<StatsSnapshot | undefined>,
+): StatsSource {
   return { live: async () => ({ stats: await live(), extra: {} }), latest, endWindow: () => Promise.resolve() };
 }
 
@@ -160,12 +206,29 @@ function unhandledCounter(t: TestContext): { readonly count: () => number } {
 describe('side listeners and telemetry readers', () => {
   it(title('side-hostile-requests'), async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
-    const gw = await startGateway(t, { extra_config: sideConfig({ prom: 0, stats: 0, kong: 0, dash: 0 }), endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/a' }] }] });
+    const gw = await startGateway(t, {
+      extra_config: sideConfig({ prom: 0, stats: 0, kong: 0, dash: 0 }),
+      endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/a' }] }],
+    });
     const tel = gw.gateway.telemetry;
-    const ports = { prom: tel.exporters[0]?.address?.port ?? 0, stats: tel.stats?.address?.port ?? 0, kong: tel.kongStatus?.address?.port ?? 0, dash: tel.dashboard?.address?.port ?? 0 };
+    const ports = {
+      prom: tel.exporters[0]?.address?.port ?? 0,
+      stats: tel.stats?.address?.port ?? 0,
+      kong: tel.kongStatus?.address?.port ?? 0,
+      dash: tel.dashboard?.address?.port ?? 0,
+    };
     // The dashboard also without a token: every path reaches the routing then, not the 401.
-    const open = await startGateway(t, { extra_config: { 'telemetry/dashboard': { listen_address: '127.0.0.1:0' } }, endpoints: [] });
-    const all = [...listeners(ports), { ...listeners({ ...ports, dash: open.gateway.telemetry.dashboard?.address?.port ?? 0 }, true)[3] as Listener, name: 'dashboard (no token)' }];
+    const open = await startGateway(t, {
+      extra_config: { 'telemetry/dashboard': { listen_address: '127.0.0.1:0' } },
+      endpoints: [],
+    });
+    const all = [
+      ...listeners(ports),
+      {
+        ...(listeners({ ...ports, dash: open.gateway.telemetry.dashboard?.address?.port ?? 0 }, true)[3] as Listener),
+        name: 'dashboard (no token)',
+      },
+    ];
     for (const l of all) await sendHostile(l);
     for (const l of all) await assertServes(l);
     assert.equal((await statuses(`${gw.url}/a`, 1))[0], 200, 'the data listener serves');
@@ -203,30 +266,54 @@ describe('side listeners and telemetry readers', () => {
     const { logger, lines } = memoryLogger();
     // Prometheus exporter and Kong status: 500 for each failed read, then the next scrape is served.
     const promSource = storeSource(FAIL_TWICE);
-    const prom = new PrometheusExporterServer({ name: 'p', port: 0, listenIp: '127.0.0.1', groups: new Set(['self']) }, promSource, logger);
+    const prom = new PrometheusExporterServer(
+      { name: 'p', port: 0, listenIp: '127.0.0.1', groups: new Set(['self']) },
+      promSource,
+      logger,
+    );
     const kongSource = storeSource(FAIL_TWICE);
     const kong = new KongStatusServer(parseKongSettings({ listen_address: '127.0.0.1:0' }), kongSource, logger);
     const liveRead = flaky(FAIL_TWICE, () => STATS);
-    const stats = new StatsServer(parseStatsSettings({ listen_address: '127.0.0.1:0' }), statsSource(() => liveRead.read(), () => Promise.resolve(STATS)), logger);
+    const stats = new StatsServer(
+      parseStatsSettings({ listen_address: '127.0.0.1:0' }),
+      statsSource(
+        () => liveRead.read(),
+        () => Promise.resolve(STATS),
+      ),
+      logger,
+    );
     t.after(() => Promise.all([prom.close(), kong.close(), stats.close()]));
-    for (const [name, server, path] of [['prometheus', prom, '/metrics'], ['kong', kong, '/metrics'], ['stats', stats, '/__stats']] as const) {
+    for (const [name, server, path] of [
+      ['prometheus', prom, '/metrics'],
+      ['kong', kong, '/metrics'],
+      ['stats', stats, '/__stats'],
+    ] as const) {
       const { port } = await server.start();
       assert.deepEqual(await statuses(`http://127.0.0.1:${port}${path}`, 4), [500, 500, 200, 200], name);
     }
     assert.equal(promSource.calls(), 4);
     // The dashboard reads on its tick: a failed read keeps the last state and the next tick reads again.
     const dashRead = flaky(FAIL_TWICE, () => ({ snapshot: new MetricStore().snapshot(), slow: [] }));
-    const dash = new DashboardServer(parseDashboardSettings({ listen_address: '127.0.0.1:0' }), { readDashboard: () => dashRead.read() }, logger);
+    const dash = new DashboardServer(
+      parseDashboardSettings({ listen_address: '127.0.0.1:0' }),
+      { readDashboard: () => dashRead.read() },
+      logger,
+    );
     t.after(() => dash.close());
     const { port: dashPort } = await dash.start();
-    const state = async (): Promise<unknown> => (await (await request(`http://127.0.0.1:${dashPort}/api/state`, { reset: true })).body.json()) as unknown;
+    const state = async (): Promise<unknown> =>
+      (await (await request(`http://127.0.0.1:${dashPort}/api/state`, { reset: true })).body.json()) as unknown;
     assert.equal(await state(), null, 'the first read failed: no state yet, and the listener serves');
     await dash.tick();
     await dash.tick();
     assert.notEqual(await state(), null, 'the next tick after the failures has a state');
     // OTLP push: each failed read is a failed push, the next period pushes.
     const pushes = new MetricStore().counter('self', { name: 'pushes', help: 'pushes' });
-    const pstats = { exported: pushes.bind([['o', 'exported']]), failed: pushes.bind([['o', 'failed']]), skipped: pushes.bind([['o', 'skipped']]) };
+    const pstats = {
+      exported: pushes.bind([['o', 'exported']]),
+      failed: pushes.bind([['o', 'failed']]),
+      skipped: pushes.bind([['o', 'skipped']]),
+    };
     const exported: ResourceMetrics[] = [];
     let exporterThrows = 1;
     const exporter: PushMetricExporter = {
@@ -238,11 +325,25 @@ describe('side listeners and telemetry readers', () => {
       forceFlush: () => Promise.resolve(),
       shutdown: () => Promise.resolve(),
     };
-    const pusher = new OtlpMetricPusher(exporter, storeSource(FAIL_TWICE), new Set(['self']), resourceFromAttributes({}), 50, pstats, logger);
+    const pusher = new OtlpMetricPusher(
+      exporter,
+      storeSource(FAIL_TWICE),
+      new Set(['self']),
+      resourceFromAttributes({}),
+      50,
+      pstats,
+      logger,
+    );
     t.after(() => pusher.close(500));
     pusher.start();
-    assert.ok(await eventually(() => exported.length >= 2, 3_000), 'pushes go on after failed reads and a failed export');
-    assert.ok(pstats.failed.value >= 3 && pstats.exported.value >= 2, `failed ${pstats.failed.value}, exported ${pstats.exported.value}`);
+    assert.ok(
+      await eventually(() => exported.length >= 2, 3_000),
+      'pushes go on after failed reads and a failed export',
+    );
+    assert.ok(
+      pstats.failed.value >= 3 && pstats.exported.value >= 2,
+      `failed ${pstats.failed.value}, exported ${pstats.exported.value}`,
+    );
     // Influx push: the same on its ttl.
     let writes = 0;
     const influxDb = createServer((req, res) => {
@@ -257,18 +358,36 @@ describe('side listeners and telemetry readers', () => {
     const latestRead = flaky(FAIL_TWICE, () => STATS);
     const batches = new MetricStore().counter('self', { name: 'batches', help: 'batches' });
     const influx = new InfluxPusher(
-      parseInfluxSettings({ address: `http://127.0.0.1:${(influxDb.address() as { port: number }).port}`, ttl: '50ms' }),
-      statsSource(() => Promise.resolve(STATS), () => latestRead.read()),
+      parseInfluxSettings({
+        address: `http://127.0.0.1:${(influxDb.address() as { port: number }).port}`,
+        ttl: '50ms',
+      }),
+      statsSource(
+        () => Promise.resolve(STATS),
+        () => latestRead.read(),
+      ),
       logger,
-      { written: batches.bind([['o', 'written']]), failed: batches.bind([['o', 'failed']]), dropped: batches.bind([['o', 'dropped']]) },
+      {
+        written: batches.bind([['o', 'written']]),
+        failed: batches.bind([['o', 'failed']]),
+        dropped: batches.bind([['o', 'dropped']]),
+      },
     );
     t.after(() => influx.close(500));
     influx.start();
     assert.ok(await eventually(() => writes >= 2, 3_000), 'Influx pushes go on after failed reads');
     assert.ok(latestRead.calls >= 4);
     assert.equal(unhandled.count(), 0, 'no unhandled rejection');
-    for (const msg of ['side listener request failed', 'dashboard update failed', 'OTLP metric push failed', "Couldn't write to InfluxDB"]) {
-      assert.ok(lines.some((l) => l.msg === msg), `logged: ${msg}`);
+    for (const msg of [
+      'side listener request failed',
+      'dashboard update failed',
+      'OTLP metric push failed',
+      "Couldn't write to InfluxDB",
+    ]) {
+      assert.ok(
+        lines.some((l) => l.msg === msg),
+        `logged: ${msg}`,
+      );
     }
   });
 
@@ -290,8 +409,21 @@ describe('side listeners and telemetry readers', () => {
 
   it(title('side-hostile-cluster'), async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
-    const ports = { data: await freePort(), prom: await freePort(), stats: await freePort(), kong: await freePort(), dash: await freePort() };
-    const file = writeConfig({ version: 3, port: ports.data, listen_ip: '127.0.0.1', workers: 2, extra_config: sideConfig(ports), endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/a' }] }] });
+    const ports = {
+      data: await freePort(),
+      prom: await freePort(),
+      stats: await freePort(),
+      kong: await freePort(),
+      dash: await freePort(),
+    };
+    const file = writeConfig({
+      version: 3,
+      port: ports.data,
+      listen_ip: '127.0.0.1',
+      workers: 2,
+      extra_config: sideConfig(ports),
+      endpoints: [{ endpoint: '/a', backend: [{ host: [up.url], url_pattern: '/a' }] }],
+    });
     const run = startCli(t, ['run', '-c', file]);
     await waitForHttp(`http://127.0.0.1:${ports.data}/__health`, 20_000);
     // The primary opens the side listeners once every worker serves.

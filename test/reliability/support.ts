@@ -29,7 +29,10 @@ export interface RawUpstream {
  * A TCP server that calls `onRequest(socket, n)` for the n-th request (1-based) of each connection;
  * requests are told apart by their blank line, enough for the body-less requests sent here.
  */
-export async function startRawUpstream(t: TestContext, onRequest: (socket: Socket, n: number) => void): Promise<RawUpstream> {
+export async function startRawUpstream(
+  t: TestContext,
+  onRequest: (socket: Socket, n: number) => void,
+): Promise<RawUpstream> {
   const open = new Set<Socket>();
   const busy = new Set<Socket>();
   const up = { accepted: 0, requests: 0, open, busy } as RawUpstream;
@@ -110,7 +113,9 @@ export async function scrape(gw: RunningGateway): Promise<Sample[]> {
 
 /** Sum of the samples of `name` whose labels include `match` (0 when none). */
 export function total(samples: readonly Sample[], name: string, match: Record<string, string>): number {
-  return samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0);
+  return samples
+    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .reduce((n, s) => n + s.value, 0);
 }
 
 /** Polls `probe` until it returns true, for at most `ms`; returns whether it did. */
@@ -129,7 +134,9 @@ export async function eventually(probe: () => boolean | Promise<boolean>, ms = 2
  * GC (~250 ms here), so callers wait for the requests to finish first instead of polling this.
  */
 export function liveRecords(backends = false): number {
-  return queryObjects(RequestRecord, { format: 'count' }) + (backends ? queryObjects(BackendRecord, { format: 'count' }) : 0);
+  return (
+    queryObjects(RequestRecord, { format: 'count' }) + (backends ? queryObjects(BackendRecord, { format: 'count' }) : 0)
+  );
 }
 
 /** Heap used right after the full collection queryObjects runs. */
@@ -148,7 +155,9 @@ export function activeResources(): Map<string, number> {
 /** Open sockets as `local->remote` port pairs, for a failure message that says which one leaked. */
 export function openSockets(): string[] {
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-  return handles.filter((h): h is Socket => h instanceof Socket).map((s) => `${s.localPort ?? '?'}->${s.remotePort ?? '?'}${s.destroyed ? ' (destroyed)' : ''}`);
+  return handles
+    .filter((h): h is Socket => h instanceof Socket)
+    .map((s) => `${s.localPort ?? '?'}->${s.remotePort ?? '?'}${s.destroyed ? ' (destroyed)' : ''}`);
 }
 
 export function percentile(values: readonly number[], p: number): number {

@@ -118,7 +118,10 @@ describe('architecture', () => {
   });
 
   it('has no import circles', () => {
-    assert.deepEqual(cycles().map((c) => c.join(' → ')), []);
+    assert.deepEqual(
+      cycles().map((c) => c.join(' → ')),
+      [],
+    );
   });
 
   it('imports run downhill, except the listed few, each with its reason on the import line', () => {
@@ -126,16 +129,26 @@ describe('architecture', () => {
     const names = uphill.map((i) => `${i.from} -> ${i.to}`);
     assert.deepEqual([...new Set(names)].sort(), [...UPHILL_ALLOWED].sort());
     assert.ok(UPHILL_ALLOWED.length <= MAX_UPHILL, `at most ${MAX_UPHILL} uphill imports`);
-    for (const i of uphill) assert.match(i.line, /\/\/ uphill: \S/, `${i.from} -> ${i.to}: give the reason as "// uphill: …" on the import line`);
+    for (const i of uphill)
+      assert.match(
+        i.line,
+        /\/\/ uphill: \S/,
+        `${i.from} -> ${i.to}: give the reason as "// uphill: …" on the import line`,
+      );
   });
 
   it('reads environment variables only in config/ (at load) and cli/', () => {
-    const readers = FILES.filter((f) => !['config', 'cli'].includes(folderOf(f)) && /\bprocess\.env\b/.test(readFileSync(join(ROOT, f), 'utf8')));
+    const readers = FILES.filter(
+      (f) => !['config', 'cli'].includes(folderOf(f)) && /\bprocess\.env\b/.test(readFileSync(join(ROOT, f), 'utf8')),
+    );
     assert.deepEqual(readers, []);
   });
 
   it('config is the ground floor: nothing in config/ imports from a layer above it', () => {
     const up = IMPORTS.filter((i) => folderOf(i.from) === 'config' && layerOf(i.to) < layerOf(i.from));
-    assert.deepEqual(up.map((i) => `${i.from} -> ${i.to}`), []);
+    assert.deepEqual(
+      up.map((i) => `${i.from} -> ${i.to}`),
+      [],
+    );
   });
 });

@@ -28,7 +28,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { judgesAvailable, openMetricsParse, prometheusTextParse, promtoolCheckMetrics, skipUnlessJudge } from '../helpers/judges.js';
+import {
+  judgesAvailable,
+  openMetricsParse,
+  prometheusTextParse,
+  promtoolCheckMetrics,
+  skipUnlessJudge,
+} from '../helpers/judges.js';
 import { prometheusVersion } from '../helpers/prometheus.js';
 
 /** Text 0.0.4: a counter named with `_total` in HELP/TYPE and a histogram with an explicit +Inf bucket. */
@@ -82,7 +88,11 @@ test('judges: report what is installed', (t) => {
 test('promtool: accepts a valid 0.0.4 exposition with exit code 0', async (t) => {
   if (skipUnlessJudge(t, 'promtool')) return;
   const r = await promtoolCheckMetrics(VALID_TEXT);
-  assert.deepEqual({ ok: r.ok, exitCode: r.exitCode, problems: r.problems, parseError: r.parseError }, { ok: true, exitCode: 0, problems: [], parseError: false }, r.output);
+  assert.deepEqual(
+    { ok: r.ok, exitCode: r.exitCode, problems: r.problems, parseError: r.parseError },
+    { ok: true, exitCode: 0, problems: [], parseError: false },
+    r.output,
+  );
 });
 
 test('promtool: lint findings exit 3 and are split into metric + message', async (t) => {
@@ -91,20 +101,41 @@ test('promtool: lint findings exit 3 and are split into metric + message', async
   assert.equal(r.ok, false);
   assert.equal(r.exitCode, 3);
   assert.equal(r.parseError, false);
-  assert.ok(r.lint.some((l) => l.metric === 'x' && l.message === 'counter metrics should have "_total" suffix'), r.output);
-  assert.ok(r.lint.some((l) => l.metric === 'y_count' && l.message === 'no help text'), r.output);
-  assert.ok(r.lint.some((l) => l.metric === 'y_count' && l.message.includes('should not have "_count" suffix')), r.output);
+  assert.ok(
+    r.lint.some((l) => l.metric === 'x' && l.message === 'counter metrics should have "_total" suffix'),
+    r.output,
+  );
+  assert.ok(
+    r.lint.some((l) => l.metric === 'y_count' && l.message === 'no help text'),
+    r.output,
+  );
+  assert.ok(
+    r.lint.some((l) => l.metric === 'y_count' && l.message.includes('should not have "_count" suffix')),
+    r.output,
+  );
   assert.equal(r.problems.length, r.lint.length);
 });
 
 test('promtool: parse errors exit 1 and are flagged as parseError', async (t) => {
   if (skipUnlessJudge(t, 'promtool')) return;
   const cases: [string, string, RegExp][] = [
-    ['unterminated label value', '# HELP x_total c\n# TYPE x_total counter\nx_total{a="b} 1\n', /label value .* contains unescaped new-line/],
-    ['second HELP for a name', '# HELP x_total c\n# TYPE x_total counter\nx_total 1\n# HELP x_total c\n', /second HELP line/],
+    [
+      'unterminated label value',
+      '# HELP x_total c\n# TYPE x_total counter\nx_total{a="b} 1\n',
+      /label value .* contains unescaped new-line/,
+    ],
+    [
+      'second HELP for a name',
+      '# HELP x_total c\n# TYPE x_total counter\nx_total 1\n# HELP x_total c\n',
+      /second HELP line/,
+    ],
     ['no final newline', '# HELP x_total c\n# TYPE x_total counter\nx_total 1', /unexpected end of input stream/],
     // promtool speaks only 0.0.4: an OpenMetrics exemplar is a parse error, so never feed it OM output.
-    ['OpenMetrics exemplar', '# HELP x_total c\n# TYPE x_total counter\nx_total 1 # {trace_id="a"} 1\n', /expected integer as timestamp, got "#"/],
+    [
+      'OpenMetrics exemplar',
+      '# HELP x_total c\n# TYPE x_total counter\nx_total 1 # {trace_id="a"} 1\n',
+      /expected integer as timestamp, got "#"/,
+    ],
   ];
   for (const [name, text, re] of cases) {
     const r = await promtoolCheckMetrics(text);
@@ -119,8 +150,14 @@ test('promtool 2.42: what it does not catch (pinned so an upgrade that tightens 
   if (skipUnlessJudge(t, 'promtool')) return;
   const lenient: [string, string][] = [
     ['duplicate series', '# HELP x_total c\n# TYPE x_total counter\nx_total{a="1"} 1\nx_total{a="1"} 2\n'],
-    ['interleaved families', '# HELP x_total c\n# TYPE x_total counter\nx_total{a="1"} 1\n# HELP y c\n# TYPE y gauge\ny 1\nx_total{a="2"} 2\n'],
-    ['histogram without +Inf, le descending', '# HELP h c\n# TYPE h histogram\nh_bucket{le="2"} 1\nh_bucket{le="1"} 1\nh_sum 3\nh_count 2\n'],
+    [
+      'interleaved families',
+      '# HELP x_total c\n# TYPE x_total counter\nx_total{a="1"} 1\n# HELP y c\n# TYPE y gauge\ny 1\nx_total{a="2"} 2\n',
+    ],
+    [
+      'histogram without +Inf, le descending',
+      '# HELP h c\n# TYPE h histogram\nh_bucket{le="2"} 1\nh_bucket{le="1"} 1\nh_sum 3\nh_count 2\n',
+    ],
   ];
   for (const [name, text] of lenient) {
     const r = await promtoolCheckMetrics(text);
@@ -191,7 +228,11 @@ async function omVerdicts(cases: readonly (readonly [string, string])[]): Promis
 
 /** Asserts every case's verdict, reporting all mismatches at once. */
 function assertVerdicts(verdicts: Map<string, string | true>, expectOk: Set<string>): void {
-  const wrong = [...verdicts].filter(([name, v]) => (v === true) !== expectOk.has(name)).map(([name, v]) => `${name}: expected ${expectOk.has(name) ? 'accept' : 'reject'}, got ${v === true ? 'accept' : v}`);
+  const wrong = [...verdicts]
+    .filter(([name, v]) => (v === true) !== expectOk.has(name))
+    .map(
+      ([name, v]) => `${name}: expected ${expectOk.has(name) ? 'accept' : 'reject'}, got ${v === true ? 'accept' : v}`,
+    );
   assert.deepEqual(wrong, []);
 }
 
@@ -207,21 +248,46 @@ test('OpenMetrics parser: rejects missing # EOF, bad escaping and other structur
     ['unescaped quote in label value', C + 'x_total{a="q"b"} 1\n# EOF\n', /Invalid labels/],
     ['raw newline in label value', C + 'x_total{a="q\nb"} 1\n# EOF\n', /Error|substring not found/],
     ['label list trailing comma', C + 'x_total{a="b",} 1\n# EOF\n', /Invalid labels/],
-    ['0.0.4 counter naming (TYPE x_total, sample x_total)', '# TYPE x_total counter\nx_total 1\n# EOF\n', /Clashing name: x_total/],
+    [
+      '0.0.4 counter naming (TYPE x_total, sample x_total)',
+      '# TYPE x_total counter\nx_total 1\n# EOF\n',
+      /Clashing name: x_total/,
+    ],
     ['counter sample without _total', C + 'x 1\n# EOF\n', /Clashing name: x/],
     ['comment line', '# just a comment\n' + C + 'x_total 1\n# EOF\n', /Invalid line/],
     ['TYPE untyped', '# TYPE u untyped\nu 1\n# EOF\n', /Invalid TYPE/],
     ['metadata after samples', C + 'x_total 1\n# HELP x h\n# EOF\n', /Received metadata after samples/],
     ['interleaved families', C + 'x_total{a="1"} 1\n# TYPE g gauge\ng 1\nx_total{a="2"} 1\n# EOF\n', /Clashing name/],
-    ['interleaved metrics', H + 'h_bucket{a="1",le="+Inf"} 1\nh_bucket{a="2",le="+Inf"} 1\nh_count{a="1"} 1\nh_sum{a="1"} 1\nh_count{a="2"} 1\nh_sum{a="2"} 1\n# EOF\n', /Invalid metric grouping/],
-    ['gauge x_created next to counter x', C + 'x_total 1\n# TYPE x_created gauge\nx_created 1\n# EOF\n', /Clashing name: x_created/],
+    [
+      'interleaved metrics',
+      H +
+        'h_bucket{a="1",le="+Inf"} 1\nh_bucket{a="2",le="+Inf"} 1\nh_count{a="1"} 1\nh_sum{a="1"} 1\nh_count{a="2"} 1\nh_sum{a="2"} 1\n# EOF\n',
+      /Invalid metric grouping/,
+    ],
+    [
+      'gauge x_created next to counter x',
+      C + 'x_total 1\n# TYPE x_created gauge\nx_created 1\n# EOF\n',
+      /Clashing name: x_created/,
+    ],
     ['histogram without +Inf', H + 'h_bucket{le="1.0"} 1\nh_sum 1\nh_count 1\n# EOF\n', /\+Inf bucket missing/],
     ['histogram count != +Inf', H + 'h_bucket{le="+Inf"} 1\nh_sum 1\nh_count 2\n# EOF\n', /Count does not match/],
-    ['histogram le descending', H + 'h_bucket{le="2.0"} 1\nh_bucket{le="1.0"} 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n# EOF\n', /Buckets out of order/],
-    ['histogram buckets decreasing', H + 'h_bucket{le="1.0"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n# EOF\n', /Bucket values out of order/],
+    [
+      'histogram le descending',
+      H + 'h_bucket{le="2.0"} 1\nh_bucket{le="1.0"} 1\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n# EOF\n',
+      /Buckets out of order/,
+    ],
+    [
+      'histogram buckets decreasing',
+      H + 'h_bucket{le="1.0"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n# EOF\n',
+      /Bucket values out of order/,
+    ],
     ['histogram fractional bucket', H + 'h_bucket{le="+Inf"} 1.5\nh_sum 1\nh_count 1.5\n# EOF\n', /must be an integer/],
     ['histogram _count without _sum', H + 'h_bucket{le="+Inf"} 1\nh_count 1\n# EOF\n', /_sum\/_gsum must be present/],
-    ['UNIT not a suffix of the name', '# TYPE x_seconds counter\n# UNIT x_seconds milliseconds\nx_seconds_total 1\n# EOF\n', /Unit does not match/],
+    [
+      'UNIT not a suffix of the name',
+      '# TYPE x_seconds counter\n# UNIT x_seconds milliseconds\nx_seconds_total 1\n# EOF\n',
+      /Unit does not match/,
+    ],
     ['negative counter', C + 'x_total -1\n# EOF\n', /cannot be negative/],
     ['NaN counter', C + 'x_total NaN\n# EOF\n', /cannot be NaN/],
     ['underscore in value', C + 'x_total 1_0\n# EOF\n', /Invalid value/],
@@ -243,7 +309,10 @@ test('OpenMetrics parser: leniencies of prometheus_client 0.16 (pinned; do not r
     ['duplicate sample', C + 'x_total{a="1"} 1\nx_total{a="1"} 2\n# EOF\n'],
     ['undefined escape \\a (allowed by the ABNF)', C + 'x_total{a="q\\a"} 1\n# EOF\n'],
     ['label value ending in \\" (no exemplar on the line)', C + 'x_total{a="q\\"} 1\n# EOF\n'],
-    ['exemplar value outside its bucket', '# TYPE h histogram\nh_bucket{le="1.0"} 1 # {trace_id="a"} 50\nh_bucket{le="+Inf"} 1\nh_sum 0.5\nh_count 1\n# EOF\n'],
+    [
+      'exemplar value outside its bucket',
+      '# TYPE h histogram\nh_bucket{le="1.0"} 1 # {trace_id="a"} 50\nh_bucket{le="+Inf"} 1\nh_sum 0.5\nh_count 1\n# EOF\n',
+    ],
     ['gauge named *_total', '# TYPE y_total gauge\ny_total 1\n# EOF\n'],
     ['millisecond integer timestamp', C + 'x_total 1 1700000000000\n# EOF\n'],
   ]);
@@ -254,7 +323,27 @@ test('OpenMetrics parser: accepted le spellings (only +Inf must be canonical)', 
   if (skipUnlessJudge(t, 'openmetrics')) return;
   const hist = (le: string, withSum = true): string =>
     `# TYPE h histogram\nh_bucket{le="${le}"} 0\nh_bucket{le="+Inf"} 1\n${withSum ? 'h_sum 1\nh_count 1\n' : ''}# EOF\n`;
-  const accepted = ['1', '1.0', '0.5', '.5', '0.50', '+1.0', '1e+06', '1.0e+06', '1e6', '1E6', '1048576', '1048576.0', '1e-05', '1.0e-05', '0.00001', '2.5e+00', 'nan', '1_0', ' 1'];
+  const accepted = [
+    '1',
+    '1.0',
+    '0.5',
+    '.5',
+    '0.50',
+    '+1.0',
+    '1e+06',
+    '1.0e+06',
+    '1e6',
+    '1E6',
+    '1048576',
+    '1048576.0',
+    '1e-05',
+    '1.0e-05',
+    '0.00001',
+    '2.5e+00',
+    'nan',
+    '1_0',
+    ' 1',
+  ];
   const rejected = ['+inf', 'Inf', 'inf', 'Infinity', 'NaN', 'abc', '', '-1.0' /* with _sum */];
   const cases: [string, string][] = [
     ...accepted.map((le): [string, string] => [`le="${le}"`, hist(le)]),
@@ -262,10 +351,16 @@ test('OpenMetrics parser: accepted le spellings (only +Inf must be canonical)', 
     ['le="-1.0" without _sum', hist('-1.0', false)],
     ['le="+Inf" alone', '# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n# EOF\n'],
     ['missing le', '# TYPE h histogram\nh_bucket 0\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n# EOF\n'],
-    ['le="1" and le="1.0" in one histogram', '# TYPE h histogram\nh_bucket{le="1"} 0\nh_bucket{le="1.0"} 0\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n# EOF\n'],
+    [
+      'le="1" and le="1.0" in one histogram',
+      '# TYPE h histogram\nh_bucket{le="1"} 0\nh_bucket{le="1.0"} 0\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n# EOF\n',
+    ],
   ];
   const verdicts = await omVerdicts(cases);
-  assertVerdicts(verdicts, new Set([...accepted.map((le) => `le="${le}"`), 'le="-1.0" without _sum', 'le="+Inf" alone']));
+  assertVerdicts(
+    verdicts,
+    new Set([...accepted.map((le) => `le="${le}"`), 'le="-1.0" without _sum', 'le="+Inf" alone']),
+  );
 });
 
 test('OpenMetrics parser: exemplars only on counter _total and histogram/gaugehistogram _bucket', async (t) => {
@@ -279,7 +374,10 @@ test('OpenMetrics parser: exemplars only on counter _total and histogram/gaugehi
     ['counter _total, empty exemplar labels', C + 'x_total 1 # {} 0.5\n# EOF\n'],
     ['counter _total with sample timestamp too', C + `x_total 1 1.7e9${ex} 1.7e9\n# EOF\n`],
     ['histogram bucket', H + `h_bucket{le="1.0"} 1${ex}\nh_bucket{le="+Inf"} 1\nh_sum 0.5\nh_count 1\n# EOF\n`],
-    ['histogram +Inf bucket', H + `h_bucket{le="1.0"} 0\nh_bucket{le="+Inf"} 1 # {trace_id="abc"} 5\nh_sum 5\nh_count 1\n# EOF\n`],
+    [
+      'histogram +Inf bucket',
+      H + `h_bucket{le="1.0"} 0\nh_bucket{le="+Inf"} 1 # {trace_id="abc"} 5\nh_sum 5\nh_count 1\n# EOF\n`,
+    ],
     ['gaugehistogram bucket', `# TYPE g gaugehistogram\ng_bucket{le="+Inf"} 1${ex}\ng_gcount 1\ng_gsum 0.5\n# EOF\n`],
     ['exemplar labels = 128 code points', C + `x_total 1 # {trace_id="${'é'.repeat(120)}"} 1\n# EOF\n`],
     // rejected placements

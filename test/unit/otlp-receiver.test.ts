@@ -56,7 +56,13 @@ function traceRequest(spanName = 'GET /users/{id}'): Record<string, unknown> {
                   kv('tollgate.ratio', { doubleValue: 0.5 }),
                   kv('tollgate.backends', { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] } }),
                 ],
-                events: [{ name: 'retry', timeUnixNano: '1700000000100000000', attributes: [kv('attempt', { intValue: '2' })] }],
+                events: [
+                  {
+                    name: 'retry',
+                    timeUnixNano: '1700000000100000000',
+                    attributes: [kv('attempt', { intValue: '2' })],
+                  },
+                ],
                 status: { code: 'STATUS_CODE_ERROR', message: 'upstream failed' },
               },
             ],
@@ -135,7 +141,11 @@ interface HttpAnswer {
 function post(url: string, body: Buffer, headers: Record<string, string>, ca?: Buffer): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const options = { method: 'POST', headers: { ...headers, 'content-length': String(body.length) }, ...(ca ? { ca } : {}) };
+    const options = {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(body.length) },
+      ...(ca ? { ca } : {}),
+    };
     const onResponse = (res: IncomingMessage): void => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -157,19 +167,20 @@ async function grpcExport(
   url: string,
   signal: OtlpSignal,
   req: Record<string, unknown>,
-  opts: { metadata?: Record<string, string>; creds?: grpc.ChannelCredentials; gzip?: boolean; deadlineMs?: number } = {},
+  opts: {
+    metadata?: Record<string, string>;
+    creds?: grpc.ChannelCredentials;
+    gzip?: boolean;
+    deadlineMs?: number;
+  } = {},
 ): Promise<GrpcResult> {
   const method = otlpGrpcClientDefinition(signal)['Export'];
   assert.ok(method);
-  const client = new grpc.Client(
-    new URL(url).host,
-    opts.creds ?? grpc.credentials.createInsecure(),
-    {
-      ...(opts.gzip ? { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip } : {}),
-      // The test certificate names localhost; this also keeps grpc-js from sending an IP as TLS SNI (DEP0123).
-      ...(opts.creds ? { 'grpc.ssl_target_name_override': 'localhost' } : {}),
-    },
-  );
+  const client = new grpc.Client(new URL(url).host, opts.creds ?? grpc.credentials.createInsecure(), {
+    ...(opts.gzip ? { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip } : {}),
+    // The test certificate names localhost; this also keeps grpc-js from sending an IP as TLS SNI (DEP0123).
+    ...(opts.creds ? { 'grpc.ssl_target_name_override': 'localhost' } : {}),
+  });
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);
   try {
@@ -231,7 +242,9 @@ function assertMetrics(points: readonly FlatMetric[]): void {
   assert.equal(h.max, 0.4);
   assert.deepEqual(h.bucketCounts, [1, 2, 0]);
   assert.deepEqual(h.explicitBounds, [0.1, 0.5]);
-  assert.deepEqual(h.exemplars, [{ traceId: TRACE_ID, spanId: SPAN_ID, value: 0.4, timeUnixNano: T1, filteredAttributes: {} }]);
+  assert.deepEqual(h.exemplars, [
+    { traceId: TRACE_ID, spanId: SPAN_ID, value: 0.4, timeUnixNano: T1, filteredAttributes: {} },
+  ]);
   assert.equal(h.startTimeUnixNano, T0);
   assert.equal(h.timeUnixNano, T1);
 
@@ -256,12 +269,18 @@ describe('OTLP test receiver', () => {
 
   it('decodes OTLP/HTTP protobuf traces and metrics, plain and gzip, and records headers', async (t) => {
     const rx = await startOtlpReceiver(t, { grpc: false });
-    const r1 = await post(`${rx.httpUrl}/v1/traces`, encode('traces', traceRequest()), { ...PROTO, authorization: 'Bearer s3cret' });
+    const r1 = await post(`${rx.httpUrl}/v1/traces`, encode('traces', traceRequest()), {
+      ...PROTO,
+      authorization: 'Bearer s3cret',
+    });
     assert.equal(r1.status, 200);
     assert.equal(r1.headers['content-type'], 'application/x-protobuf');
     assertSpan(t, rx.spans());
 
-    const r2 = await post(`${rx.httpUrl}/v1/metrics`, gzipSync(encode('metrics', metricsRequest())), { ...PROTO, 'content-encoding': 'gzip' });
+    const r2 = await post(`${rx.httpUrl}/v1/metrics`, gzipSync(encode('metrics', metricsRequest())), {
+      ...PROTO,
+      'content-encoding': 'gzip',
+    });
     assert.equal(r2.status, 200);
     assertMetrics(rx.metrics());
 
@@ -277,7 +296,10 @@ describe('OTLP test receiver', () => {
     assert.equal(first.httpStatus, 200);
     assert.equal(second.headers['content-encoding'], 'gzip');
     // The raw decoded request is kept too, in toObject form (ids base64, longs as strings, enums by name).
-    assert.equal(first.signal === 'traces' ? first.request?.resourceSpans[0]?.scopeSpans[0]?.spans[0]?.kind : undefined, 'SPAN_KIND_SERVER');
+    assert.equal(
+      first.signal === 'traces' ? first.request?.resourceSpans[0]?.scopeSpans[0]?.spans[0]?.kind : undefined,
+      'SPAN_KIND_SERVER',
+    );
   });
 
   it('accepts OTLP/HTTP JSON with hex ids', async (t) => {
@@ -289,13 +311,24 @@ describe('OTLP test receiver', () => {
           scopeSpans: [
             {
               scope: { name: 'tollgate', version: '0.1.0' },
-              spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, name: 'json span', kind: 3, startTimeUnixNano: T0, endTimeUnixNano: T1 }],
+              spans: [
+                {
+                  traceId: TRACE_ID,
+                  spanId: SPAN_ID,
+                  name: 'json span',
+                  kind: 3,
+                  startTimeUnixNano: T0,
+                  endTimeUnixNano: T1,
+                },
+              ],
             },
           ],
         },
       ],
     };
-    const r = await post(`${rx.httpUrl}/v1/traces`, Buffer.from(JSON.stringify(json)), { 'content-type': 'application/json' });
+    const r = await post(`${rx.httpUrl}/v1/traces`, Buffer.from(JSON.stringify(json)), {
+      'content-type': 'application/json',
+    });
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), '{}');
     const [s] = rx.spans();
@@ -320,7 +353,9 @@ describe('OTLP test receiver', () => {
     const rx = await startOtlpReceiver(t, { http: false });
     assert.match(rx.grpcUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.throws(() => rx.httpUrl, /without http/);
-    const r1 = await grpcExport(rx.grpcUrl, 'traces', traceRequest(), { metadata: { authorization: 'Bearer grpc-token' } });
+    const r1 = await grpcExport(rx.grpcUrl, 'traces', traceRequest(), {
+      metadata: { authorization: 'Bearer grpc-token' },
+    });
     assert.equal(r1.error, null);
     assertSpan(t, rx.spans());
     assert.equal(rx.spans()[0]?.transport, 'grpc');
@@ -341,14 +376,22 @@ describe('OTLP test receiver', () => {
 
   it('serves both transports over TLS', async (t) => {
     const certs = makeCerts();
-    const rx = await startOtlpReceiver(t, { tls: { cert: certs.pem(certs.serverCert), key: certs.pem(certs.serverKey) } });
+    const rx = await startOtlpReceiver(t, {
+      tls: { cert: certs.pem(certs.serverCert), key: certs.pem(certs.serverKey) },
+    });
     assert.match(rx.httpUrl, /^https:/);
     assert.match(rx.grpcUrl, /^https:/);
     const ca = certs.pem(certs.caCert);
-    assert.equal((await post(`${rx.httpUrl}/v1/traces`, encode('traces', traceRequest('https')), PROTO, ca)).status, 200);
+    assert.equal(
+      (await post(`${rx.httpUrl}/v1/traces`, encode('traces', traceRequest('https')), PROTO, ca)).status,
+      200,
+    );
     const r = await grpcExport(rx.grpcUrl, 'traces', traceRequest('grpcs'), { creds: grpc.credentials.createSsl(ca) });
     assert.equal(r.error, null);
-    assert.deepEqual(rx.spans().map((s) => `${s.transport}:${s.name}`), ['http:https', 'grpc:grpcs']);
+    assert.deepEqual(
+      rx.spans().map((s) => `${s.transport}:${s.name}`),
+      ['http:https', 'grpc:grpcs'],
+    );
   });
 
   it('unavailable: HTTP 503 and gRPC UNAVAILABLE are recorded as attempts but yield no spans', async (t) => {
@@ -384,7 +427,10 @@ describe('OTLP test receiver', () => {
     assert.equal((await grpcExport(rx.grpcUrl, 'metrics', metricsRequest())).error?.code, grpc.status.INVALID_ARGUMENT);
     rx.setBehaviour({ mode: 'status', httpStatus: 429, grpcCode: grpc.status.RESOURCE_EXHAUSTED });
     assert.equal((await post(`${rx.httpUrl}/v1/metrics`, encode('metrics', metricsRequest()), PROTO)).status, 429);
-    assert.equal((await grpcExport(rx.grpcUrl, 'metrics', metricsRequest())).error?.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(
+      (await grpcExport(rx.grpcUrl, 'metrics', metricsRequest())).error?.code,
+      grpc.status.RESOURCE_EXHAUSTED,
+    );
     assert.equal(rx.count('metrics'), 4);
     assert.deepEqual(rx.metrics(), []);
   });
@@ -404,7 +450,9 @@ describe('OTLP test receiver', () => {
 
   it('refuse-after-headers: drops the connection without an answer', async (t) => {
     const rx = await startOtlpReceiver(t, { behaviour: { mode: 'refuse-after-headers' } });
-    await assert.rejects(post(`${rx.httpUrl}/v1/traces`, encode('traces', traceRequest()), { ...PROTO, authorization: 'Bearer x' }));
+    await assert.rejects(
+      post(`${rx.httpUrl}/v1/traces`, encode('traces', traceRequest()), { ...PROTO, authorization: 'Bearer x' }),
+    );
     const g = await grpcExport(rx.grpcUrl, 'traces', traceRequest());
     assert.ok(g.error, 'gRPC call failed');
     assert.notEqual(g.error.code, grpc.status.OK);
@@ -415,8 +463,14 @@ describe('OTLP test receiver', () => {
 
   it('waitFor resolves when the predicate holds and times out with a summary otherwise', async (t) => {
     const rx = await startOtlpReceiver(t, { grpc: false });
-    setTimeout(() => post(`${rx.httpUrl}/v1/traces`, encode('traces', traceRequest()), PROTO).catch(() => undefined), 50);
+    setTimeout(
+      () => post(`${rx.httpUrl}/v1/traces`, encode('traces', traceRequest()), PROTO).catch(() => undefined),
+      50,
+    );
     await rx.waitFor(() => rx.spans().length === 1, 2000);
-    await assert.rejects(rx.waitFor(() => rx.metrics().length > 0, 100), /0 metrics requests/);
+    await assert.rejects(
+      rx.waitFor(() => rx.metrics().length > 0, 100),
+      /0 metrics requests/,
+    );
   });
 });

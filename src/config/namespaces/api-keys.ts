@@ -13,7 +13,11 @@ export const API_KEYS_ROOT_SCHEMA = {
       items: {
         type: 'object',
         required: ['key'],
-        properties: { key: { type: 'string', minLength: 1 }, consumer: { type: 'string', minLength: 1 }, roles: { type: 'array', items: { type: 'string' } } },
+        properties: {
+          key: { type: 'string', minLength: 1 },
+          consumer: { type: 'string', minLength: 1 },
+          roles: { type: 'array', items: { type: 'string' } },
+        },
       },
     },
     identifier: { type: 'string', minLength: 1 },
@@ -23,7 +27,11 @@ export const API_KEYS_ROOT_SCHEMA = {
 
 export const API_KEYS_ENDPOINT_SCHEMA = {
   type: 'object',
-  properties: { roles: { type: 'array', items: { type: 'string' } }, identifier: { type: 'string' }, strategy: { type: 'string', enum: ['header', 'query_string'] } },
+  properties: {
+    roles: { type: 'array', items: { type: 'string' } },
+    identifier: { type: 'string' },
+    strategy: { type: 'string', enum: ['header', 'query_string'] },
+  },
 } as const;
 
 export interface Consumer {
@@ -54,7 +62,11 @@ export function parseApiKeys(raw: RawObject): ApiKeySettings {
     keys.set(k.key, { name, index, roles: new Set(stringsAt(k, 'roles') ?? []) });
   });
   const strategy = raw.strategy === 'query_string' ? 'query_string' : 'header';
-  return { keys, strategy, identifier: stringAt(raw, 'identifier') ?? (strategy === 'header' ? 'Authorization' : 'key') };
+  return {
+    keys,
+    strategy,
+    identifier: stringAt(raw, 'identifier') ?? (strategy === 'header' ? 'Authorization' : 'key'),
+  };
 }
 
 export function parseEndpointAuth(raw: unknown): EndpointAuth | undefined {

@@ -17,14 +17,28 @@ const thresholdsSchema = {
 };
 
 /** Kong's number of seconds, or a KrakenD duration string (`"500ms"`, `"5s"`). */
-const SECONDS_OR_DURATION = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: DURATION_PATTERN }] };
+const SECONDS_OR_DURATION = {
+  anyOf: [
+    { type: 'number', minimum: 0 },
+    { type: 'string', pattern: DURATION_PATTERN },
+  ],
+};
 
 /** `backend/healthcheck`: Kong's healthchecks shape (intervals and timeouts in seconds or as durations). */
 export const HEALTHCHECK_SCHEMA = {
   type: 'object',
   properties: {
     upstream: { type: 'string' },
-    active: { type: 'object', properties: { http_path: { type: 'string', pattern: '^/' }, interval: SECONDS_OR_DURATION, timeout: SECONDS_OR_DURATION, healthy: thresholdsSchema, unhealthy: thresholdsSchema } },
+    active: {
+      type: 'object',
+      properties: {
+        http_path: { type: 'string', pattern: '^/' },
+        interval: SECONDS_OR_DURATION,
+        timeout: SECONDS_OR_DURATION,
+        healthy: thresholdsSchema,
+        unhealthy: thresholdsSchema,
+      },
+    },
     passive: { type: 'object', properties: { healthy: thresholdsSchema, unhealthy: thresholdsSchema } },
   },
 };
@@ -53,7 +67,10 @@ const ms = (o: RawObject, k: string, seconds: number): number => {
   const v = o[k];
   return typeof v === 'string' ? (parseDuration(v) ?? seconds * 1000) : num(o, k, seconds) * 1000;
 };
-const statuses = (o: RawObject, d: number[]): Set<number> => new Set(Array.isArray(o.http_statuses) ? (arrayAt(o, 'http_statuses').filter((x) => typeof x === 'number') as number[]) : d);
+const statuses = (o: RawObject, d: number[]): Set<number> =>
+  new Set(
+    Array.isArray(o.http_statuses) ? (arrayAt(o, 'http_statuses').filter((x) => typeof x === 'number') as number[]) : d,
+  );
 
 function thresholds(raw: RawObject, healthyDefault: number[], unhealthyDefault: number[]): Thresholds {
   const h = objectAt(raw, 'healthy');
@@ -78,6 +95,10 @@ export function parseHealthSettings(raw: unknown): HealthSettings | undefined {
     intervalMs: timerMs(ms(active, 'interval', 0)),
     timeoutMs: timerMs(ms(active, 'timeout', 1)),
     active: thresholds(active, [200, 302], [429, 404, 500, 501, 502, 503, 504, 505]),
-    passive: thresholds(passive, [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308], [429, 500, 503]),
+    passive: thresholds(
+      passive,
+      [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308],
+      [429, 500, 503],
+    ),
   };
 }

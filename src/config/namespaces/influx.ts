@@ -47,6 +47,9 @@ export function parseInfluxSettings(raw: RawObject): InfluxSettings {
     db,
     username: stringAt(raw, 'username'),
     password: stringAt(raw, 'password'),
-    v2: token === undefined ? undefined : { token, org: stringAt(raw, 'org') ?? '', bucket: stringAt(raw, 'bucket') ?? db },
+    v2:
+      token === undefined
+        ? undefined
+        : { token, org: stringAt(raw, 'org') ?? '', bucket: stringAt(raw, 'bucket') ?? db },
   };
 }

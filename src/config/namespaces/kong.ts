@@ -43,7 +43,10 @@ export function checkKong(root: RawObject): ConfigIssue[] {
     const family = isIP(addr);
     const width = family === 6 ? 128 : 32;
     if (family === 0 || (prefix !== undefined && Number(prefix) > width)) {
-      issues.push({ path: formatPath(['extra_config', 'telemetry/kong-prometheus', 'allow', i]), message: `"${entry}" is not an IP address or CIDR (prefix up to /${width})` });
+      issues.push({
+        path: formatPath(['extra_config', 'telemetry/kong-prometheus', 'allow', i]),
+        message: `"${entry}" is not an IP address or CIDR (prefix up to /${width})`,
+      });
     }
   });
   return issues;

@@ -15,7 +15,14 @@ const stringList = { type: 'array', items: { type: 'string' } } as const;
 // accepted too, so those configs keep loading.
 const attributesSchema = {
   anyOf: [
-    { type: 'array', items: { type: 'object', required: ['key', 'value'], properties: { key: { type: 'string' }, value: { type: 'string' } } } },
+    {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['key', 'value'],
+        properties: { key: { type: 'string' }, value: { type: 'string' } },
+      },
+    },
     { type: 'object', additionalProperties: { type: 'string' } },
   ],
 } as const;
@@ -50,7 +57,13 @@ const proxyLayer = {
 
 const backendMetrics = {
   type: 'object',
-  properties: { disable_stage: bool, round_trip: bool, read_payload: bool, detailed_connection: bool, static_attributes: attributesSchema },
+  properties: {
+    disable_stage: bool,
+    round_trip: bool,
+    read_payload: bool,
+    detailed_connection: bool,
+    static_attributes: attributesSchema,
+  },
 } as const;
 
 const backendTraces = {
@@ -101,12 +114,18 @@ export const OTEL_ROOT_SCHEMA = {
     metric_reporting_period: { type: 'integer', minimum: 0 },
     trace_sample_rate: { type: 'number', minimum: 0, maximum: 1 },
     skip_paths: stringList,
-    propagators: { type: 'array', items: { type: 'string', enum: ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'] } },
+    propagators: {
+      type: 'array',
+      items: { type: 'string', enum: ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'] },
+    },
     histograms: { type: 'object', properties: { time_buckets: buckets, size_buckets: buckets } },
     exporters: {
       type: 'object',
       minProperties: 1,
-      properties: { prometheus: { type: 'array', minItems: 1, items: prometheusExporter }, otlp: { type: 'array', minItems: 1, items: otlpExporter } },
+      properties: {
+        prometheus: { type: 'array', minItems: 1, items: prometheusExporter },
+        otlp: { type: 'array', minItems: 1, items: otlpExporter },
+      },
     },
     layers: { type: 'object', properties: { global: globalLayer, proxy: proxyLayer, backend: backendLayer } },
   },
@@ -116,14 +135,21 @@ export const OTEL_ENDPOINT_SCHEMA = {
   type: 'object',
   properties: {
     proxy: proxyLayer,
-    global: { type: 'object', properties: { metrics_static_attributes: attributesSchema, traces_static_attributes: attributesSchema } },
+    global: {
+      type: 'object',
+      properties: { metrics_static_attributes: attributesSchema, traces_static_attributes: attributesSchema },
+    },
   },
 } as const;
 
 export const OTEL_BACKEND_SCHEMA = { type: 'object', properties: { backend: backendLayer } } as const;
 
 /** Keys read by Tollgate at each level of the namespace; the rest goes to the ignored-settings warning. */
-export const OTEL_KEYS = new Set([...Object.keys(OTEL_ROOT_SCHEMA.properties), ...Object.keys(OTEL_ENDPOINT_SCHEMA.properties), ...Object.keys(OTEL_BACKEND_SCHEMA.properties)]);
+export const OTEL_KEYS = new Set([
+  ...Object.keys(OTEL_ROOT_SCHEMA.properties),
+  ...Object.keys(OTEL_ENDPOINT_SCHEMA.properties),
+  ...Object.keys(OTEL_BACKEND_SCHEMA.properties),
+]);
 
 export type Attributes = readonly (readonly [string, string])[];
 
@@ -205,8 +231,12 @@ export interface OtelSettings {
 }
 
 /** KrakenD's fixed buckets (https://github.com/krakend/krakend-otel/blob/HEAD/config/histogram_buckets.go), also the schema defaults of `histograms`. */
-export const DEFAULT_TIME_BUCKETS = [0.01, 0.02, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.5, 0.75, 1, 1.5, 2, 3.5, 5, 10];
-export const DEFAULT_SIZE_BUCKETS = [128, 256, 512, 1024, 4096, 8192, 16384, 32768, 65536, 262144, 524288, 1048576, 4194304, 16777216, 67108864];
+export const DEFAULT_TIME_BUCKETS = [
+  0.01, 0.02, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.5, 0.75, 1, 1.5, 2, 3.5, 5, 10,
+];
+export const DEFAULT_SIZE_BUCKETS = [
+  128, 256, 512, 1024, 4096, 8192, 16384, 32768, 65536, 262144, 524288, 1048576, 4194304, 16777216, 67108864,
+];
 export const DEFAULT_SKIP_PATHS = ['/__health', '/__debug/', '/__echo/', '/__stats/'];
 
 /** Metrics listeners bind to loopback unless configured (a Tollgate default; KrakenD binds all). */
@@ -215,8 +245,16 @@ export const DEFAULT_METRICS_LISTEN_IP = '127.0.0.1';
 const flag = (o: RawObject, k: string): boolean => o[k] === true;
 
 function attributes(raw: unknown): Attributes {
-  const list: unknown[] = Array.isArray(raw) ? raw : isObject(raw) ? Object.entries(raw).map(([key, value]) => ({ key, value })) : [];
-  return list.flatMap((a) => (isObject(a) && typeof a.key === 'string' && typeof a.value === 'string' && a.key !== '' && a.value !== '' ? [[a.key, a.value] as const] : []));
+  const list: unknown[] = Array.isArray(raw)
+    ? raw
+    : isObject(raw)
+      ? Object.entries(raw).map(([key, value]) => ({ key, value }))
+      : [];
+  return list.flatMap((a) =>
+    isObject(a) && typeof a.key === 'string' && typeof a.value === 'string' && a.key !== '' && a.value !== ''
+      ? [[a.key, a.value] as const]
+      : [],
+  );
 }
 
 export function parseGlobal(raw: unknown): GlobalLayer {
@@ -245,7 +283,15 @@ export function parseProxy(raw: unknown): ProxyLayer {
   };
 }
 
-const ALL_ON: BackendLayerOptions = { disableStage: false, roundTrip: true, readPayload: true, detailedConnection: true, staticAttributes: [], reportHeaders: false, skipHeaders: [] };
+const ALL_ON: BackendLayerOptions = {
+  disableStage: false,
+  roundTrip: true,
+  readPayload: true,
+  detailedConnection: true,
+  staticAttributes: [],
+  reportHeaders: false,
+  skipHeaders: [],
+};
 
 function parseBackendOptions(raw: unknown): BackendLayerOptions {
   if (!isObject(raw)) return ALL_ON;
@@ -265,7 +311,12 @@ export function parseBackendLayer(raw: unknown): BackendLayer {
   return { metrics: parseBackendOptions(o.metrics), traces: parseBackendOptions(o.traces) };
 }
 
-export function parseOtelSettings(raw: RawObject, rootName: string, version: string, environment: Environment = DEFAULT_ENVIRONMENT): OtelSettings {
+export function parseOtelSettings(
+  raw: RawObject,
+  rootName: string,
+  version: string,
+  environment: Environment = DEFAULT_ENVIRONMENT,
+): OtelSettings {
   const layers = objectAt(raw, 'layers');
   const histograms = objectAt(raw, 'histograms');
   const exporters = objectAt(raw, 'exporters');
@@ -274,32 +325,44 @@ export function parseOtelSettings(raw: RawObject, rootName: string, version: str
     serviceName: stringAt(raw, 'service_name') || rootName || 'KrakenD',
     serviceVersion: stringAt(raw, 'service_version') || version,
     deployEnv: stringAt(raw, 'deploy_env') ?? '',
-    metricReportingPeriodS: typeof raw.metric_reporting_period === 'number' && raw.metric_reporting_period > 0 ? raw.metric_reporting_period : 30,
+    metricReportingPeriodS:
+      typeof raw.metric_reporting_period === 'number' && raw.metric_reporting_period > 0
+        ? raw.metric_reporting_period
+        : 30,
     traceSampleRate: typeof raw.trace_sample_rate === 'number' ? raw.trace_sample_rate : 1,
     propagators: stringsAt(raw, 'propagators') ?? environment.propagators,
     spanBatch: environment.spanBatch,
     skipPaths: new Set(skip.length === 0 ? DEFAULT_SKIP_PATHS : skip),
     timeBuckets: numbers(histograms.time_buckets) ?? DEFAULT_TIME_BUCKETS,
     sizeBuckets: numbers(histograms.size_buckets) ?? DEFAULT_SIZE_BUCKETS,
-    prometheus: arrayAt(exporters, 'prometheus').filter(isObject).map((e) => ({
-      name: stringAt(e, 'name') ?? '',
-      port: typeof e.port === 'number' ? e.port : 9090,
-      listenIp: stringAt(e, 'listen_ip') ?? stringAt(e, 'host') ?? DEFAULT_METRICS_LISTEN_IP,
-      processMetrics: flag(e, 'process_metrics'),
-      goMetrics: flag(e, 'go_metrics'),
-      disableMetrics: flag(e, 'disable_metrics'),
-    })),
-    otlp: arrayAt(exporters, 'otlp').filter(isObject).map((e) => ({
-      name: stringAt(e, 'name') ?? '',
-      host: stringAt(e, 'host') ?? 'localhost',
-      port: typeof e.port === 'number' && e.port > 0 ? e.port : e.use_http === true ? 4318 : 4317,
-      useHttp: flag(e, 'use_http'),
-      disableMetrics: flag(e, 'disable_metrics'),
-      disableTraces: flag(e, 'disable_traces'),
-      reportingPeriodS: typeof e.custom_metric_reporting_period === 'number' && e.custom_metric_reporting_period >= 1 ? e.custom_metric_reporting_period : 0,
-      headers: Object.fromEntries(Object.entries(objectAt(e, 'headers')).filter((kv): kv is [string, string] => typeof kv[1] === 'string')),
-      caCert: stringAt(e, 'ca_cert'),
-    })),
+    prometheus: arrayAt(exporters, 'prometheus')
+      .filter(isObject)
+      .map((e) => ({
+        name: stringAt(e, 'name') ?? '',
+        port: typeof e.port === 'number' ? e.port : 9090,
+        listenIp: stringAt(e, 'listen_ip') ?? stringAt(e, 'host') ?? DEFAULT_METRICS_LISTEN_IP,
+        processMetrics: flag(e, 'process_metrics'),
+        goMetrics: flag(e, 'go_metrics'),
+        disableMetrics: flag(e, 'disable_metrics'),
+      })),
+    otlp: arrayAt(exporters, 'otlp')
+      .filter(isObject)
+      .map((e) => ({
+        name: stringAt(e, 'name') ?? '',
+        host: stringAt(e, 'host') ?? 'localhost',
+        port: typeof e.port === 'number' && e.port > 0 ? e.port : e.use_http === true ? 4318 : 4317,
+        useHttp: flag(e, 'use_http'),
+        disableMetrics: flag(e, 'disable_metrics'),
+        disableTraces: flag(e, 'disable_traces'),
+        reportingPeriodS:
+          typeof e.custom_metric_reporting_period === 'number' && e.custom_metric_reporting_period >= 1
+            ? e.custom_metric_reporting_period
+            : 0,
+        headers: Object.fromEntries(
+          Object.entries(objectAt(e, 'headers')).filter((kv): kv is [string, string] => typeof kv[1] === 'string'),
+        ),
+        caCert: stringAt(e, 'ca_cert'),
+      })),
     global: parseGlobal(layers.global),
     proxy: parseProxy(layers.proxy),
     backend: parseBackendLayer(layers.backend),
@@ -335,7 +398,10 @@ export function parseBackendOtel(raw: unknown): BackendLayer | undefined {
 
 /** The OTLP resource of Tollgate's spans and metrics (service.name, service.version, deployment.environment). */
 export function otlpResourceAttributes(otel: OtelSettings): Record<string, string> {
-  const attributes: Record<string, string> = { 'service.name': otel.serviceName, 'service.version': otel.serviceVersion };
+  const attributes: Record<string, string> = {
+    'service.name': otel.serviceName,
+    'service.version': otel.serviceVersion,
+  };
   if (otel.deployEnv !== '') attributes['deployment.environment'] = otel.deployEnv;
   return attributes;
 }
@@ -359,5 +425,8 @@ export function otlpEndpoint(s: Pick<OtlpExporterSettings, 'host' | 'port'>): Ot
   const u = new URL(`http://${hostPort}`);
   // `host: "collector:4317"` (a port in host) is honoured; otherwise `port` (or its default).
   const port = u.port !== '' ? Number(u.port) : s.port;
-  return { tls, base: `${tls ? 'https' : 'http'}://${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${port}` };
+  return {
+    tls,
+    base: `${tls ? 'https' : 'http'}://${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${port}`,
+  };
 }

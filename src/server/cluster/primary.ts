@@ -112,12 +112,23 @@ export class ClusterPrimary implements WorkerCollector {
     // From here on the primary supervises: an error nothing caught is logged, not the end of the data
     // plane. Not before, so a start-up that fails still exits.
     keepSupervising(process, this.#logger);
-    if (!this.#stopping) this.#logger.info({ workers: config.workers, port: config.port, pid: process.pid }, 'cluster primary running');
+    if (!this.#stopping)
+      this.#logger.info({ workers: config.workers, port: config.port, pid: process.pid }, 'cluster primary running');
   }
 
   #fork(generation: number): Member {
     const worker = cluster.fork({ TOLLGATE_CLUSTER_WORKER: '1', TOLLGATE_NODE_ID: this.#nodeId });
-    const member: Member = { worker, generation, text: this.#text, startedAt: Date.now(), ready: false, leaving: false, mirror: new StoreMirror(), last: undefined, final: false };
+    const member: Member = {
+      worker,
+      generation,
+      text: this.#text,
+      startedAt: Date.now(),
+      ready: false,
+      leaving: false,
+      mirror: new StoreMirror(),
+      last: undefined,
+      final: false,
+    };
     this.#members.set(worker.id, member);
     // A worker's IPC may fail while it dies; that is its exit's business, not a crash of ours.
     worker.on('error', (err) => this.#logger.warn({ err, worker: worker.id }, 'worker channel error'));
@@ -154,11 +165,20 @@ export class ClusterPrimary implements WorkerCollector {
     if (member === undefined || !isToPrimary(m)) return;
     const msg: ToPrimary = m;
     // A worker told to drain before it listened for messages did not hear it: told again, it exits.
-    if (msg.t === 'hello') this.#send(worker, member.leaving ? { t: 'drain', deadlineMs: this.#options.drainTimeoutMs } : { t: 'config', text: member.text, file: this.#options.file, overrides: this.#options.overrides });
+    if (msg.t === 'hello')
+      this.#send(
+        worker,
+        member.leaving
+          ? { t: 'drain', deadlineMs: this.#options.drainTimeoutMs }
+          : { t: 'config', text: member.text, file: this.#options.file, overrides: this.#options.overrides },
+      );
     else if (msg.t === 'ready') {
       member.ready = true;
       this.#updateWorkerGauge();
-    } else if (msg.t === 'handoff-lost') this.#replace(member).catch((err: unknown) => this.#logger.error({ err, worker: worker.id }, 'cannot replace the worker'));
+    } else if (msg.t === 'handoff-lost')
+      this.#replace(member).catch((err: unknown) =>
+        this.#logger.error({ err, worker: worker.id }, 'cannot replace the worker'),
+      );
     else if (msg.t === 'failed') {
       // Its exit is the failure being reported, not a crash to restart from.
       member.leaving = true;
@@ -193,7 +213,10 @@ export class ClusterPrimary implements WorkerCollector {
     if (lived > STABLE_MS) this.#backoffMs = BACKOFF_MIN_MS;
     const wait = this.#backoffMs;
     this.#backoffMs = Math.min(BACKOFF_MAX_MS, this.#backoffMs * 2);
-    this.#logger.error({ worker: worker.id, pid: worker.process.pid, code, signal, restartInMs: wait }, 'worker died; restarting it');
+    this.#logger.error(
+      { worker: worker.id, pid: worker.process.pid, code, signal, restartInMs: wait },
+      'worker died; restarting it',
+    );
     setTimeout(() => {
       if (this.#stopping || member.generation !== this.#generation) return;
       this.#telemetry?.cluster.restarts.add(1);
@@ -205,7 +228,9 @@ export class ClusterPrimary implements WorkerCollector {
   #startFailure(): Error {
     const f = this.#failure;
     if (f === undefined) return new Error('the workers failed to start (see the log)');
-    return f.code !== undefined && f.code in ERRORS ? new TollgateError(f.code as ErrorCode, f.message) : new Error(f.message);
+    return f.code !== undefined && f.code in ERRORS
+      ? new TollgateError(f.code as ErrorCode, f.message)
+      : new Error(f.message);
   }
 
   /**
@@ -215,11 +240,15 @@ export class ClusterPrimary implements WorkerCollector {
   async #replace(member: Member): Promise<void> {
     if (member.leaving || this.#stopping || member.generation !== this.#generation) return;
     member.leaving = true;
-    this.#logger.error({ worker: member.worker.id, pid: member.worker.process.pid }, 'worker lost a connection handover (too many open files); replacing it');
+    this.#logger.error(
+      { worker: member.worker.id, pid: member.worker.process.pid },
+      'worker lost a connection handover (too many open files); replacing it',
+    );
     this.#telemetry?.cluster.restarts.add(1);
     const fresh = this.#fork(member.generation);
     const until = Date.now() + READY_TIMEOUT_MS;
-    while (!fresh.ready && !fresh.worker.isDead() && !this.#stopping && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while (!fresh.ready && !fresh.worker.isDead() && !this.#stopping && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
     this.#updateWorkerGauge();
     if (!this.#stopping) await this.#drain([member], this.#options.drainTimeoutMs);
   }
@@ -289,8 +318,16 @@ export class ClusterPrimary implements WorkerCollector {
       for (const w of loaded.warnings) this.#logger.warn({ file: this.#options.file }, w);
     } catch (err) {
       telemetry.cluster.reloadsRejected.add(1);
-      if (err instanceof ConfigError) this.#logger.error({ code: err.code, issues: err.issues, file: this.#options.file }, 'reload rejected: invalid configuration; the running one keeps serving');
-      else this.#logger.error({ err, file: this.#options.file }, 'reload rejected; the running configuration keeps serving');
+      if (err instanceof ConfigError)
+        this.#logger.error(
+          { code: err.code, issues: err.issues, file: this.#options.file },
+          'reload rejected: invalid configuration; the running one keeps serving',
+        );
+      else
+        this.#logger.error(
+          { err, file: this.#options.file },
+          'reload rejected; the running configuration keeps serving',
+        );
       return false;
     }
     const old = [...this.#members.values()];
@@ -304,7 +341,10 @@ export class ClusterPrimary implements WorkerCollector {
       this.#text = previousText;
       this.#generation = generation - 1;
       telemetry.cluster.reloadsRejected.add(1);
-      this.#logger.error({ file: this.#options.file }, 'reload rejected: the new workers did not start; the running configuration keeps serving');
+      this.#logger.error(
+        { file: this.#options.file },
+        'reload rejected: the new workers did not start; the running configuration keeps serving',
+      );
       return false;
     }
     // The new workers accept connections now; the old ones finish what they have.
@@ -350,7 +390,9 @@ export function keepSupervising(target: NodeJS.EventEmitter, logger: Logger): ()
   const errors = new RateLimitedLog();
   const log = (err: unknown, origin: string): void => {
     const key = `${origin}\u0000${err instanceof Error ? err.message : String(err)}`;
-    errors.maybe(key, (suppressed) => logger.error({ err, origin, suppressed }, 'unhandled error in the cluster primary; it keeps supervising'));
+    errors.maybe(key, (suppressed) =>
+      logger.error({ err, origin, suppressed }, 'unhandled error in the cluster primary; it keeps supervising'),
+    );
   };
   const onException = (err: unknown): void => log(err, 'uncaughtException');
   const onRejection = (reason: unknown): void => log(reason, 'unhandledRejection');

@@ -76,8 +76,17 @@ export function runWorker(worker: Worker, logger: Logger): void {
   // NACK and the primary's round-robin then waits on this worker for ever (see server/descriptor-guard.ts),
   // so only a fresh worker joining the round-robin gets the queued connections served again.
   process.on('internalMessage' as 'message', (m: unknown, handle: unknown) => {
-    if (!draining && handle == null && typeof m === 'object' && m !== null && (m as { cmd?: unknown }).cmd === 'NODE_HANDLE') {
-      logger.error({ code: 'EMFILE', pid: process.pid }, 'accept failed: too many open files; a handed-over connection was lost, asking for a replacement worker');
+    if (
+      !draining &&
+      handle == null &&
+      typeof m === 'object' &&
+      m !== null &&
+      (m as { cmd?: unknown }).cmd === 'NODE_HANDLE'
+    ) {
+      logger.error(
+        { code: 'EMFILE', pid: process.pid },
+        'accept failed: too many open files; a handed-over connection was lost, asking for a replacement worker',
+      );
       send({ t: 'handoff-lost' });
     }
   });

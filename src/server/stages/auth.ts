@@ -13,13 +13,24 @@ import type { RequestRecord } from '../../telemetry/record.js';
 const NO_KEYS: AuthRefusal = { ok: false, status: 401 };
 
 /** Answers 401 or 403 (returns true) unless the request carries an acceptable key. */
-export function refuseUnauthorized(apiKeys: ApiKeyAuth | undefined, auth: EndpointAuth, req: IncomingMessage, res: ServerResponse, rawQuery: string, rec: RequestRecord): boolean {
+export function refuseUnauthorized(
+  apiKeys: ApiKeyAuth | undefined,
+  auth: EndpointAuth,
+  req: IncomingMessage,
+  res: ServerResponse,
+  rawQuery: string,
+  rec: RequestRecord,
+): boolean {
   const result = apiKeys?.check(req, rawQuery, auth) ?? NO_KEYS;
   if (result.ok) {
     rec.consumer = result.consumer;
     return false;
   }
   const code = result.status === 401 ? 'TG_ERR_UNAUTHORIZED' : 'TG_ERR_FORBIDDEN';
-  sendError(res, new TollgateError(code, result.message), result.challenge === undefined ? undefined : { 'www-authenticate': result.challenge });
+  sendError(
+    res,
+    new TollgateError(code, result.message),
+    result.challenge === undefined ? undefined : { 'www-authenticate': result.challenge },
+  );
   return true;
 }

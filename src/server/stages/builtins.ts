@@ -32,7 +32,8 @@ export class Builtins {
   answer(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string): boolean {
     if (!path.startsWith('/__') && path !== this.#healthPath) return false;
     if (this.#healthPath !== undefined && path === this.#healthPath) health(req, res);
-    else if (this.#debug && (path === '/__debug' || path.startsWith('/__debug/'))) debug(req, res, path, rawQuery, this.#logger, this.#redact);
+    else if (this.#debug && (path === '/__debug' || path.startsWith('/__debug/')))
+      debug(req, res, path, rawQuery, this.#logger, this.#redact);
     else if (this.#echo && (path === '/__echo' || path.startsWith('/__echo/'))) echo(req, res, path, rawQuery);
     else return false;
     return true;
@@ -52,9 +53,17 @@ function health(req: IncomingMessage, res: ServerResponse): void {
  * log): the values of secret query parameters (the API key identifier among them) and of credential
  * headers (Authorization, Cookie, the API key header…) are REDACTED.
  */
-function debug(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, logger: Logger, redact: Redactor): void {
+function debug(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  rawQuery: string,
+  logger: Logger,
+  redact: Redactor,
+): void {
   const headers: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) headers[name] = redact.isSecretHeader(name) ? REDACTED : value;
+  for (const [name, value] of Object.entries(req.headers))
+    headers[name] = redact.isSecretHeader(name) ? REDACTED : value;
   logger.debug({ method: req.method, path, query: redact.query(rawQuery), headers }, 'debug endpoint called');
   req.resume();
   sendJson(res, 200, { message: 'pong' });
@@ -74,6 +83,10 @@ function echo(req: IncomingMessage, res: ServerResponse, path: string, rawQuery:
         body: body.toString('utf8'),
       });
     },
-    (err: unknown) => sendError(res, err instanceof TollgateError ? err : new TollgateError('TG_ERR_BAD_REQUEST', undefined, { cause: err })),
+    (err: unknown) =>
+      sendError(
+        res,
+        err instanceof TollgateError ? err : new TollgateError('TG_ERR_BAD_REQUEST', undefined, { cause: err }),
+      ),
   );
 }

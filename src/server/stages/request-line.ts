@@ -33,9 +33,11 @@ export function requestLineError(req: IncomingMessage): TollgateError | undefine
   }
   // Node keeps the first of two Host headers; a proxy in front may have routed on the other one.
   if (hosts > 1) return new TollgateError('TG_ERR_BAD_REQUEST', 'more than one Host header');
-  if (hosts === 1 && !HOST.test(host)) return new TollgateError('TG_ERR_BAD_REQUEST', 'the Host header is not a valid host');
+  if (hosts === 1 && !HOST.test(host))
+    return new TollgateError('TG_ERR_BAD_REQUEST', 'the Host header is not a valid host');
   // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
-  if (hosts === 0 && req.httpVersionMinor >= 1) return new TollgateError('TG_ERR_BAD_REQUEST', 'the Host header is required');
+  if (hosts === 0 && req.httpVersionMinor >= 1)
+    return new TollgateError('TG_ERR_BAD_REQUEST', 'the Host header is required');
   return undefined;
 }
 

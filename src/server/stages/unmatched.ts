@@ -11,7 +11,14 @@ import { trailingSlashAlternative, type RouteDefinition, type RouteLookup, type 
 
 const NOT_FOUND = new TollgateError('TG_ERR_ROUTE_NOT_FOUND');
 
-export function answerUnmatched<R extends RouteDefinition>(router: Router<R>, lookup: Exclude<RouteLookup<R>, { kind: 'found' }>, req: IncomingMessage, res: ServerResponse, method: string, path: string): void {
+export function answerUnmatched<R extends RouteDefinition>(
+  router: Router<R>,
+  lookup: Exclude<RouteLookup<R>, { kind: 'found' }>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  path: string,
+): void {
   if (lookup.kind === 'method-not-allowed') {
     sendError(res, new TollgateError('TG_ERR_METHOD_NOT_ALLOWED'), { allow: lookup.allow });
     return;
@@ -20,7 +27,9 @@ export function answerUnmatched<R extends RouteDefinition>(router: Router<R>, lo
   if (alt !== undefined) {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    res.writeHead(method === 'GET' || method === 'HEAD' ? 301 : 307, { location: alt + (q === -1 ? '' : url.slice(q)) });
+    res.writeHead(method === 'GET' || method === 'HEAD' ? 301 : 307, {
+      location: alt + (q === -1 ? '' : url.slice(q)),
+    });
     res.end();
     return;
   }

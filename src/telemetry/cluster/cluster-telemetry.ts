@@ -30,7 +30,12 @@ const STATS: ReportRequest = { groups: new Set(), stats: true, slow: false };
 const WINDOW_COUNTERS = new Set(['krakend.router.connected', 'krakend.router.disconnected']);
 
 function countersOnly(raw: RawStats): RawStats {
-  return { at: raw.at, counters: new Map([...raw.counters].filter(([k]) => !WINDOW_COUNTERS.has(k))), gauges: new Map(), histograms: new Map() };
+  return {
+    at: raw.at,
+    counters: new Map([...raw.counters].filter(([k]) => !WINDOW_COUNTERS.has(k))),
+    gauges: new Map(),
+    histograms: new Map(),
+  };
 }
 
 export interface ClusterStats {
@@ -59,11 +64,23 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
     this.#collector = collector;
     this.#logger = logger;
     const s = this.store;
-    const reloads = s.counter('self', { name: 'tollgate_cluster_reloads', help: 'Configuration reloads (SIGHUP or --watch), by outcome: applied, or rejected (invalid config or workers that failed to start).' });
+    const reloads = s.counter('self', {
+      name: 'tollgate_cluster_reloads',
+      help: 'Configuration reloads (SIGHUP or --watch), by outcome: applied, or rejected (invalid config or workers that failed to start).',
+    });
     this.cluster = {
-      restarts: s.counter('self', { name: 'tollgate_cluster_worker_restarts', help: 'Workers started again after they died.' }).bind([]),
-      collectTimeouts: s.counter('self', { name: 'tollgate_cluster_collect_timeouts', help: 'Worker answers that missed the collection deadline (the worker was counted with its previous answer).' }).bind([]),
-      workers: s.gauge('self', { name: 'tollgate_cluster_workers', help: 'Worker processes serving requests.' }).bind([]),
+      restarts: s
+        .counter('self', { name: 'tollgate_cluster_worker_restarts', help: 'Workers started again after they died.' })
+        .bind([]),
+      collectTimeouts: s
+        .counter('self', {
+          name: 'tollgate_cluster_collect_timeouts',
+          help: 'Worker answers that missed the collection deadline (the worker was counted with its previous answer).',
+        })
+        .bind([]),
+      workers: s
+        .gauge('self', { name: 'tollgate_cluster_workers', help: 'Worker processes serving requests.' })
+        .bind([]),
       reloadsApplied: reloads.bind([['outcome', 'applied']]),
       reloadsRejected: reloads.bind([['outcome', 'rejected']]),
     };
@@ -71,7 +88,11 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
   }
 
   #makeReaders(config: GatewayConfig): TelemetryReaders {
-    return new TelemetryReaders(config, { metrics: this, stats: config.stats === undefined ? undefined : this, self: this.store, dashboard: this }, this.#logger);
+    return new TelemetryReaders(
+      config,
+      { metrics: this, stats: config.stats === undefined ? undefined : this, self: this.store, dashboard: this },
+      this.#logger,
+    );
   }
 
   get readers(): TelemetryReaders {
@@ -89,8 +110,12 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
   #merge(parts: readonly WorkerTelemetry[], groups: ReadonlySet<StoreGroup> | undefined): Snapshot {
     this.#lastParts = parts;
     // Only the groups asked for are merged: Kong's scrape does not pay for the OTel families.
-    const only = (s: Snapshot): Snapshot => (groups === undefined ? s : { at: s.at, families: s.families.filter((f) => groups.has(f.group)) });
-    return mergeSnapshots([only(this.#retired), ...parts.map((p) => only(p.store)), this.store.snapshot(groups)], Date.now());
+    const only = (s: Snapshot): Snapshot =>
+      groups === undefined ? s : { at: s.at, families: s.families.filter((f) => groups.has(f.group)) };
+    return mergeSnapshots(
+      [only(this.#retired), ...parts.map((p) => only(p.store)), this.store.snapshot(groups)],
+      Date.now(),
+    );
   }
 
   async readDashboard(): Promise<{ snapshot: Snapshot; slow: SlowRequest[] }> {
@@ -102,7 +127,11 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
   retire(last: WorkerTelemetry): void {
     this.#retired = mergeSnapshots([this.#retired, cumulativeOnly(last.store)], Date.now());
     const stats = last.stats?.latest ?? last.stats?.live;
-    if (stats !== undefined) this.#retiredStats = mergeRawStats(this.#retiredStats === undefined ? [countersOnly(stats)] : [this.#retiredStats, countersOnly(stats)], Date.now());
+    if (stats !== undefined)
+      this.#retiredStats = mergeRawStats(
+        this.#retiredStats === undefined ? [countersOnly(stats)] : [this.#retiredStats, countersOnly(stats)],
+        Date.now(),
+      );
   }
 
   async live(): Promise<{ stats: StatsSnapshot; extra: Record<string, unknown> }> {
@@ -116,7 +145,9 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
     const parts = await this.#collector.collect(STATS);
     const latest = parts.flatMap((p) => (p.stats?.latest === undefined ? [] : [p.stats.latest]));
     if (latest.length === 0 && this.#retiredStats === undefined) return undefined;
-    return statsFromRaw(mergeRawStats(this.#retiredStats === undefined ? latest : [this.#retiredStats, ...latest], Date.now()));
+    return statsFromRaw(
+      mergeRawStats(this.#retiredStats === undefined ? latest : [this.#retiredStats, ...latest], Date.now()),
+    );
   }
 
   /** How many workers answered the last collection. */
@@ -153,6 +184,7 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
 }
 
 function telemetryKey(c: GatewayConfig): string {
-  const replacer = (_k: string, v: unknown): unknown => (v instanceof Set ? [...(v as Set<unknown>)] : v instanceof Map ? [...(v as Map<unknown, unknown>)] : v);
+  const replacer = (_k: string, v: unknown): unknown =>
+    v instanceof Set ? [...(v as Set<unknown>)] : v instanceof Map ? [...(v as Map<unknown, unknown>)] : v;
   return JSON.stringify({ otel: c.otel, kong: c.kong, stats: c.stats, influx: c.influx }, replacer);
 }

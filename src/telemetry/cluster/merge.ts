@@ -24,7 +24,14 @@ function mergeHistogram(a: HistogramSeries, b: HistogramSeries): HistogramSeries
       exemplars[i] = x === undefined ? y : y === undefined ? x : y.timestampMs > x.timestampMs ? y : x;
     }
   }
-  return { labels: a.labels, attributes: a.attributes, counts, sum: a.sum + b.sum, count: a.count + b.count, exemplars };
+  return {
+    labels: a.labels,
+    attributes: a.attributes,
+    counts,
+    sum: a.sum + b.sum,
+    count: a.count + b.count,
+    exemplars,
+  };
 }
 
 function mergeSeries(family: FamilySnapshot, a: Series, b: Series): Series {
@@ -32,7 +39,12 @@ function mergeSeries(family: FamilySnapshot, a: Series, b: Series): Series {
   if ('counts' in a || 'counts' in b) return a;
   const x = a.value;
   const y = b.value;
-  const value = family.type !== 'gauge' || family.merge === 'sum' ? x + y : family.merge === 'min' ? Math.min(x, y) : Math.max(x, y);
+  const value =
+    family.type !== 'gauge' || family.merge === 'sum'
+      ? x + y
+      : family.merge === 'min'
+        ? Math.min(x, y)
+        : Math.max(x, y);
   return { labels: a.labels, attributes: a.attributes, value };
 }
 
@@ -52,7 +64,10 @@ export function mergeSnapshots(parts: readonly Snapshot[], at: number): Snapshot
       }
     }
   }
-  return { at, families: [...families.values()].map(({ meta, series }) => ({ ...meta, series: [...series.values()] })) };
+  return {
+    at,
+    families: [...families.values()].map(({ meta, series }) => ({ ...meta, series: [...series.values()] })),
+  };
 }
 
 /** Only what keeps counting after a process is gone: counters and histograms (a dead worker has no gauges). */

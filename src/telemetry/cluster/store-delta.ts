@@ -9,7 +9,16 @@
  * counts are taken from).
  */
 import type { Exemplar, HistogramCell } from '../store/cells.js';
-import { familyMeta, isEmpty, seriesOf, type FamilyMeta, type MetricStore, type SeriesSnapshot, type Snapshot, type StoreGroup } from '../store/store.js';
+import {
+  familyMeta,
+  isEmpty,
+  seriesOf,
+  type FamilyMeta,
+  type MetricStore,
+  type SeriesSnapshot,
+  type Snapshot,
+  type StoreGroup,
+} from '../store/store.js';
 
 /** Series the primary has not seen yet, in full. */
 export interface FamilyAdded {
@@ -137,7 +146,13 @@ export class StoreDeltaWriter {
 }
 
 /** Pushes the buckets whose exemplar was replaced since `before`; returns what is now reported. */
-function changedExemplars(family: number, position: number, cell: HistogramCell, before: (Exemplar | undefined)[] | undefined, out: ExemplarUpdate[]): (Exemplar | undefined)[] | undefined {
+function changedExemplars(
+  family: number,
+  position: number,
+  cell: HistogramCell,
+  before: (Exemplar | undefined)[] | undefined,
+  out: ExemplarUpdate[],
+): (Exemplar | undefined)[] | undefined {
   const now = cell.exemplars as (Exemplar | undefined)[];
   const pushed = out.length;
   for (let b = 0; b < now.length; b++) {
@@ -170,7 +185,7 @@ export class StoreMirror {
     }
     // Series are replaced, never changed in place: a snapshot handed out earlier stays as it was.
     const v = delta.values;
-    for (let n = 0; n < v.length; ) {
+    for (let n = 0; n < v.length;) {
       const entry = this.#families[v[n] as number];
       const position = v[n + 1] as number;
       const prev = entry?.series[position];
@@ -181,7 +196,14 @@ export class StoreMirror {
         continue;
       }
       const buckets = prev.counts.length;
-      entry.series[position] = { labels: prev.labels, attributes: prev.attributes, count: v[n + 2] as number, sum: v[n + 3] as number, counts: v.slice(n + 4, n + 4 + buckets), exemplars: prev.exemplars };
+      entry.series[position] = {
+        labels: prev.labels,
+        attributes: prev.attributes,
+        count: v[n + 2] as number,
+        sum: v[n + 3] as number,
+        counts: v.slice(n + 4, n + 4 + buckets),
+        exemplars: prev.exemplars,
+      };
       n += 4 + buckets;
     }
     for (const x of delta.exemplars) {

@@ -86,7 +86,11 @@ export function quantile(q: number, bounds: Float64Array, counts: ArrayLike<numb
 function quantilesMs(bounds: Float64Array, counts: ArrayLike<number>): Quantiles | null {
   const p50 = quantile(0.5, bounds, counts);
   if (p50 === null) return null;
-  return { p50: p50 * 1000, p95: (quantile(0.95, bounds, counts) as number) * 1000, p99: (quantile(0.99, bounds, counts) as number) * 1000 };
+  return {
+    p50: p50 * 1000,
+    p95: (quantile(0.95, bounds, counts) as number) * 1000,
+    p99: (quantile(0.99, bounds, counts) as number) * 1000,
+  };
 }
 
 /** What one second's snapshot holds, keyed for differences. */
@@ -114,7 +118,8 @@ const ZERO = new Float64Array(0);
 function minus(now: Hist, before: Hist | undefined): { counts: Float64Array; count: number } {
   if (before === undefined) return { counts: now.counts, count: now.count };
   const counts = now.counts.slice();
-  for (let i = 0; i < counts.length; i++) counts[i] = Math.max(0, (counts[i] as number) - ((before.counts[i] as number | undefined) ?? 0));
+  for (let i = 0; i < counts.length; i++)
+    counts[i] = Math.max(0, (counts[i] as number) - ((before.counts[i] as number | undefined) ?? 0));
   return { counts, count: Math.max(0, now.count - before.count) };
 }
 
@@ -150,7 +155,19 @@ export class DashboardModel {
     let lastSecondErrors = 0;
     let gwLastSecond = ZERO as Float64Array;
     const statuses = new Map<string, { requests: number; window: number }>();
-    const routes = new Map<string, { route: string; method: string; requests: number; window: number; windowErrors: number; errors: number; counts: Float64Array; all: Float64Array }>();
+    const routes = new Map<
+      string,
+      {
+        route: string;
+        method: string;
+        requests: number;
+        window: number;
+        windowErrors: number;
+        errors: number;
+        counts: Float64Array;
+        all: Float64Array;
+      }
+    >();
     for (const [key, s] of now.requests) {
       const status = attr(s, 'status');
       const code = Number(status);
@@ -172,7 +189,16 @@ export class DashboardModel {
       st.window += d.count;
       statuses.set(status, st);
       const rk = `${attr(s, 'method')} ${attr(s, 'route')}`;
-      const r = routes.get(rk) ?? { route: attr(s, 'route'), method: attr(s, 'method'), requests: 0, window: 0, windowErrors: 0, errors: 0, counts: new Float64Array(0), all: new Float64Array(0) };
+      const r = routes.get(rk) ?? {
+        route: attr(s, 'route'),
+        method: attr(s, 'method'),
+        requests: 0,
+        window: 0,
+        windowErrors: 0,
+        errors: 0,
+        counts: new Float64Array(0),
+        all: new Float64Array(0),
+      };
       r.requests += s.count;
       r.window += d.count;
       if (isServerError) {
@@ -186,13 +212,32 @@ export class DashboardModel {
 
     let upWindow = ZERO as Float64Array;
     let upLastSecond = ZERO as Float64Array;
-    const backends = new Map<string, { route: string; backend: string; requests: number; errors: number; counts: Float64Array; all: Float64Array; window: number }>();
+    const backends = new Map<
+      string,
+      {
+        route: string;
+        backend: string;
+        requests: number;
+        errors: number;
+        counts: Float64Array;
+        all: Float64Array;
+        window: number;
+      }
+    >();
     for (const [key, s] of now.backends) {
       const d = minus(s, base.backends.get(key));
       upWindow = add(upWindow, d.counts);
       if (prev !== undefined) upLastSecond = add(upLastSecond, minus(s, prev.backends.get(key)).counts);
       const bk = `${attr(s, 'route')}\u0000${attr(s, 'backend')}`;
-      const b = backends.get(bk) ?? { route: attr(s, 'route'), backend: attr(s, 'backend'), requests: 0, errors: 0, counts: new Float64Array(0), all: new Float64Array(0), window: 0 };
+      const b = backends.get(bk) ?? {
+        route: attr(s, 'route'),
+        backend: attr(s, 'backend'),
+        requests: 0,
+        errors: 0,
+        counts: new Float64Array(0),
+        all: new Float64Array(0),
+        window: 0,
+      };
       b.requests += s.count;
       if (attr(s, 'outcome') === 'error') b.errors += s.count;
       b.counts = add(b.counts, d.counts);
@@ -207,7 +252,10 @@ export class DashboardModel {
         if ('counts' in s) continue;
         const bk = `${String(s.attributes.route ?? '')}\u0000${String(s.attributes.backend ?? '')}`;
         const list = targets.get(bk) ?? [];
-        list.push({ target: String(s.attributes.target ?? ''), health: s.value > 0 ? 'healthy' : s.value === 0 ? 'unhealthy' : 'unchecked' });
+        list.push({
+          target: String(s.attributes.target ?? ''),
+          health: s.value > 0 ? 'healthy' : s.value === 0 ? 'unhealthy' : 'unchecked',
+        });
         targets.set(bk, list);
       }
     }
@@ -216,13 +264,27 @@ export class DashboardModel {
     for (const k of targets.keys()) {
       if (backends.has(k)) continue;
       const [route = '', backend = ''] = k.split('\u0000');
-      backends.set(k, { route, backend, requests: 0, errors: 0, counts: new Float64Array(0), all: new Float64Array(0), window: 0 });
+      backends.set(k, {
+        route,
+        backend,
+        requests: 0,
+        errors: 0,
+        counts: new Float64Array(0),
+        all: new Float64Array(0),
+        window: 0,
+      });
     }
     const gateway = quantilesMs(bounds, gwWindow);
     const upstream = quantilesMs(bounds, upWindow);
     if (prev !== undefined) {
       const dt = Math.max(1e-3, (now.at - prev.at) / 1000);
-      this.#points.push({ t: now.at, rps: lastSecond / dt, errorsPerS: lastSecondErrors / dt, gw: quantilesMs(bounds, gwLastSecond), up: quantilesMs(bounds, upLastSecond) });
+      this.#points.push({
+        t: now.at,
+        rps: lastSecond / dt,
+        errorsPerS: lastSecondErrors / dt,
+        gw: quantilesMs(bounds, gwLastSecond),
+        up: quantilesMs(bounds, upLastSecond),
+      });
       while (this.#points.length > HISTORY_POINTS) this.#points.shift();
     }
     const pts = this.#points;
@@ -234,11 +296,27 @@ export class DashboardModel {
       rps: windowRequests / spanS,
       errorRatio: windowRequests === 0 ? 0 : windowErrors / windowRequests,
       latency: { gateway, upstream },
-      statuses: [...statuses].map(([status, v]) => ({ status, requests: v.requests, rps: v.window / spanS })).sort((a, b) => a.status.localeCompare(b.status)),
+      statuses: [...statuses]
+        .map(([status, v]) => ({ status, requests: v.requests, rps: v.window / spanS }))
+        .sort((a, b) => a.status.localeCompare(b.status)),
       routes: [...routes.values()]
-        .map((r) => ({ route: r.route, method: r.method, requests: r.requests, rps: r.window / spanS, errorRatio: r.window > 0 ? r.windowErrors / r.window : r.requests > 0 ? r.errors / r.requests : 0, latency: quantilesMs(bounds, r.window > 0 ? r.counts : r.all) }))
+        .map((r) => ({
+          route: r.route,
+          method: r.method,
+          requests: r.requests,
+          rps: r.window / spanS,
+          errorRatio: r.window > 0 ? r.windowErrors / r.window : r.requests > 0 ? r.errors / r.requests : 0,
+          latency: quantilesMs(bounds, r.window > 0 ? r.counts : r.all),
+        }))
         .sort((a, b) => b.requests - a.requests),
-      backends: [...backends.entries()].map(([k, b]) => ({ route: b.route, backend: b.backend, requests: b.requests, errors: b.errors, latency: quantilesMs(bounds, b.window > 0 ? b.counts : b.all), targets: targets.get(k) ?? [] })),
+      backends: [...backends.entries()].map(([k, b]) => ({
+        route: b.route,
+        backend: b.backend,
+        requests: b.requests,
+        errors: b.errors,
+        latency: quantilesMs(bounds, b.window > 0 ? b.counts : b.all),
+        targets: targets.get(k) ?? [],
+      })),
       slow,
       series: {
         t: pts.map((p) => p.t / 1000),

@@ -77,13 +77,20 @@ export class DashboardServer {
 
   async start(): Promise<AddressInfo> {
     this.#assets = loadAssets();
-    const address = await this.#listener.open(this.#settings.listenHost, this.#settings.listenPort, (req, res, target) => this.#handle(req, res, target));
+    const address = await this.#listener.open(
+      this.#settings.listenHost,
+      this.#settings.listenPort,
+      (req, res, target) => this.#handle(req, res, target),
+    );
     await this.tick();
     this.#timer = setInterval(() => {
       this.tick().catch(() => undefined);
     }, TICK_MS);
     this.#timer.unref();
-    this.#logger.info({ address: address.address, port: address.port, token: this.#settings.token !== undefined }, 'dashboard listening');
+    this.#logger.info(
+      { address: address.address, port: address.port, token: this.#settings.token !== undefined },
+      'dashboard listening',
+    );
     return address;
   }
 
@@ -119,9 +126,12 @@ export class DashboardServer {
     const token = this.#settings.token;
     if (token === undefined) return true;
     // The bearer is compared as sent; the cookie holds the token URI-encoded (see the 303 below).
-    const bearer = req.headers.authorization?.startsWith('Bearer ') === true ? req.headers.authorization.slice(7) : undefined;
+    const bearer =
+      req.headers.authorization?.startsWith('Bearer ') === true ? req.headers.authorization.slice(7) : undefined;
     const cookie = /(?:^|;\s*)tollgate_dashboard=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
-    return [bearer, cookie === undefined ? undefined : decodeOrUndefined(cookie)].some((given) => given !== undefined && safeEqual(given, token));
+    return [bearer, cookie === undefined ? undefined : decodeOrUndefined(cookie)].some(
+      (given) => given !== undefined && safeEqual(given, token),
+    );
   }
 
   #handle(req: IncomingMessage, res: ServerResponse, { path, query }: SideTarget): void {
@@ -130,38 +140,74 @@ export class DashboardServer {
       return;
     }
     const offered = query.get('token');
-    if (path === '/' && offered !== null && this.#settings.token !== undefined && safeEqual(offered, this.#settings.token)) {
+    if (
+      path === '/' &&
+      offered !== null &&
+      this.#settings.token !== undefined &&
+      safeEqual(offered, this.#settings.token)
+    ) {
       // The token moves into a cookie so it leaves the address bar (and any copied link).
-      res.writeHead(303, { location: '/', 'set-cookie': `${COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/`, ...SECURITY_HEADERS }).end();
+      res
+        .writeHead(303, {
+          location: '/',
+          'set-cookie': `${COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/`,
+          ...SECURITY_HEADERS,
+        })
+        .end();
       return;
     }
     if (!this.#authorized(req)) {
-      res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer', ...SECURITY_HEADERS }).end('401 unauthorized: open /?token=<token> or send Authorization: Bearer <token>\n');
+      res
+        .writeHead(401, {
+          'content-type': 'text/plain; charset=utf-8',
+          'www-authenticate': 'Bearer',
+          ...SECURITY_HEADERS,
+        })
+        .end('401 unauthorized: open /?token=<token> or send Authorization: Bearer <token>\n');
       return;
     }
     if (path === '/api/state') return this.#json(res, this.#state ?? null);
     if (path === '/api/events') return this.#stream(req, res);
     const asset = this.#assets.get(path === '/index.html' ? '/' : path);
     if (asset === undefined) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS }).end('404 page not found\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS })
+        .end('404 page not found\n');
       return;
     }
-    res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
+    res.writeHead(200, {
+      'content-type': asset.type,
+      'content-length': asset.body.length,
+      'cache-control': 'no-cache',
+      ...SECURITY_HEADERS,
+    });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
   }
 
   #json(res: ServerResponse, body: unknown): void {
     const text = JSON.stringify(body);
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...SECURITY_HEADERS });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+      ...SECURITY_HEADERS,
+    });
     res.end(text);
   }
 
   #stream(req: IncomingMessage, res: ServerResponse): void {
     if (this.#streams.size >= MAX_STREAMS) {
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5', ...SECURITY_HEADERS }).end('too many dashboard streams\n');
+      res
+        .writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5', ...SECURITY_HEADERS })
+        .end('too many dashboard streams\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY_HEADERS });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      ...SECURITY_HEADERS,
+    });
     res.write('retry: 2000\n\n');
     if (this.#state !== undefined) res.write(`data: ${JSON.stringify(this.#state)}\n\n`);
     this.#streams.add(res);

@@ -19,7 +19,9 @@ export const REQUESTS = 'tollgate_dashboard_request_duration_seconds';
 export const BACKENDS = 'tollgate_dashboard_backend_duration_seconds';
 export const HEALTH = 'tollgate_dashboard_target_health';
 /** Fine enough for p50/p95/p99 from a few milliseconds to tens of seconds. */
-const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30];
+const BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30,
+];
 const UNMATCHED = 'unmatched';
 
 interface RouteCells {
@@ -40,8 +42,18 @@ export class DashboardView implements RecordSink {
 
   constructor(store: MetricStore, config: GatewayConfig, routes: readonly CompiledRoute[]) {
     this.#healthPath = config.healthPath;
-    this.#requests = store.histogram(DASHBOARD_GROUP, { name: REQUESTS, help: 'Live dashboard: gateway request duration by route, method and status.', buckets: BUCKETS, unit: 'seconds' });
-    const backends = store.histogram(DASHBOARD_GROUP, { name: BACKENDS, help: 'Live dashboard: backend round trip (request sent to response headers) by route and backend.', buckets: BUCKETS, unit: 'seconds' });
+    this.#requests = store.histogram(DASHBOARD_GROUP, {
+      name: REQUESTS,
+      help: 'Live dashboard: gateway request duration by route, method and status.',
+      buckets: BUCKETS,
+      unit: 'seconds',
+    });
+    const backends = store.histogram(DASHBOARD_GROUP, {
+      name: BACKENDS,
+      help: 'Live dashboard: backend round trip (request sent to response headers) by route and backend.',
+      buckets: BUCKETS,
+      unit: 'seconds',
+    });
     this.#routes = routes.map((r) => ({
       route: r.config.path,
       method: r.method,
@@ -49,8 +61,14 @@ export class DashboardView implements RecordSink {
       budget: new StatusBudget(),
       backends: r.backends.map((b) => {
         // The url_pattern as written, like the route column's endpoint (`/files/{name}`, not KrakenD's `/:name`).
-        const base: [string, string][] = [['route', r.config.path], ['backend', b.config.urlPattern]];
-        return { ok: backends.bind([...base, ['outcome', 'ok']]), error: backends.bind([...base, ['outcome', 'error']]) };
+        const base: [string, string][] = [
+          ['route', r.config.path],
+          ['backend', b.config.urlPattern],
+        ];
+        return {
+          ok: backends.bind([...base, ['outcome', 'ok']]),
+          error: backends.bind([...base, ['outcome', 'error']]),
+        };
       }),
     }));
     this.#bindHealth(store, routes);
@@ -58,12 +76,27 @@ export class DashboardView implements RecordSink {
 
   #bindHealth(store: MetricStore, routes: readonly CompiledRoute[]): void {
     // Unhealthy wins when workers disagree for a moment: `min`.
-    const family = store.gauge(DASHBOARD_GROUP, { name: HEALTH, help: 'Live dashboard: target health (1 healthy, 0 unhealthy, -1 not checked).', merge: 'min' });
+    const family = store.gauge(DASHBOARD_GROUP, {
+      name: HEALTH,
+      help: 'Live dashboard: target health (1 healthy, 0 unhealthy, -1 not checked).',
+      merge: 'min',
+    });
     const cells = routes.flatMap((r) =>
-      r.backends.flatMap((b) => b.targets.map((t, ti) => ({ cell: family.bind([['route', r.config.path], ['backend', b.config.urlPattern], ['target', t.origin]]), checker: b.health, ti }))),
+      r.backends.flatMap((b) =>
+        b.targets.map((t, ti) => ({
+          cell: family.bind([
+            ['route', r.config.path],
+            ['backend', b.config.urlPattern],
+            ['target', t.origin],
+          ]),
+          checker: b.health,
+          ti,
+        })),
+      ),
     );
     store.addCollector(DASHBOARD_GROUP, () => {
-      for (const c of cells) c.cell.set(c.checker === undefined || !c.checker.enabled ? -1 : c.checker.state(c.ti) === 'healthy' ? 1 : 0);
+      for (const c of cells)
+        c.cell.set(c.checker === undefined || !c.checker.enabled ? -1 : c.checker.state(c.ti) === 'healthy' ? 1 : 0);
     });
   }
 
@@ -95,7 +128,11 @@ export class DashboardView implements RecordSink {
   #cell(r: RouteCells, status: number): HistogramCell {
     let c = r.byStatus.get(status);
     if (c === undefined) {
-      c = this.#requests.bind([['route', r.route], ['method', r.method], ['status', r.budget.admit(status) ? String(status) : 'other']]);
+      c = this.#requests.bind([
+        ['route', r.route],
+        ['method', r.method],
+        ['status', r.budget.admit(status) ? String(status) : 'other'],
+      ]);
       r.byStatus.set(status, c);
     }
     return c;
@@ -109,7 +146,11 @@ export class DashboardView implements RecordSink {
     }
     let c = m.get(status);
     if (c === undefined) {
-      c = this.#requests.bind([['route', UNMATCHED], ['method', method], ['status', String(status)]]);
+      c = this.#requests.bind([
+        ['route', UNMATCHED],
+        ['method', method],
+        ['status', String(status)],
+      ]);
       m.set(status, c);
     }
     return c;

@@ -30,17 +30,27 @@ export class SlowLog {
     if (full && ms <= this.#floorMs) return;
     const now = Date.now();
     this.#evictOld(now);
-    const entry: SlowRequest = { at: now, durationMs: ms, method: rec.method, route, path: rec.path.length > 200 ? `${rec.path.slice(0, 200)}…` : rec.path, status: rec.status, traceId };
+    const entry: SlowRequest = {
+      at: now,
+      durationMs: ms,
+      method: rec.method,
+      route,
+      path: rec.path.length > 200 ? `${rec.path.slice(0, 200)}…` : rec.path,
+      status: rec.status,
+      traceId,
+    };
     if (this.#entries.length >= SLOW_KEEP) {
       let min = 0;
-      for (let i = 1; i < this.#entries.length; i++) if ((this.#entries[i] as SlowRequest).durationMs < (this.#entries[min] as SlowRequest).durationMs) min = i;
+      for (let i = 1; i < this.#entries.length; i++)
+        if ((this.#entries[i] as SlowRequest).durationMs < (this.#entries[min] as SlowRequest).durationMs) min = i;
       this.#entries[min] = entry;
     } else this.#entries.push(entry);
     this.#floorMs = this.#entries.length >= SLOW_KEEP ? Math.min(...this.#entries.map((e) => e.durationMs)) : 0;
   }
 
   #evictOld(now: number): void {
-    for (let i = this.#entries.length - 1; i >= 0; i--) if (now - (this.#entries[i] as SlowRequest).at > SLOW_WINDOW_MS) this.#entries.splice(i, 1);
+    for (let i = this.#entries.length - 1; i >= 0; i--)
+      if (now - (this.#entries[i] as SlowRequest).at > SLOW_WINDOW_MS) this.#entries.splice(i, 1);
   }
 
   /** The kept requests of the last minute, slowest first. */

@@ -13,7 +13,11 @@ import { MetricsExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import { ExemplarMetricsSerializer } from './otlp-metrics-serializer.js';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
-import { ProtobufTraceSerializer, type ISerializer, type IExportTraceServiceResponse } from '@opentelemetry/otlp-transformer';
+import {
+  ProtobufTraceSerializer,
+  type ISerializer,
+  type IExportTraceServiceResponse,
+} from '@opentelemetry/otlp-transformer';
 import type { Attributes } from '@opentelemetry/api';
 import type { EncodedSpanExporter, SpanChunk } from '../tracing/span-batcher.js';
 import { encodeAttributes, encodeTraceRequest } from '../tracing/span-encoder.js';
@@ -27,7 +31,8 @@ function grpcOptions(s: OtlpExporterSettings): Record<string, unknown> {
   const ep = otlpEndpoint(s);
   const metadata = new Metadata();
   // `-bin` keys carry binary values (base64 in the config, as on the gRPC wire); grpc-js wants a Buffer.
-  for (const [k, v] of Object.entries(s.headers)) metadata.set(k, k.toLowerCase().endsWith('-bin') ? Buffer.from(v, 'base64') : v);
+  for (const [k, v] of Object.entries(s.headers))
+    metadata.set(k, k.toLowerCase().endsWith('-bin') ? Buffer.from(v, 'base64') : v);
   const opts: Record<string, unknown> = { url: ep.base, metadata, timeoutMillis: TIMEOUT_MS };
   if (ep.tls) opts.credentials = credentials.createSsl(s.caCert === undefined ? null : readFileSync(s.caCert));
   else opts.credentials = credentials.createInsecure();
@@ -36,7 +41,11 @@ function grpcOptions(s: OtlpExporterSettings): Record<string, unknown> {
 
 function httpOptions(s: OtlpExporterSettings, path: string): Record<string, unknown> {
   const ep = otlpEndpoint(s);
-  const opts: Record<string, unknown> = { url: `${ep.base}${path}`, headers: { ...s.headers }, timeoutMillis: TIMEOUT_MS };
+  const opts: Record<string, unknown> = {
+    url: `${ep.base}${path}`,
+    headers: { ...s.headers },
+    timeoutMillis: TIMEOUT_MS,
+  };
   if (ep.tls && s.caCert !== undefined) opts.httpAgentOptions = { ca: readFileSync(s.caCert) };
   return opts;
 }
@@ -54,8 +63,24 @@ export function createSpanExporter(s: OtlpExporterSettings, resource: Attributes
   };
   const helper = { name: 'span' as const, countItems: (chunk: SpanChunk) => chunk.count };
   const delegate = s.useHttp
-    ? createOtlpHttpExportDelegate(convertLegacyHttpOptions(httpOptions(s, '/v1/traces'), 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }), serializer, 'otlp_http_span_exporter', helper, undefined)
-    : createOtlpGrpcExportDelegate(convertLegacyOtlpGrpcOptions(grpcOptions(s), 'TRACES'), serializer, 'otlp_grpc_span_exporter', helper, undefined, 'TraceExportService', '/opentelemetry.proto.collector.trace.v1.TraceService/Export');
+    ? createOtlpHttpExportDelegate(
+        convertLegacyHttpOptions(httpOptions(s, '/v1/traces'), 'TRACES', 'v1/traces', {
+          'Content-Type': 'application/x-protobuf',
+        }),
+        serializer,
+        'otlp_http_span_exporter',
+        helper,
+        undefined,
+      )
+    : createOtlpGrpcExportDelegate(
+        convertLegacyOtlpGrpcOptions(grpcOptions(s), 'TRACES'),
+        serializer,
+        'otlp_grpc_span_exporter',
+        helper,
+        undefined,
+        'TraceExportService',
+        '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      );
   return new OTLPExporterBase(delegate);
 }
 
@@ -66,12 +91,31 @@ export function createSpanExporter(s: OtlpExporterSettings, resource: Attributes
 export function createMetricExporter(s: OtlpExporterSettings): PushMetricExporter {
   const config = { temporalityPreference: AggregationTemporalityPreference.CUMULATIVE };
   if (s.useHttp) {
-    const options = convertLegacyHttpOptions(httpOptions(s, '/v1/metrics'), 'METRICS', 'v1/metrics', { 'Content-Type': 'application/x-protobuf' });
-    return new OTLPMetricExporterBase(createOtlpHttpExportDelegate(options, ExemplarMetricsSerializer, 'otlp_http_metric_exporter', MetricsExporterMetricsHelper, undefined), config);
+    const options = convertLegacyHttpOptions(httpOptions(s, '/v1/metrics'), 'METRICS', 'v1/metrics', {
+      'Content-Type': 'application/x-protobuf',
+    });
+    return new OTLPMetricExporterBase(
+      createOtlpHttpExportDelegate(
+        options,
+        ExemplarMetricsSerializer,
+        'otlp_http_metric_exporter',
+        MetricsExporterMetricsHelper,
+        undefined,
+      ),
+      config,
+    );
   }
   const options = convertLegacyOtlpGrpcOptions(grpcOptions(s), 'METRICS');
   return new OTLPMetricExporterBase(
-    createOtlpGrpcExportDelegate(options, ExemplarMetricsSerializer, 'otlp_grpc_metric_exporter', MetricsExporterMetricsHelper, undefined, 'MetricsExportService', '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export'),
+    createOtlpGrpcExportDelegate(
+      options,
+      ExemplarMetricsSerializer,
+      'otlp_grpc_metric_exporter',
+      MetricsExporterMetricsHelper,
+      undefined,
+      'MetricsExportService',
+      '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+    ),
     config,
   );
 }

@@ -5,8 +5,19 @@
  * exporters' delegates (gRPC and HTTP), so transport, retries and TLS are theirs.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { ProtobufMetricsSerializer, type IExportMetricsServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
-import { AggregationTemporality, DataPointType, type DataPoint, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  ProtobufMetricsSerializer,
+  type IExportMetricsServiceResponse,
+  type ISerializer,
+} from '@opentelemetry/otlp-transformer';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import type { Exemplar } from '../store/cells.js';
 import { ProtobufWriter } from '../tracing/protobuf-writer.js';
 import { writeAttribute } from '../tracing/otlp-attributes.js';

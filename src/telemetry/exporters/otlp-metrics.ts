@@ -7,7 +7,13 @@
 import { ValueType } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { AggregationTemporality, DataPointType, type MetricData, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type MetricData,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { RateLimitedLog, type Logger } from '../../log/logger.js';
 import type { CounterCell } from '../store/cells.js';
 import type { Snapshot, SnapshotSource, StoreGroup } from '../store/store.js';
@@ -39,16 +45,41 @@ export function toResourceMetrics(snapshot: Snapshot, resource: Resource, startM
         dataPointType: DataPointType.HISTOGRAM,
         dataPoints: f.series.flatMap((s) =>
           'counts' in s
-            ? [{ startTime: start, endTime: end, attributes: s.attributes, value: { buckets: { boundaries: Array.from(f.bounds), counts: Array.from(s.counts) }, sum: s.sum, count: s.count }, exemplars: s.exemplars }]
+            ? [
+                {
+                  startTime: start,
+                  endTime: end,
+                  attributes: s.attributes,
+                  value: {
+                    buckets: { boundaries: Array.from(f.bounds), counts: Array.from(s.counts) },
+                    sum: s.sum,
+                    count: s.count,
+                  },
+                  exemplars: s.exemplars,
+                },
+              ]
             : [],
         ),
       });
     } else {
-      const dataPoints = f.series.flatMap((s) => ('value' in s ? [{ startTime: start, endTime: end, attributes: s.attributes, value: s.value }] : []));
+      const dataPoints = f.series.flatMap((s) =>
+        'value' in s ? [{ startTime: start, endTime: end, attributes: s.attributes, value: s.value }] : [],
+      );
       metrics.push(
         f.type === 'counter'
-          ? { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints }
-          : { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints },
+          ? {
+              descriptor,
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.SUM,
+              isMonotonic: true,
+              dataPoints,
+            }
+          : {
+              descriptor,
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.GAUGE,
+              dataPoints,
+            },
       );
     }
   }
@@ -68,7 +99,15 @@ export class OtlpMetricPusher {
   readonly #logger: Logger;
   readonly #errors = new RateLimitedLog();
 
-  constructor(exporter: PushMetricExporter, store: SnapshotSource, groups: ReadonlySet<StoreGroup>, resource: Resource, periodMs: number, stats: PusherStats, logger: Logger) {
+  constructor(
+    exporter: PushMetricExporter,
+    store: SnapshotSource,
+    groups: ReadonlySet<StoreGroup>,
+    resource: Resource,
+    periodMs: number,
+    stats: PusherStats,
+    logger: Logger,
+  ) {
     this.#exporter = exporter;
     this.#store = store;
     this.#groups = groups;
@@ -128,6 +167,9 @@ export class OtlpMetricPusher {
     const until = Date.now() + deadlineMs;
     await withDeadline(this.#inFlight ?? Promise.resolve(), until);
     await withDeadline(this.push(), until);
-    await withDeadline(this.#exporter.shutdown().catch(() => undefined), until);
+    await withDeadline(
+      this.#exporter.shutdown().catch(() => undefined),
+      until,
+    );
   }
 }

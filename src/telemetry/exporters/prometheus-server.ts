@@ -37,7 +37,10 @@ export class PrometheusExporterServer {
   async start(): Promise<AddressInfo> {
     const { port, listenIp, name } = this.options;
     const address = await this.#listener.open(listenIp, port, (req, res, target) => this.#handle(req, res, target));
-    this.#logger.info({ exporter: name, address: address.address, port: address.port }, 'prometheus exporter listening');
+    this.#logger.info(
+      { exporter: name, address: address.address, port: address.port },
+      'prometheus exporter listening',
+    );
     return address;
   }
 
@@ -52,13 +55,16 @@ export class PrometheusExporterServer {
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('405 method not allowed\n');
+      res
+        .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
+        .end('405 method not allowed\n');
       return;
     }
     const format = negotiateFormat(req.headers.accept);
     // One snapshot per scrape; with cluster workers, collecting it asks each of them (bounded wait).
     const snapshot = await this.#store.collect(this.options.groups);
-    if (format === 'openmetrics') this.#responder.send(req, res, OPENMETRICS_CONTENT_TYPE, (hint) => encodeOpenMetrics(snapshot, hint));
+    if (format === 'openmetrics')
+      this.#responder.send(req, res, OPENMETRICS_CONTENT_TYPE, (hint) => encodeOpenMetrics(snapshot, hint));
     else this.#responder.send(req, res, PROMETHEUS_TEXT_CONTENT_TYPE, (hint) => encodePrometheusText(snapshot, hint));
   }
 

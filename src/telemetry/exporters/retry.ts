@@ -24,7 +24,12 @@ export interface RetryPolicy {
 const DEFAULT_RETRY: RetryPolicy = { initialMs: 1_000, maxMs: 5_000, multiplier: 1.5, attempts: 5 };
 
 /** Runs `attempt` until it succeeds, fails for good, runs out of attempts or passes `deadline`. */
-export function withRetry(attempt: (cb: (r: ExportResult) => void) => void, deadline: number, done: (r: ExportResult) => void, policy: RetryPolicy = DEFAULT_RETRY): void {
+export function withRetry(
+  attempt: (cb: (r: ExportResult) => void) => void,
+  deadline: number,
+  done: (r: ExportResult) => void,
+  policy: RetryPolicy = DEFAULT_RETRY,
+): void {
   let left = policy.attempts;
   let backoff = policy.initialMs;
   const run = (): void => {

@@ -10,10 +10,17 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   let om = -1;
   let text = -1;
   for (const part of accept.split(',')) {
-    const [type, ...params] = part.trim().split(';').map((s) => s.trim());
+    const [type, ...params] = part
+      .trim()
+      .split(';')
+      .map((s) => s.trim());
     const q = Number(params.find((p) => p.startsWith('q='))?.slice(2) ?? '1');
     const version = params.find((p) => p.startsWith('version='))?.slice(8);
-    if (type === 'application/openmetrics-text' && (version === undefined || version.startsWith('1.0') || version.startsWith('0.0.1'))) om = Math.max(om, q);
+    if (
+      type === 'application/openmetrics-text' &&
+      (version === undefined || version.startsWith('1.0') || version.startsWith('0.0.1'))
+    )
+      om = Math.max(om, q);
     else if (type === 'text/plain' || type === '*/*') text = Math.max(text, q);
   }
   return om >= 0 && om >= text ? 'openmetrics' : 'text';

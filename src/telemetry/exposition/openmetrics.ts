@@ -46,6 +46,11 @@ function renderFamily(out: TextBuffer, f: FamilySnapshot): void {
   }
   for (const s of f.series) {
     if (!('counts' in s)) continue;
-    writeHistogram(out, PREFIXES.get(f.name, s.attributes, () => histogramPrefixes(f.name, s.labels, f.bounds)), s, exemplar);
+    writeHistogram(
+      out,
+      PREFIXES.get(f.name, s.attributes, () => histogramPrefixes(f.name, s.labels, f.bounds)),
+      s,
+      exemplar,
+    );
   }
 }

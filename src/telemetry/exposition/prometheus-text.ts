@@ -37,6 +37,10 @@ function renderFamily(out: TextBuffer, f: FamilySnapshot): void {
   }
   for (const s of f.series) {
     if (!('counts' in s)) continue;
-    writeHistogram(out, PREFIXES.get(name, s.attributes, () => histogramPrefixes(name, s.labels, f.bounds)), s);
+    writeHistogram(
+      out,
+      PREFIXES.get(name, s.attributes, () => histogramPrefixes(name, s.labels, f.bounds)),
+      s,
+    );
   }
 }

@@ -27,7 +27,12 @@ export function histogramPrefixes(name: string, labels: string, bounds: ArrayLik
 }
 
 /** Writes a histogram series' lines; `exemplar` renders what follows a bucket's value when it has one. */
-export function writeHistogram(out: TextBuffer, prefixes: readonly Buffer[], s: HistogramSeries, exemplar?: (e: Exemplar) => string): void {
+export function writeHistogram(
+  out: TextBuffer,
+  prefixes: readonly Buffer[],
+  s: HistogramSeries,
+  exemplar?: (e: Exemplar) => string,
+): void {
   const buckets = s.counts.length;
   let cumulative = 0;
   for (let i = 0; i < buckets; i++) {

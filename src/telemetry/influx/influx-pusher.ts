@@ -49,7 +49,10 @@ export class InfluxPusher {
       this.#auth = `Token ${settings.v2.token}`;
     } else {
       this.#url = `${settings.address}/write?${new URLSearchParams({ db: settings.db, precision: 's' }).toString()}`;
-      this.#auth = settings.username === undefined ? undefined : `Basic ${Buffer.from(`${settings.username}:${settings.password ?? ''}`).toString('base64')}`;
+      this.#auth =
+        settings.username === undefined
+          ? undefined
+          : `Basic ${Buffer.from(`${settings.username}:${settings.password ?? ''}`).toString('base64')}`;
     }
   }
 
@@ -108,7 +111,14 @@ export class InfluxPusher {
     try {
       const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
       if (this.#auth !== undefined) headers.authorization = this.#auth;
-      const r = await request(this.#url, { method: 'POST', body, headers, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      const r = await request(this.#url, {
+        method: 'POST',
+        body,
+        headers,
+        headersTimeout: TIMEOUT_MS,
+        bodyTimeout: TIMEOUT_MS,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
       const text = await r.body.text();
       if (r.statusCode >= 200 && r.statusCode < 300) return true;
       this.#fail(`InfluxDB answered ${r.statusCode}`, text.slice(0, 200));
@@ -120,7 +130,12 @@ export class InfluxPusher {
   }
 
   #fail(reason: string, detail: string): void {
-    this.#errors.maybe(reason, (suppressed) => this.#logger.warn({ address: this.#settings.address, reason, detail, suppressed, buffered: this.#buffer.length }, "Couldn't write to InfluxDB"));
+    this.#errors.maybe(reason, (suppressed) =>
+      this.#logger.warn(
+        { address: this.#settings.address, reason, detail, suppressed, buffered: this.#buffer.length },
+        "Couldn't write to InfluxDB",
+      ),
+    );
   }
 
   async close(deadlineMs: number): Promise<void> {
@@ -128,6 +143,9 @@ export class InfluxPusher {
     // One deadline for both steps: an InfluxDB that never answers must not get it twice.
     const until = Date.now() + deadlineMs;
     await withDeadline(this.#inFlight ?? Promise.resolve(), until);
-    await withDeadline((this.#metrics.endWindow?.() ?? Promise.resolve()).then(() => this.push()), until);
+    await withDeadline(
+      (this.#metrics.endWindow?.() ?? Promise.resolve()).then(() => this.push()),
+      until,
+    );
   }
 }

@@ -20,12 +20,19 @@ const QUANTILES: readonly (readonly [string, number])[] = [
 ];
 
 function histogramFields(h: WindowSnapshot): Record<string, FieldValue> {
-  const f: Record<string, FieldValue> = { max: { int: h.max }, min: { int: h.min }, mean: { int: h.mean }, stddev: { int: h.stddev }, variance: { int: h.variance } };
+  const f: Record<string, FieldValue> = {
+    max: { int: h.max },
+    min: { int: h.min },
+    mean: { int: h.mean },
+    stddev: { int: h.stddev },
+    variance: { int: h.variance },
+  };
   for (const [name, q] of QUANTILES) f[name] = h.percentile(q);
   return f;
 }
 
-const REQUESTS = /^krakend\.proxy\.(requests|latency)\.layer\.(pipe|backend)\.name\.(.+)\.complete\.(true|false)\.error\.(true|false)$/;
+const REQUESTS =
+  /^krakend\.proxy\.(requests|latency)\.layer\.(pipe|backend)\.name\.(.+)\.complete\.(true|false)\.error\.(true|false)$/;
 const RESPONSES = /^krakend\.router\.response\.(.+)\.status\.(\d{3})\.count$/;
 const RESPONSE_HIST = /^krakend\.router\.response\.(.+)\.(size|time)$/;
 
@@ -49,31 +56,65 @@ export function toPoints(s: StatsSnapshot, host: string, deltas: DeltaTracker): 
   for (const [k, v] of s.counters) {
     let m = REQUESTS.exec(k);
     if (m !== null) {
-      push('requests', { layer: m[2] as string, name: m[3] as string, complete: m[4] as string, error: m[5] as string }, { total: { int: v }, count: { int: deltas.delta(k, v) } });
+      push(
+        'requests',
+        { layer: m[2] as string, name: m[3] as string, complete: m[4] as string, error: m[5] as string },
+        { total: { int: v }, count: { int: deltas.delta(k, v) } },
+      );
       continue;
     }
     m = RESPONSES.exec(k);
-    if (m !== null) push('responses', { name: m[1] as string, status: m[2] as string }, { total: { int: v }, count: { int: deltas.delta(k, v) } });
+    if (m !== null)
+      push(
+        'responses',
+        { name: m[1] as string, status: m[2] as string },
+        { total: { int: v }, count: { int: deltas.delta(k, v) } },
+      );
   }
   for (const [k, h] of s.histograms) {
     if (h.count === 0) continue;
     let m = REQUESTS.exec(k);
     if (m !== null) {
-      push('requests', { layer: m[2] as string, name: m[3] as string, complete: m[4] as string, error: m[5] as string }, histogramFields(h));
+      push(
+        'requests',
+        { layer: m[2] as string, name: m[3] as string, complete: m[4] as string, error: m[5] as string },
+        histogramFields(h),
+      );
       continue;
     }
     m = RESPONSE_HIST.exec(k);
     if (m !== null) {
-      push(m[2] === 'size' ? 'router.response-size' : 'router.response-time', { name: m[1] as string }, histogramFields(h));
+      push(
+        m[2] === 'size' ? 'router.response-size' : 'router.response-time',
+        { name: m[1] as string },
+        histogramFields(h),
+      );
       continue;
     }
     if (k === 'krakend.service.debug.GCStats.Pause') push('service.debug.GCStats.Pause', {}, histogramFields(h));
-    if (k === 'krakend.service.runtime.MemStats.PauseNs') push('service.runtime.MemStats.PauseNs', {}, histogramFields(h));
+    if (k === 'krakend.service.runtime.MemStats.PauseNs')
+      push('service.runtime.MemStats.PauseNs', {}, histogramFields(h));
   }
   const c = (k: string): number => s.counters.get(k) ?? 0;
   const g = (k: string): number => s.gauges.get(k) ?? 0;
-  push('router', { direction: 'in' }, { current: { int: c('krakend.router.connected') }, total: { int: c('krakend.router.connected-total') }, gauge: { int: g('krakend.router.connected-gauge') } });
-  push('router', { direction: 'out' }, { current: { int: c('krakend.router.disconnected') }, total: { int: c('krakend.router.disconnected-total') }, gauge: { int: g('krakend.router.disconnected-gauge') } });
+  push(
+    'router',
+    { direction: 'in' },
+    {
+      current: { int: c('krakend.router.connected') },
+      total: { int: c('krakend.router.connected-total') },
+      gauge: { int: g('krakend.router.connected-gauge') },
+    },
+  );
+  push(
+    'router',
+    { direction: 'out' },
+    {
+      current: { int: c('krakend.router.disconnected') },
+      total: { int: c('krakend.router.disconnected-total') },
+      gauge: { int: g('krakend.router.disconnected-gauge') },
+    },
+  );
   const debug: Record<string, FieldValue> = {};
   const runtime: Record<string, FieldValue> = {};
   for (const [k, v] of s.gauges) {

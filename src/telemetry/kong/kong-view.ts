@@ -21,7 +21,10 @@ import type { KongSettings } from '../../config/namespaces/kong.js';
 
 const KONG_LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000];
 const UPSTREAM_LATENCY_BUCKETS = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000];
-const LEGACY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 1000, 2000, 5000, 10000, 30000, 60000];
+const LEGACY_BUCKETS = [
+  1, 2, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 1000, 2000, 5000, 10000, 30000,
+  60000,
+];
 
 interface RouteCells {
   readonly service: string;
@@ -65,15 +68,19 @@ export class KongView implements RecordSink {
     const legacy = this.#legacy;
     this.#perConsumer = settings.perConsumer;
     // Consumer label values come from the configured API keys only (a bounded set), slot 0 = none.
-    this.#slots = (config.apiKeys === undefined ? 0 : new Set([...config.apiKeys.keys.values()].map((c) => c.name)).size) + 1;
+    this.#slots =
+      (config.apiKeys === undefined ? 0 : new Set([...config.apiKeys.keys.values()].map((c) => c.name)).size) + 1;
     // Every label value comes from the config (routes, services, consumers) or a closed set (status,
     // source, direction), so the limit scales with the config instead of cutting 100 routes × 50
     // consumers short; overflow, if any, shows in kong_nginx_metric_errors_total.
     const seriesLimit = Math.min(200_000, Math.max(2_000, routes.length * (this.#slots + 1) * 8));
     const kong = { declaredOrder: true, seriesLimit } as const;
-    const ctr = (name: string, help: string, total = true): Family<'counter'> => store.counter('kong', { name, help, ...kong, noTotalSuffix: !total });
-    const hist = (name: string, help: string, buckets: readonly number[]): Family<'histogram'> => store.histogram('kong', { name, help, buckets, ...kong });
-    const gauge = (name: string, help: string, merge: GaugeMerge = 'max'): Family<'gauge'> => store.gauge('kong', { name, help, ...kong, merge });
+    const ctr = (name: string, help: string, total = true): Family<'counter'> =>
+      store.counter('kong', { name, help, ...kong, noTotalSuffix: !total });
+    const hist = (name: string, help: string, buckets: readonly number[]): Family<'histogram'> =>
+      store.histogram('kong', { name, help, buckets, ...kong });
+    const gauge = (name: string, help: string, merge: GaugeMerge = 'max'): Family<'gauge'> =>
+      store.gauge('kong', { name, help, ...kong, merge });
 
     const statusOn = legacy || settings.statusCodeMetrics;
     const latencyOn = legacy || settings.latencyMetrics;
@@ -83,11 +90,41 @@ export class KongView implements RecordSink {
         ? ctr('kong_http_status', 'HTTP status codes per service/route in Kong', false)
         : ctr('kong_http_requests', 'HTTP status codes per consumer/service/route in Kong')
       : undefined;
-    this.#consumerStatus = legacy && settings.perConsumer ? ctr('kong_http_consumer_status', 'HTTP status codes for customer per service/route in Kong', false) : undefined;
-    const kongLatency = latencyOn && !legacy ? hist('kong_kong_latency_ms', 'Latency added by Kong and enabled plugins for each service/route in Kong', KONG_LATENCY_BUCKETS) : undefined;
-    const upstreamLatency = latencyOn && !legacy ? hist('kong_upstream_latency_ms', 'Latency added by upstream response for each service/route in Kong', UPSTREAM_LATENCY_BUCKETS) : undefined;
-    const requestLatency = latencyOn && !legacy ? hist('kong_request_latency_ms', 'Total latency incurred during requests for each service/route in Kong', UPSTREAM_LATENCY_BUCKETS) : undefined;
-    const legacyLatency = legacy ? hist('kong_latency', 'Latency added by Kong, total request time and upstream latency for each service/route in Kong', LEGACY_BUCKETS) : undefined;
+    this.#consumerStatus =
+      legacy && settings.perConsumer
+        ? ctr('kong_http_consumer_status', 'HTTP status codes for customer per service/route in Kong', false)
+        : undefined;
+    const kongLatency =
+      latencyOn && !legacy
+        ? hist(
+            'kong_kong_latency_ms',
+            'Latency added by Kong and enabled plugins for each service/route in Kong',
+            KONG_LATENCY_BUCKETS,
+          )
+        : undefined;
+    const upstreamLatency =
+      latencyOn && !legacy
+        ? hist(
+            'kong_upstream_latency_ms',
+            'Latency added by upstream response for each service/route in Kong',
+            UPSTREAM_LATENCY_BUCKETS,
+          )
+        : undefined;
+    const requestLatency =
+      latencyOn && !legacy
+        ? hist(
+            'kong_request_latency_ms',
+            'Total latency incurred during requests for each service/route in Kong',
+            UPSTREAM_LATENCY_BUCKETS,
+          )
+        : undefined;
+    const legacyLatency = legacy
+      ? hist(
+          'kong_latency',
+          'Latency added by Kong, total request time and upstream latency for each service/route in Kong',
+          LEGACY_BUCKETS,
+        )
+      : undefined;
     const bandwidth = bandwidthOn
       ? legacy
         ? ctr('kong_bandwidth', 'Total bandwidth in bytes consumed per service/route in Kong', false)
@@ -98,8 +135,18 @@ export class KongView implements RecordSink {
       const first = backends[0]?.targets[0];
       const service = ep.kong?.service ?? first?.hostname ?? '';
       const route = ep.kong?.route ?? ep.path;
-      const base: LabelPairs = [['service', service], ['route', route]];
-      const r: RouteCells = { service, route, codes: [], consumerCodes: [], statuses: new StatusBudget(), consumerBandwidth: [] };
+      const base: LabelPairs = [
+        ['service', service],
+        ['route', route],
+      ];
+      const r: RouteCells = {
+        service,
+        route,
+        codes: [],
+        consumerCodes: [],
+        statuses: new StatusBudget(),
+        consumerBandwidth: [],
+      };
       const ws: LabelPairs = legacy ? [] : [['workspace', 'default']];
       if (kongLatency !== undefined) r.kong = kongLatency.bind([...base, ...ws]);
       if (upstreamLatency !== undefined) r.upstream = upstreamLatency.bind([...base, ...ws]);
@@ -112,8 +159,18 @@ export class KongView implements RecordSink {
       if (bandwidth !== undefined) {
         const dir = legacy ? 'type' : 'direction';
         r.bandwidth = bandwidth;
-        r.ingress = bandwidth.bind([...base, [dir, 'ingress'], ...ws, ...(legacy ? [] : ([['consumer', '']] as LabelPairs))]);
-        r.egress = bandwidth.bind([...base, [dir, 'egress'], ...ws, ...(legacy ? [] : ([['consumer', '']] as LabelPairs))]);
+        r.ingress = bandwidth.bind([
+          ...base,
+          [dir, 'ingress'],
+          ...ws,
+          ...(legacy ? [] : ([['consumer', '']] as LabelPairs)),
+        ]);
+        r.egress = bandwidth.bind([
+          ...base,
+          [dir, 'egress'],
+          ...ws,
+          ...(legacy ? [] : ([['consumer', '']] as LabelPairs)),
+        ]);
       }
       return r;
     });
@@ -122,13 +179,47 @@ export class KongView implements RecordSink {
     const connections0 = legacy
       ? gauge('kong_nginx_http_current_connections', 'Number of HTTP connections', 'sum')
       : gauge('kong_nginx_connections_total', 'Number of connections by subsystem', 'sum');
-    const state = (s: string): GaugeCell => connections0.bind(legacy ? [['state', s]] : [['node_id', this.nodeId], ['subsystem', 'http'], ['state', s]]);
-    const conn = { accepted: state('accepted'), active: state('active'), handled: state('handled'), reading: state('reading'), total: state('total'), waiting: state('waiting'), writing: state('writing') };
-    const requestsTotal = legacy ? undefined : gauge('kong_nginx_requests_total', 'Number of requests total', 'sum').bind([['node_id', this.nodeId], ['subsystem', 'http']]);
+    const state = (s: string): GaugeCell =>
+      connections0.bind(
+        legacy
+          ? [['state', s]]
+          : [
+              ['node_id', this.nodeId],
+              ['subsystem', 'http'],
+              ['state', s],
+            ],
+      );
+    const conn = {
+      accepted: state('accepted'),
+      active: state('active'),
+      handled: state('handled'),
+      reading: state('reading'),
+      total: state('total'),
+      waiting: state('waiting'),
+      writing: state('writing'),
+    };
+    const requestsTotal = legacy
+      ? undefined
+      : gauge('kong_nginx_requests_total', 'Number of requests total', 'sum').bind([
+          ['node_id', this.nodeId],
+          ['subsystem', 'http'],
+        ]);
     gauge('kong_datastore_reachable', 'Datastore reachable from Kong, 0 is unreachable').bind([]).set(1);
-    if (!legacy) gauge('kong_node_info', 'Kong Node metadata information').bind([['node_id', this.nodeId], ['version', version]]).set(1);
-    const lua = gauge('kong_memory_workers_lua_vms_bytes', 'Allocated bytes in worker Lua VM').bind([...(legacy ? [] : ([['node_id', this.nodeId]] as LabelPairs)), ['pid', String(process.pid)], ['kong_subsystem', 'http']]);
-    const errors = store.counter('kong', { name: 'kong_nginx_metric_errors', help: 'Number of nginx-lua-prometheus errors', ...kong }).bind([]);
+    if (!legacy)
+      gauge('kong_node_info', 'Kong Node metadata information')
+        .bind([
+          ['node_id', this.nodeId],
+          ['version', version],
+        ])
+        .set(1);
+    const lua = gauge('kong_memory_workers_lua_vms_bytes', 'Allocated bytes in worker Lua VM').bind([
+      ...(legacy ? [] : ([['node_id', this.nodeId]] as LabelPairs)),
+      ['pid', String(process.pid)],
+      ['kong_subsystem', 'http'],
+    ]);
+    const errors = store
+      .counter('kong', { name: 'kong_nginx_metric_errors', help: 'Number of nginx-lua-prometheus errors', ...kong })
+      .bind([]);
     const refreshHealth = legacy || settings.upstreamHealthMetrics ? this.#bindHealth(gauge, routes) : undefined;
     const families = store.families(new Set(['kong']));
     store.addCollector('kong', () => {
@@ -148,11 +239,11 @@ export class KongView implements RecordSink {
   }
 
   /** One series per (upstream, target, state), one-hot; refreshed from the checkers at scrape time. */
-  #bindHealth(
-    gauge: (name: string, help: string) => Family<'gauge'>,
-    routes: readonly CompiledRoute[],
-  ): () => void {
-    const family = gauge('kong_upstream_target_health', 'Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.');
+  #bindHealth(gauge: (name: string, help: string) => Family<'gauge'>, routes: readonly CompiledRoute[]): () => void {
+    const family = gauge(
+      'kong_upstream_target_health',
+      'Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.',
+    );
     const seen = new Set<string>();
     const rows: { cells: Record<string, GaugeCell>; state: () => string }[] = [];
     routes.forEach((r) =>
@@ -166,9 +257,23 @@ export class KongView implements RecordSink {
           seen.add(key);
           const cells: Record<string, GaugeCell> = {};
           for (const state of ['healthchecks_off', 'healthy', 'unhealthy', 'dns_error']) {
-            cells[state] = family.bind([['upstream', upstream], ['target', target], ['address', target], ['state', state], ['subsystem', 'http']]);
+            cells[state] = family.bind([
+              ['upstream', upstream],
+              ['target', target],
+              ['address', target],
+              ['state', state],
+              ['subsystem', 'http'],
+            ]);
           }
-          rows.push({ cells, state: () => (checker === undefined || !checker.enabled ? (checker?.state(ti) === 'dns_error' ? 'dns_error' : 'healthchecks_off') : checker.state(ti)) });
+          rows.push({
+            cells,
+            state: () =>
+              checker === undefined || !checker.enabled
+                ? checker?.state(ti) === 'dns_error'
+                  ? 'dns_error'
+                  : 'healthchecks_off'
+                : checker.state(ti),
+          });
         });
       }),
     );
@@ -195,19 +300,40 @@ export class KongView implements RecordSink {
         (byCode[slot] = !r.statuses.admit(rec.status)
           ? this.#requests.overflow()
           : this.#legacy
-          ? this.#requests.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)]])
-          : this.#requests.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)], ['source', fromService ? 'service' : 'kong'], ['workspace', 'default'], ['consumer', consumer?.name ?? '']]));
+            ? this.#requests.bind([
+                ['service', r.service],
+                ['route', r.route],
+                ['code', String(rec.status)],
+              ])
+            : this.#requests.bind([
+                ['service', r.service],
+                ['route', r.route],
+                ['code', String(rec.status)],
+                ['source', fromService ? 'service' : 'kong'],
+                ['workspace', 'default'],
+                ['consumer', consumer?.name ?? ''],
+              ]));
       cell.add(1);
     }
     if (this.#consumerStatus !== undefined && consumer !== undefined) {
       const byCode = r.consumerCodes[rec.status] ?? (r.consumerCodes[rec.status] = []);
-      const cell = byCode[consumer.index] ?? (byCode[consumer.index] = !r.statuses.admit(rec.status) ? this.#consumerStatus.overflow() : this.#consumerStatus.bind([['service', r.service], ['route', r.route], ['code', String(rec.status)], ['consumer', consumer.name]]));
+      const cell =
+        byCode[consumer.index] ??
+        (byCode[consumer.index] = !r.statuses.admit(rec.status)
+          ? this.#consumerStatus.overflow()
+          : this.#consumerStatus.bind([
+              ['service', r.service],
+              ['route', r.route],
+              ['code', String(rec.status)],
+              ['consumer', consumer.name],
+            ]));
       cell.add(1);
     }
     if (r.kong !== undefined) {
       r.kong.observe(Math.round((dispatched !== 0 ? dispatched : rec.end) - rec.start));
       r.request?.observe(Math.round(rec.end - rec.start));
-      if (first !== undefined && first.headersAt !== 0) r.upstream?.observe(Math.round(first.headersAt - first.dispatchAt));
+      if (first !== undefined && first.headersAt !== 0)
+        r.upstream?.observe(Math.round(first.headersAt - first.dispatchAt));
     }
     if (r.ingress !== undefined) {
       let ingress = r.ingress;
@@ -217,7 +343,13 @@ export class KongView implements RecordSink {
         const pair =
           r.consumerBandwidth[consumer.index] ??
           (r.consumerBandwidth[consumer.index] = (['ingress', 'egress'] as const).map((d) =>
-            family.bind([['service', r.service], ['route', r.route], ['direction', d], ['workspace', 'default'], ['consumer', consumer.name]]),
+            family.bind([
+              ['service', r.service],
+              ['route', r.route],
+              ['direction', d],
+              ['workspace', 'default'],
+              ['consumer', consumer.name],
+            ]),
           ) as [CounterCell, CounterCell]);
         [ingress, egress] = pair;
       }
@@ -232,6 +364,7 @@ export class KongView implements RecordSink {
 function answeredByBackend(rec: RequestRecord): boolean {
   const brs = rec.backends;
   if (brs === undefined) return false;
-  for (const b of brs) if (b.headersAt !== 0 && b.outcome === Outcome.Ok && (b.stageComplete || brs.length === 1)) return true;
+  for (const b of brs)
+    if (b.headersAt !== 0 && b.outcome === Outcome.Ok && (b.stageComplete || brs.length === 1)) return true;
   return false;
 }

@@ -17,7 +17,9 @@ const GROUPS = new Set(['kong']);
 
 function json(res: ServerResponse, status: number, message: string): void {
   const body = JSON.stringify({ message });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+    .end(body);
 }
 
 export class KongStatusServer {
@@ -72,7 +74,11 @@ export class KongStatusServer {
   }
 
   async start(): Promise<AddressInfo> {
-    const address = await this.#listener.open(this.#settings.listenHost, this.#settings.listenPort, (req, res, target) => this.#handle(req, res, target));
+    const address = await this.#listener.open(
+      this.#settings.listenHost,
+      this.#settings.listenPort,
+      (req, res, target) => this.#handle(req, res, target),
+    );
     this.#logger.info({ address: address.address, port: address.port }, 'kong status listener listening');
     return address;
   }

@@ -101,10 +101,22 @@ export class KrakendOtelView implements RecordSink {
   readonly #unmatchedSize: (HistogramCell | undefined)[] = [];
   readonly #modern: boolean;
 
-  constructor(store: MetricStore, settings: OtelSettings, config: GatewayConfig, routes: readonly CompiledRoute[], seriesLimit = 2000) {
+  constructor(
+    store: MetricStore,
+    settings: OtelSettings,
+    config: GatewayConfig,
+    routes: readonly CompiledRoute[],
+    seriesLimit = 2000,
+  ) {
     this.#settings = settings;
     this.#modern = settings.global.semconv === '1.27';
-    this.#families = registerKrakendFamilies(store, settings.global.semconv, settings.timeBuckets, settings.sizeBuckets, seriesLimit);
+    this.#families = registerKrakendFamilies(
+      store,
+      settings.global.semconv,
+      settings.timeBuckets,
+      settings.sizeBuckets,
+      seriesLimit,
+    );
     this.#scheme = config.tls === undefined ? 'http' : 'https';
     this.#routes = routes.map((r) => this.#bindRoute(r));
   }
@@ -113,8 +125,17 @@ export class KrakendOtelView implements RecordSink {
     const layers = r.otel;
     if (layers === undefined) throw new TypeError(`route ${r.id} was compiled without telemetry/opentelemetry`);
     const route = r.pattern.normalized;
-    const globalLabels: LabelPairs = [['http.request.method', r.method], ['url.scheme', this.#scheme], ['http.route', route], ...layers.globalMetricsStatic];
-    const proxyLabels: LabelPairs = [['http.request.method', r.method], ['http.route', route], ...layers.proxy.metricsStatic];
+    const globalLabels: LabelPairs = [
+      ['http.request.method', r.method],
+      ['url.scheme', this.#scheme],
+      ['http.route', route],
+      ...layers.globalMetricsStatic,
+    ];
+    const proxyLabels: LabelPairs = [
+      ['http.request.method', r.method],
+      ['http.route', route],
+      ...layers.proxy.metricsStatic,
+    ];
     const backends = r.backends.map((b) => this.#bindBackend(r, b));
     return new RouteBinding(layers.skipped, globalLabels, layers.proxy, proxyLabels, backends);
   }
@@ -153,7 +174,13 @@ export class KrakendOtelView implements RecordSink {
       const k = flagsIndex(rec.proxyError, rec.proxyCanceled, rec.proxyComplete);
       const p = r.proxy[k] ?? (r.proxy[k] = this.#families.proxyDuration.bind([...r.proxyLabels, ...flagPairs(k)]));
       if (t === undefined) p.observe((rec.proxyEnd - rec.proxyStart) / 1000);
-      else p.observeWithExemplar((rec.proxyEnd - rec.proxyStart) / 1000, t.traceId, t.proxySpanId ?? t.rootSpanId, epochMs(rec.proxyEnd));
+      else
+        p.observeWithExemplar(
+          (rec.proxyEnd - rec.proxyStart) / 1000,
+          t.traceId,
+          t.proxySpanId ?? t.rootSpanId,
+          epochMs(rec.proxyEnd),
+        );
     }
     const brs = rec.backends;
     if (brs === undefined) return;
@@ -214,7 +241,8 @@ export class KrakendOtelView implements RecordSink {
     }
     const ended = br.headersAt !== 0 ? br.headersAt : br.stageEnd;
     const seconds = Math.max(0, ended - br.dispatchAt) / 1000;
-    if (traceId !== undefined && br.clientSpanId !== undefined) rt.duration.observeWithExemplar(seconds, traceId, br.clientSpanId, epochMs(ended));
+    if (traceId !== undefined && br.clientSpanId !== undefined)
+      rt.duration.observeWithExemplar(seconds, traceId, br.clientSpanId, epochMs(ended));
     else rt.duration.observe(seconds);
     if (br.requestSize >= 0) {
       if (this.#modern) (rt.requestSize as HistogramCell).observe(br.requestSize);
@@ -279,11 +307,22 @@ export class KrakendOtelView implements RecordSink {
     if (br.readError) {
       cells = bb.readErr ??= (() => {
         const pairs: LabelPairs = [...bb.fixed, ['error', true]];
-        return { size: f.readSize.bind(pairs), sizeHist: f.readSizeHist.bind(pairs), time: f.readTime.bind(pairs), timeHist: f.readTimeHist.bind(pairs), errors: f.readErrors.bind(pairs) };
+        return {
+          size: f.readSize.bind(pairs),
+          sizeHist: f.readSizeHist.bind(pairs),
+          time: f.readTime.bind(pairs),
+          timeHist: f.readTimeHist.bind(pairs),
+          errors: f.readErrors.bind(pairs),
+        };
       })();
       bb.readErr.errors.add(1);
     } else {
-      cells = bb.read ??= { size: f.readSize.bind(bb.fixed), sizeHist: f.readSizeHist.bind(bb.fixed), time: f.readTime.bind(bb.fixed), timeHist: f.readTimeHist.bind(bb.fixed) };
+      cells = bb.read ??= {
+        size: f.readSize.bind(bb.fixed),
+        sizeHist: f.readSizeHist.bind(bb.fixed),
+        time: f.readTime.bind(bb.fixed),
+        timeHist: f.readTimeHist.bind(bb.fixed),
+      };
     }
     const seconds = Math.max(0, (br.bodyEndAt !== 0 ? br.bodyEndAt : br.headersAt) - br.headersAt) / 1000;
     cells.size.add(br.readBytes);

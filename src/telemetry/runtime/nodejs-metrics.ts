@@ -97,7 +97,14 @@ export class NodeRuntimeMetrics {
   constructor(store: MetricStore) {
     // Amounts add up over cluster workers; delays and utilisation keep the worst worker.
     const gauge = (name: string, help: string, unit?: string): GaugeCell =>
-      store.gauge(GROUP, { name, help, ...(unit === undefined ? {} : { unit }), merge: unit === 'bytes' || name.startsWith('nodejs_active_') ? 'sum' : 'max' }).bind([]);
+      store
+        .gauge(GROUP, {
+          name,
+          help,
+          ...(unit === undefined ? {} : { unit }),
+          merge: unit === 'bytes' || name.startsWith('nodejs_active_') ? 'sum' : 'max',
+        })
+        .bind([]);
 
     this.#heapTotal = gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', 'bytes');
     this.#heapUsed = gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', 'bytes');
@@ -115,10 +122,19 @@ export class NodeRuntimeMetrics {
       help: 'Process heap space size used from Node.js in bytes.',
       unit: 'bytes',
     });
-    for (const s of getHeapSpaceStatistics()) this.#spaces.set(s.space_name, spaces.bind([['space', spaceLabel(s.space_name)]]));
+    for (const s of getHeapSpaceStatistics())
+      this.#spaces.set(s.space_name, spaces.bind([['space', spaceLabel(s.space_name)]]));
 
-    this.#lagMean = gauge('nodejs_eventloop_lag_seconds', 'Mean event loop delay since the last collection in seconds.', 'seconds');
-    this.#lagP99 = gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.', 'seconds');
+    this.#lagMean = gauge(
+      'nodejs_eventloop_lag_seconds',
+      'Mean event loop delay since the last collection in seconds.',
+      'seconds',
+    );
+    this.#lagP99 = gauge(
+      'nodejs_eventloop_lag_p99_seconds',
+      'The 99th percentile of the recorded event loop delays.',
+      'seconds',
+    );
     this.#lagMax = gauge('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.', 'seconds');
     this.#utilization = gauge(
       'nodejs_eventloop_utilization_ratio',
@@ -168,7 +184,9 @@ export class NodeRuntimeMetrics {
       for (const entry of list.getEntries()) {
         // GC entries carry { kind, flags } in `detail` (Node >= 16); @types/node does not declare it.
         const detail = 'detail' in entry ? entry.detail : undefined;
-        const kind = gcKind(typeof detail === 'object' && detail !== null && 'kind' in detail ? detail.kind : undefined);
+        const kind = gcKind(
+          typeof detail === 'object' && detail !== null && 'kind' in detail ? detail.kind : undefined,
+        );
         if (kind !== undefined) this.#gc[kind].observe(entry.duration / 1000);
       }
     });

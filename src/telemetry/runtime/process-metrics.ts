@@ -54,38 +54,71 @@ function setIfKnown(cell: GaugeCell | undefined, v: number | undefined): void {
 
 export function registerProcessMetrics(store: MetricStore): void {
   const cpuUser = store
-    .counter(GROUP, { name: 'process_cpu_user_seconds', help: 'Total user CPU time spent in seconds.', unit: 'seconds' })
+    .counter(GROUP, {
+      name: 'process_cpu_user_seconds',
+      help: 'Total user CPU time spent in seconds.',
+      unit: 'seconds',
+    })
     .bind([]);
   const cpuSystem = store
-    .counter(GROUP, { name: 'process_cpu_system_seconds', help: 'Total system CPU time spent in seconds.', unit: 'seconds' })
+    .counter(GROUP, {
+      name: 'process_cpu_system_seconds',
+      help: 'Total system CPU time spent in seconds.',
+      unit: 'seconds',
+    })
     .bind([]);
   const cpuTotal = store
-    .counter(GROUP, { name: 'process_cpu_seconds', help: 'Total user and system CPU time spent in seconds.', unit: 'seconds' })
+    .counter(GROUP, {
+      name: 'process_cpu_seconds',
+      help: 'Total user and system CPU time spent in seconds.',
+      unit: 'seconds',
+    })
     .bind([]);
 
   // process.uptime() counts from process start, so this is the start instant; it never changes, so
   // it is computed once (fractional seconds, like client_golang's procfs-based value).
   store
-    .gauge(GROUP, { name: 'process_start_time_seconds', help: 'Start time of the process since unix epoch in seconds.', unit: 'seconds', merge: 'min' })
+    .gauge(GROUP, {
+      name: 'process_start_time_seconds',
+      help: 'Start time of the process since unix epoch in seconds.',
+      unit: 'seconds',
+      merge: 'min',
+    })
     .bind([])
     .set(Date.now() / 1000 - process.uptime());
 
   const resident = store
-    .gauge(GROUP, { name: 'process_resident_memory_bytes', merge: 'sum', help: 'Resident memory size in bytes.', unit: 'bytes' })
+    .gauge(GROUP, {
+      name: 'process_resident_memory_bytes',
+      merge: 'sum',
+      help: 'Resident memory size in bytes.',
+      unit: 'bytes',
+    })
     .bind([]);
 
   // prom-client's Linux collector: VmSize → virtual, VmData → heap, both from /proc/self/status
   // (one read, already in kB, so no page-size guess as /proc/self/statm would need).
   const hasStatus = readText('/proc/self/status') !== undefined;
   const virtual = hasStatus
-    ? store.gauge(GROUP, { name: 'process_virtual_memory_bytes', merge: 'sum', help: 'Virtual memory size in bytes.', unit: 'bytes' }).bind([])
+    ? store
+        .gauge(GROUP, {
+          name: 'process_virtual_memory_bytes',
+          merge: 'sum',
+          help: 'Virtual memory size in bytes.',
+          unit: 'bytes',
+        })
+        .bind([])
     : undefined;
   const heap = hasStatus
-    ? store.gauge(GROUP, { name: 'process_heap_bytes', merge: 'sum', help: 'Process heap size in bytes.', unit: 'bytes' }).bind([])
+    ? store
+        .gauge(GROUP, { name: 'process_heap_bytes', merge: 'sum', help: 'Process heap size in bytes.', unit: 'bytes' })
+        .bind([])
     : undefined;
 
   const hasFds = openFds() !== undefined;
-  const open = hasFds ? store.gauge(GROUP, { name: 'process_open_fds', merge: 'sum', help: 'Number of open file descriptors.' }).bind([]) : undefined;
+  const open = hasFds
+    ? store.gauge(GROUP, { name: 'process_open_fds', merge: 'sum', help: 'Number of open file descriptors.' }).bind([])
+    : undefined;
   const hasLimits = readText('/proc/self/limits') !== undefined;
   const max = hasLimits
     ? store.gauge(GROUP, { name: 'process_max_fds', help: 'Maximum number of open file descriptors.' }).bind([])

@@ -23,7 +23,13 @@ export function renderExpvar(snapshot: StatsSnapshot, extra: Readonly<Record<str
   for (const [k, v] of snapshot.counters) entries.push([k, num(v)]);
   for (const [k, v] of snapshot.gauges) entries.push([k, num(v)]);
   for (const [k, h] of snapshot.histograms) {
-    entries.push([`${k}.count`, num(h.count)], [`${k}.min`, num(h.min)], [`${k}.max`, num(h.max)], [`${k}.mean`, num(h.mean)], [`${k}.std-dev`, num(h.stddev)]);
+    entries.push(
+      [`${k}.count`, num(h.count)],
+      [`${k}.min`, num(h.min)],
+      [`${k}.max`, num(h.max)],
+      [`${k}.mean`, num(h.mean)],
+      [`${k}.std-dev`, num(h.stddev)],
+    );
     for (const [name, p] of PERCENTILES) entries.push([`${k}.${name}`, num(h.percentile(p))]);
   }
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -9,7 +9,14 @@ import type { CompiledRoute } from '../../backends/backend-route.js';
 import type { GatewayConfig } from '../../config/types.js';
 import type { Logger } from '../../log/logger.js';
 import { RuntimeStats } from './runtime-stats.js';
-import { StatsRegistry, statsFromRaw, type RawStats, type StatCounter, type StatGauge, type StatsSnapshot } from './stats-registry.js';
+import {
+  StatsRegistry,
+  statsFromRaw,
+  type RawStats,
+  type StatCounter,
+  type StatGauge,
+  type StatsSnapshot,
+} from './stats-registry.js';
 import { StatsServer, type StatsSource } from './stats-server.js';
 import type { StatsSettings } from '../../config/namespaces/metrics.js';
 import { StatsView } from './stats-view.js';

@@ -92,7 +92,17 @@ export class RuntimeStats {
   /** Go's expvar `memstats` object, with the fields that have a Node.js reading. */
   memstats(): Record<string, number> {
     const m = process.memoryUsage();
-    return { Alloc: m.heapUsed, Sys: m.rss, HeapAlloc: m.heapUsed, HeapSys: m.heapTotal, HeapIdle: m.heapTotal - m.heapUsed, HeapInuse: m.heapUsed, NumGC: this.numGc, PauseTotalNs: this.pauseTotalNs, LastGC: this.lastGcNs };
+    return {
+      Alloc: m.heapUsed,
+      Sys: m.rss,
+      HeapAlloc: m.heapUsed,
+      HeapSys: m.heapTotal,
+      HeapIdle: m.heapTotal - m.heapUsed,
+      HeapInuse: m.heapUsed,
+      NumGC: this.numGc,
+      PauseTotalNs: this.pauseTotalNs,
+      LastGC: this.lastGcNs,
+    };
   }
 }
 

@@ -4,7 +4,13 @@
  * float gauges, and window histograms, registered under their full key. `/__stats` and
  * the Influx push both read it, so they never disagree.
  */
-import { mergeWindows, WindowHistogram, windowSnapshot, type RawWindow, type WindowSnapshot } from './window-histogram.js';
+import {
+  mergeWindows,
+  WindowHistogram,
+  windowSnapshot,
+  type RawWindow,
+  type WindowSnapshot,
+} from './window-histogram.js';
 
 export class StatCounter {
   value = 0;
@@ -33,7 +39,12 @@ export interface RawStats {
 }
 
 export function statsFromRaw(raw: RawStats): StatsSnapshot {
-  return { at: raw.at, counters: raw.counters, gauges: raw.gauges, histograms: new Map([...raw.histograms].map(([k, w]) => [k, windowSnapshot(w)])) };
+  return {
+    at: raw.at,
+    counters: raw.counters,
+    gauges: raw.gauges,
+    histograms: new Map([...raw.histograms].map(([k, w]) => [k, windowSnapshot(w)])),
+  };
 }
 
 /** Several processes' stats as one: counters and gauges add up (they are counts and amounts), windows merge. */

@@ -37,7 +37,11 @@ export class StatsServer {
   }
 
   async start(): Promise<AddressInfo> {
-    const address = await this.#listener.open(this.#settings.listenHost, this.#settings.listenPort, (req, res, { path }) => this.#handle(req, res, path));
+    const address = await this.#listener.open(
+      this.#settings.listenHost,
+      this.#settings.listenPort,
+      (req, res, { path }) => this.#handle(req, res, path),
+    );
     this.#logger.info({ address: address.address, port: address.port }, 'stats endpoint listening');
     return address;
   }
@@ -54,7 +58,10 @@ export class StatsServer {
     }
     const { stats, extra } = await this.#source.live();
     const body = renderExpvar(stats, extra);
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 

@@ -80,7 +80,9 @@ export class StatsView implements RecordSink {
       size: s.routerDisabled ? undefined : this.#reg.histogram(`krakend.router.response.${key}.size`),
       time: s.routerDisabled ? undefined : this.#reg.histogram(`krakend.router.response.${key}.time`),
       pipe: s.proxyDisabled ? undefined : split(this.#reg, 'pipe', key),
-      backends: route.backends.map((b) => (s.backendDisabled ? undefined : split(this.#reg, 'backend', templatedUrlPattern(b.config.urlPattern)))),
+      backends: route.backends.map((b) =>
+        s.backendDisabled ? undefined : split(this.#reg, 'backend', templatedUrlPattern(b.config.urlPattern)),
+      ),
     };
   }
 
@@ -93,7 +95,11 @@ export class StatsView implements RecordSink {
       this.connected.value++;
       this.disconnected.value++;
       const status = rec.status;
-      const c = r.statuses[status] ?? (r.statuses[status] = this.#reg.counter(`krakend.router.response.${r.key}.status.${r.budget.admit(status) ? status : 'other'}.count`));
+      const c =
+        r.statuses[status] ??
+        (r.statuses[status] = this.#reg.counter(
+          `krakend.router.response.${r.key}.status.${r.budget.admit(status) ? status : 'other'}.count`,
+        ));
       c.value++;
       r.size?.update(rec.bytesOut);
       r.time?.update(Math.round((rec.end - rec.start) * 1e6));
@@ -124,8 +130,10 @@ export class StatsView implements RecordSink {
     let counters = this.#tlsCounters.get(conn);
     if (counters === undefined) {
       counters = [];
-      if (conn.tlsVersion !== undefined) counters.push(this.#reg.counter(`krakend.router.tls_version.${goTlsName(conn.tlsVersion)}.count`));
-      if (conn.tlsCipher !== undefined) counters.push(this.#reg.counter(`krakend.router.tls_cipher.${conn.tlsCipher}.count`));
+      if (conn.tlsVersion !== undefined)
+        counters.push(this.#reg.counter(`krakend.router.tls_version.${goTlsName(conn.tlsVersion)}.count`));
+      if (conn.tlsCipher !== undefined)
+        counters.push(this.#reg.counter(`krakend.router.tls_cipher.${conn.tlsCipher}.count`));
       this.#tlsCounters.set(conn, counters);
     }
     for (const c of counters) c.value++;

@@ -44,7 +44,14 @@ export class WindowHistogram {
 
   /** The window's state, structured-clone friendly (cluster workers send it to the primary). */
   raw(): RawWindow {
-    return { count: this.count, min: this.#min, max: this.#max, sum: this.#sum, sumSq: this.#sumSq, samples: this.#samples.slice(0, Math.min(this.count, RESERVOIR)) };
+    return {
+      count: this.count,
+      min: this.#min,
+      max: this.#max,
+      sum: this.#sum,
+      sumSq: this.#sumSq,
+      samples: this.#samples.slice(0, Math.min(this.count, RESERVOIR)),
+    };
   }
 
   snapshot(): WindowSnapshot {
@@ -100,12 +107,16 @@ export function mergeWindows(parts: readonly RawWindow[]): RawWindow {
   if (live.length === 0) return { count: 0, min: 0, max: 0, sum: 0, sumSq: 0, samples: new Float64Array(0) };
   if (live.length === 1) return live[0] as RawWindow;
   const count = live.reduce((n, p) => n + p.count, 0);
-  const size = Math.min(RESERVOIR, live.reduce((n, p) => n + p.samples.length, 0));
+  const size = Math.min(
+    RESERVOIR,
+    live.reduce((n, p) => n + p.samples.length, 0),
+  );
   const samples = new Float64Array(size);
   let at = 0;
   live.forEach((p, i) => {
     const share = i === live.length - 1 ? size - at : Math.min(p.samples.length, Math.round((size * p.count) / count));
-    for (let k = 0; k < share && at < size; k++) samples[at++] = p.samples[Math.floor((k * p.samples.length) / Math.max(1, share))] as number;
+    for (let k = 0; k < share && at < size; k++)
+      samples[at++] = p.samples[Math.floor((k * p.samples.length) / Math.max(1, share))] as number;
   });
   return {
     count,

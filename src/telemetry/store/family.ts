@@ -105,7 +105,9 @@ export class Family<T extends FamilyType = FamilyType> {
 
   #overflowCell(): CellOf<T> {
     if (this.#overflow === undefined) {
-      this.#overflow = this.#make(renderLabels(sortPairs([['otel_metric_overflow', 'true'], ...this.#constLabels])), { 'otel.metric.overflow': true });
+      this.#overflow = this.#make(renderLabels(sortPairs([['otel_metric_overflow', 'true'], ...this.#constLabels])), {
+        'otel.metric.overflow': true,
+      });
       this.cells.push(this.#overflow);
     }
     return this.#overflow;

@@ -26,7 +26,8 @@ export type LabelPairs = readonly (readonly [string, AttributeValue])[];
 /** `a="1",b="2"` in the given order (callers sort once at bind time); '' when there are none. */
 export function renderLabels(pairs: LabelPairs): string {
   let out = '';
-  for (const [name, value] of pairs) out += `${out === '' ? '' : ','}${sanitizeName(name)}="${escapeLabelValue(String(value))}"`;
+  for (const [name, value] of pairs)
+    out += `${out === '' ? '' : ','}${sanitizeName(name)}="${escapeLabelValue(String(value))}"`;
   return out;
 }
 

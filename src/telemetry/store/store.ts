@@ -113,7 +113,18 @@ export type FamilyMeta = Omit<FamilySnapshot, 'series'>;
 
 export function familyMeta(group: StoreGroup, family: Family): FamilyMeta {
   const exposedName = family.type === 'counter' && !family.noTotalSuffix ? `${family.name}_total` : family.name;
-  return { type: family.type, merge: family.merge, name: family.name, exposedName, otelName: family.otelName, otelUnit: family.otelUnit, group, help: family.help, unit: family.unit, bounds: family.bounds };
+  return {
+    type: family.type,
+    merge: family.merge,
+    name: family.name,
+    exposedName,
+    otelName: family.otelName,
+    otelUnit: family.otelUnit,
+    group,
+    help: family.help,
+    unit: family.unit,
+    bounds: family.bounds,
+  };
 }
 
 /** A histogram nothing was observed in is not a series yet (counters and gauges are, from their binding). */
@@ -123,6 +134,14 @@ export function isEmpty(cell: Cell): boolean {
 
 /** A copy of one cell's current values. */
 export function seriesOf(cell: Cell): SeriesSnapshot {
-  if ('counts' in cell) return { labels: cell.labels, attributes: cell.attributes, counts: cell.counts.slice(), sum: cell.sum, count: cell.count, exemplars: cell.exemplars?.slice() };
+  if ('counts' in cell)
+    return {
+      labels: cell.labels,
+      attributes: cell.attributes,
+      counts: cell.counts.slice(),
+      sum: cell.sum,
+      count: cell.count,
+      exemplars: cell.exemplars?.slice(),
+    };
   return { labels: cell.labels, attributes: cell.attributes, value: cell.value };
 }

@@ -51,4 +51,3 @@ export function encodeAttributes(field: number, attrs: Attributes): Buffer {
   for (const [k, v] of Object.entries(attrs)) if (v !== undefined) writeAttribute(w, field, k, v);
   return w.take();
 }
-

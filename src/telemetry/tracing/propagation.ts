@@ -3,7 +3,16 @@
  * baggage by default; B3 (single or multi header) and Jaeger when `propagators` in the config or
  * `OTEL_PROPAGATORS` ask for them (the config wins). `none` disables propagation.
  */
-import { ROOT_CONTEXT, defaultTextMapGetter, defaultTextMapSetter, trace, TraceFlags, type Context, type SpanContext, type TextMapPropagator } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace,
+  TraceFlags,
+  type Context,
+  type SpanContext,
+  type TextMapPropagator,
+} from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
 import { JaegerPropagator } from '@opentelemetry/propagator-jaeger';
@@ -35,7 +44,9 @@ function one(name: PropagatorName): TextMapPropagator | undefined {
  */
 export function propagatorNames(configured: readonly string[] | undefined): PropagatorName[] {
   const raw = configured ?? ['tracecontext', 'baggage'];
-  const names = raw.map((n) => n.trim().toLowerCase()).filter((n): n is PropagatorName => (KNOWN_PROPAGATORS as readonly string[]).includes(n));
+  const names = raw
+    .map((n) => n.trim().toLowerCase())
+    .filter((n): n is PropagatorName => (KNOWN_PROPAGATORS as readonly string[]).includes(n));
   return names.includes('none') ? [] : [...new Set(names)];
 }
 

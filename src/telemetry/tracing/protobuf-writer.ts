@@ -195,7 +195,9 @@ export class ProtobufWriter {
     const buf = this.buf;
     let p = this.pos;
     buf[p++] = n;
-    for (let i = 0; i < n; i++) buf[p++] = ((NIBBLE[hex.charCodeAt(2 * i) & 0x7f] as number) << 4) | (NIBBLE[hex.charCodeAt(2 * i + 1) & 0x7f] as number);
+    for (let i = 0; i < n; i++)
+      buf[p++] =
+        ((NIBBLE[hex.charCodeAt(2 * i) & 0x7f] as number) << 4) | (NIBBLE[hex.charCodeAt(2 * i + 1) & 0x7f] as number);
     this.pos = p;
   }
 

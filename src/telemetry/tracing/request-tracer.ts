@@ -5,13 +5,24 @@
  * start of a request it only decides sampling and ids (and later propagates the client span id);
  * the spans themselves are made from the record when the request is done, and only if sampled.
  */
-import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import {
+  STATUS_CODES,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import type { Attributes, SpanContext } from '@opentelemetry/api';
 import type { GatewayConfig } from '../../config/types.js';
 import { REDACTED, redactorFor, type Redactor } from '../../log/redact.js';
 import type { CompiledRoute } from '../../backends/backend-route.js';
 import { normalizeUrlPattern } from '../otel/krakend-view.js';
-import type { BackendLayerOptions, GlobalLayer, OtelSettings, ProxyLayer } from '../../config/namespaces/opentelemetry.js';
+import type {
+  BackendLayerOptions,
+  GlobalLayer,
+  OtelSettings,
+  ProxyLayer,
+} from '../../config/namespaces/opentelemetry.js';
 import { Outcome, TraceContext, type BackendRecord, type RequestRecord } from '../record.js';
 import { newSpanId, newTraceId } from './ids.js';
 import { remoteSpanContext, type Propagation } from './propagation.js';
@@ -51,11 +62,18 @@ function attrs(pairs: readonly (readonly [string, string])[]): Attributes {
 }
 
 /** Reported headers (`report_headers`); credentials (Authorization, Cookie, the API key header…) as REDACTED. */
-function headerAttributes(out: SpanWriter, prefix: string, headers: IncomingHttpHeaders | OutgoingHttpHeaders | Record<string, string | string[]>, skip: ReadonlySet<string>, redact: Redactor): void {
+function headerAttributes(
+  out: SpanWriter,
+  prefix: string,
+  headers: IncomingHttpHeaders | OutgoingHttpHeaders | Record<string, string | string[]>,
+  skip: ReadonlySet<string>,
+  redact: Redactor,
+): void {
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (value === undefined || skip.has(lower)) continue;
-    if (redact.isSecretHeader(lower)) out.any(`${prefix}${lower}`, Array.isArray(value) ? value.map(() => REDACTED) : [REDACTED]);
+    if (redact.isSecretHeader(lower))
+      out.any(`${prefix}${lower}`, Array.isArray(value) ? value.map(() => REDACTED) : [REDACTED]);
     else out.any(`${prefix}${lower}`, Array.isArray(value) ? value.map(String) : [String(value)]);
   }
 }
@@ -76,7 +94,13 @@ export class RequestTracer {
   readonly #redact: Redactor;
 
   /** `propagation` reads the remote parent; the trace injector (trace-injector.ts) writes with the same one. */
-  constructor(settings: OtelSettings, config: GatewayConfig, routes: readonly CompiledRoute[], propagation: Propagation, emit: (spans: Buffer, count: number) => void) {
+  constructor(
+    settings: OtelSettings,
+    config: GatewayConfig,
+    routes: readonly CompiledRoute[],
+    propagation: Propagation,
+    emit: (spans: Buffer, count: number) => void,
+  ) {
     this.#settings = settings;
     this.#global = settings.global;
     this.#sampler = new ParentBasedRatioSampler(settings.traceSampleRate);
@@ -86,7 +110,11 @@ export class RequestTracer {
     this.#scheme = config.tls === undefined ? 'http' : 'https';
     this.#redact = redactorFor(config.apiKeys);
     const fixed = (a: Attributes): Buffer => encodeAttributes(9, a);
-    this.#unmatchedFixed = fixed({ 'url.scheme': this.#scheme, 'krakend.stage': 'global', ...attrs(settings.global.tracesStatic) });
+    this.#unmatchedFixed = fixed({
+      'url.scheme': this.#scheme,
+      'krakend.stage': 'global',
+      ...attrs(settings.global.tracesStatic),
+    });
     this.#routes = routes.map((r) => {
       const layers = r.otel;
       if (layers === undefined) throw new TypeError(`route ${r.id} was compiled without telemetry/opentelemetry`);
@@ -96,15 +124,31 @@ export class RequestTracer {
         route,
         spanName: spanName(route),
         skipped: layers.skipped,
-        globalFixed: fixed({ 'url.scheme': this.#scheme, 'krakend.stage': 'global', 'http.route': route, ...attrs(layers.globalTracesStatic) }),
+        globalFixed: fixed({
+          'url.scheme': this.#scheme,
+          'krakend.stage': 'global',
+          'http.route': route,
+          ...attrs(layers.globalTracesStatic),
+        }),
         proxy,
         proxySkip: new Set(proxy.skipHeaders.map((h) => h.toLowerCase())),
-        proxyFixed: fixed({ 'http.request.method': r.method, 'http.route': route, 'krakend.stage': 'proxy', ...attrs(proxy.tracesStatic) }),
+        proxyFixed: fixed({
+          'http.request.method': r.method,
+          'http.route': route,
+          'krakend.stage': 'proxy',
+          ...attrs(proxy.tracesStatic),
+        }),
         backends: r.backends.map((b) => {
           if (b.otel === undefined) throw new TypeError(`route ${r.id} was compiled without telemetry/opentelemetry`);
           const options = b.otel.traces;
           const name = normalizeUrlPattern(b.config.urlPattern);
-          const base = { 'http.request.method': b.config.method, 'http.route': name, 'krakend.endpoint.route': route, 'krakend.endpoint.method': r.method, ...attrs(options.staticAttributes) };
+          const base = {
+            'http.request.method': b.config.method,
+            'http.route': name,
+            'krakend.endpoint.route': route,
+            'krakend.endpoint.method': r.method,
+            ...attrs(options.staticAttributes),
+          };
           return {
             spanName: spanName(name),
             options,
@@ -124,9 +168,20 @@ export class RequestTracer {
     const parentContext = this.#global.disablePropagation ? undefined : this.#propagation.extract(req.headers);
     const parent = remoteSpanContext(parentContext);
     const traceId = parent?.traceId ?? newTraceId();
-    const sampled = this.#sampler.shouldSample(traceId, parent === undefined ? undefined : (parent.traceFlags & 1) === 1);
+    const sampled = this.#sampler.shouldSample(
+      traceId,
+      parent === undefined ? undefined : (parent.traceFlags & 1) === 1,
+    );
     if (!sampled && parent === undefined) return;
-    rec.trace = new TraceContext(traceId, sampled ? newSpanId() : (parent as SpanContext).spanId, sampled, parent, parentContext, req, res);
+    rec.trace = new TraceContext(
+      traceId,
+      sampled ? newSpanId() : (parent as SpanContext).spanId,
+      sampled,
+      parent,
+      parentContext,
+      req,
+      res,
+    );
   }
 
   /** When the request is done: its spans (encoded OTLP), if it was sampled and not skipped. */
@@ -164,7 +219,17 @@ export class RequestTracer {
     const out = this.#out;
     const req = t.req;
     const name = r?.spanName ?? this.#unmatchedName(rec.status);
-    out.begin(name, Kind.Server, t.traceId, t.rootSpanId, t.parent?.spanId, rec.start, rec.end, t.parent?.traceState?.serialize(), t.parent !== undefined);
+    out.begin(
+      name,
+      Kind.Server,
+      t.traceId,
+      t.rootSpanId,
+      t.parent?.spanId,
+      rec.start,
+      rec.end,
+      t.parent?.traceState?.serialize(),
+      t.parent !== undefined,
+    );
     out.fixed(r?.globalFixed ?? this.#unmatchedFixed);
     out.str(K.urlFull, this.#redact.url(req.url ?? '/'));
     out.str(K.method, rec.method);
@@ -232,7 +297,8 @@ export class RequestTracer {
     out.str(K.urlFull, this.#redact.url(br.origin + br.path));
     out.str(K.serverAddress, hostOf(br.origin));
     if (br.requestSize >= 0) out.num(K.requestSize, br.requestSize);
-    if (br.sentHeaders !== undefined) headerAttributes(out, 'http.request.header.', br.sentHeaders, b.skip, this.#redact);
+    if (br.sentHeaders !== undefined)
+      headerAttributes(out, 'http.request.header.', br.sentHeaders, b.skip, this.#redact);
     if (!transportError) {
       out.num(K.status, br.status);
       out.num(K.responseSize, br.contentLength);

@@ -143,7 +143,9 @@ export class SpanBatcher {
         cb({ code: ExportResultCode.FAILED, error: error as Error });
       }
     };
-    withRetry(attempt, Date.now() + this.#options.exportTimeoutMs, (result) => done(result.code === ExportResultCode.SUCCESS));
+    withRetry(attempt, Date.now() + this.#options.exportTimeoutMs, (result) =>
+      done(result.code === ExportResultCode.SUCCESS),
+    );
   }
 
   /** Sends what is queued, within `deadlineMs`; what is left then is dropped (and counted). */
@@ -165,6 +167,9 @@ export class SpanBatcher {
       this.#queued = this.#inFlightCount;
     }
     // What is left of the deadline (a stuck exporter's shutdown waits on its export), not a second more.
-    await withDeadline(this.#exporter.shutdown().catch(() => undefined), until);
+    await withDeadline(
+      this.#exporter.shutdown().catch(() => undefined),
+      until,
+    );
   }
 }

@@ -47,7 +47,17 @@ export class SpanWriter {
   }
 
   /** Times are monotonic performance.now() milliseconds. */
-  begin(name: Buffer, kind: Kind, traceId: string, spanId: string, parentSpanId: string | undefined, startMs: number, endMs: number, traceState?: string, remoteParent = false): void {
+  begin(
+    name: Buffer,
+    kind: Kind,
+    traceId: string,
+    spanId: string,
+    parentSpanId: string | undefined,
+    startMs: number,
+    endMs: number,
+    traceState?: string,
+    remoteParent = false,
+  ): void {
     const w = this.w;
     this.#span = w.open(2);
     this.#attrs = 9;
@@ -147,7 +157,11 @@ export class SpanWriter {
  * one resource, one scope. The header goes in the free bytes before `start` when they suffice, so
  * the (large) span run is neither copied nor shifted.
  */
-export function encodeTraceRequest(resourceAttrs: Buffer, scopeName: string, spans: { readonly buf: Buffer; readonly start: number; readonly end: number }): Uint8Array {
+export function encodeTraceRequest(
+  resourceAttrs: Buffer,
+  scopeName: string,
+  spans: { readonly buf: Buffer; readonly start: number; readonly end: number },
+): Uint8Array {
   const spanBytes = spans.end - spans.start;
   const scope = stringField(1, scopeName);
   const scopeField = 1 + varintLength(scope.length) + scope.length;

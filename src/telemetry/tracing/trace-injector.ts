@@ -22,7 +22,12 @@ export class TraceInjector {
    * parent on unchanged, so downstream services see the same decision. `reportHeaders` is the
    * backend traces layer's `report_headers`.
    */
-  inject(rec: RequestRecord, br: BackendRecord, headers: Record<string, string | string[]>, reportHeaders: boolean): void {
+  inject(
+    rec: RequestRecord,
+    br: BackendRecord,
+    headers: Record<string, string | string[]>,
+    reportHeaders: boolean,
+  ): void {
     const t = rec.trace;
     if (t === undefined) return;
     if (!t.sampled) {

@@ -12,7 +12,13 @@ function checker(passive: object): HealthChecker {
   return new HealthChecker(settings, [{ origin: 'http://10.0.0.1:80', hostname: '10.0.0.1', port: 80 }]);
 }
 
-const sent = (outcome: Outcome, status = 0): ExchangeFacts => ({ target: 0, dispatchAt: 1, headersAt: status === 0 ? 0 : 2, status, outcome });
+const sent = (outcome: Outcome, status = 0): ExchangeFacts => ({
+  target: 0,
+  dispatchAt: 1,
+  headersAt: status === 0 ? 0 : 2,
+  status,
+  outcome,
+});
 
 it('counts unhealthy statuses, timeouts and connection failures toward their thresholds', () => {
   const h = checker({ unhealthy: { http_failures: 2, timeouts: 1, tcp_failures: 1 } });

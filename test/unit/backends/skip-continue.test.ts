@@ -6,8 +6,15 @@ import { skipUnsolicitedContinue } from '../../../src/backends/skip-continue.js'
 
 /** A socket-shaped duplex whose readable side is fed by the test and whose writes are dropped. */
 function fakeSocket(): Socket & { feed(s: string): void } {
-  const d = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
-  return Object.assign(d, { feed: (s: string) => d.push(Buffer.from(s, 'latin1')) }) as unknown as Socket & { feed(s: string): void };
+  const d = new Duplex({
+    read() {},
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
+  return Object.assign(d, { feed: (s: string) => d.push(Buffer.from(s, 'latin1')) }) as unknown as Socket & {
+    feed(s: string): void;
+  };
 }
 
 function readAll(s: Socket): string {
@@ -23,7 +30,11 @@ it('removes 100 heads at the start of a response only, after a request head is w
   assert.equal(readAll(s), 'HTTP/1.1 100 Continue\r\n\r\nX', 'nothing is removed before a request went out');
   s.write('GET / HTTP/1.1\r\nhost: a\r\n\r\n', 'latin1');
   s.feed('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n');
-  assert.equal(readAll(s), 'HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n', 'bytes past the final head are untouched');
+  assert.equal(
+    readAll(s),
+    'HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n',
+    'bytes past the final head are untouched',
+  );
   s.write('\r\n5\r\n', 'latin1');
   s.write(Buffer.from('hello'));
   s.feed('HTTP/1.1 100 Continue\r\n\r\n');

@@ -47,12 +47,18 @@ describe('KrakenD example configurations', () => {
         const err = refusal(join(dir, f));
         assert.equal(err.code, 'TG_ERR_CONFIG_UNENFORCED', err.message);
         const { warnings } = loadConfigFile(join(dir, f), { allowUnenforced: true });
-        assert.equal(warnings.filter((w) => w.startsWith('NOT ENFORCED: ')).length, err.issues.length, 'one warning per refused setting');
+        assert.equal(
+          warnings.filter((w) => w.startsWith('NOT ENFORCED: ')).length,
+          err.issues.length,
+          'one warning per refused setting',
+        );
       } else {
         assert.equal(loadConfigFile(join(dir, f)).config.version, 3);
       }
       const raw = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>;
-      const { config } = loadConfigValue({ ...raw, port: 0, listen_ip: '127.0.0.1', tls: undefined }, f, { allowUnenforced: true });
+      const { config } = loadConfigValue({ ...raw, port: 0, listen_ip: '127.0.0.1', tls: undefined }, f, {
+        allowUnenforced: true,
+      });
       const gw = new Gateway(config, { logger: memoryLogger().logger });
       await gw.start();
       await gw.close(100);
@@ -62,14 +68,29 @@ describe('KrakenD example configurations', () => {
   it('refuses the big real-world file listing each protective setting with its path', () => {
     const err = refusal(join(dir, 'playground-enterprise.json'));
     const paths = err.issues.map((i) => i.path);
-    for (const ns of ['qos/ratelimit/router', 'auth/validator', 'plugin/http-server', 'security/cors', 'auth/basic', 'modifier/martian', 'validation/json-schema']) {
-      assert.ok(paths.some((p) => p.endsWith(`["${ns}"]`)), ns);
+    for (const ns of [
+      'qos/ratelimit/router',
+      'auth/validator',
+      'plugin/http-server',
+      'security/cors',
+      'auth/basic',
+      'modifier/martian',
+      'validation/json-schema',
+    ]) {
+      assert.ok(
+        paths.some((p) => p.endsWith(`["${ns}"]`)),
+        ns,
+      );
     }
     for (const i of err.issues) assert.match(i.message, /KrakenD would /, i.path);
-    assert.ok(!paths.some((p) => /telemetry\/logging|documentation\/openapi/.test(p)), 'descriptive settings are not refused');
+    assert.ok(
+      !paths.some((p) => /telemetry\/logging|documentation\/openapi/.test(p)),
+      'descriptive settings are not refused',
+    );
     const { warnings } = loadConfigFile(join(dir, 'playground-enterprise.json'), { allowUnenforced: true });
     const ignored = warnings.filter((w) => w.startsWith('settings not supported'));
     assert.equal(ignored.length, 1);
-    for (const ns of ['telemetry/logging', 'documentation/openapi', 'qos/http-cache']) assert.ok(ignored[0]?.includes(ns), ns);
+    for (const ns of ['telemetry/logging', 'documentation/openapi', 'qos/http-cache'])
+      assert.ok(ignored[0]?.includes(ns), ns);
   });
 });

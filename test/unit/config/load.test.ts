@@ -49,7 +49,13 @@ describe('config loading', () => {
         output_encoding: 'no-op',
         endpoints: [
           { endpoint: '/a', backend: [{ url_pattern: '/a' }] },
-          { endpoint: '/b', timeout: '250ms', output_encoding: 'json', method: 'post', backend: [{ url_pattern: '/b', method: 'put' }] },
+          {
+            endpoint: '/b',
+            timeout: '250ms',
+            output_encoding: 'json',
+            method: 'post',
+            backend: [{ url_pattern: '/b', method: 'put' }],
+          },
         ],
       },
       'c.json',
@@ -66,7 +72,9 @@ describe('config loading', () => {
 
   it('rejects a version other than 3 with a clear message', () => {
     const issues = issuesOf({ version: 2, endpoints: [] });
-    assert.deepEqual(issues, ['version: must be 3: Tollgate runs KrakenD v3 configuration files (older formats are not supported)']);
+    assert.deepEqual(issues, [
+      'version: must be 3: Tollgate runs KrakenD v3 configuration files (older formats are not supported)',
+    ]);
     assert.deepEqual(issuesOf({ endpoints: [] }), ['version: is required']);
   });
 
@@ -83,17 +91,33 @@ describe('config loading', () => {
         { endpoint: '/m', method: 'FETCH', output_encoding: 'morse', backend: [{ host: ['http://h'] }] },
       ],
     });
-    assert.deepEqual(issues.sort(), [
-      'endpoints[1].backend: must have at least 1 item',
-      'endpoints[2].backend[0].is_collection: must be a boolean',
-      'endpoints[2].endpoint: must start with "/" and contain no "*", "?", "&" or "%" (a trailing "/*" is allowed)',
-      'endpoints[3].endpoint: is required',
-      'endpoints[4].backend[0].url_pattern: is required',
-      `endpoints[4].method: must be one of ${['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE'].concat(['get', 'post', 'put', 'patch', 'delete', 'head', 'options', 'connect', 'trace']).map((m) => JSON.stringify(m)).join(', ')}`,
-      `endpoints[4].output_encoding: must be one of "json", "safejson", "fast-json", "json-collection", "xml", "rss", "negotiate", "string", "no-op", "yaml"`,
-      'port: must be <= 65535',
-      'timeout: must be a duration such as "500ms", "2s" or "1m30s"',
-    ].sort());
+    assert.deepEqual(
+      issues.sort(),
+      [
+        'endpoints[1].backend: must have at least 1 item',
+        'endpoints[2].backend[0].is_collection: must be a boolean',
+        'endpoints[2].endpoint: must start with "/" and contain no "*", "?", "&" or "%" (a trailing "/*" is allowed)',
+        'endpoints[3].endpoint: is required',
+        'endpoints[4].backend[0].url_pattern: is required',
+        `endpoints[4].method: must be one of ${[
+          'GET',
+          'POST',
+          'PUT',
+          'PATCH',
+          'DELETE',
+          'HEAD',
+          'OPTIONS',
+          'CONNECT',
+          'TRACE',
+        ]
+          .concat(['get', 'post', 'put', 'patch', 'delete', 'head', 'options', 'connect', 'trace'])
+          .map((m) => JSON.stringify(m))
+          .join(', ')}`,
+        `endpoints[4].output_encoding: must be one of "json", "safejson", "fast-json", "json-collection", "xml", "rss", "negotiate", "string", "no-op", "yaml"`,
+        'port: must be <= 65535',
+        'timeout: must be a duration such as "500ms", "2s" or "1m30s"',
+      ].sort(),
+    );
   });
 
   it('rejects what the schema cannot see: reserved paths, collisions, unknown placeholders, hosts, no-op fan-out', () => {
@@ -130,7 +154,13 @@ describe('config loading', () => {
         version: 3,
         endpoints: [
           { endpoint: '/ws', backend: [{ host: ['ws://chat:3000'], url_pattern: '/ws' }] },
-          { endpoint: '/seq/{id}', backend: [{ host: ['h'], url_pattern: '/a/{id}' }, { host: ['h'], url_pattern: '/b/{resp0_x}/{JWT.sub}' }] },
+          {
+            endpoint: '/seq/{id}',
+            backend: [
+              { host: ['h'], url_pattern: '/a/{id}' },
+              { host: ['h'], url_pattern: '/b/{resp0_x}/{JWT.sub}' },
+            ],
+          },
         ],
       },
       'c',
@@ -143,7 +173,10 @@ describe('config loading', () => {
   });
 
   it('matches url_pattern placeholders like KrakenD: {Id} and {id} are the same parameter', () => {
-    const { config } = loadConfigValue({ version: 3, endpoints: [{ endpoint: '/u/{id}', backend: [{ host: ['h'], url_pattern: '/users/{Id}' }] }] }, 'c');
+    const { config } = loadConfigValue(
+      { version: 3, endpoints: [{ endpoint: '/u/{id}', backend: [{ host: ['h'], url_pattern: '/users/{Id}' }] }] },
+      'c',
+    );
     assert.equal(config.endpoints[0]?.backends[0]?.urlPattern, '/users/{Id}');
   });
 
@@ -154,7 +187,10 @@ describe('config loading', () => {
         '@comment': 'root comment',
         $schema: 'https://www.krakend.io/schema/krakend.json',
         plugin: { pattern: '.so', folder: './plugins' },
-        extra_config: { 'telemetry/logging': { level: 'INFO' }, router: { health_path: '/healthz', logger_skip_paths: ['/x'] } },
+        extra_config: {
+          'telemetry/logging': { level: 'INFO' },
+          router: { health_path: '/healthz', logger_skip_paths: ['/x'] },
+        },
         endpoints: [
           {
             endpoint: '/a',
@@ -184,14 +220,29 @@ describe('config loading', () => {
   });
 
   it('renames legacy github_com namespaces to their current names', () => {
-    const { warnings, config } = loadConfigValue({ ...minimal, extra_config: { 'github_com/devopsfaith/krakend-metrics': { collection_time: '30s' }, 'github_com/devopsfaith/krakend-gologging': {} } }, 'c');
+    const { warnings, config } = loadConfigValue(
+      {
+        ...minimal,
+        extra_config: {
+          'github_com/devopsfaith/krakend-metrics': { collection_time: '30s' },
+          'github_com/devopsfaith/krakend-gologging': {},
+        },
+      },
+      'c',
+    );
     assert.equal(config.stats?.collectionMs, 30_000, 'the legacy name configures telemetry/metrics');
     assert.match(warnings[0] ?? '', /extra_config\["telemetry\/logging"\]/);
   });
 
   it('uses router.health_path and router.disable_health', () => {
-    assert.equal(loadConfigValue({ ...minimal, extra_config: { router: { health_path: '/healthz' } } }, 'c').config.healthPath, '/healthz');
-    assert.equal(loadConfigValue({ ...minimal, extra_config: { router: { disable_health: true } } }, 'c').config.healthPath, undefined);
+    assert.equal(
+      loadConfigValue({ ...minimal, extra_config: { router: { health_path: '/healthz' } } }, 'c').config.healthPath,
+      '/healthz',
+    );
+    assert.equal(
+      loadConfigValue({ ...minimal, extra_config: { router: { disable_health: true } } }, 'c').config.healthPath,
+      undefined,
+    );
   });
 
   it('tells the line and column of a JSON syntax error', () => {
@@ -208,7 +259,11 @@ describe('config loading', () => {
       } catch (err) {
         assert.ok(err instanceof ConfigError);
         assert.equal(err.code, 'TG_ERR_CONFIG_SYNTAX');
-        assert.equal(err.issues[0]?.path, `line ${line}, column ${column}`, `${JSON.stringify(text)}: ${err.issues[0]?.message}`);
+        assert.equal(
+          err.issues[0]?.path,
+          `line ${line}, column ${column}`,
+          `${JSON.stringify(text)}: ${err.issues[0]?.message}`,
+        );
       }
     }
   });
@@ -216,14 +271,26 @@ describe('config loading', () => {
   it('loads YAML by extension, with positions for its syntax errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-yaml-'));
     const good = join(dir, 'k.yaml');
-    writeFileSync(good, 'version: 3\nendpoints:\n  - endpoint: /a\n    backend:\n      - host: ["http://h"]\n        url_pattern: /a\n');
+    writeFileSync(
+      good,
+      'version: 3\nendpoints:\n  - endpoint: /a\n    backend:\n      - host: ["http://h"]\n        url_pattern: /a\n',
+    );
     assert.equal(loadConfigFile(good).config.endpoints[0]?.path, '/a');
     const bad = join(dir, 'bad.yml');
     writeFileSync(bad, 'version: 3\nendpoints: [\n  - a\n');
-    assert.throws(() => loadConfigFile(bad), (err: unknown) => err instanceof ConfigError && err.code === 'TG_ERR_CONFIG_SYNTAX' && /^line \d+, column \d+$/.test(err.issues[0]?.path ?? ''));
+    assert.throws(
+      () => loadConfigFile(bad),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.code === 'TG_ERR_CONFIG_SYNTAX' &&
+        /^line \d+, column \d+$/.test(err.issues[0]?.path ?? ''),
+    );
     // A YAML error names the offending line, shows its text with a caret, and no dangling "at line …:".
     const indented = join(dir, 'indent.yaml');
-    writeFileSync(indented, 'version: 3\nendpoints:\n  - endpoint: /a\n    backend:\n      - url_pattern: /a\n    extra: {a: 1\n  bad: x\n');
+    writeFileSync(
+      indented,
+      'version: 3\nendpoints:\n  - endpoint: /a\n    backend:\n      - url_pattern: /a\n    extra: {a: 1\n  bad: x\n',
+    );
     assert.throws(
       () => loadConfigFile(indented),
       (err: unknown) => {
@@ -245,10 +312,21 @@ describe('config loading', () => {
   });
 
   it('reports an unreadable file and unreadable TLS key files', () => {
-    assert.throws(() => loadConfigFile('/nonexistent/krakend.json'), (err: unknown) => err instanceof ConfigError && err.code === 'TG_ERR_CONFIG_READ');
-    const issues = issuesOf({ ...minimal, tls: { public_key: '/nonexistent/cert.pem', private_key: '/nonexistent/key.pem' } });
-    assert.deepEqual(issues, ['tls.public_key: cannot read "/nonexistent/cert.pem": ENOENT', 'tls.private_key: cannot read "/nonexistent/key.pem": ENOENT']);
-    assert.deepEqual(issuesOf({ ...minimal, tls: { min_version: 'TLS12' } }), ['tls: needs public_key and private_key (or keys[]), or "disabled": true']);
+    assert.throws(
+      () => loadConfigFile('/nonexistent/krakend.json'),
+      (err: unknown) => err instanceof ConfigError && err.code === 'TG_ERR_CONFIG_READ',
+    );
+    const issues = issuesOf({
+      ...minimal,
+      tls: { public_key: '/nonexistent/cert.pem', private_key: '/nonexistent/key.pem' },
+    });
+    assert.deepEqual(issues, [
+      'tls.public_key: cannot read "/nonexistent/cert.pem": ENOENT',
+      'tls.private_key: cannot read "/nonexistent/key.pem": ENOENT',
+    ]);
+    assert.deepEqual(issuesOf({ ...minimal, tls: { min_version: 'TLS12' } }), [
+      'tls: needs public_key and private_key (or keys[]), or "disabled": true',
+    ]);
   });
 
   it('rejects a config that is not an object', () => {

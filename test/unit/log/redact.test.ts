@@ -7,8 +7,14 @@ describe('Redactor', () => {
   const r = redactorFor({ identifier: 'Client_Key', strategy: 'query_string' });
 
   it('replaces the values of secret query parameters, case-insensitively, and keeps everything else', () => {
-    assert.equal(r.url('/a?x=1&client_key=s3&API_KEY=k&Sig=z&X-Amz-Signature=q&y=2'), '/a?x=1&client_key=REDACTED&API_KEY=REDACTED&Sig=REDACTED&X-Amz-Signature=REDACTED&y=2');
-    assert.equal(r.url('http://h:1/p?token=a=b&token=c#frag?token=d'), 'http://h:1/p?token=REDACTED&token=REDACTED#frag?token=d');
+    assert.equal(
+      r.url('/a?x=1&client_key=s3&API_KEY=k&Sig=z&X-Amz-Signature=q&y=2'),
+      '/a?x=1&client_key=REDACTED&API_KEY=REDACTED&Sig=REDACTED&X-Amz-Signature=REDACTED&y=2',
+    );
+    assert.equal(
+      r.url('http://h:1/p?token=a=b&token=c#frag?token=d'),
+      'http://h:1/p?token=REDACTED&token=REDACTED#frag?token=d',
+    );
     assert.equal(r.query('access_token=t&keyboard=1&monkey=2&key'), 'access_token=REDACTED&keyboard=1&monkey=2&key');
   });
 
@@ -28,7 +34,8 @@ describe('Redactor', () => {
     assert.equal(header.isSecretHeader('x-tenant-key'), true);
     assert.equal(header.query('x-tenant-key=v'), 'x-tenant-key=v');
     assert.equal(r.isSecretHeader('client_key'), false);
-    for (const h of ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']) assert.equal(new Redactor().headerValue(h, 'v'), REDACTED, h);
+    for (const h of ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'])
+      assert.equal(new Redactor().headerValue(h, 'v'), REDACTED, h);
     assert.equal(new Redactor().headerValue('accept', 'v'), 'v');
   });
 

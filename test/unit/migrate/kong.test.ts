@@ -48,7 +48,13 @@ describe('migrate --from kong', () => {
     assert.equal(config.version, 3);
     assert.equal(config.port, 8000, "Kong's proxy port");
     const eps = endpoints(config);
-    assert.deepEqual(eps.map(brief), ['GET /users', 'POST /users', 'DELETE /admin/users', 'GET /orders', ...['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map((m) => `${m} /status`)]);
+    assert.deepEqual(eps.map(brief), [
+      'GET /users',
+      'POST /users',
+      'DELETE /admin/users',
+      'GET /orders',
+      ...['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map((m) => `${m} /status`),
+    ]);
     const users = eps[0] as Obj;
     assert.deepEqual(users, {
       endpoint: '/users',
@@ -65,7 +71,13 @@ describe('migrate --from kong', () => {
           extra_config: {
             'backend/healthcheck': {
               upstream: 'users-upstream',
-              active: { http_path: '/health', interval: 5, timeout: 2, healthy: { successes: 2 }, unhealthy: { http_failures: 3, tcp_failures: 2, timeouts: 2 } },
+              active: {
+                http_path: '/health',
+                interval: 5,
+                timeout: 2,
+                healthy: { successes: 2 },
+                unhealthy: { http_failures: 3, tcp_failures: 2, timeouts: 2 },
+              },
               passive: { unhealthy: { http_failures: 5, tcp_failures: 2, timeouts: 3 } },
             },
           },
@@ -74,16 +86,37 @@ describe('migrate --from kong', () => {
       extra_config: { 'telemetry/kong-prometheus': { service: 'users-svc', route: 'users' }, 'auth/api-keys': {} },
     });
     const admin = eps[2] as Obj;
-    assert.equal(backendOf(admin).url_pattern, '/api/v1/admin/users', 'strip_path: false appends the request path to the service path');
+    assert.equal(
+      backendOf(admin).url_pattern,
+      '/api/v1/admin/users',
+      'strip_path: false appends the request path to the service path',
+    );
     assert.deepEqual(extraOf(admin)['telemetry/kong-prometheus'], { service: 'users-svc', route: 'users-admin' });
     const orders = eps[3] as Obj;
     assert.deepEqual(backendOf(orders), { host: ['http://10.0.0.7:8080'], url_pattern: '/orders', encoding: 'no-op' });
     assert.equal(orders.timeout, '60s', "Kong's default read_timeout");
-    assert.deepEqual(extraOf(orders), { 'telemetry/kong-prometheus': { service: 'orders-svc', route: 'orders' } }, 'key-auth is scoped to users-svc only');
+    assert.deepEqual(
+      extraOf(orders),
+      { 'telemetry/kong-prometheus': { service: 'orders-svc', route: 'orders' } },
+      'key-auth is scoped to users-svc only',
+    );
     assert.deepEqual(extraOf(eps[4] as Obj)['telemetry/kong-prometheus'], { service: 'orders-svc', route: 'status' });
     const extra = config.extra_config as Obj;
-    assert.deepEqual(extra['telemetry/kong-prometheus'], { per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true });
-    assert.deepEqual(extra['auth/api-keys'], { keys: [{ key: 'acme-secret-key', consumer: 'acme' }, { key: 'globex-secret-key', consumer: 'globex' }], identifier: 'apikey', strategy: 'header' });
+    assert.deepEqual(extra['telemetry/kong-prometheus'], {
+      per_consumer: true,
+      status_code_metrics: true,
+      latency_metrics: true,
+      bandwidth_metrics: true,
+      upstream_health_metrics: true,
+    });
+    assert.deepEqual(extra['auth/api-keys'], {
+      keys: [
+        { key: 'acme-secret-key', consumer: 'acme' },
+        { key: 'globex-secret-key', consumer: 'globex' },
+      ],
+      identifier: 'apikey',
+      strategy: 'header',
+    });
   });
 
   it('produces a configuration the gateway loads, with the labels the Kong view will use', () => {
@@ -97,7 +130,10 @@ describe('migrate --from kong', () => {
     assert.equal(users?.timeoutMs, 5000);
     assert.ok(users?.auth !== undefined, 'the key-auth route requires a key');
     assert.equal(config.endpoints[3]?.auth, undefined);
-    assert.deepEqual([...(config.apiKeys?.keys.values() ?? [])].map((c) => c.name), ['acme', 'globex']);
+    assert.deepEqual(
+      [...(config.apiKeys?.keys.values() ?? [])].map((c) => c.name),
+      ['acme', 'globex'],
+    );
     assert.equal(config.kong?.perConsumer, true);
     assert.equal(config.kong?.upstreamHealthMetrics, true);
   });
@@ -105,15 +141,28 @@ describe('migrate --from kong', () => {
   it('notes, one line each, what the fixture loses', () => {
     const { notes } = migrateKong(FIXTURE);
     assert.match(noteAt(notes, 'services[0].retries'), /does not retry/);
-    assert.match(noteAt(notes, 'services[0].routes[0].paths[0]'), /"\/users" is matched exactly: Kong also matched every path below it \("\/users\/…"\)/);
+    assert.match(
+      noteAt(notes, 'services[0].routes[0].paths[0]'),
+      /"\/users" is matched exactly: Kong also matched every path below it \("\/users\/…"\)/,
+    );
     assert.match(noteAt(notes, 'services[0].routes[1].hosts'), /matches endpoints by path and method only/);
     assert.match(noteAt(notes, 'services[0].routes[1].paths[1]'), /a regex path is not carried over/);
-    assert.match(noteAt(notes, 'services[0].plugins[0].config.hide_credentials'), /^true: not carried over: the key is passed on to the backend/);
-    assert.match(noteAt(notes, 'services[0].plugins[0].config.key_in_query'), /reads the key from one place, the "apikey" header/);
+    assert.match(
+      noteAt(notes, 'services[0].plugins[0].config.hide_credentials'),
+      /^true: not carried over: the key is passed on to the backend/,
+    );
+    assert.match(
+      noteAt(notes, 'services[0].plugins[0].config.key_in_query'),
+      /reads the key from one place, the "apikey" header/,
+    );
     assert.match(noteAt(notes, 'services[1].plugins[0]'), /"rate-limiting" \(service "orders-svc"\): not carried over/);
     assert.match(noteAt(notes, 'services[2].url'), /^grpc: the service and its routes are not carried over/);
     assert.match(noteAt(notes, 'upstreams[0].targets[2].weight'), /disabled in Kong, so it is left out/);
-    assert.equal(notes.filter((n) => n.path.startsWith('services[2].routes')).length, 0, 'the routes of a skipped service add nothing');
+    assert.equal(
+      notes.filter((n) => n.path.startsWith('services[2].routes')).length,
+      0,
+      'the routes of a skipped service add nothing',
+    );
     assert.equal(notes.length, 12, JSON.stringify(notes, null, 1));
   });
 
@@ -123,17 +172,31 @@ describe('migrate --from kong', () => {
         services: [
           { name: 'a', url: 'https://api.example.com', routes: [{ name: 'ra', paths: ['/a'], methods: ['GET'] }] },
           { host: 'b.internal', routes: [{ name: 'rb', paths: ['/b'], methods: ['GET'] }] },
-          { name: 'c', protocol: 'https', host: '::1', port: 8443, path: '/v2/', routes: [{ name: 'rc', paths: ['/c'], methods: ['get'] }] },
+          {
+            name: 'c',
+            protocol: 'https',
+            host: '::1',
+            port: 8443,
+            path: '/v2/',
+            routes: [{ name: 'rc', paths: ['/c'], methods: ['get'] }],
+          },
         ],
       }),
     );
     const eps = endpoints(config);
-    assert.deepEqual(eps.map((e) => [brief(e), backendOf(e).host, backendOf(e).url_pattern]), [
-      ['GET /a', ['https://api.example.com:443'], '/'],
-      ['GET /b', ['http://b.internal:80'], '/'],
-      ['GET /c', ['https://[::1]:8443'], '/v2/'],
-    ]);
-    assert.deepEqual(extraOf(eps[1] as Obj)['telemetry/kong-prometheus'], { service: 'b.internal', route: 'rb' }, 'an unnamed service is labelled by its host, as Kong does');
+    assert.deepEqual(
+      eps.map((e) => [brief(e), backendOf(e).host, backendOf(e).url_pattern]),
+      [
+        ['GET /a', ['https://api.example.com:443'], '/'],
+        ['GET /b', ['http://b.internal:80'], '/'],
+        ['GET /c', ['https://[::1]:8443'], '/v2/'],
+      ],
+    );
+    assert.deepEqual(
+      extraOf(eps[1] as Obj)['telemetry/kong-prometheus'],
+      { service: 'b.internal', route: 'rb' },
+      'an unnamed service is labelled by its host, as Kong does',
+    );
     loadConfigValue(config, 'out.json');
   });
 
@@ -154,7 +217,14 @@ describe('migrate --from kong', () => {
             url: 'http://s:8080',
             routes: [
               { name: 'one', paths: ['/same', '/__health', '/50%25', '/{x}'], methods: ['GET', 'BREW'] },
-              { name: 'two', paths: ['/same'], methods: ['GET', 'POST'], headers: { 'x-v': ['2'] }, preserve_host: true, regex_priority: 0 },
+              {
+                name: 'two',
+                paths: ['/same'],
+                methods: ['GET', 'POST'],
+                headers: { 'x-v': ['2'] },
+                preserve_host: true,
+                regex_priority: 0,
+              },
               { name: 'nopath', hosts: ['a.example.com'] },
               { name: 'ws', protocols: ['ws'], paths: ['/ws'] },
               { paths: ['/anon'], methods: ['GET'], protocols: ['https'] },
@@ -169,10 +239,20 @@ describe('migrate --from kong', () => {
     assert.match(noteAt(notes, 'services[0].routes[0].paths[2]'), /cannot hold \*, \?, &, %, \{ or \}/);
     assert.match(noteAt(notes, 'services[0].routes[0].paths[3]'), /cannot hold/);
     assert.match(noteAt(notes, 'services[0].routes[0].methods[1]'), /"BREW": not carried over/);
-    assert.ok(notes.some((n) => n.path === 'services[0].routes[1].paths[0]' && /GET \/same is already served by services\[0\]\.routes\[0\]\.paths\[0\]/.test(n.message)));
+    assert.ok(
+      notes.some(
+        (n) =>
+          n.path === 'services[0].routes[1].paths[0]' &&
+          /GET \/same is already served by services\[0\]\.routes\[0\]\.paths\[0\]/.test(n.message),
+      ),
+    );
     assert.match(noteAt(notes, 'services[0].routes[1].headers'), /by path and method only/);
     assert.match(noteAt(notes, 'services[0].routes[1].preserve_host'), /X-Forwarded-Host/);
-    assert.equal(notes.filter((n) => n.path === 'services[0].routes[1].regex_priority').length, 0, "Kong's default is not a loss");
+    assert.equal(
+      notes.filter((n) => n.path === 'services[0].routes[1].regex_priority').length,
+      0,
+      "Kong's default is not a loss",
+    );
     assert.match(noteAt(notes, 'services[0].routes[2]'), /has no paths/);
     assert.match(noteAt(notes, 'services[0].routes[3].protocols'), /the route is not carried over/);
     assert.match(noteAt(notes, 'services[0].routes[4].protocols'), /one listener/);
@@ -185,7 +265,14 @@ describe('migrate --from kong', () => {
   it('prometheus: scoped or differing instances become one root setting, the union of their flags', () => {
     const { config, notes } = migrateKong(
       kong({
-        services: [{ name: 's', url: 'http://s', routes: [{ name: 'r', paths: ['/r'], methods: ['GET'] }], plugins: [{ name: 'prometheus', config: { status_code_metrics: true, ai_metrics: true } }] }],
+        services: [
+          {
+            name: 's',
+            url: 'http://s',
+            routes: [{ name: 'r', paths: ['/r'], methods: ['GET'] }],
+            plugins: [{ name: 'prometheus', config: { status_code_metrics: true, ai_metrics: true } }],
+          },
+        ],
         plugins: [
           { name: 'prometheus', route: 'r', config: { latency_metrics: true } },
           { name: 'prometheus', enabled: false, config: { bandwidth_metrics: true } },
@@ -194,8 +281,17 @@ describe('migrate --from kong', () => {
         consumers: [{ username: 'acme' }],
       }),
     );
-    assert.deepEqual((config.extra_config as Obj)['telemetry/kong-prometheus'], { per_consumer: false, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: false, upstream_health_metrics: false });
-    assert.match(noteAt(notes, 'services[0].plugins[0]'), /scoped to service "s": Tollgate records the Kong metrics of every endpoint/);
+    assert.deepEqual((config.extra_config as Obj)['telemetry/kong-prometheus'], {
+      per_consumer: false,
+      status_code_metrics: true,
+      latency_metrics: true,
+      bandwidth_metrics: false,
+      upstream_health_metrics: false,
+    });
+    assert.match(
+      noteAt(notes, 'services[0].plugins[0]'),
+      /scoped to service "s": Tollgate records the Kong metrics of every endpoint/,
+    );
     assert.match(noteAt(notes, 'services[0].plugins[0].config'), /latency_metrics differ between instances/);
     assert.match(noteAt(notes, 'services[0].plugins[0].config.ai_metrics'), /no such metrics/);
     assert.match(noteAt(notes, 'plugins[1].enabled'), /disabled "prometheus" instance/);
@@ -206,14 +302,23 @@ describe('migrate --from kong', () => {
     const { config, notes } = migrateKong(
       kong({
         services: [{ name: 's', url: 'http://s', routes: [{ name: 'r', paths: ['/r'], methods: ['GET'] }] }],
-        plugins: [{ name: 'key-auth', config: { key_names: ['token', 'apikey'], key_in_header: false, anonymous: 'guest' } }],
+        plugins: [
+          { name: 'key-auth', config: { key_names: ['token', 'apikey'], key_in_header: false, anonymous: 'guest' } },
+        ],
         consumers: [
           { username: 'acme', keyauth_credentials: [{ key: 'k1', ttl: 3600 }, {}] },
           { custom_id: 'legacy-42', keyauth_credentials: [{ key: 'k2' }] },
-          { username: 'dup', keyauth_credentials: [{ key: 'k1' }], basicauth_credentials: [{ username: 'x', password: 'y' }] },
+          {
+            username: 'dup',
+            keyauth_credentials: [{ key: 'k1' }],
+            basicauth_credentials: [{ username: 'x', password: 'y' }],
+          },
           { username: 'top' },
         ],
-        keyauth_credentials: [{ consumer: { username: 'top' }, key: 'k3' }, { consumer: 'top', key: 'k4' }],
+        keyauth_credentials: [
+          { consumer: { username: 'top' }, key: 'k3' },
+          { consumer: 'top', key: 'k4' },
+        ],
       }),
     );
     assert.deepEqual((config.extra_config as Obj)['auth/api-keys'], {
@@ -226,7 +331,11 @@ describe('migrate --from kong', () => {
       identifier: 'token',
       strategy: 'query_string',
     });
-    assert.deepEqual(extraOf(endpoints(config)[0] as Obj)['auth/api-keys'], {}, 'a global key-auth covers every endpoint');
+    assert.deepEqual(
+      extraOf(endpoints(config)[0] as Obj)['auth/api-keys'],
+      {},
+      'a global key-auth covers every endpoint',
+    );
     assert.match(noteAt(notes, 'plugins[0].config.key_names'), /only "token" is read/);
     assert.match(noteAt(notes, 'plugins[0].config.anonymous'), /without a valid key get 401/);
     assert.match(noteAt(notes, 'consumers[0].keyauth_credentials[0].ttl'), /do not expire/);
@@ -238,9 +347,28 @@ describe('migrate --from kong', () => {
 
   it('key-auth read from Authorization: noted, as Tollgate wants a Bearer token', () => {
     const { config, notes } = migrateKong(
-      kong({ services: [{ name: 's', url: 'http://s', routes: [{ name: 'r', paths: ['/r'], methods: ['GET'], plugins: [{ name: 'key-auth', config: { key_names: ['Authorization'], key_in_query: false } }] }] }] }),
+      kong({
+        services: [
+          {
+            name: 's',
+            url: 'http://s',
+            routes: [
+              {
+                name: 'r',
+                paths: ['/r'],
+                methods: ['GET'],
+                plugins: [{ name: 'key-auth', config: { key_names: ['Authorization'], key_in_query: false } }],
+              },
+            ],
+          },
+        ],
+      }),
     );
-    assert.deepEqual((config.extra_config as Obj)['auth/api-keys'], { keys: [], identifier: 'Authorization', strategy: 'header' });
+    assert.deepEqual((config.extra_config as Obj)['auth/api-keys'], {
+      keys: [],
+      identifier: 'Authorization',
+      strategy: 'header',
+    });
     assert.match(noteAt(notes, 'services[0].routes[0].plugins[0].config.key_names'), /Bearer <key>/);
     assert.match(noteAt(notes, 'services[0].routes[0].plugins[0]'), /every endpoint it covers answers 401/);
   });
@@ -259,7 +387,12 @@ describe('migrate --from kong', () => {
             algorithm: 'least-connections',
             healthchecks: {
               threshold: 50,
-              active: { type: 'tcp', concurrency: 5, healthy: { interval: 0, successes: 1 }, unhealthy: { interval: 3, tcp_failures: 1, http_statuses: [500, 503] } },
+              active: {
+                type: 'tcp',
+                concurrency: 5,
+                healthy: { interval: 0, successes: 1 },
+                unhealthy: { interval: 3, tcp_failures: 1, http_statuses: [500, 503] },
+              },
               passive: { type: 'tcp', healthy: { successes: 4, http_statuses: [200] } },
             },
           },
@@ -285,7 +418,10 @@ describe('migrate --from kong', () => {
     assert.match(noteAt(notes, 'upstreams[0].healthchecks.threshold'), /503 only when no target is healthy/);
     assert.match(noteAt(notes, 'upstreams[0].healthchecks.active.type'), /HTTP\(S\) GET requests only/);
     assert.match(noteAt(notes, 'upstreams[0].healthchecks.active.concurrency'), /not carried over/);
-    assert.match(noteAt(notes, 'upstreams[0].healthchecks.active.healthy.interval'), /Kong probed only unhealthy targets/);
+    assert.match(
+      noteAt(notes, 'upstreams[0].healthchecks.active.healthy.interval'),
+      /Kong probed only unhealthy targets/,
+    );
     assert.match(noteAt(notes, 'upstreams[0].healthchecks.passive.type'), /HTTP outcomes/);
     assert.match(noteAt(notes, 'services[2]'), /upstream "empty" has no enabled target/);
     const loaded = loadConfigValue(config, 'out.json').config;
@@ -294,7 +430,13 @@ describe('migrate --from kong', () => {
   });
 
   it('notes top-level entities and plugins Tollgate has no equivalent for', () => {
-    const { notes } = migrateKong(kong({ certificates: [{ cert: 'x', key: 'y' }], vaults: [], plugins: [{ name: 'cors', config: { origins: ['*'] } }] }));
+    const { notes } = migrateKong(
+      kong({
+        certificates: [{ cert: 'x', key: 'y' }],
+        vaults: [],
+        plugins: [{ name: 'cors', config: { origins: ['*'] } }],
+      }),
+    );
     assert.match(noteAt(notes, 'certificates'), /no equivalent/);
     assert.match(noteAt(notes, 'vaults'), /no equivalent/);
     assert.match(noteAt(notes, 'plugins[0]'), /"cors" \(global\): not carried over/);
@@ -302,12 +444,21 @@ describe('migrate --from kong', () => {
   });
 
   it('rejects a file that is not Kong declarative config, naming every problem and its path', () => {
-    assert.deepEqual(inputIssues(['x']), ['(root): must be a Kong declarative configuration (an object with "_format_version")']);
-    assert.deepEqual(inputIssues({ services: [] }), ['_format_version: is missing: not a Kong declarative configuration']);
+    assert.deepEqual(inputIssues(['x']), [
+      '(root): must be a Kong declarative configuration (an object with "_format_version")',
+    ]);
+    assert.deepEqual(inputIssues({ services: [] }), [
+      '_format_version: is missing: not a Kong declarative configuration',
+    ]);
     assert.deepEqual(
       inputIssues(
         kong({
-          services: [{ name: 'a' }, { name: 'b', url: 'not a url' }, { name: 'c', host: 'c', port: 70000, path: 'rel' }, 'x'],
+          services: [
+            { name: 'a' },
+            { name: 'b', url: 'not a url' },
+            { name: 'c', host: 'c', port: 70000, path: 'rel' },
+            'x',
+          ],
           routes: [{ name: 'r', service: 'ghost', paths: ['/r'] }],
           upstreams: [{ targets: [] }, { name: 'u', targets: [{ target: 'h:1:2' }, { target: 'h', weight: -1 }] }],
           plugins: [{ config: {} }, { name: 'key-auth', route: 'nope' }],

@@ -42,7 +42,16 @@ const SEED = {
     'telemetry/opencensus': {
       sample_rate: 100,
       reporting_period: 0,
-      exporters: { prometheus: { port: 9091, namespace: 'krakend', tag_host: false, tag_path: true, tag_method: true, tag_statuscode: false } },
+      exporters: {
+        prometheus: {
+          port: 9091,
+          namespace: 'krakend',
+          tag_host: false,
+          tag_path: true,
+          tag_method: true,
+          tag_statuscode: false,
+        },
+      },
     },
   },
 };
@@ -54,14 +63,22 @@ describe('migrate --from opencensus', () => {
     assert.deepEqual(Object.keys(extra), ['telemetry/opentelemetry']);
     // rename namespace, delete sample_rate, reporting_period → metric_reporting_period,
     // prometheus object → array, namespace → name, tag_* deleted
-    assert.deepEqual(otelOf(config), { metric_reporting_period: 0, exporters: { prometheus: [{ name: 'krakend', port: 9091 }] } });
-    for (const tag of ['tag_host', 'tag_path', 'tag_method', 'tag_statuscode']) assert.match(noteAt(notes, `${NS}.exporters.prometheus.${tag}`), /^dropped/);
+    assert.deepEqual(otelOf(config), {
+      metric_reporting_period: 0,
+      exporters: { prometheus: [{ name: 'krakend', port: 9091 }] },
+    });
+    for (const tag of ['tag_host', 'tag_path', 'tag_method', 'tag_statuscode'])
+      assert.match(noteAt(notes, `${NS}.exporters.prometheus.${tag}`), /^dropped/);
     assert.match(noteAt(notes, `${NS}.sample_rate`), /dropped: no exporter that sends traces/);
     const { config: loaded, warnings } = loadConfigValue(config, 'out.json');
     assert.deepEqual(warnings, []);
     assert.equal(loaded.otel?.prometheus[0]?.name, 'krakend');
     assert.equal(loaded.otel?.prometheus[0]?.port, 9091);
-    assert.equal(loaded.otel?.metricReportingPeriodS, 30, 'a period of 0 means the default, in OpenCensus and in OpenTelemetry');
+    assert.equal(
+      loaded.otel?.metricReportingPeriodS,
+      30,
+      'a period of 0 means the default, in OpenCensus and in OpenTelemetry',
+    );
   });
 
   it('does not change its input', () => {
@@ -79,7 +96,11 @@ describe('migrate --from opencensus', () => {
         'security/cors': { allow_origins: ['*'] },
       },
     });
-    assert.deepEqual(Object.keys(config.extra_config as Obj), ['telemetry/logging', 'telemetry/opentelemetry', 'security/cors']);
+    assert.deepEqual(Object.keys(config.extra_config as Obj), [
+      'telemetry/logging',
+      'telemetry/opentelemetry',
+      'security/cors',
+    ]);
     assert.deepEqual(otelOf(config).exporters, { prometheus: [{ name: 'prometheus', port: 9091 }] });
     assert.ok(notes.every((n) => n.path.startsWith('extra_config["github_com/devopsfaith/krakend-opencensus"]')));
   });
@@ -92,7 +113,15 @@ describe('migrate --from opencensus', () => {
           sample_rate: 20,
           reporting_period: 5,
           exporters: {
-            datadog: { tags: ['gw'], global_tags: { env: 'prod' }, disable_count_per_buckets: true, trace_address: 'ddagent:8126', stats_address: 'ddagent:8125', namespace: 'krakend', service: 'gateway' },
+            datadog: {
+              tags: ['gw'],
+              global_tags: { env: 'prod' },
+              disable_count_per_buckets: true,
+              trace_address: 'ddagent:8126',
+              stats_address: 'ddagent:8125',
+              namespace: 'krakend',
+              service: 'gateway',
+            },
           },
         },
       },
@@ -103,8 +132,10 @@ describe('migrate --from opencensus', () => {
       trace_sample_rate: 0.2,
       exporters: { otlp: [{ name: 'krakend', host: 'ddagent', port: 4317 }] },
     });
-    for (const k of ['tags', 'global_tags', 'disable_count_per_buckets']) assert.match(noteAt(notes, `${NS}.exporters.datadog.${k}`), /no OTLP equivalent/);
-    for (const k of ['trace_address', 'stats_address']) assert.match(noteAt(notes, `${NS}.exporters.datadog.${k}`), /OTLP receiver \(port 4317\)/);
+    for (const k of ['tags', 'global_tags', 'disable_count_per_buckets'])
+      assert.match(noteAt(notes, `${NS}.exporters.datadog.${k}`), /no OTLP equivalent/);
+    for (const k of ['trace_address', 'stats_address'])
+      assert.match(noteAt(notes, `${NS}.exporters.datadog.${k}`), /OTLP receiver \(port 4317\)/);
     assert.match(noteAt(notes, `${NS}.sample_rate`), /"trace_sample_rate": 0\.2/);
     const loaded = loadConfigValue(config, 'out.json').config;
     assert.equal(loaded.otel?.traceSampleRate, 0.2);
@@ -121,7 +152,14 @@ describe('migrate --from opencensus', () => {
           exporters: {
             prometheus: { port: 9091, namespace: 'krakend' },
             jaeger: { agent_endpoint: 'jaeger:6831', service_name: 'krakend-gw', buffer_max_count: 100 },
-            ocagent: { address: 'otel-collector:55678', service_name: 'other-name', headers: { 'x-tenant': 'a' }, insecure: true, reconnection: '2s', enable_compression: true },
+            ocagent: {
+              address: 'otel-collector:55678',
+              service_name: 'other-name',
+              headers: { 'x-tenant': 'a' },
+              insecure: true,
+              reconnection: '2s',
+              enable_compression: true,
+            },
             datadog: { namespace: 'krakend', trace_address: 'localhost:8126' },
             zipkin: { collector_url: 'http://zipkin:9411/api/v2/spans', service_name: 'krakend' },
             xray: { region: 'eu-west-1', version: 'KrakenD-opencensus' },
@@ -144,22 +182,51 @@ describe('migrate --from opencensus', () => {
       ],
     });
     assert.match(noteAt(notes, `${NS}.exporters.jaeger.buffer_max_count`), /dropped/);
-    assert.match(noteAt(notes, `${NS}.exporters.ocagent.service_name`), /"other-name" not carried over: OpenTelemetry has one service_name/);
-    for (const k of ['reconnection', 'enable_compression']) assert.match(noteAt(notes, `${NS}.exporters.ocagent.${k}`), /dropped/);
-    for (const k of ['zipkin', 'xray', 'stackdriver', 'logger', 'newrelic']) assert.match(noteAt(notes, `${NS}.exporters.${k}`), /^not carried over: /);
+    assert.match(
+      noteAt(notes, `${NS}.exporters.ocagent.service_name`),
+      /"other-name" not carried over: OpenTelemetry has one service_name/,
+    );
+    for (const k of ['reconnection', 'enable_compression'])
+      assert.match(noteAt(notes, `${NS}.exporters.ocagent.${k}`), /dropped/);
+    for (const k of ['zipkin', 'xray', 'stackdriver', 'logger', 'newrelic'])
+      assert.match(noteAt(notes, `${NS}.exporters.${k}`), /^not carried over: /);
     assert.match(noteAt(notes, `${NS}.exporters.zipkin`), /OpenTelemetry Collector with a zipkin exporter/);
-    assert.ok(notes.some((n) => n.path === `${NS}.exporters` && /"krakend" is used twice: the second one is named "krakend_2"/.test(n.message)));
+    assert.ok(
+      notes.some(
+        (n) =>
+          n.path === `${NS}.exporters` &&
+          /"krakend" is used twice: the second one is named "krakend_2"/.test(n.message),
+      ),
+    );
     loadConfigValue(config, 'out.json');
   });
 
   it('an ocagent without "insecure" dialed TLS: the OTLP host says https://', () => {
-    const { config } = migrateOpencensus({ version: 3, extra_config: { 'telemetry/opencensus': { sample_rate: 50, exporters: { ocagent: { address: 'collector:55678', service_name: 'gw' } } } } });
-    assert.deepEqual((otelOf(config).exporters as Obj).otlp, [{ name: 'ocagent', host: 'https://collector', port: 4317 }]);
+    const { config } = migrateOpencensus({
+      version: 3,
+      extra_config: {
+        'telemetry/opencensus': {
+          sample_rate: 50,
+          exporters: { ocagent: { address: 'collector:55678', service_name: 'gw' } },
+        },
+      },
+    });
+    assert.deepEqual((otelOf(config).exporters as Obj).otlp, [
+      { name: 'ocagent', host: 'https://collector', port: 4317 },
+    ]);
   });
 
   it('sample_rate 0 (OpenCensus never sampled): the migrated trace exporters keep traces off', () => {
     for (const sampling of [{ sample_rate: 0 }, {}]) {
-      const { config, notes } = migrateOpencensus({ version: 3, extra_config: { 'telemetry/opencensus': { ...sampling, exporters: { datadog: { namespace: 'dd' }, jaeger: { endpoint: 'http://jaeger:14268/api/traces' } } } } });
+      const { config, notes } = migrateOpencensus({
+        version: 3,
+        extra_config: {
+          'telemetry/opencensus': {
+            ...sampling,
+            exporters: { datadog: { namespace: 'dd' }, jaeger: { endpoint: 'http://jaeger:14268/api/traces' } },
+          },
+        },
+      });
       const otel = otelOf(config);
       assert.equal(otel.trace_sample_rate, undefined);
       assert.deepEqual((otel.exporters as Obj).otlp, [
@@ -171,11 +238,32 @@ describe('migrate --from opencensus', () => {
   });
 
   it('enabled_layers: absent = all on; present = only the layers set to true, as krakend-opencensus reads it', () => {
-    const layersOf = (enabled: unknown): unknown => otelOf(migrateOpencensus({ version: 3, extra_config: { 'telemetry/opencensus': { ...(enabled === undefined ? {} : { enabled_layers: enabled }), exporters: { prometheus: { port: 9091 } } } } }).config).layers;
+    const layersOf = (enabled: unknown): unknown =>
+      otelOf(
+        migrateOpencensus({
+          version: 3,
+          extra_config: {
+            'telemetry/opencensus': {
+              ...(enabled === undefined ? {} : { enabled_layers: enabled }),
+              exporters: { prometheus: { port: 9091 } },
+            },
+          },
+        }).config,
+      ).layers;
     assert.equal(layersOf(undefined), undefined);
     assert.equal(layersOf({ router: true, pipe: true, backend: true }), undefined);
-    assert.deepEqual(layersOf({ router: true, backend: true }), { proxy: { disable_metrics: true, disable_traces: true } });
-    const off = migrateOpencensus({ version: 3, extra_config: { 'telemetry/opencensus': { enabled_layers: { router: false, pipe: false, backend: false }, exporters: { prometheus: { port: 9091 } } } } }).config;
+    assert.deepEqual(layersOf({ router: true, backend: true }), {
+      proxy: { disable_metrics: true, disable_traces: true },
+    });
+    const off = migrateOpencensus({
+      version: 3,
+      extra_config: {
+        'telemetry/opencensus': {
+          enabled_layers: { router: false, pipe: false, backend: false },
+          exporters: { prometheus: { port: 9091 } },
+        },
+      },
+    }).config;
     assert.deepEqual(otelOf(off).layers, {
       global: { disable_metrics: true, disable_traces: true },
       proxy: { disable_metrics: true, disable_traces: true },
@@ -185,7 +273,15 @@ describe('migrate --from opencensus', () => {
     const otel = loadConfigValue(off, 'out.json').config.otel;
     assert.equal(otel?.global.disableMetrics, true);
     assert.equal(otel?.proxy.disableTraces, true);
-    assert.deepEqual([otel?.backend.metrics.disableStage, otel?.backend.metrics.roundTrip, otel?.backend.metrics.readPayload, otel?.backend.traces.detailedConnection], [true, false, false, false]);
+    assert.deepEqual(
+      [
+        otel?.backend.metrics.disableStage,
+        otel?.backend.metrics.roundTrip,
+        otel?.backend.metrics.readPayload,
+        otel?.backend.traces.detailedConnection,
+      ],
+      [true, false, false, false],
+    );
   });
 
   it('removes endpoint- and backend-level path_aggregation, noting each one', () => {
@@ -193,27 +289,68 @@ describe('migrate --from opencensus', () => {
       ...SEED,
       host: ['http://127.0.0.1:9'],
       endpoints: [
-        { endpoint: '/a/{id}', extra_config: { 'telemetry/opencensus': { path_aggregation: 'lastparam' }, 'qos/ratelimit/router': { max_rate: 5 } }, backend: [{ url_pattern: '/a', extra_config: { 'github_com/devopsfaith/krakend-opencensus': {} } }] },
-        { endpoint: '/b', extra_config: { 'telemetry/opencensus': { path_aggregation: 'pattern' } }, backend: [{ url_pattern: '/b' }] },
+        {
+          endpoint: '/a/{id}',
+          extra_config: {
+            'telemetry/opencensus': { path_aggregation: 'lastparam' },
+            'qos/ratelimit/router': { max_rate: 5 },
+          },
+          backend: [{ url_pattern: '/a', extra_config: { 'github_com/devopsfaith/krakend-opencensus': {} } }],
+        },
+        {
+          endpoint: '/b',
+          extra_config: { 'telemetry/opencensus': { path_aggregation: 'pattern' } },
+          backend: [{ url_pattern: '/b' }],
+        },
       ],
     });
     const eps = config.endpoints as Obj[];
     assert.deepEqual(eps[0]?.extra_config, { 'qos/ratelimit/router': { max_rate: 5 } });
     assert.equal((eps[0]?.backend as Obj[])[0]?.extra_config, undefined);
     assert.equal(eps[1]?.extra_config, undefined);
-    assert.match(noteAt(notes, 'endpoints[0].extra_config["telemetry/opencensus"]'), /"path_aggregation": "lastparam" has no equivalent/);
-    assert.match(noteAt(notes, 'endpoints[0].backend[0].extra_config["github_com/devopsfaith/krakend-opencensus"]'), /as "path_aggregation": "pattern" did/);
-    assert.match(noteAt(notes, 'endpoints[1].extra_config["telemetry/opencensus"]'), /always labels by the route pattern/);
+    assert.match(
+      noteAt(notes, 'endpoints[0].extra_config["telemetry/opencensus"]'),
+      /"path_aggregation": "lastparam" has no equivalent/,
+    );
+    assert.match(
+      noteAt(notes, 'endpoints[0].backend[0].extra_config["github_com/devopsfaith/krakend-opencensus"]'),
+      /as "path_aggregation": "pattern" did/,
+    );
+    assert.match(
+      noteAt(notes, 'endpoints[1].extra_config["telemetry/opencensus"]'),
+      /always labels by the route pattern/,
+    );
   });
 
   it('keeps an InfluxDB destination through telemetry/influx, collected as often as OpenCensus reported', () => {
     const { config, notes } = migrateOpencensus({
       version: 3,
-      extra_config: { 'telemetry/opencensus': { reporting_period: 15, exporters: { influxdb: { address: 'http://influxdb:8086', db: 'krakend', username: 'u', password: 'p', timeout: '1s', buffer_size: 100 } } } },
+      extra_config: {
+        'telemetry/opencensus': {
+          reporting_period: 15,
+          exporters: {
+            influxdb: {
+              address: 'http://influxdb:8086',
+              db: 'krakend',
+              username: 'u',
+              password: 'p',
+              timeout: '1s',
+              buffer_size: 100,
+            },
+          },
+        },
+      },
     });
     const extra = config.extra_config as Obj;
     assert.equal(extra['telemetry/opentelemetry'], undefined, 'no OpenTelemetry exporter, so no namespace');
-    assert.deepEqual(extra['telemetry/influx'], { address: 'http://influxdb:8086', ttl: '15s', db: 'krakend', username: 'u', password: 'p', buffer_size: 100 });
+    assert.deepEqual(extra['telemetry/influx'], {
+      address: 'http://influxdb:8086',
+      ttl: '15s',
+      db: 'krakend',
+      username: 'u',
+      password: 'p',
+      buffer_size: 100,
+    });
     assert.deepEqual(extra['telemetry/metrics'], { collection_time: '15s', endpoint_disabled: true });
     assert.match(noteAt(notes, `${NS}.exporters.influxdb.timeout`), /dropped/);
     assert.match(noteAt(notes, NS), /no "telemetry\/opentelemetry" is written/);
@@ -233,21 +370,49 @@ describe('migrate --from opencensus', () => {
       layers: { proxy: { disable_metrics: true, disable_traces: true } },
     });
     assert.match(noteAt(notes, `${NS}.enabled_layers.pipe`), /not set: OpenCensus left the pipe layer off/);
-    assert.equal(loadConfigValue(config, 'out.json', { allowUnenforced: true }).config.otel?.otlp[0]?.disableMetrics, true);
+    assert.equal(
+      loadConfigValue(config, 'out.json', { allowUnenforced: true }).config.otel?.otlp[0]?.disableMetrics,
+      true,
+    );
   });
 
   it('rejects what it cannot migrate, naming every problem and its path', () => {
     assert.deepEqual(inputIssues({ version: 2 }), ['version: must be a KrakenD v3 configuration ("version": 3)']);
-    assert.deepEqual(inputIssues({ version: 3, endpoints: [] }), ['extra_config: has no "telemetry/opencensus" (or "github_com/devopsfaith/krakend-opencensus") namespace: nothing to migrate']);
-    assert.deepEqual(inputIssues({ version: 3, extra_config: { 'telemetry/opencensus': { exporters: { prometheus: { port: 9091 } } }, 'telemetry/opentelemetry': { exporters: {} } } }), [
-      'extra_config["telemetry/opentelemetry"]: is already present: merge the telemetry/opencensus settings into it by hand, or remove one of the two',
+    assert.deepEqual(inputIssues({ version: 3, endpoints: [] }), [
+      'extra_config: has no "telemetry/opencensus" (or "github_com/devopsfaith/krakend-opencensus") namespace: nothing to migrate',
     ]);
-    assert.deepEqual(inputIssues({ version: 3, extra_config: { 'telemetry/opencensus': { reporting_period: '1s', sample_rate: 'all', exporters: { prometheus: { port: 'x' }, influxdb: { db: 'k' } } } } }), [
-      `${NS}.reporting_period: must be a whole number of seconds`,
-      `${NS}.exporters.prometheus.port: must be a port number (0-65535)`,
-      `${NS}.exporters.influxdb.address: must be the InfluxDB URL (http:// or https://)`,
-      `${NS}.sample_rate: must be a number (a percentage)`,
+    assert.deepEqual(
+      inputIssues({
+        version: 3,
+        extra_config: {
+          'telemetry/opencensus': { exporters: { prometheus: { port: 9091 } } },
+          'telemetry/opentelemetry': { exporters: {} },
+        },
+      }),
+      [
+        'extra_config["telemetry/opentelemetry"]: is already present: merge the telemetry/opencensus settings into it by hand, or remove one of the two',
+      ],
+    );
+    assert.deepEqual(
+      inputIssues({
+        version: 3,
+        extra_config: {
+          'telemetry/opencensus': {
+            reporting_period: '1s',
+            sample_rate: 'all',
+            exporters: { prometheus: { port: 'x' }, influxdb: { db: 'k' } },
+          },
+        },
+      }),
+      [
+        `${NS}.reporting_period: must be a whole number of seconds`,
+        `${NS}.exporters.prometheus.port: must be a port number (0-65535)`,
+        `${NS}.exporters.influxdb.address: must be the InfluxDB URL (http:// or https://)`,
+        `${NS}.sample_rate: must be a number (a percentage)`,
+      ],
+    );
+    assert.deepEqual(inputIssues({ version: 3, extra_config: { 'telemetry/opencensus': { exporters: [] } } }), [
+      `${NS}.exporters: must be an object of exporters`,
     ]);
-    assert.deepEqual(inputIssues({ version: 3, extra_config: { 'telemetry/opencensus': { exporters: [] } } }), [`${NS}.exporters: must be an object of exporters`]);
   });
 });

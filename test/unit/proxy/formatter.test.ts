@@ -27,7 +27,13 @@ function backend(over: Partial<BackendConfig>): BackendConfig {
 }
 
 const sample = () => ({
-  data: { user: { id: 1, name: 'ada', secret: 's' }, items: [{ a: 1, b: 2 }, { a: 3, b: 4 }] },
+  data: {
+    user: { id: 1, name: 'ada', secret: 's' },
+    items: [
+      { a: 1, b: 2 },
+      { a: 3, b: 4 },
+    ],
+  },
   meta: { page: 1 },
 });
 
@@ -47,7 +53,9 @@ it('allow keeps only listed (nested, through arrays) fields; deny wins only with
 });
 
 it('applies target → allow → mapping → group, in lura order', () => {
-  const f = compileFormatter(backend({ target: 'data.user', allow: ['id', 'name'], mapping: { name: 'full_name', id: 'id' }, group: 'person' }));
+  const f = compileFormatter(
+    backend({ target: 'data.user', allow: ['id', 'name'], mapping: { name: 'full_name', id: 'id' }, group: 'person' }),
+  );
   assert.deepEqual(f(sample()), { person: { id: 1, full_name: 'ada' } });
 });
 
@@ -58,5 +66,8 @@ it('decodes per encoding: collections, safejson, string, and rejects bare arrays
   assert.deepEqual(decodeBody('7', 'safejson', false), { content: 7 });
   assert.deepEqual(decodeBody('<a/>', 'string', false), { content: '<a/>' });
   assert.deepEqual(decodeBody('', 'json', false), {});
-  assert.throws(() => decodeBody('{nope', 'json', false), (e: unknown) => (e as { code?: string }).code === 'TG_ERR_BACKEND_DECODE');
+  assert.throws(
+    () => decodeBody('{nope', 'json', false),
+    (e: unknown) => (e as { code?: string }).code === 'TG_ERR_BACKEND_DECODE',
+  );
 });

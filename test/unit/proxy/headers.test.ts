@@ -12,27 +12,59 @@ function req(headers: Record<string, string>, remote = '::ffff:10.1.2.3'): Incom
 const ua = { userAgent: 'Tollgate/test' };
 
 it('forwards only listed headers, never hop-by-hop or Connection-listed ones', () => {
-  const r = req({ authorization: 'Bearer x', cookie: 'c', connection: 'keep-alive, x-secret', 'x-secret': 'no', te: 'trailers', 'x-keep': 'yes', host: 'gw', 'content-length': '3' });
+  const r = req({
+    authorization: 'Bearer x',
+    cookie: 'c',
+    connection: 'keep-alive, x-secret',
+    'x-secret': 'no',
+    te: 'trailers',
+    'x-keep': 'yes',
+    host: 'gw',
+    'content-length': '3',
+  });
   const listed = backendRequestHeaders(r, new Set(['authorization', 'x-secret', 'te', 'connection']), false, ua);
   assert.deepEqual(Object.keys(listed).sort(), ['authorization', 'user-agent', 'x-forwarded-for', 'x-forwarded-host']);
   const all = backendRequestHeaders(r, '*', false, ua);
-  assert.deepEqual(Object.keys(all).sort(), ['authorization', 'cookie', 'user-agent', 'x-forwarded-for', 'x-forwarded-host', 'x-keep']);
+  assert.deepEqual(Object.keys(all).sort(), [
+    'authorization',
+    'cookie',
+    'user-agent',
+    'x-forwarded-for',
+    'x-forwarded-host',
+    'x-keep',
+  ]);
   assert.equal(all['x-forwarded-host'], 'gw');
   assert.equal(all['user-agent'], 'Tollgate/test');
 });
 
 it('appends the client address to X-Forwarded-For instead of trusting it', () => {
   assert.equal(backendRequestHeaders(req({}), new Set(), false, ua)['x-forwarded-for'], '10.1.2.3');
-  assert.equal(backendRequestHeaders(req({ 'x-forwarded-for': '1.1.1.1' }), new Set(), false, ua)['x-forwarded-for'], '1.1.1.1, 10.1.2.3');
+  assert.equal(
+    backendRequestHeaders(req({ 'x-forwarded-for': '1.1.1.1' }), new Set(), false, ua)['x-forwarded-for'],
+    '1.1.1.1, 10.1.2.3',
+  );
 });
 
 it('sends Content-Type along with a body even when not listed', () => {
-  assert.equal(backendRequestHeaders(req({ 'content-type': 'application/json' }), new Set(), true, ua)['content-type'], 'application/json');
-  assert.equal(backendRequestHeaders(req({ 'content-type': 'application/json' }), new Set(), false, ua)['content-type'], undefined);
+  assert.equal(
+    backendRequestHeaders(req({ 'content-type': 'application/json' }), new Set(), true, ua)['content-type'],
+    'application/json',
+  );
+  assert.equal(
+    backendRequestHeaders(req({ 'content-type': 'application/json' }), new Set(), false, ua)['content-type'],
+    undefined,
+  );
 });
 
 it('strips hop-by-hop and Connection-listed headers from backend responses', () => {
-  const out = clientResponseHeaders({ 'content-type': 'text/plain', connection: 'x-internal', 'x-internal': '1', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'set-cookie': ['a=1', 'b=2'] });
+  const out = clientResponseHeaders({
+    'content-type': 'text/plain',
+    connection: 'x-internal',
+    'x-internal': '1',
+    'keep-alive': 'timeout=5',
+    'transfer-encoding': 'chunked',
+    'set-cookie': ['a=1', 'b=2'],
+  });
   assert.deepEqual(out, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
 });
 
@@ -45,7 +77,11 @@ it('narrows an endpoint rule by a backend rule', () => {
 it('forwards only listed query parameters in their order, re-encoded as Go does (QueryEscape of the decoded value)', () => {
   assert.equal(forwardedQuery('a=1&b=2&a=3&c=%20', new Set(['a', 'c'])), 'a=1&a=3&c=+');
   assert.equal(forwardedQuery('c=%7e%2fx%C3%A9*&a', new Set(['a', 'c'])), 'c=~%2Fx%C3%A9%2A&a=');
-  assert.equal(forwardedQuery('a=1;b=2&a=%zz&a=ok', new Set(['a', 'b'])), 'a=ok', 'pairs Go refuses (`;`, a bad escape) are dropped');
+  assert.equal(
+    forwardedQuery('a=1;b=2&a=%zz&a=ok', new Set(['a', 'b'])),
+    'a=ok',
+    'pairs Go refuses (`;`, a bad escape) are dropped',
+  );
   assert.equal(forwardedQuery('a=1;x=2&b=2', '*'), 'b=2');
   assert.equal(forwardedQuery('a=1&b=2', new Set()), '');
   assert.equal(forwardedQuery('a=1&b=2', '*'), 'a=1&b=2');

@@ -14,8 +14,24 @@ it('counts nesting of arrays and objects, up to and past the bound', () => {
 
 it('ignores brackets inside strings, with escaped quotes and backslashes', () => {
   assert.equal(exceedsJsonDepth(Buffer.from(`{"s":"${'['.repeat(50)}"}`), 10), false);
-  assert.equal(exceedsJsonDepth(Buffer.from(`{"s":"\\"${'['.repeat(50)}"}`), 10), false, 'an escaped quote does not end the string');
-  assert.equal(exceedsJsonDepth(Buffer.from(`{"s":"\\\\","t":${'['.repeat(50)}${']'.repeat(50)}}`), 10), true, 'an escaped backslash does not escape the quote');
-  assert.equal(exceedsJsonDepth(Buffer.from(`{"s":"${'['.repeat(50)}`), 10), false, 'an unterminated string is left to JSON.parse');
-  assert.equal(exceedsJsonDepth(Buffer.from(`["é${'['.repeat(20)}", ${'['.repeat(5)}${']'.repeat(5)}]`), 10), false, 'multi-byte UTF-8 inside strings');
+  assert.equal(
+    exceedsJsonDepth(Buffer.from(`{"s":"\\"${'['.repeat(50)}"}`), 10),
+    false,
+    'an escaped quote does not end the string',
+  );
+  assert.equal(
+    exceedsJsonDepth(Buffer.from(`{"s":"\\\\","t":${'['.repeat(50)}${']'.repeat(50)}}`), 10),
+    true,
+    'an escaped backslash does not escape the quote',
+  );
+  assert.equal(
+    exceedsJsonDepth(Buffer.from(`{"s":"${'['.repeat(50)}`), 10),
+    false,
+    'an unterminated string is left to JSON.parse',
+  );
+  assert.equal(
+    exceedsJsonDepth(Buffer.from(`["é${'['.repeat(20)}", ${'['.repeat(5)}${']'.repeat(5)}]`), 10),
+    false,
+    'multi-byte UTF-8 inside strings',
+  );
 });

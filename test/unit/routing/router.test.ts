@@ -1,14 +1,25 @@
 import { strict as assert } from 'node:assert';
 import { it } from 'node:test';
 import { parseEndpointPattern, type EndpointPattern } from '../../../src/config/endpoint-pattern.js';
-import { Router, trailingSlashAlternative, type RouteDefinition, type RouteLookup } from '../../../src/routing/router.js';
+import {
+  Router,
+  trailingSlashAlternative,
+  type RouteDefinition,
+  type RouteLookup,
+} from '../../../src/routing/router.js';
 
 function router(routes: [string, string][]): Router {
-  return new Router(routes.map(([method, path], id) => ({ id, method, pattern: parseEndpointPattern(path) as EndpointPattern })));
+  return new Router(
+    routes.map(([method, path], id) => ({ id, method, pattern: parseEndpointPattern(path) as EndpointPattern })),
+  );
 }
 
 /** A lookup with the matched route's id in place of the route, as the assertions compare them. */
-function find(r: Router, method: string, path: string): Exclude<RouteLookup, { kind: 'found' }> | { kind: 'found'; id: number; params: string[] } {
+function find(
+  r: Router,
+  method: string,
+  path: string,
+): Exclude<RouteLookup, { kind: 'found' }> | { kind: 'found'; id: number; params: string[] } {
   const l: RouteLookup<RouteDefinition> = r.find(method, path);
   return l.kind === 'found' ? { kind: 'found', id: l.route.id, params: l.params } : l;
 }

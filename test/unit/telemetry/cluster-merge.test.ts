@@ -8,13 +8,17 @@ import { MetricStore } from '../../../src/telemetry/store/store.js';
 /** One worker's store: a counter, a histogram with an exemplar, and gauges with each merge rule. */
 function worker(requests: number, latencies: readonly number[], pid: string, traceAt: number): MetricStore {
   const s = new MetricStore();
-  s.counter('otel', { name: 'reqs', help: 'h' }).bind([['route', '/a']]).add(requests);
+  s.counter('otel', { name: 'reqs', help: 'h' })
+    .bind([['route', '/a']])
+    .add(requests);
   const h = s.histogram('otel', { name: 'lat', help: 'h', buckets: [0.1, 1] }).bind([['route', '/a']]);
   for (const v of latencies) h.observeWithExemplar(v, `trace-${pid}`, 'span', traceAt);
   s.gauge('process', { name: 'rss', help: 'h', merge: 'sum' }).bind([]).set(100);
   s.gauge('process', { name: 'start', help: 'h', merge: 'min' }).bind([]).set(Number(pid));
   s.gauge('otel-info', { name: 'info', help: 'h' }).bind([]).set(1);
-  s.gauge('kong', { name: 'mem', help: 'h' }).bind([['pid', pid]]).set(7);
+  s.gauge('kong', { name: 'mem', help: 'h' })
+    .bind([['pid', pid]])
+    .set(7);
   return s;
 }
 
@@ -24,9 +28,17 @@ it('adds counters and histogram buckets over workers, keeps the newest exemplar 
   const m = mergeSnapshots([a, b], 5);
   const fam = (name: string) => m.families.find((f) => f.name === name);
   const one = (name: string) => fam(name)?.series[0];
-  assert.deepEqual(m.families.map((f) => f.name), ['reqs', 'lat', 'rss', 'start', 'info', 'mem']);
+  assert.deepEqual(
+    m.families.map((f) => f.name),
+    ['reqs', 'lat', 'rss', 'start', 'info', 'mem'],
+  );
   assert.equal((one('reqs') as { value: number }).value, 7);
-  const lat = one('lat') as { counts: Float64Array; count: number; sum: number; exemplars: readonly ({ traceId: string } | undefined)[] };
+  const lat = one('lat') as {
+    counts: Float64Array;
+    count: number;
+    sum: number;
+    exemplars: readonly ({ traceId: string } | undefined)[];
+  };
   assert.deepEqual([...lat.counts], [1, 2, 1]);
   assert.equal(lat.count, 4);
   assert.equal(lat.sum, 6.05);
@@ -41,7 +53,10 @@ it('adds counters and histogram buckets over workers, keeps the newest exemplar 
 
 it('keeps only counters and histograms of a worker that is gone', () => {
   const gone = cumulativeOnly(worker(5, [0.5], '30', 1).snapshot());
-  assert.deepEqual(gone.families.map((f) => f.name), ['reqs', 'lat']);
+  assert.deepEqual(
+    gone.families.map((f) => f.name),
+    ['reqs', 'lat'],
+  );
   const m = mergeSnapshots([gone, worker(1, [], '40', 1).snapshot()], 2);
   assert.equal((m.families.find((f) => f.name === 'reqs')?.series[0] as { value: number }).value, 6);
 });
@@ -58,7 +73,15 @@ it('merges telemetry/metrics windows: exact count, min, max, mean; samples weigh
   assert.ok(w.samples.length <= 1028);
   const highShare = [...w.samples].filter((v) => v === 100).length / w.samples.length;
   assert.ok(Math.abs(highShare - 0.25) < 0.01, `share of the second worker's samples: ${highShare}`);
-  const stats = statsFromRaw(mergeRawStats([{ at: 1, counters: new Map([['c', 2]]), gauges: new Map([['g', 3]]), histograms: new Map([['h', x.raw()]]) }, { at: 1, counters: new Map([['c', 5]]), gauges: new Map(), histograms: new Map([['h', y.raw()]]) }], 9));
+  const stats = statsFromRaw(
+    mergeRawStats(
+      [
+        { at: 1, counters: new Map([['c', 2]]), gauges: new Map([['g', 3]]), histograms: new Map([['h', x.raw()]]) },
+        { at: 1, counters: new Map([['c', 5]]), gauges: new Map(), histograms: new Map([['h', y.raw()]]) },
+      ],
+      9,
+    ),
+  );
   assert.equal(stats.counters.get('c'), 7);
   assert.equal(stats.gauges.get('g'), 3);
   assert.equal(stats.histograms.get('h')?.count, 4000);

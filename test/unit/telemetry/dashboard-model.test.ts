@@ -19,9 +19,21 @@ it('turns successive snapshots into totals, window rates and quantiles, and char
   const buckets = [0.01, 0.1, 1];
   const req = store.histogram(DASHBOARD_GROUP, { name: REQUESTS, help: 'h', buckets });
   const be = store.histogram(DASHBOARD_GROUP, { name: BACKENDS, help: 'h', buckets });
-  const ok = req.bind([['route', '/a'], ['method', 'GET'], ['status', '200']]);
-  const bad = req.bind([['route', '/a'], ['method', 'GET'], ['status', '502']]);
-  const up = be.bind([['route', '/a'], ['backend', '/x'], ['outcome', 'ok']]);
+  const ok = req.bind([
+    ['route', '/a'],
+    ['method', 'GET'],
+    ['status', '200'],
+  ]);
+  const bad = req.bind([
+    ['route', '/a'],
+    ['method', 'GET'],
+    ['status', '502'],
+  ]);
+  const up = be.bind([
+    ['route', '/a'],
+    ['backend', '/x'],
+    ['outcome', 'ok'],
+  ]);
   const model = new DashboardModel();
   for (let i = 0; i < 5; i++) ok.observe(0.005);
   const t0 = 1_000_000;

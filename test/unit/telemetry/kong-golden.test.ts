@@ -10,7 +10,8 @@ import { Outcome, RequestRecord } from '../../../src/telemetry/record.js';
 import { MetricStore } from '../../../src/telemetry/store/store.js';
 
 /** The families driven by requests (node-level gauges carry a random node id, a pid and memory). */
-const REQUEST_FAMILIES = /^(# (HELP|TYPE) )?kong_(http_requests_total|http_status|http_consumer_status|kong_latency_ms|upstream_latency_ms|request_latency_ms|latency|bandwidth_bytes|bandwidth|upstream_target_health)[ _{]/;
+const REQUEST_FAMILIES =
+  /^(# (HELP|TYPE) )?kong_(http_requests_total|http_status|http_consumer_status|kong_latency_ms|upstream_latency_ms|request_latency_ms|latency|bandwidth_bytes|bandwidth|upstream_target_health)[ _{]/;
 
 function exposition(naming: '3.x' | '2.x'): string {
   const { config } = loadConfigValue(
@@ -18,9 +19,22 @@ function exposition(naming: '3.x' | '2.x'): string {
       version: 3,
       extra_config: {
         'auth/api-keys': { keys: [{ key: 'k1', consumer: 'acme' }] },
-        'telemetry/kong-prometheus': { naming, per_consumer: true, status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true },
+        'telemetry/kong-prometheus': {
+          naming,
+          per_consumer: true,
+          status_code_metrics: true,
+          latency_metrics: true,
+          bandwidth_metrics: true,
+          upstream_health_metrics: true,
+        },
       },
-      endpoints: [{ endpoint: '/users/{id}', extra_config: { 'telemetry/kong-prometheus': { route: 'users', service: 'users-svc' } }, backend: [{ host: ['http://10.0.0.5:8080'], url_pattern: '/u/{id}' }] }],
+      endpoints: [
+        {
+          endpoint: '/users/{id}',
+          extra_config: { 'telemetry/kong-prometheus': { route: 'users', service: 'users-svc' } },
+          backend: [{ host: ['http://10.0.0.5:8080'], url_pattern: '/u/{id}' }],
+        },
+      ],
     },
     'golden',
   );

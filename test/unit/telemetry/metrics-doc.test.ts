@@ -16,12 +16,21 @@ function rendered(name: string, type: string): string {
 it('docs/metrics.md lists every family with its type', () => {
   const doc = readFileSync(join(import.meta.dirname, '../../../docs/metrics.md'), 'utf8');
   const documented = new Map<string, string>();
-  for (const m of doc.matchAll(/^\| `([a-z_0-9]+)` \| (counter|gauge|histogram) \|/gm)) documented.set(m[1] as string, m[2] as string);
+  for (const m of doc.matchAll(/^\| `([a-z_0-9]+)` \| (counter|gauge|histogram) \|/gm))
+    documented.set(m[1] as string, m[2] as string);
 
   const produced = new Map<string, string>();
   for (const semconv of ['', '1.27']) {
     const { config } = loadConfigValue(
-      { version: 3, extra_config: { 'telemetry/opentelemetry': { layers: { global: { semantic_convention: semconv } }, exporters: { prometheus: [{ name: 'p' }] } } } },
+      {
+        version: 3,
+        extra_config: {
+          'telemetry/opentelemetry': {
+            layers: { global: { semantic_convention: semconv } },
+            exporters: { prometheus: [{ name: 'p' }] },
+          },
+        },
+      },
       'c',
     );
     const store = new MetricStore();

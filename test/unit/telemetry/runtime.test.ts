@@ -16,7 +16,12 @@ const EXPECTED_TYPES: Record<string, string> = {
   process_start_time_seconds: 'gauge',
   process_resident_memory_bytes: 'gauge',
   ...(LINUX
-    ? { process_virtual_memory_bytes: 'gauge', process_heap_bytes: 'gauge', process_open_fds: 'gauge', process_max_fds: 'gauge' }
+    ? {
+        process_virtual_memory_bytes: 'gauge',
+        process_heap_bytes: 'gauge',
+        process_open_fds: 'gauge',
+        process_max_fds: 'gauge',
+      }
     : {}),
   nodejs_heap_size_total_bytes: 'gauge',
   nodejs_heap_size_used_bytes: 'gauge',
@@ -41,7 +46,9 @@ function types(text: string): Map<string, string> {
 
 /** The value of the first sample whose name+labels start with `prefix`. */
 function sample(text: string, prefix: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(prefix) && (l[prefix.length] === ' ' || l[prefix.length] === '{'));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(prefix) && (l[prefix.length] === ' ' || l[prefix.length] === '{'));
   assert.ok(line !== undefined, `no sample ${prefix}`);
   const v = line.slice(line.lastIndexOf(' ') + 1);
   return v === '+Inf' ? Infinity : Number(v);
@@ -88,7 +95,8 @@ it('exports the process and nodejs runtime families with plausible values, and c
   runtime.close(); // idempotent
 
   const seen = types(text);
-  for (const [name, type] of Object.entries(EXPECTED_TYPES)) assert.equal(seen.get(name), type, `${name} has TYPE ${type}\n${text}`);
+  for (const [name, type] of Object.entries(EXPECTED_TYPES))
+    assert.equal(seen.get(name), type, `${name} has TYPE ${type}\n${text}`);
 
   assert.ok(sample(text, 'process_resident_memory_bytes') > 0);
   assert.ok(Math.abs(sample(text, 'process_start_time_seconds') - (now - process.uptime())) < 2);
@@ -114,7 +122,13 @@ it('exports the process and nodejs runtime families with plausible values, and c
   assert.ok(sample(text, 'nodejs_active_handles') >= 0 && sample(text, 'nodejs_active_requests') >= 0);
 
   const [major, minor, patch] = process.version.slice(1).split('.');
-  assert.equal(sample(text, `nodejs_version_info{major="${major}",minor="${minor}",patch="${patch}",version="${process.version}"}`), 1);
+  assert.equal(
+    sample(
+      text,
+      `nodejs_version_info{major="${major}",minor="${minor}",patch="${patch}",version="${process.version}"}`,
+    ),
+    1,
+  );
 
   // Nothing started by start() survives close(): no resource type is more numerous than before.
   await sleep(5);
@@ -142,6 +156,8 @@ it('registers nothing running and lives only in the process and nodejs groups', 
 });
 
 it('classifies libuv requests apart from handles', () => {
-  for (const r of ['FSReqCallback', 'FSReqPromise', 'CloseReq', 'GetAddrInfoReqWrap', 'WriteWrap', 'ShutdownWrap']) assert.ok(isRequestResource(r), r);
-  for (const h of ['TCPSocketWrap', 'TCPServerWrap', 'TTYWrap', 'PipeWrap', 'Timeout', 'Immediate']) assert.ok(!isRequestResource(h), h);
+  for (const r of ['FSReqCallback', 'FSReqPromise', 'CloseReq', 'GetAddrInfoReqWrap', 'WriteWrap', 'ShutdownWrap'])
+    assert.ok(isRequestResource(r), r);
+  for (const h of ['TCPSocketWrap', 'TCPServerWrap', 'TTYWrap', 'PipeWrap', 'Timeout', 'Immediate'])
+    assert.ok(!isRequestResource(h), h);
 });

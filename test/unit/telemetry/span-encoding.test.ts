@@ -3,15 +3,31 @@ import { performance } from 'node:perf_hooks';
 import { it } from 'node:test';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { ProtobufWriter } from '../../../src/telemetry/tracing/protobuf-writer.js';
-import { encodeAttributes, encodeTraceRequest, key, Kind, spanName, eventName, SpanWriter } from '../../../src/telemetry/tracing/span-encoder.js';
+import {
+  encodeAttributes,
+  encodeTraceRequest,
+  key,
+  Kind,
+  spanName,
+  eventName,
+  SpanWriter,
+} from '../../../src/telemetry/tracing/span-encoder.js';
 import { batcherOptionsFromEnv, DEFAULT_BATCHER } from '../../../src/config/environment.js';
 import { SpanBatcher, type SpanChunk } from '../../../src/telemetry/tracing/span-batcher.js';
 import { CounterCell } from '../../../src/telemetry/store/cells.js';
-import { flattenTraceRequest, loadOtlpProtos, TO_OBJECT_OPTIONS, type ExportTraceServiceRequestObject } from '../../helpers/otlp-receiver.js';
+import {
+  flattenTraceRequest,
+  loadOtlpProtos,
+  TO_OBJECT_OPTIONS,
+  type ExportTraceServiceRequestObject,
+} from '../../helpers/otlp-receiver.js';
 
 function decode(bytes: Uint8Array): ReturnType<typeof flattenTraceRequest> {
   const { ExportTraceServiceRequest } = loadOtlpProtos();
-  const obj = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(bytes), TO_OBJECT_OPTIONS) as ExportTraceServiceRequestObject;
+  const obj = ExportTraceServiceRequest.toObject(
+    ExportTraceServiceRequest.decode(bytes),
+    TO_OBJECT_OPTIONS,
+  ) as ExportTraceServiceRequestObject;
   return flattenTraceRequest(obj, 'grpc');
 }
 
@@ -45,7 +61,17 @@ it('encodes spans that the official protos decode: ids, names, kinds, attributes
   const out = new SpanWriter();
   const trace = '0af7651916cd43dd8448eb211c80319c';
   const t0 = performance.now();
-  out.begin(spanName('/users/{id}'), Kind.Server, trace, 'b7ad6b7169203331', '00f067aa0ba902b7', t0, t0 + 12.5, 'vendor=1', true);
+  out.begin(
+    spanName('/users/{id}'),
+    Kind.Server,
+    trace,
+    'b7ad6b7169203331',
+    '00f067aa0ba902b7',
+    t0,
+    t0 + 12.5,
+    'vendor=1',
+    true,
+  );
   out.fixed(encodeAttributes(9, { 'krakend.stage': 'global' }));
   out.str(key('url.full'), '/users/42?q=é');
   out.num(key('http.response.status_code'), 200);
@@ -61,11 +87,21 @@ it('encodes spans that the official protos decode: ids, names, kinds, attributes
   out.end('connection refused');
   assert.equal(out.count, 2);
   const run = out.bytes();
-  const spans = decode(encodeTraceRequest(encodeAttributes(1, { 'service.name': 'svc' }), 'io.krakend.krakend-otel', { buf: run, start: 0, end: run.length }));
+  const spans = decode(
+    encodeTraceRequest(encodeAttributes(1, { 'service.name': 'svc' }), 'io.krakend.krakend-otel', {
+      buf: run,
+      start: 0,
+      end: run.length,
+    }),
+  );
   // With room in front of the spans, the same request is written in place.
   const roomy = Buffer.alloc(run.length + 100);
   run.copy(roomy, 100);
-  const inPlace = encodeTraceRequest(encodeAttributes(1, { 'service.name': 'svc' }), 'io.krakend.krakend-otel', { buf: roomy, start: 100, end: roomy.length });
+  const inPlace = encodeTraceRequest(encodeAttributes(1, { 'service.name': 'svc' }), 'io.krakend.krakend-otel', {
+    buf: roomy,
+    start: 100,
+    end: roomy.length,
+  });
   assert.equal(inPlace.buffer, roomy.buffer);
   assert.deepEqual(decode(inPlace), spans);
   assert.equal(spans.length, 2);
@@ -126,7 +162,13 @@ it('batches encoded spans in order, bounds the queue and counts drops and export
     shutdown: () => Promise.resolve(),
   };
   const stats = counters();
-  const batcher = new SpanBatcher(exporter, stats, { maxQueue: 12, maxBatch: 4, delayMs: 60_000, exportTimeoutMs: 5_000, maxBatchBytes: 1 << 20 });
+  const batcher = new SpanBatcher(exporter, stats, {
+    maxQueue: 12,
+    maxBatch: 4,
+    delayMs: 60_000,
+    exportTimeoutMs: 5_000,
+    maxBatchBytes: 1 << 20,
+  });
   for (let r = 0; r < 3; r++) {
     const s = requestSpans(2, r);
     batcher.add(s.bytes, s.count);
@@ -151,23 +193,59 @@ it('batches encoded spans in order, bounds the queue and counts drops and export
   await closing;
   assert.equal(stats.exported.value, 12);
   assert.equal(batcher.queued, 0);
-  assert.deepEqual(names, ['r0-0', 'r0-1', 'r1-0', 'r1-1', 'r2-0', 'r2-1', 'r3-0', 'r3-1', 'r4-0', 'r4-1', 'r5-0', 'r5-1']);
+  assert.deepEqual(names, [
+    'r0-0',
+    'r0-1',
+    'r1-0',
+    'r1-1',
+    'r2-0',
+    'r2-1',
+    'r3-0',
+    'r3-1',
+    'r4-0',
+    'r4-1',
+    'r5-0',
+    'r5-1',
+  ]);
 });
 
 it('reads the OTel batch processor variables and reports bad ones', () => {
   const warnings: string[] = [];
-  const o = batcherOptionsFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '500', OTEL_BSP_SCHEDULE_DELAY: 'soon', OTEL_BSP_EXPORT_TIMEOUT: '2500' }, (m) => warnings.push(m));
-  assert.deepEqual(o, { maxQueue: 100, maxBatch: 100, delayMs: DEFAULT_BATCHER.delayMs, exportTimeoutMs: 2500, maxBatchBytes: DEFAULT_BATCHER.maxBatchBytes });
+  const o = batcherOptionsFromEnv(
+    {
+      OTEL_BSP_MAX_QUEUE_SIZE: '100',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '500',
+      OTEL_BSP_SCHEDULE_DELAY: 'soon',
+      OTEL_BSP_EXPORT_TIMEOUT: '2500',
+    },
+    (m) => warnings.push(m),
+  );
+  assert.deepEqual(o, {
+    maxQueue: 100,
+    maxBatch: 100,
+    delayMs: DEFAULT_BATCHER.delayMs,
+    exportTimeoutMs: 2500,
+    maxBatchBytes: DEFAULT_BATCHER.maxBatchBytes,
+  });
   assert.equal(warnings.length, 2);
   assert.match(warnings.join('\n'), /OTEL_BSP_SCHEDULE_DELAY="soon"/);
   assert.match(warnings.join('\n'), /exceeds OTEL_BSP_MAX_QUEUE_SIZE/);
-  assert.deepEqual(batcherOptionsFromEnv({}, () => assert.fail('no warning expected')), DEFAULT_BATCHER);
+  assert.deepEqual(
+    batcherOptionsFromEnv({}, () => assert.fail('no warning expected')),
+    DEFAULT_BATCHER,
+  );
 });
 
 it('sends a batch early when its bytes reach the size limit', () => {
   const chunks: SpanChunk[] = [];
   const exporter = { export: (chunk: SpanChunk): void => void chunks.push(chunk), shutdown: () => Promise.resolve() };
-  const batcher = new SpanBatcher(exporter, counters(), { maxQueue: 1000, maxBatch: 1000, delayMs: 60_000, exportTimeoutMs: 5_000, maxBatchBytes: 200 });
+  const batcher = new SpanBatcher(exporter, counters(), {
+    maxQueue: 1000,
+    maxBatch: 1000,
+    delayMs: 60_000,
+    exportTimeoutMs: 5_000,
+    maxBatchBytes: 200,
+  });
   for (let r = 0; r < 5; r++) {
     const s = requestSpans(2, r);
     batcher.add(s.bytes, s.count);
@@ -188,7 +266,13 @@ it('keeps exporting when an exporter calls back or throws synchronously', () => 
     shutdown: () => Promise.resolve(),
   };
   const stats = counters();
-  const batcher = new SpanBatcher(exporter, stats, { maxQueue: 8, maxBatch: 2, delayMs: 60_000, exportTimeoutMs: 5_000, maxBatchBytes: 1 << 20 });
+  const batcher = new SpanBatcher(exporter, stats, {
+    maxQueue: 8,
+    maxBatch: 2,
+    delayMs: 60_000,
+    exportTimeoutMs: 5_000,
+    maxBatchBytes: 1 << 20,
+  });
   for (let r = 0; r < 10; r++) {
     const s = requestSpans(2, r);
     batcher.add(s.bytes, s.count);

@@ -40,7 +40,15 @@ it('renders expvar JSON with sorted keys and expanded histograms', () => {
 });
 
 it('writes InfluxDB line protocol with its escaping rules', () => {
-  assert.equal(toLine({ measurement: 'router.response-time', tags: { name: '/a b,c=d', host: 'h1', empty: '' }, fields: { mean: { int: 12.7 }, 'p0.5': 1.5, s: 'q"x' }, time: 1700000000 }), 'router.response-time,host=h1,name=/a\\ b\\,c\\=d mean=12i,p0.5=1.5,s="q\\"x" 1700000000');
+  assert.equal(
+    toLine({
+      measurement: 'router.response-time',
+      tags: { name: '/a b,c=d', host: 'h1', empty: '' },
+      fields: { mean: { int: 12.7 }, 'p0.5': 1.5, s: 'q"x' },
+      time: 1700000000,
+    }),
+    'router.response-time,host=h1,name=/a\\ b\\,c\\=d mean=12i,p0.5=1.5,s="q\\"x" 1700000000',
+  );
 });
 
 it('turns a snapshot into the krakend-influx measurements, with count deltas between pushes', () => {
@@ -52,7 +60,10 @@ it('turns a snapshot into the krakend-influx measurements, with count deltas bet
   c.value = 4;
   const deltas = new DeltaTracker();
   const first = toPoints(reg.snapshot(10_000), 'gw', deltas).map(toLine);
-  assert.ok(first.includes('requests,complete=true,error=false,host=gw,layer=backend,name=/u/{{.Id}} total=4i,count=4i 10'), first.join('\n'));
+  assert.ok(
+    first.includes('requests,complete=true,error=false,host=gw,layer=backend,name=/u/{{.Id}} total=4i,count=4i 10'),
+    first.join('\n'),
+  );
   assert.ok(first.includes('responses,host=gw,name=/u/:id,status=200 total=3i,count=3i 10'));
   assert.ok(first.includes('router,direction=in,host=gw current=0i,total=9i,gauge=0i 10'));
   assert.ok(first.includes('runtime,host=gw MemStats.HeapAlloc=1000i 10'));

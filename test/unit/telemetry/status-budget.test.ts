@@ -16,7 +16,11 @@ describe('StatusBudget', () => {
     const unnamed = Array.from({ length: 400 }, (_v, i) => 200 + i).filter((c) => !isNamedStatus(c));
     const admitted = unnamed.filter((c) => b.admit(c));
     assert.equal(admitted.length, UNNAMED_STATUS_BUDGET);
-    assert.deepEqual(unnamed.filter((c) => b.admit(c)), admitted, 'the same answer the second time');
+    assert.deepEqual(
+      unnamed.filter((c) => b.admit(c)),
+      admitted,
+      'the same answer the second time',
+    );
   });
 
   it('never admits a value outside 100–599', () => {

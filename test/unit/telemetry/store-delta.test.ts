@@ -10,7 +10,11 @@ const overIpc = (d: StoreDelta): StoreDelta => deserialize(serialize(d)) as Stor
 const series = (d: StoreDelta): number => d.added.reduce((n, f) => n + f.series.length, 0);
 
 function normalized(s: ReturnType<MetricStore['snapshot']>): unknown {
-  return s.families.map((f) => ({ ...f, bounds: [...f.bounds], series: f.series.map((x) => ('counts' in x ? { ...x, counts: [...x.counts] } : x)) }));
+  return s.families.map((f) => ({
+    ...f,
+    bounds: [...f.bounds],
+    series: f.series.map((x) => ('counts' in x ? { ...x, counts: [...x.counts] } : x)),
+  }));
 }
 
 it('the mirror holds the whole store while each report carries only what changed', () => {
@@ -30,7 +34,10 @@ it('the mirror holds the whole store while each report carries only what changed
   const mirror = new StoreMirror();
   const first = overIpc(writer.next(1));
   assert.equal(series(first), 3);
-  assert.ok(first.added.every((f) => f.meta !== undefined), 'first report describes its families');
+  assert.ok(
+    first.added.every((f) => f.meta !== undefined),
+    'first report describes its families',
+  );
   assert.equal(first.values.length, 0);
   mirror.apply(first);
   assert.deepEqual(normalized(mirror.snapshot()), normalized(store.snapshot(undefined, 1)));
@@ -46,19 +53,32 @@ it('the mirror holds the whole store while each report carries only what changed
   reqs.bind([['route', '/b']]).add(7);
   la.observeWithExemplar(0.5, 'trace2', 'span2', 2000);
   const second = overIpc(writer.next(3));
-  assert.deepEqual(second.added.map((f) => [f.index, f.meta, f.positions]), [[0, undefined, [1]]]);
+  assert.deepEqual(
+    second.added.map((f) => [f.index, f.meta, f.positions]),
+    [[0, undefined, [1]]],
+  );
   assert.deepEqual([...second.values], [0, 0, 3, 1, 0, 2, 0.55, 1, 1, 0]);
-  assert.deepEqual(second.exemplars.map((x) => [x.family, x.position, x.bucket, x.exemplar.traceId]), [[1, 0, 1, 'trace2']]);
+  assert.deepEqual(
+    second.exemplars.map((x) => [x.family, x.position, x.bucket, x.exemplar.traceId]),
+    [[1, 0, 1, 'trace2']],
+  );
   const before = mirror.snapshot();
   mirror.apply(second);
   assert.deepEqual(normalized(mirror.snapshot()), normalized(store.snapshot(undefined, 3)));
-  assert.equal((before.families[0]?.series[0] as { value: number }).value, 1, 'an earlier snapshot is not changed by later reports');
+  assert.equal(
+    (before.families[0]?.series[0] as { value: number }).value,
+    1,
+    'an earlier snapshot is not changed by later reports',
+  );
 
   // A histogram's first observation makes it a series; a gauge set to the value it had is not news.
   lat.bind([['route', '/never']]).observe(3);
   g.set(5);
   const third = overIpc(writer.next(4));
-  assert.deepEqual(third.added.map((f) => [f.index, f.positions]), [[1, [1]]]);
+  assert.deepEqual(
+    third.added.map((f) => [f.index, f.positions]),
+    [[1, [1]]],
+  );
   assert.equal(third.values.length, 0);
   mirror.apply(third);
   assert.deepEqual(normalized(mirror.snapshot()), normalized(store.snapshot(undefined, 4)));

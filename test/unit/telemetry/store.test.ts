@@ -10,16 +10,51 @@ import { escapeLabelValue } from '../../../src/telemetry/store/labels.js';
 
 function sampleStore(): MetricStore {
   const store = new MetricStore();
-  const scope = [['otel_scope_name', 'io.krakend.krakend-otel'], ['otel_scope_version', '']] as const;
-  const h = store.histogram('otel', { name: 'http_server_duration', help: 'Request time.', buckets: [0.01, 0.1, 1], constLabels: scope });
-  const c = h.bind([['http_route', '/users/:id'], ['http_request_method', 'GET'], ['http_response_status_code', '200']]);
+  const scope = [
+    ['otel_scope_name', 'io.krakend.krakend-otel'],
+    ['otel_scope_version', ''],
+  ] as const;
+  const h = store.histogram('otel', {
+    name: 'http_server_duration',
+    help: 'Request time.',
+    buckets: [0.01, 0.1, 1],
+    constLabels: scope,
+  });
+  const c = h.bind([
+    ['http_route', '/users/:id'],
+    ['http_request_method', 'GET'],
+    ['http_response_status_code', '200'],
+  ]);
   for (const v of [0.005, 0.05, 0.05, 0.5, 2]) c.observe(v);
-  const size = store.histogram('otel', { name: 'http_server_response_size', help: 'Bytes.', buckets: [128, 1048576], constLabels: scope });
+  const size = store.histogram('otel', {
+    name: 'http_server_response_size',
+    help: 'Bytes.',
+    buckets: [128, 1048576],
+    constLabels: scope,
+  });
   size.bind([['http_route', '/users/:id']]).observe(300);
-  const ctr = store.counter('otel', { name: 'http_client_request_started_count', help: 'Started.', constLabels: scope });
-  ctr.bind([['server_address', 'api.internal'], ['note', 'quote " backslash \\ newline \n end']]).add(3);
-  store.counter('otel', { name: 'http_client_response_read_time_seconds', help: 'Read time.', unit: 'seconds' }).bind([]).add(0.25);
-  store.gauge('otel', { name: 'target_info', help: 'Target metadata' }).bind([['service_name', 'gw'], ['service_version', '1.0.0']]).set(1);
+  const ctr = store.counter('otel', {
+    name: 'http_client_request_started_count',
+    help: 'Started.',
+    constLabels: scope,
+  });
+  ctr
+    .bind([
+      ['server_address', 'api.internal'],
+      ['note', 'quote " backslash \\ newline \n end'],
+    ])
+    .add(3);
+  store
+    .counter('otel', { name: 'http_client_response_read_time_seconds', help: 'Read time.', unit: 'seconds' })
+    .bind([])
+    .add(0.25);
+  store
+    .gauge('otel', { name: 'target_info', help: 'Target metadata' })
+    .bind([
+      ['service_name', 'gw'],
+      ['service_version', '1.0.0'],
+    ])
+    .set(1);
   store.histogram('otel', { name: 'never_observed', help: 'No data.', buckets: [1] }).bind([]);
   return store;
 }
@@ -36,8 +71,15 @@ describe('metric store and expositions', () => {
   it('sorts labels by name, keeps the last of a duplicated name, and escapes values', () => {
     const store = new MetricStore();
     const f = store.counter('otel', { name: 'x', help: 'h' });
-    f.bind([['b', '1'], ['a', 'first'], ['a', 'second']]).add(1);
-    assert.equal(renderPrometheusText(store.snapshot()), '# HELP x_total h\n# TYPE x_total counter\nx_total{a="second",b="1"} 1\n');
+    f.bind([
+      ['b', '1'],
+      ['a', 'first'],
+      ['a', 'second'],
+    ]).add(1);
+    assert.equal(
+      renderPrometheusText(store.snapshot()),
+      '# HELP x_total h\n# TYPE x_total counter\nx_total{a="second",b="1"} 1\n',
+    );
     assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
     assert.equal(escapeLabelValue('bad \ud800 surrogate'), 'bad \ufffd surrogate');
     assert.equal(sanitizeName('http.client.request.get-conn.duration'), 'http_client_request_get_conn_duration');
@@ -62,10 +104,16 @@ describe('metric store and expositions', () => {
     let n = 0;
     store.addCollector('process', () => g.set(++n));
     store.counter('otel', { name: 'o', help: 'h' }).bind([]).add(1);
-    assert.deepEqual(store.snapshot(new Set(['otel'])).families.map((f) => f.name), ['o']);
+    assert.deepEqual(
+      store.snapshot(new Set(['otel'])).families.map((f) => f.name),
+      ['o'],
+    );
     assert.equal(n, 0, 'collector of another group not run');
     const snap = store.snapshot(new Set(['process']));
-    assert.deepEqual(snap.families.map((f) => f.name), ['p']);
+    assert.deepEqual(
+      snap.families.map((f) => f.name),
+      ['p'],
+    );
     assert.equal(n, 1);
     assert.throws(() => store.counter('otel', { name: 'o', help: 'dup' }), /registered twice/);
   });
@@ -89,7 +137,12 @@ describe('metric store and expositions', () => {
   it('negotiates OpenMetrics only when the scraper asks for it', () => {
     assert.equal(negotiateFormat(undefined), 'text');
     assert.equal(negotiateFormat('text/plain'), 'text');
-    assert.equal(negotiateFormat('application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2'), 'openmetrics');
+    assert.equal(
+      negotiateFormat(
+        'application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2',
+      ),
+      'openmetrics',
+    );
     assert.equal(negotiateFormat('application/openmetrics-text;version=1.0.0;q=0.2,text/plain;q=0.9'), 'text');
   });
 });

@@ -34,14 +34,22 @@ it('samples by parent, else by trace-id ratio; 0 means none (unlike KrakenD CE)'
   assert.equal(new ParentBasedRatioSampler(0).shouldSample(newTraceId(), undefined), false);
   assert.equal(new ParentBasedRatioSampler(1).shouldSample(newTraceId(), undefined), true);
   const id = newTraceId();
-  assert.equal(half.shouldSample(id, undefined), half.shouldSample(id, undefined), 'the same trace id always gets the same answer');
+  assert.equal(
+    half.shouldSample(id, undefined),
+    half.shouldSample(id, undefined),
+    'the same trace id always gets the same answer',
+  );
 });
 
 it('chooses propagators from the config, else OTEL_PROPAGATORS, else W3C', () => {
   // The variable is read when the config is loaded; the tracer gets the settings' list.
   const names = (configured: string[] | undefined, env: string | undefined): string[] => {
     const otel = configured === undefined ? {} : { propagators: configured };
-    const config = normalizeConfig({ version: 3, extra_config: { 'telemetry/opentelemetry': otel } }, [], env === undefined ? {} : { OTEL_PROPAGATORS: env });
+    const config = normalizeConfig(
+      { version: 3, extra_config: { 'telemetry/opentelemetry': otel } },
+      [],
+      env === undefined ? {} : { OTEL_PROPAGATORS: env },
+    );
     return propagatorNames(config.otel?.propagators);
   };
   assert.deepEqual(names(undefined, undefined), ['tracecontext', 'baggage']);
@@ -89,7 +97,11 @@ it('takes the short ways only where the propagators would do the same: no trace 
         const theirs: Record<string, string> = {};
         p.inject(undefined, span, mine);
         official.inject(trace.setSpanContext(ROOT_CONTEXT, span), theirs, defaultTextMapSetter);
-        assert.deepEqual(mine, theirs, `${names.join('+')} flags ${traceFlags} state ${String(traceState?.serialize())}`);
+        assert.deepEqual(
+          mine,
+          theirs,
+          `${names.join('+')} flags ${traceFlags} state ${String(traceState?.serialize())}`,
+        );
       }
     }
   }
@@ -100,7 +112,17 @@ it('takes the short ways only where the propagators would do the same: no trace 
 });
 
 it('resolves OTLP endpoints: scheme → TLS, default ports, a port in host', () => {
-  const s = (host: string, useHttp = false, port = useHttp ? 4318 : 4317): OtlpExporterSettings => ({ name: 'x', host, port, useHttp, disableMetrics: false, disableTraces: false, reportingPeriodS: 0, headers: {}, caCert: undefined });
+  const s = (host: string, useHttp = false, port = useHttp ? 4318 : 4317): OtlpExporterSettings => ({
+    name: 'x',
+    host,
+    port,
+    useHttp,
+    disableMetrics: false,
+    disableTraces: false,
+    reportingPeriodS: 0,
+    headers: {},
+    caCert: undefined,
+  });
   assert.deepEqual(otlpEndpoint(s('collector')), { tls: false, base: 'http://collector:4317' });
   assert.deepEqual(otlpEndpoint(s('https://collector/ignored/path')), { tls: true, base: 'https://collector:4317' });
   assert.deepEqual(otlpEndpoint(s('http://tempo', true)), { tls: false, base: 'http://tempo:4318' });
@@ -109,16 +131,35 @@ it('resolves OTLP endpoints: scheme → TLS, default ports, a port in host', () 
 
 it('turns a snapshot into cumulative OTLP metric data with instrument names and typed attributes', () => {
   const store = new MetricStore();
-  const h = store.histogram('otel', { name: 'http_server_duration', otelName: 'http.server.duration', help: 'h', buckets: [0.1, 1] });
-  h.bind([['http.route', '/a'], ['http.response.status_code', 200]]).observe(0.5);
-  store.counter('otel', { name: 'started', otelName: 'http.client.request.started.count', help: 'c' }).bind([['error', false]]).add(3);
-  const rm = toResourceMetrics(store.snapshot(undefined, 2_000), resourceFromAttributes({ 'service.name': 's' }), 1_000);
+  const h = store.histogram('otel', {
+    name: 'http_server_duration',
+    otelName: 'http.server.duration',
+    help: 'h',
+    buckets: [0.1, 1],
+  });
+  h.bind([
+    ['http.route', '/a'],
+    ['http.response.status_code', 200],
+  ]).observe(0.5);
+  store
+    .counter('otel', { name: 'started', otelName: 'http.client.request.started.count', help: 'c' })
+    .bind([['error', false]])
+    .add(3);
+  const rm = toResourceMetrics(
+    store.snapshot(undefined, 2_000),
+    resourceFromAttributes({ 'service.name': 's' }),
+    1_000,
+  );
   const metrics = rm.scopeMetrics[0]?.metrics ?? [];
   assert.equal(rm.scopeMetrics[0]?.scope.name, 'io.krakend.krakend-otel');
   const hist = metrics.find((m) => m.descriptor.name === 'http.server.duration');
   assert.equal(hist?.dataPointType, DataPointType.HISTOGRAM);
   assert.deepEqual(hist?.dataPoints[0]?.attributes, { 'http.route': '/a', 'http.response.status_code': 200 });
-  assert.deepEqual(hist?.dataPoints[0]?.value, { buckets: { boundaries: [0.1, 1], counts: [0, 1, 0] }, sum: 0.5, count: 1 });
+  assert.deepEqual(hist?.dataPoints[0]?.value, {
+    buckets: { boundaries: [0.1, 1], counts: [0, 1, 0] },
+    sum: 0.5,
+    count: 1,
+  });
   assert.deepEqual(hist?.dataPoints[0]?.startTime, [1, 0]);
   const sum = metrics.find((m) => m.descriptor.name === 'http.client.request.started.count');
   assert.equal(sum?.dataPointType, DataPointType.SUM);
@@ -131,9 +172,16 @@ it('writes fixed64 nanoseconds exactly without BigInt (span timestamps)', async 
     const w = new ProtobufWriter();
     w.fixed64Nanos(ms);
     const s = Math.floor(ms / 1000);
-    assert.equal(w.buf.readBigUInt64LE(0), BigInt(s) * 1_000_000_000n + BigInt(Math.round((ms - s * 1000) * 1e6)), String(ms));
+    assert.equal(
+      w.buf.readBigUInt64LE(0),
+      BigInt(s) * 1_000_000_000n + BigInt(Math.round((ms - s * 1000) * 1e6)),
+      String(ms),
+    );
   }
   const w = new ProtobufWriter(4);
   w.string(1, 'héllo wörld, a non-ASCII string that is long enough to take the Buffer path ✓');
-  assert.equal(w.buf.subarray(2, w.pos).toString('utf8'), 'héllo wörld, a non-ASCII string that is long enough to take the Buffer path ✓');
+  assert.equal(
+    w.buf.subarray(2, w.pos).toString('utf8'),
+    'héllo wörld, a non-ASCII string that is long enough to take the Buffer path ✓',
+  );
 });
