@@ -3,7 +3,7 @@
  * created at start-up and closed on shutdown. Timeouts are explicit: the endpoint deadline aborts a request as a whole, these bound
  * each phase so a stuck socket is noticed even without one.
  */
-import { buildConnector, Pool } from 'undici';
+import { Agent, buildConnector, Pool, type Dispatcher } from 'undici';
 import { skipUnsolicitedContinue } from './skip-continue.js';
 
 export interface PoolOptions {
@@ -24,6 +24,8 @@ const DEFAULT_POOL_OPTIONS: PoolOptions = {
 export class PoolRegistry {
   readonly #pools = new Map<string, Pool>();
   readonly #options: PoolOptions;
+  /** Origins only a backend redirect names; created on the first such redirect, closed with the pools. */
+  #redirectAgent: Agent | undefined;
 
   constructor(options: PoolOptions = DEFAULT_POOL_OPTIONS) {
     this.#options = options;
@@ -53,6 +55,24 @@ export class PoolRegistry {
     return pool;
   }
 
+  /**
+   * The dispatcher for a redirect target: the pool of a configured origin, else one shared Agent. The
+   * Agent drops an origin's sockets once they idle out, so origins named by redirects do not add up.
+   */
+  forRedirect(origin: string): Dispatcher {
+    const pool = this.#pools.get(origin);
+    if (pool !== undefined) return pool;
+    this.#redirectAgent ??= new Agent({
+      connections: this.#options.connections,
+      connect: { timeout: this.#options.connectTimeoutMs },
+      headersTimeout: this.#options.headersTimeoutMs,
+      bodyTimeout: this.#options.bodyTimeoutMs,
+      keepAliveTimeout: 4_000,
+      pipelining: 1,
+    });
+    return this.#redirectAgent;
+  }
+
   get size(): number {
     return this.#pools.size;
   }
@@ -60,13 +80,17 @@ export class PoolRegistry {
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.allSettled(pools.map((p) => p.close()));
+    const agent = this.#redirectAgent;
+    this.#redirectAgent = undefined;
+    await Promise.allSettled([...pools.map((p) => p.close()), agent?.close()]);
   }
 
   /** For a shutdown deadline: abort what is still in flight. */
   async destroy(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.allSettled(pools.map((p) => p.destroy()));
+    const agent = this.#redirectAgent;
+    this.#redirectAgent = undefined;
+    await Promise.allSettled([...pools.map((p) => p.destroy()), agent?.destroy()]);
   }
 }

@@ -8,8 +8,11 @@ export function paramKey(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
+/**
+ * Every placeholder of the pattern, in the path and in its query string: lura replaces them over the
+ * whole url_pattern (https://github.com/luraproject/lura/blob/master/config/config.go#L635,
+ * https://github.com/luraproject/lura/blob/master/proxy/request.go#L24).
+ */
 export function placeholdersOf(urlPattern: string): string[] {
-  const q = urlPattern.indexOf('?');
-  const pathPart = q === -1 ? urlPattern : urlPattern.slice(0, q);
-  return [...pathPart.matchAll(PLACEHOLDER)].map((m) => m[1] as string);
+  return [...urlPattern.matchAll(PLACEHOLDER)].map((m) => m[1] as string);
 }

@@ -34,7 +34,12 @@ function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>
 }
 
 export interface ForwardContext {
+  /** Tollgate's own `User-Agent` (product/version). */
   readonly userAgent: string;
+  /** Ask for gzip when no Accept-Encoding is forwarded (the answer is decoded before merging). */
+  readonly askGzip: boolean;
+  /** The backend request's method (Go's transport never asks for gzip on HEAD). */
+  readonly method: string;
 }
 
 /**
@@ -68,7 +73,15 @@ export function backendRequestHeaders(
   out['x-forwarded-for'] = typeof xff === 'string' && xff !== '' ? `${xff}, ${ip}` : ip;
   const host = src.host;
   if (host !== undefined) out['x-forwarded-host'] = host;
+  // lura sets its own User-Agent, or names itself in X-Forwarded-Via when the client's is forwarded
+  // (https://github.com/luraproject/lura/blob/master/router/gin/endpoint.go#L150-L156).
   if (out['user-agent'] === undefined) out['user-agent'] = ctx.userAgent;
+  else out['x-forwarded-via'] = ctx.userAgent;
+  // Go's transport asks for gzip when the request names no Accept-Encoding and no Range (not on
+  // HEAD), and decodes the answer (https://github.com/golang/go/blob/master/src/net/http/transport.go,
+  // `requestedGzip`).
+  if (ctx.askGzip && ctx.method !== 'HEAD' && out['accept-encoding'] === undefined && out.range === undefined)
+    out['accept-encoding'] = 'gzip';
   if (hasBody) {
     const ct = src['content-type'];
     if (ct !== undefined && out['content-type'] === undefined) out['content-type'] = ct;

@@ -3,13 +3,13 @@ import type { IncomingMessage } from 'node:http';
 import { it } from 'node:test';
 import { backendRequestHeaders, clientResponseHeaders, narrowRule } from '../../../src/proxy/headers.js';
 import { forwardedQuery, joinQuery } from '../../../src/proxy/query.js';
-import { compileUrlTemplate, renderPath } from '../../../src/proxy/url-template.js';
+import { compileUrlTemplate, renderPath, renderQuery } from '../../../src/proxy/url-template.js';
 
 function req(headers: Record<string, string>, remote = '::ffff:10.1.2.3'): IncomingMessage {
   return { headers, socket: { remoteAddress: remote } } as unknown as IncomingMessage;
 }
 
-const ua = { userAgent: 'Tollgate/test' };
+const ua = { userAgent: 'Tollgate/test', askGzip: false, method: 'GET' };
 
 it('forwards only listed headers, never hop-by-hop or Connection-listed ones', () => {
   const r = req({
@@ -89,9 +89,40 @@ it('forwards only listed query parameters in their order, re-encoded as Go does 
   assert.equal(joinQuery('fixed=1', 'a=1'), 'fixed=1&a=1');
 });
 
+it('names the gateway in X-Forwarded-Via when the client User-Agent is forwarded (lura router/gin/endpoint.go)', () => {
+  const own = backendRequestHeaders(req({ 'user-agent': 'curl/8' }), new Set(), false, ua);
+  assert.equal(own['user-agent'], 'Tollgate/test');
+  assert.equal(own['x-forwarded-via'], undefined);
+  const fwd = backendRequestHeaders(req({ 'user-agent': 'curl/8' }), new Set(['user-agent']), false, ua);
+  assert.equal(fwd['user-agent'], 'curl/8');
+  assert.equal(fwd['x-forwarded-via'], 'Tollgate/test');
+});
+
+it("asks for gzip like Go's transport: only with no forwarded Accept-Encoding or Range, never on HEAD", () => {
+  const gz = { ...ua, askGzip: true };
+  assert.equal(backendRequestHeaders(req({}), new Set(), false, gz)['accept-encoding'], 'gzip');
+  assert.equal(backendRequestHeaders(req({}), new Set(), false, ua)['accept-encoding'], undefined);
+  assert.equal(
+    backendRequestHeaders(req({}), new Set(), false, { ...gz, method: 'HEAD' })['accept-encoding'],
+    undefined,
+  );
+  const own = req({ 'accept-encoding': 'br', range: 'bytes=0-1' });
+  assert.equal(backendRequestHeaders(own, new Set(['accept-encoding']), false, gz)['accept-encoding'], 'br');
+  assert.equal(backendRequestHeaders(own, new Set(['range']), false, gz)['accept-encoding'], undefined);
+  // A client's Accept-Encoding that is not forwarded does not count: the backend request has none.
+  assert.equal(backendRequestHeaders(own, new Set(), false, gz)['accept-encoding'], 'gzip');
+});
+
 it('fills url_pattern placeholders with re-encoded values, so decoded slashes stay inside the segment', () => {
   const t = compileUrlTemplate('/api/{Id}/items/{item}?v=2', ['id', 'item']);
-  assert.equal(t.query, 'v=2');
+  assert.equal(renderQuery(t, ['42', 'x']), 'v=2');
   assert.equal(renderPath(t, ['42', '../../admin']), '/api/42/items/..%2F..%2Fadmin');
   assert.equal(renderPath(t, ['a b', 'x']), '/api/a%20b/items/x');
+});
+
+it('fills placeholders in the query string of url_pattern too, escaped as query values (lura replaces over the whole pattern)', () => {
+  const t = compileUrlTemplate('/redirect/?status={code}&f={Foo}', ['code', 'foo']);
+  assert.deepEqual(t.placeholders, ['code', 'Foo']);
+  assert.equal(renderPath(t, ['301', 'x']), '/redirect/');
+  assert.equal(renderQuery(t, ['301', 'a&b=c d']), 'status=301&f=a%26b%3Dc%20d');
 });
