@@ -2,7 +2,7 @@
  * The KrakenD merging pipeline (json and friends): every backend is called concurrently, each answer
  * decoded and formatted (target/allow/deny/mapping/group), then merged into one object. A partial
  * result is still served, flagged by `X-Krakend-Completed: false`; when nothing succeeded the client
- * gets a 500 with a JSON error body. A non-2xx backend status is a failure, as in KrakenD.
+ * gets a 500 with a JSON error body. A backend status other than 200 or 201 is a failure, as in KrakenD.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointConfig } from '../config/types.js';
@@ -18,6 +18,7 @@ import { compileFormatter, type Formatter, type JsonObject } from './formatter.j
 import { hasRequestBody } from './noop-handler.js';
 import { readBounded } from './read-body.js';
 import { renderOutput } from './render.js';
+import { errorDetails, isSuccessStatus } from './backend-status.js';
 import { classifyUpstreamError, outcomeOf } from './upstream-error.js';
 import { BufferExchange, type BufferedResponse } from './exchange.js';
 import type { BackendRecord, RequestRecord } from '../telemetry/record.js';
@@ -35,7 +36,16 @@ interface PreparedBackend {
   readonly format: Formatter;
 }
 
-type Result = { readonly ok: true; readonly data: JsonObject } | { readonly ok: false; readonly error: TollgateError };
+type Result =
+  | { readonly ok: true; readonly data: JsonObject }
+  | {
+      readonly ok: false;
+      readonly error: TollgateError;
+      /** The backend's status when the stage failed on it (not 200/201), else 0. */
+      readonly status: number;
+      /** `return_error_details`: what the failure puts in the merged body. */
+      readonly details: JsonObject | undefined;
+    };
 
 export class MergeHandler implements EndpointHandler {
   readonly #endpoint: EndpointConfig;
@@ -45,6 +55,8 @@ export class MergeHandler implements EndpointHandler {
   readonly #maxDepth: number;
   readonly #needsBody: boolean;
   readonly #cacheControl: Record<string, string>;
+  /** `backend/http.return_error_code` on the endpoint's only backend. */
+  readonly #returnsCode: boolean;
 
   constructor(endpoint: EndpointConfig, calls: readonly BackendCall[], deps: HandlerDeps, maxBody: number) {
     this.#endpoint = endpoint;
@@ -53,6 +65,7 @@ export class MergeHandler implements EndpointHandler {
     this.#maxBody = maxBody;
     this.#maxDepth = maxJsonDepth(endpoint.outputEncoding);
     this.#needsBody = calls.some((c) => c.sendsBody);
+    this.#returnsCode = calls.length === 1 && calls[0]?.config.errorReturn.code === true;
     this.#cacheControl =
       endpoint.cacheTtlSeconds === undefined ? {} : { 'cache-control': `public, max-age=${endpoint.cacheTtlSeconds}` };
   }
@@ -96,11 +109,17 @@ export class MergeHandler implements EndpointHandler {
     }
     const merged: JsonObject = {};
     let failures = 0;
+    let detailed = 0;
     let canceled = false;
     for (const o of outcomes) {
       if (o.ok) Object.assign(merged, o.data);
       else {
         failures++;
+        // lura serves error details as the backend's (incomplete) data, so they count as a response.
+        if (o.details !== undefined) {
+          Object.assign(merged, o.details);
+          detailed++;
+        }
         if (o.error.code === 'TG_ERR_CLIENT_ABORTED') canceled = true;
       }
     }
@@ -109,8 +128,16 @@ export class MergeHandler implements EndpointHandler {
     rec.proxyError = failures > 0 && !canceled;
     this.#deps.completion.proxyDone(rec, performance.now());
     if (res.destroyed) return;
-    if (failures === outcomes.length) {
+    if (failures === outcomes.length && detailed === 0) {
       const first = outcomes.find((o): o is Extract<Result, { ok: false }> => !o.ok);
+      if (first !== undefined && this.#returnsCode && first.status !== 0) {
+        // lura router/gin/endpoint.go: no response, an error with StatusCode() → that status, and an
+        // empty body unless router.return_error_msg (which Tollgate does not implement). With several
+        // backends the merge error has no status, so the code goes through only for a lone backend.
+        res.writeHead(first.status, { 'content-length': 0, [COMPLETED]: 'false' });
+        res.end();
+        return;
+      }
       const cause = first?.error;
       sendError(res, new TollgateError('TG_ERR_ALL_BACKENDS_FAILED', undefined, { cause }), { [COMPLETED]: 'false' });
       return;
@@ -120,7 +147,9 @@ export class MergeHandler implements EndpointHandler {
       'content-type': out.contentType,
       'content-length': Buffer.byteLength(out.body),
       [COMPLETED]: failures === 0 ? 'true' : 'false',
-      ...this.#cacheControl,
+      // Only a complete response may be cached (lura router/gin/endpoint.go sets Cache-Control under
+      // `response.IsComplete`: https://github.com/luraproject/lura/blob/master/router/gin/endpoint.go#L62-L68).
+      ...(failures === 0 ? this.#cacheControl : undefined),
     });
     res.end(out.body);
   }
@@ -136,6 +165,8 @@ export class MergeHandler implements EndpointHandler {
     rec: RequestRecord,
   ): Promise<Result> {
     br.stageStart = performance.now();
+    let status = 0;
+    let details: JsonObject | undefined;
     try {
       const sent = b.call.sendsBody ? body : undefined;
       const { dispatcher, options } = b.call.prepare(req, params, rawQuery, sent, br, rec);
@@ -145,7 +176,9 @@ export class MergeHandler implements EndpointHandler {
         deadline.add(exchange);
         dispatcher.dispatch(options, exchange);
       });
-      if (r.status < 200 || r.status > 299) {
+      if (!isSuccessStatus(r.status)) {
+        status = r.status;
+        details = await errorDetails(b.call.config.errorReturn, r, this.#maxBody);
         throw new TollgateError('TG_ERR_BACKEND_STATUS', `the backend answered ${r.status}`);
       }
       const plain = await decompress(r.body, r.headers['content-encoding'], this.#maxBody);
@@ -165,14 +198,14 @@ export class MergeHandler implements EndpointHandler {
       br.stageEnd = performance.now();
       const error = classifyUpstreamError(err, deadline.reason);
       br.error = error;
-      // A non-2xx answer or an undecodable body is a completed round trip but a failed stage.
+      // A status other than 200/201 or an undecodable body is a completed round trip but a failed stage.
       if (br.headersAt === 0 || error.code === 'TG_ERR_BACKEND_TIMEOUT' || error.code === 'TG_ERR_CLIENT_ABORTED')
         br.outcome = outcomeOf(error);
       br.stageCanceled = error.code === 'TG_ERR_CLIENT_ABORTED';
       br.stageError = !br.stageCanceled;
       b.call.finished(br);
       this.#deps.onBackendError(this.#endpoint.path, b.call.config.urlPattern, error);
-      return { ok: false, error };
+      return { ok: false, error, status, details };
     }
   }
 }

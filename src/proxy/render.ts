@@ -2,6 +2,16 @@
 import { stringify as toYaml } from 'yaml';
 import type { Encoding } from '../config/types.js';
 import type { JsonObject } from './formatter.js';
+import { goJson, goLess } from './go-json.js';
+
+/**
+ * yaml.v2/v3 marshal a map with its keys sorted too (KrakenD's `yaml` output, lura router/gin/render.go);
+ * their order compares runs of digits as numbers, this one by bytes (docs/differences.md).
+ */
+const YAML_OPTIONS = {
+  sortMapEntries: (a: { key: unknown }, b: { key: unknown }) =>
+    goLess(String(a.key), String(b.key)) ? -1 : goLess(String(b.key), String(a.key)) ? 1 : 0,
+};
 
 export interface Rendered {
   readonly body: string;
@@ -12,17 +22,17 @@ export function renderOutput(data: JsonObject, encoding: Encoding): Rendered {
   switch (encoding) {
     case 'json-collection':
       return {
-        body: JSON.stringify(Array.isArray(data.collection) ? data.collection : []),
+        body: goJson(Array.isArray(data.collection) ? data.collection : []),
         contentType: 'application/json; charset=utf-8',
       };
     case 'string':
       return {
-        body: typeof data.content === 'string' ? data.content : JSON.stringify(data),
+        body: typeof data.content === 'string' ? data.content : goJson(data),
         contentType: 'text/plain; charset=utf-8',
       };
     case 'yaml':
-      return { body: toYaml(data), contentType: 'application/yaml; charset=utf-8' };
+      return { body: toYaml(data, YAML_OPTIONS), contentType: 'application/yaml; charset=utf-8' };
     default:
-      return { body: JSON.stringify(data), contentType: 'application/json; charset=utf-8' };
+      return { body: goJson(data), contentType: 'application/json; charset=utf-8' };
   }
 }
