@@ -40,8 +40,6 @@ export const KRAKEND_NAMESPACES: Readonly<Record<string, KnownSetting>> = {
   'backend/conditional': enforce('call this backend only when its condition holds'),
   'backend/graphql': enforce(`turn the request into a GraphQL query; ${PLAIN_HTTP}`),
   'backend/grpc': enforce(`call the backend over gRPC; ${PLAIN_HTTP}`),
-  'backend/http': enforce('return the backend status code or error details to the client'),
-  'backend/http/client': enforce('call the backend through its own HTTP client settings (proxy, redirects, TLS)'),
   'backend/lambda': enforce(`invoke an AWS Lambda function; ${PLAIN_HTTP}`),
   'backend/pubsub/publisher': enforce(`publish the request to a pub/sub topic; ${PLAIN_HTTP}`),
   'backend/pubsub/publisher/kafka': enforce(`publish the request to Kafka; ${PLAIN_HTTP}`),
@@ -177,6 +175,13 @@ export const KRAKEND_KEYS: Readonly<
 
 /** Keys of the namespaces Tollgate implements that it does not read, with what KrakenD would do. */
 export const KRAKEND_NAMESPACE_KEYS: Readonly<Record<string, Readonly<Record<string, KnownSetting>>>> = {
+  // Only `no_redirect` is implemented (config/namespaces/backend-http-client.ts).
+  'backend/http/client': {
+    proxy_address: enforce('call the backend through this forward proxy'),
+    client_tls: enforce('call the backend with these TLS settings (client certificates, CAs, versions)'),
+    send_body_on_redirect: enforce('send the request body again when following a 307 or 308 redirect'),
+    enable_redirect_post: enforce('send the request body again when following a 307 or 308 redirect'),
+  },
   router: {
     max_payload: enforce('reject request bodies larger than this'),
     hide_version_header: describe('hide its version header (Tollgate sends none)'),
@@ -191,8 +196,6 @@ export const KRAKEND_NAMESPACE_KEYS: Readonly<Record<string, Readonly<Record<str
         'disable_gzip',
         'disable_handle_method_not_allowed',
         'disable_path_decoding',
-        'disable_redirect_fixed_path',
-        'disable_redirect_trailing_slash',
         'forwarded_by_client_ip',
         'logger_skip_paths',
         'max_multipart_memory',

@@ -14,6 +14,18 @@ import { API_KEYS_ENDPOINT_SCHEMA, API_KEYS_ROOT_SCHEMA } from './namespaces/api
 import { DASHBOARD_SCHEMA } from './namespaces/dashboard.js';
 import { TOLLGATE_NAMESPACE, TOLLGATE_SCHEMA } from './namespaces/tollgate.js';
 import { HEALTHCHECK_SCHEMA } from './namespaces/healthcheck.js';
+import {
+  BACKEND_HTTP,
+  BACKEND_HTTP_KEYS,
+  BACKEND_HTTP_LEGACY,
+  BACKEND_HTTP_SCHEMA,
+} from './namespaces/backend-http.js';
+import { ROUTER_KEYS, ROUTER_SCHEMA } from './namespaces/router.js';
+import {
+  BACKEND_HTTP_CLIENT,
+  BACKEND_HTTP_CLIENT_KEYS,
+  BACKEND_HTTP_CLIENT_SCHEMA,
+} from './namespaces/backend-http-client.js';
 
 import type { ConfigIssue } from './issue.js';
 
@@ -32,18 +44,11 @@ export const NAMESPACE_ALIASES: Readonly<Record<string, string>> = {
   'github_com/devopsfaith/krakend-gelf': 'telemetry/gelf',
   'github_com/devopsfaith/krakend-gologging': 'telemetry/logging',
   'github_com/devopsfaith/krakend-logstash': 'telemetry/logstash',
-};
-
-const router = {
-  type: 'object',
-  properties: {
-    disable_health: { type: 'boolean' },
-    health_path: { type: 'string', pattern: '^/' },
-  },
+  [BACKEND_HTTP_LEGACY]: BACKEND_HTTP,
 };
 
 export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
-  { name: 'router', scopes: { root: router } },
+  { name: 'router', scopes: { root: ROUTER_SCHEMA } },
   {
     name: 'telemetry/opentelemetry',
     scopes: { root: OTEL_ROOT_SCHEMA, endpoint: OTEL_ENDPOINT_SCHEMA, backend: OTEL_BACKEND_SCHEMA },
@@ -58,17 +63,21 @@ export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
   },
   { name: 'auth/api-keys', scopes: { root: API_KEYS_ROOT_SCHEMA, endpoint: API_KEYS_ENDPOINT_SCHEMA } },
   { name: 'backend/healthcheck', scopes: { backend: HEALTHCHECK_SCHEMA } },
+  { name: BACKEND_HTTP, scopes: { backend: BACKEND_HTTP_SCHEMA } },
+  { name: BACKEND_HTTP_CLIENT, scopes: { backend: BACKEND_HTTP_CLIENT_SCHEMA } },
   { name: 'telemetry/dashboard', scopes: { root: DASHBOARD_SCHEMA } },
   { name: TOLLGATE_NAMESPACE, scopes: { root: TOLLGATE_SCHEMA } },
 ];
 
 /** Keys of a supported namespace that Tollgate reads (others in it are reported as ignored). */
 export const NAMESPACE_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
-  router: new Set(['disable_health', 'health_path']),
+  router: ROUTER_KEYS,
   'telemetry/opentelemetry': OTEL_KEYS,
   'telemetry/metrics': new Set(Object.keys(METRICS_SCHEMA.properties)),
   'telemetry/influx': new Set(Object.keys(INFLUX_SCHEMA.properties)),
   'backend/healthcheck': new Set(['upstream', 'active', 'passive']),
+  [BACKEND_HTTP]: BACKEND_HTTP_KEYS,
+  [BACKEND_HTTP_CLIENT]: BACKEND_HTTP_CLIENT_KEYS,
   'telemetry/dashboard': new Set(Object.keys(DASHBOARD_SCHEMA.properties)),
   [TOLLGATE_NAMESPACE]: new Set(Object.keys(TOLLGATE_SCHEMA.properties)),
   'auth/api-keys': new Set([

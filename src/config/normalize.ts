@@ -16,6 +16,10 @@ import { parseInfluxSettings } from './namespaces/influx.js';
 import { parseKongEndpoint, parseKongSettings } from './namespaces/kong.js';
 import { parseApiKeys, parseEndpointAuth } from './namespaces/api-keys.js';
 import { parseHealthSettings } from './namespaces/healthcheck.js';
+import { BACKEND_HTTP, parseBackendErrorReturn } from './namespaces/backend-http.js';
+import { BACKEND_HTTP_CLIENT, followsRedirects } from './namespaces/backend-http-client.js';
+import { parseRouterSettings } from './namespaces/router.js';
+import { TOLLGATE_NAMESPACE } from './namespaces/tollgate.js';
 import type {
   BackendConfig,
   Encoding,
@@ -62,6 +66,7 @@ export function normalizeConfig(
     debugEndpoint: root.debug_endpoint === true,
     echoEndpoint: root.echo_endpoint === true,
     healthPath: router.disable_health === true ? undefined : (stringAt(router, 'health_path') ?? '/__health'),
+    router: parseRouterSettings(router, objectAt(root, 'extra_config')[TOLLGATE_NAMESPACE]),
     tls: normalizeTls(root.tls),
     maxBufferedBody: typeof root.max_buffered_body === 'number' ? root.max_buffered_body : DEFAULT_MAX_BUFFERED_BODY,
     workers: resolveWorkers(root.workers),
@@ -219,6 +224,8 @@ function normalizeBackend(be: RawObject, index: number, ctx: BackendContext, war
     inputQueryStrings: queryRule(stringsAt(be, 'input_query_strings')),
     otel: parseBackendOtel(objectAt(be, 'extra_config')[OTEL]),
     health: parseHealthSettings(objectAt(be, 'extra_config')['backend/healthcheck']),
+    errorReturn: parseBackendErrorReturn(objectAt(be, 'extra_config')[BACKEND_HTTP]),
+    followRedirects: followsRedirects(objectAt(be, 'extra_config')[BACKEND_HTTP_CLIENT]),
     extraConfig: objectAt(be, 'extra_config'),
   };
 }

@@ -5,6 +5,8 @@ import type { KongEndpoint, KongSettings } from './namespaces/kong.js';
 import type { DashboardSettings } from './namespaces/dashboard.js';
 import type { ApiKeySettings, EndpointAuth } from './namespaces/api-keys.js';
 import type { HealthSettings } from './namespaces/healthcheck.js';
+import type { BackendErrorReturn } from './namespaces/backend-http.js';
+import type { RouterSettings } from './namespaces/router.js';
 
 /**
  * The normalised, frozen configuration the gateway runs on. Built once from a KrakenD v3 file by
@@ -49,6 +51,10 @@ export interface BackendConfig {
   readonly inputQueryStrings: ForwardRule | undefined;
   /** `backend/healthcheck`: health of the backend's hosts. */
   readonly health: HealthSettings | undefined;
+  /** `backend/http`: a failed status as the client's status, or as `error_<name>` in the body. */
+  readonly errorReturn: BackendErrorReturn;
+  /** Go's client follows up to 10 redirects; `backend/http/client.no_redirect` turns it off. */
+  readonly followRedirects: boolean;
   /** Backend-level `telemetry/opentelemetry` override (replaces the service's backend layer). */
   readonly otel: BackendLayer | undefined;
   readonly extraConfig: Readonly<Record<string, unknown>>;
@@ -95,6 +101,8 @@ export interface GatewayConfig {
   readonly debugEndpoint: boolean;
   readonly echoEndpoint: boolean;
   readonly healthPath: string | undefined;
+  /** `router` redirects and the `tollgate.json_router_errors` opt-in: what a request no route takes gets. */
+  readonly router: RouterSettings;
   readonly tls: TlsConfig | undefined;
   /** Largest request body buffered to send to several backends (bytes). */
   readonly maxBufferedBody: number;

@@ -29,7 +29,7 @@ export const ERRORS = {
   TG_ERR_BACKEND_UNAVAILABLE: { statusCode: 502, message: 'the backend could not be reached or closed the connection' },
   TG_ERR_NO_HEALTHY_TARGET: { statusCode: 503, message: 'every target of the backend is unhealthy' },
   TG_ERR_BACKEND_TIMEOUT: { statusCode: 504, message: 'the backend did not answer within the endpoint timeout' },
-  TG_ERR_BACKEND_STATUS: { statusCode: 500, message: 'the backend answered with a non-2xx status' },
+  TG_ERR_BACKEND_STATUS: { statusCode: 500, message: 'the backend answered with a status other than 200 or 201' },
   TG_ERR_BACKEND_DECODE: { statusCode: 500, message: 'the backend response could not be decoded' },
   TG_ERR_ALL_BACKENDS_FAILED: { statusCode: 500, message: 'every backend of the endpoint failed' },
   TG_ERR_CLIENT_ABORTED: { statusCode: 499, message: 'the client closed the connection before the response' },

@@ -1,4 +1,4 @@
-/** Gateway-generated responses: JSON bodies with a stable error code, never a stack or a secret. */
+/** Gateway-generated responses: JSON bodies with a stable error code (or gin's plain-text ones), never a stack or a secret. */
 import type { ServerResponse } from 'node:http';
 import type { TollgateError } from '../errors/catalogue.js';
 
@@ -19,4 +19,11 @@ export function sendError(res: ServerResponse, err: TollgateError, extra?: Recor
   }
   if (res.destroyed) return;
   sendJson(res, err.statusCode, { error: err.message, code: err.code }, extra);
+}
+
+/** A short `text/plain` answer, as gin's serveError writes its default 404 and 405 bodies. */
+export function sendText(res: ServerResponse, status: number, text: string, extra?: Record<string, string>): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text), ...extra });
+  res.end(text);
 }

@@ -15,7 +15,8 @@ import { reportExchange } from '../backends/passive-health.js';
 import { TollgateError } from '../errors/catalogue.js';
 import { backendRequestHeaders, narrowRule } from './headers.js';
 import { forwardedQuery, joinQuery } from './query.js';
-import { compileUrlTemplate, renderPath, type UrlTemplate } from './url-template.js';
+import { followRedirects, type RedirectDispatchers } from './redirect.js';
+import { compileUrlTemplate, renderPath, renderQuery, type UrlTemplate } from './url-template.js';
 
 /** What a backend call is composed of (server/compile-routes.ts). */
 export interface BackendCallParts {
@@ -30,6 +31,8 @@ export interface BackendCallParts {
   readonly injector: TraceInjector | undefined;
   /** The backend traces layer's `report_headers`: the sent headers go on the client span. */
   readonly reportHeaders: boolean;
+  /** Where redirects go (proxy/redirect.ts); undefined when they are not followed (`no_redirect`). */
+  readonly redirects: RedirectDispatchers | undefined;
 }
 
 export interface BackendRequest {
@@ -52,6 +55,14 @@ export class BackendCall {
   readonly #userAgent: string;
   readonly #injector: TraceInjector | undefined;
   readonly #reportHeaders: boolean;
+  /**
+   * Merging encodings ask for gzip as Go's transport does (merge-handler decodes the answer). no-op
+   * does not: Go would decode it below the proxy and relay plain bytes; Tollgate relays the backend's
+   * bytes untouched, so it forwards only what the client asked for (docs/differences.md).
+   */
+  readonly #askGzip: boolean;
+  /** Each target's pool with redirects followed (as Go's client does), or undefined with `no_redirect`. */
+  readonly #dispatchers: readonly Dispatcher[] | undefined;
 
   constructor(parts: BackendCallParts) {
     const { endpoint, backend } = parts;
@@ -65,6 +76,12 @@ export class BackendCall {
     this.#userAgent = parts.userAgent;
     this.#injector = parts.injector;
     this.#reportHeaders = parts.reportHeaders;
+    this.#askGzip = backend.encoding !== 'no-op';
+    const redirects = parts.redirects;
+    this.#dispatchers =
+      redirects === undefined
+        ? undefined
+        : parts.balancer.targets.map((t) => t.dispatcher.compose(followRedirects(redirects)));
   }
 
   /** Whether a request whose pooled socket was closed under it may be sent again (safe method, body in memory or none). */
@@ -94,10 +111,14 @@ export class BackendCall {
       throw new TollgateError('TG_ERR_BACKEND_UNAVAILABLE', 'the backend has no http(s) host');
     }
     rec.target = index;
-    const query = joinQuery(this.#template.query, forwardedQuery(rawQuery, this.#query));
+    const query = joinQuery(renderQuery(this.#template, params), forwardedQuery(rawQuery, this.#query));
     const path = target.basePath + renderPath(this.#template, params) + (query === '' ? '' : `?${query}`);
     const hasBody = body !== undefined && body !== null;
-    const headers = backendRequestHeaders(req, this.#headers, hasBody, { userAgent: this.#userAgent });
+    const headers = backendRequestHeaders(req, this.#headers, hasBody, {
+      userAgent: this.#userAgent,
+      askGzip: this.#askGzip,
+      method: this.method,
+    });
     if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
     else if (hasBody && req.headers['content-length'] !== undefined)
       headers['content-length'] = req.headers['content-length'];
@@ -110,7 +131,7 @@ export class BackendCall {
     }
     rec.dispatchAt = performance.now();
     return {
-      dispatcher: target.dispatcher,
+      dispatcher: this.#dispatchers?.[index] ?? target.dispatcher,
       options: {
         origin: target.origin,
         path,

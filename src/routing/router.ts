@@ -104,6 +104,49 @@ export class Router<R extends RouteDefinition = RouteDefinition> {
     return undefined;
   }
 
+  /**
+   * gin's RedirectFixedPath (`findCaseInsensitivePath` with `fixTrailingSlash`,
+   * https://github.com/gin-gonic/gin/blob/dcaa4296d111981ffb31ac3eba90bb63e1eb5ab9/gin.go#L797-L808):
+   * the registered path that `path`, cleaned (`cleanPath`), matches for `method` when case is ignored,
+   * also with its trailing slash added or removed. Static segments take the registered spelling,
+   * parameters keep the request's. Only runs for requests no route took, so a slower walk is fine.
+   */
+  fixedPath(method: string, path: string): string | undefined {
+    const clean = cleanPath(path);
+    const found = this.#caseInsensitive(method, clean);
+    if (found !== undefined || clean === '/') return found;
+    return this.#caseInsensitive(method, clean.endsWith('/') ? clean.slice(0, -1) : `${clean}/`);
+  }
+
+  #caseInsensitive(method: string, path: string): string | undefined {
+    const segments = path === '/' ? [] : path.slice(1).split('/');
+    const out: string[] = [];
+    return this.#walkFold(this.#root, segments, 0, out, method) ? `/${out.join('/')}` : undefined;
+  }
+
+  #walkFold(n: TrieNode<R>, segments: readonly string[], i: number, out: string[], method: string): boolean {
+    if (i === segments.length)
+      return n.leaf?.byMethod.has(method) === true || n.wildcard?.byMethod.has(method) === true;
+    const seg = segments[i] as string;
+    const lower = seg.toLowerCase();
+    for (const [name, child] of n.children) {
+      if (name.toLowerCase() !== lower) continue;
+      out.push(name);
+      if (this.#walkFold(child, segments, i + 1, out, method)) return true;
+      out.pop();
+    }
+    if (n.param !== undefined && seg !== '') {
+      out.push(seg);
+      if (this.#walkFold(n.param, segments, i + 1, out, method)) return true;
+      out.pop();
+    }
+    if (n.wildcard?.byMethod.has(method) === true) {
+      out.push(...segments.slice(i));
+      return true;
+    }
+    return false;
+  }
+
   #accept(leaf: Leaf<R> | undefined, state: WalkState<R>): R | undefined {
     if (leaf === undefined) return undefined;
     const route = leaf.byMethod.get(state.method);
@@ -129,4 +172,26 @@ export function trailingSlashAlternative<R extends RouteDefinition>(
   if (path === '/') return undefined;
   const alt = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
   return router.find(method, alt).kind === 'found' ? alt : undefined;
+}
+
+/**
+ * gin's cleanPath (httprouter's CleanPath,
+ * https://github.com/gin-gonic/gin/blob/dcaa4296d111981ffb31ac3eba90bb63e1eb5ab9/path.go#L21): one `/`
+ * between segments, `.` removed, `..` removed with the segment before it (never above the root); a
+ * trailing slash (or a trailing `.` segment) is kept. The result always starts with exactly one `/`.
+ */
+export function cleanPath(p: string): string {
+  const parts = p.split('/');
+  const out: string[] = [];
+  let trailing = p.length > 1 && p.endsWith('/');
+  for (let i = 0; i < parts.length; i++) {
+    const s = parts[i] as string;
+    if (s === '') continue;
+    if (s === '.') {
+      if (i === parts.length - 1) trailing = true;
+    } else if (s === '..') out.pop();
+    else out.push(s);
+  }
+  const joined = `/${out.join('/')}`;
+  return trailing && joined.length > 1 ? `${joined}/` : joined;
 }

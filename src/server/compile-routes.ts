@@ -77,6 +77,7 @@ function compileBackend(
     userAgent: deps.userAgent,
     injector: deps.injector,
     reportHeaders: otel?.traces.reportHeaders === true,
+    redirects: b.followRedirects ? (origin) => deps.pools.forRedirect(origin) : undefined,
   });
   return { index: b.index, config: b, targets, health, otel, call };
 }

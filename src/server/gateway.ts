@@ -78,6 +78,7 @@ export class Gateway {
     this.#stages = new RequestStages({
       builtins: new Builtins(config, this.#logger),
       router: new Router(this.#routes),
+      routerSettings: config.router,
       apiKeys: config.apiKeys === undefined ? undefined : new ApiKeyAuth(config.apiKeys),
     });
   }

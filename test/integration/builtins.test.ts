@@ -16,6 +16,22 @@ describe('built-in endpoints', () => {
     assert.ok(!Number.isNaN(Date.parse(body.now)));
   });
 
+  it("answers another method on /__health with gin's text/plain 405 (JSON under tollgate.json_router_errors)", async (t) => {
+    const gw = await startGateway(t, { endpoints: [{ endpoint: '/a', backend: [backend] }] });
+    const r = await request(`${gw.url}/__health`, { method: 'POST' });
+    assert.equal(r.statusCode, 405);
+    assert.equal(r.headers.allow, 'GET, HEAD');
+    assert.equal(r.headers['content-type'], 'text/plain');
+    assert.equal(await r.body.text(), '405 method not allowed');
+    const json = await startGateway(t, {
+      extra_config: { tollgate: { json_router_errors: true } },
+      endpoints: [{ endpoint: '/a', backend: [backend] }],
+    });
+    const j = await request(`${json.url}/__health`, { method: 'POST' });
+    assert.equal(j.statusCode, 405);
+    assert.equal(((await j.body.json()) as { code: string }).code, 'TG_ERR_METHOD_NOT_ALLOWED');
+  });
+
   it('moves or disables health with extra_config.router', async (t) => {
     const moved = await startGateway(t, {
       extra_config: { router: { health_path: '/healthz' } },

@@ -111,6 +111,8 @@ describe('failures and bad input', () => {
     await again.body.dump();
   });
 
+  // KrakenD's (gin's) bodies are the default now: text/plain `404 page not found` / `405 method not
+  // allowed`; the JSON bodies with their codes are the `tollgate.json_router_errors` opt-in.
   it('answers 404 for unknown paths, 405 with Allow for a known path, and redirects a trailing slash', async (t) => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, {}));
     const gw = await startGateway(t, {
@@ -118,15 +120,35 @@ describe('failures and bad input', () => {
     });
     const nf = await request(`${gw.url}/nothing/here`);
     assert.equal(nf.statusCode, 404);
+    assert.equal(nf.headers['content-type'], 'text/plain');
+    assert.equal(nf.headers['x-krakend-completed'], 'false');
+    assert.equal(await nf.body.text(), '404 page not found');
+    const na = await request(`${gw.url}/things/1`);
+    assert.equal(na.statusCode, 405);
+    assert.equal(na.headers.allow, 'PUT');
+    assert.equal(na.headers['x-krakend-completed'], undefined);
+    assert.equal(await na.body.text(), '405 method not allowed');
+    const slash = await request(`${gw.url}/things/1/?a=1`, { method: 'PUT' });
+    assert.equal(slash.statusCode, 307);
+    assert.equal(slash.headers.location, '/things/1?a=1');
+    await slash.body.dump();
+    assert.equal(up.seen.length, 0);
+  });
+
+  it('answers 404 and 405 with JSON error codes under tollgate.json_router_errors', async (t) => {
+    const up = await startUpstream(t, (_req, res) => sendJson(res, 200, {}));
+    const gw = await startGateway(t, {
+      extra_config: { tollgate: { json_router_errors: true } },
+      endpoints: [{ endpoint: '/things/{id}', method: 'PUT', backend: [{ host: [up.url], url_pattern: '/' }] }],
+    });
+    const nf = await request(`${gw.url}/nothing/here`);
+    assert.equal(nf.statusCode, 404);
+    assert.equal(nf.headers['x-krakend-completed'], 'false');
     assert.deepEqual(await nf.body.json(), { error: 'no endpoint matches this path', code: 'TG_ERR_ROUTE_NOT_FOUND' });
     const na = await request(`${gw.url}/things/1`);
     assert.equal(na.statusCode, 405);
     assert.equal(na.headers.allow, 'PUT');
     assert.equal(((await na.body.json()) as { code: string }).code, 'TG_ERR_METHOD_NOT_ALLOWED');
-    const slash = await request(`${gw.url}/things/1/?a=1`, { method: 'PUT' });
-    assert.equal(slash.statusCode, 307);
-    assert.equal(slash.headers.location, '/things/1?a=1');
-    await slash.body.dump();
   });
 
   it('rejects malformed requests with a 4xx and keeps serving', async (t) => {

@@ -198,7 +198,11 @@ describe('the package', () => {
     const backend = {
       host: [up.url],
       url_pattern: '/a',
-      extra_config: { 'backend/healthcheck': { active: { http_path: '/health', interval: 0.2 } } },
+      extra_config: {
+        'backend/healthcheck': { active: { http_path: '/health', interval: 0.2 } },
+        'backend/http': { return_error_code: true },
+        'backend/http/client': { no_redirect: false },
+      },
     };
     const config = {
       version: 3,

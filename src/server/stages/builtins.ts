@@ -8,7 +8,7 @@ import type { Logger } from '../../log/logger.js';
 import { REDACTED, redactorFor, type Redactor } from '../../log/redact.js';
 import { readBounded } from '../../proxy/read-body.js';
 import { TollgateError } from '../../errors/catalogue.js';
-import { sendError, sendJson } from '../../http/respond.js';
+import { sendError, sendJson, sendText } from '../../http/respond.js';
 
 const ECHO_BODY_LIMIT = 64 * 1024;
 
@@ -16,12 +16,15 @@ export class Builtins {
   readonly #healthPath: string | undefined;
   readonly #debug: boolean;
   readonly #echo: boolean;
+  /** `tollgate.json_router_errors`: the health endpoint's 405 as JSON, as the router's (unmatched.ts). */
+  readonly #jsonErrors: boolean;
   readonly #logger: Logger;
   /** Secret query parameters and headers of this config, decided once. */
   readonly #redact: Redactor;
 
   constructor(config: GatewayConfig, logger: Logger) {
     this.#healthPath = config.healthPath;
+    this.#jsonErrors = config.router.jsonErrors;
     this.#debug = config.debugEndpoint;
     this.#echo = config.echoEndpoint;
     this.#logger = logger;
@@ -31,7 +34,7 @@ export class Builtins {
   /** Answers the request when `path` is a built-in endpoint (returns true); otherwise leaves it to routing. */
   answer(req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string): boolean {
     if (!path.startsWith('/__') && path !== this.#healthPath) return false;
-    if (this.#healthPath !== undefined && path === this.#healthPath) health(req, res);
+    if (this.#healthPath !== undefined && path === this.#healthPath) health(req, res, this.#jsonErrors);
     else if (this.#debug && (path === '/__debug' || path.startsWith('/__debug/')))
       debug(req, res, path, rawQuery, this.#logger, this.#redact);
     else if (this.#echo && (path === '/__echo' || path.startsWith('/__echo/'))) echo(req, res, path, rawQuery);
@@ -40,9 +43,12 @@ export class Builtins {
   }
 }
 
-function health(req: IncomingMessage, res: ServerResponse): void {
+/** KrakenD registers the health endpoint as a GET route, so other methods get gin's 405 (unmatched.ts). */
+function health(req: IncomingMessage, res: ServerResponse, jsonErrors: boolean): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    sendError(res, new TollgateError('TG_ERR_METHOD_NOT_ALLOWED'), { allow: 'GET, HEAD' });
+    const allow = { allow: 'GET, HEAD' };
+    if (jsonErrors) sendError(res, new TollgateError('TG_ERR_METHOD_NOT_ALLOWED'), allow);
+    else sendText(res, 405, '405 method not allowed', allow);
     return;
   }
   sendJson(res, 200, { agents: {}, now: new Date().toISOString(), status: 'ok' });

@@ -7,13 +7,14 @@
  *   1. request target   an absolute path (request-target.ts)
  *   2. request line     HTTP/1.x and one valid Host (request-line.ts)
  *   3. built-ins        /__health, /__debug, /__echo (builtins.ts)
- *   4. routing          the route for method and path, or 404 / 405 / trailing-slash redirect
+ *   4. routing          the route for method and path, or a trailing-slash / fixed-path redirect, 405, 404
  *                       (routing/router.ts, unmatched.ts), and its decoded parameters (route-params.ts)
  *   5. auth             API key and roles, when the endpoint requires them (auth.ts)
  *   6. handler          the route's proxy pipeline (proxy/noop-handler.ts, proxy/merge-handler.ts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiKeyAuth } from '../../auth/api-keys.js';
+import type { RouterSettings } from '../../config/namespaces/router.js';
 import type { Router } from '../../routing/router.js';
 import type { RequestRecord } from '../../telemetry/record.js';
 import type { GatewayRoute } from '../compile-routes.js';
@@ -27,17 +28,20 @@ import { answerUnmatched } from './unmatched.js';
 export interface StageDeps {
   readonly builtins: Builtins;
   readonly router: Router<GatewayRoute>;
+  readonly routerSettings: RouterSettings;
   readonly apiKeys: ApiKeyAuth | undefined;
 }
 
 export class RequestStages {
   readonly #builtins: Builtins;
   readonly #router: Router<GatewayRoute>;
+  readonly #routerSettings: RouterSettings;
   readonly #apiKeys: ApiKeyAuth | undefined;
 
   constructor(deps: StageDeps) {
     this.#builtins = deps.builtins;
     this.#router = deps.router;
+    this.#routerSettings = deps.routerSettings;
     this.#apiKeys = deps.apiKeys;
   }
 
@@ -49,7 +53,7 @@ export class RequestStages {
     if (this.#builtins.answer(req, res, path, rawQuery)) return;
     const lookup = this.#router.find(rec.method, path);
     if (lookup.kind !== 'found') {
-      answerUnmatched(this.#router, lookup, req, res, rec.method, path);
+      answerUnmatched(this.#router, this.#routerSettings, lookup, req, res, rec.method, path);
       return;
     }
     const params = decodeParamsOrRefuse(res, lookup.params);

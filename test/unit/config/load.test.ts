@@ -134,6 +134,8 @@ describe('config loading', () => {
         { endpoint: '/badhost', backend: [{ url_pattern: '/x', host: ['ftp://h', 'http://exa mple'] }] },
         { endpoint: '/noop', output_encoding: 'no-op', backend: [backend, backend] },
         { endpoint: '/p/x{id}', backend: [backend] },
+        // lura checks the whole url_pattern, query string included (UndefinedOutputParamError, config/config.go).
+        { endpoint: '/q/{id}', backend: [{ host: ['http://h'], url_pattern: '/q?id={id}&s={code}' }] },
       ],
     });
     assert.deepEqual(issues, [
@@ -145,6 +147,7 @@ describe('config loading', () => {
       'endpoints[7].backend[0].host[1]: "http://exa mple" is not a valid host URL',
       'endpoints[8].backend: an endpoint with output_encoding "no-op" must have exactly 1 backend',
       'endpoints[9].endpoint: "x{id}": a placeholder must fill a whole path segment, like /users/{id}',
+      'endpoints[10].backend[0].url_pattern: placeholder {code} is not a parameter of endpoint "/q/{id}"',
     ]);
   });
 

@@ -21,6 +21,8 @@ function backend(over: Partial<BackendConfig>): BackendConfig {
     inputQueryStrings: undefined,
     otel: undefined,
     health: undefined,
+    errorReturn: { code: false, detailsName: undefined },
+    followRedirects: true,
     extraConfig: {},
     ...over,
   };
