@@ -63,16 +63,23 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
   }
 
   /**
-   * The final response's head. undici hands interim 1xx heads (102, 103) over too: a proxy skips them
-   * and relays the final one (RFC 9110 §15.2), as Go's transport and nginx do; the subclasses return
-   * early on the same test.
+   * A response head. undici hands interim 1xx heads (102, 103) over too: a proxy skips them and relays
+   * the final one (RFC 9110 §15.2), as Go's transport and nginx do. Only a final head with a real
+   * status reaches the subclass, as `finalHead`.
    */
-  onResponseStart(_c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return;
+    if (statusCode > 599) {
+      this.#refuseStatus(c, statusCode);
+      return;
+    }
     this.rec.headersAt = performance.now();
     this.rec.status = statusCode;
     this.rec.contentLength = contentLength(headers);
+    this.finalHead(statusCode, headers);
   }
+
+  protected abstract finalHead(statusCode: number, headers: Record<string, string | string[] | undefined>): void;
 
   /**
    * A code outside 100–599 is not a status (RFC 9110 §15: a client treats it as a 5xx), so the exchange
@@ -82,7 +89,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
    * https://github.com/golang/go/blob/master/src/net/http/response.go); Go reads 600–999, so KrakenD
    * relays them, and 800 distinct ones on a no-op route grew /metrics by 36 MB here.
    */
-  protected refuseStatus(c: Controller, statusCode: number): void {
+  #refuseStatus(c: Controller, statusCode: number): void {
     c.abort(
       new TollgateError('TG_ERR_BACKEND_UNAVAILABLE', `the backend answered status ${statusCode}, outside 100-599`),
     );
@@ -130,17 +137,7 @@ export class StreamExchange extends Exchange {
     this.#onDone = onDone;
   }
 
-  override onResponseStart(
-    c: Controller,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
-    if (statusCode < 200) return;
-    if (statusCode > 599) {
-      this.refuseStatus(c, statusCode);
-      return;
-    }
-    super.onResponseStart(c, statusCode, headers);
+  protected finalHead(statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.#res.writeHead(statusCode, clientResponseHeaders(headers));
   }
 
@@ -195,17 +192,7 @@ export class BufferExchange extends Exchange {
     this.#reject = reject;
   }
 
-  override onResponseStart(
-    c: Controller,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
-    if (statusCode < 200) return;
-    if (statusCode > 599) {
-      this.refuseStatus(c, statusCode);
-      return;
-    }
-    super.onResponseStart(c, statusCode, headers);
+  protected finalHead(statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.#status = statusCode;
     this.#headers = headers;
   }
