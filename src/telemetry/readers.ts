@@ -64,20 +64,7 @@ export class TelemetryReaders {
           help: 'OTLP metric pushes of each exporter, by outcome (exported, failed, skipped while one was in flight).',
         });
         for (const e of withMetrics) {
-          const stats = {
-            exported: pushes.bind([
-              ['exporter', e.name],
-              ['outcome', 'exported'],
-            ]),
-            failed: pushes.bind([
-              ['exporter', e.name],
-              ['outcome', 'failed'],
-            ]),
-            skipped: pushes.bind([
-              ['exporter', e.name],
-              ['outcome', 'skipped'],
-            ]),
-          };
+          const stats = pushes.bindEach([['exporter', e.name]], 'outcome', ['exported', 'failed', 'skipped']);
           const periodS = e.reportingPeriodS > 0 ? e.reportingPeriodS : otel.metricReportingPeriodS;
           this.pushers.push(
             new OtlpMetricPusher(

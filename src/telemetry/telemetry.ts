@@ -193,20 +193,7 @@ export class Telemetry {
       help: 'Spans handled by each OTLP exporter, by outcome (exported, dropped when the queue is full, failed).',
     });
     for (const e of traced) {
-      const stats = {
-        exported: spans.bind([
-          ['exporter', e.name],
-          ['outcome', 'exported'],
-        ]),
-        dropped: spans.bind([
-          ['exporter', e.name],
-          ['outcome', 'dropped'],
-        ]),
-        failed: spans.bind([
-          ['exporter', e.name],
-          ['outcome', 'failed'],
-        ]),
-      };
+      const stats = spans.bindEach([['exporter', e.name]], 'outcome', ['exported', 'dropped', 'failed']);
       this.#batchers.push(new SpanBatcher(createSpanExporter(e, attributes), stats, otel.spanBatch));
     }
     const batchers = this.#batchers;

@@ -94,6 +94,13 @@ export class Family<T extends FamilyType = FamilyType> {
     return cell;
   }
 
+  /** One cell per value of `label` (next to the fixed `pairs`), keyed by that value: the outcome cells of an exporter. */
+  bindEach<K extends string>(pairs: LabelPairs, label: string, values: readonly K[]): Record<K, CellOf<T>> {
+    const out = {} as Record<K, CellOf<T>>;
+    for (const v of values) out[v] = this.bind([...pairs, [label, v]]);
+    return out;
+  }
+
   /**
    * The overflow series, for a label set its caller refuses before the family's limit is reached (a
    * status past its route's budget, store/status-budget.ts); counted like a refused binding.
