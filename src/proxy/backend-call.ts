@@ -15,7 +15,7 @@ import { reportExchange } from '../backends/passive-health.js';
 import { TollgateError } from '../errors/catalogue.js';
 import { backendRequestHeaders, narrowRule } from './headers.js';
 import { forwardedQuery, joinQuery } from './query.js';
-import { followRedirects, type RedirectDispatchers } from './redirect.js';
+import type { RedirectDispatchers } from './redirect.js';
 import { compileUrlTemplate, renderPath, renderQuery, type UrlTemplate } from './url-template.js';
 
 /** What a backend call is composed of (server/compile-routes.ts). */
@@ -61,8 +61,8 @@ export class BackendCall {
    * bytes untouched, so it forwards only what the client asked for (docs/differences.md).
    */
   readonly #askGzip: boolean;
-  /** Each target's pool with redirects followed (as Go's client does), or undefined with `no_redirect`. */
-  readonly #dispatchers: readonly Dispatcher[] | undefined;
+  /** Where redirects go (followed as Go's client does, by the exchange), or undefined with `no_redirect`. */
+  readonly redirects: RedirectDispatchers | undefined;
 
   constructor(parts: BackendCallParts) {
     const { endpoint, backend } = parts;
@@ -77,11 +77,7 @@ export class BackendCall {
     this.#injector = parts.injector;
     this.#reportHeaders = parts.reportHeaders;
     this.#askGzip = backend.encoding !== 'no-op';
-    const redirects = parts.redirects;
-    this.#dispatchers =
-      redirects === undefined
-        ? undefined
-        : parts.balancer.targets.map((t) => t.dispatcher.compose(followRedirects(redirects)));
+    this.redirects = parts.redirects;
   }
 
   /** Whether a request whose pooled socket was closed under it may be sent again (safe method, body in memory or none). */
@@ -131,7 +127,7 @@ export class BackendCall {
     }
     rec.dispatchAt = performance.now();
     return {
-      dispatcher: this.#dispatchers?.[index] ?? target.dispatcher,
+      dispatcher: target.dispatcher,
       options: {
         origin: target.origin,
         path,

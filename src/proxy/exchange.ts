@@ -10,6 +10,7 @@ import { TollgateError } from '../errors/catalogue.js';
 import type { BackendRecord } from '../telemetry/record.js';
 import type { Abortable } from './deadline.js';
 import { clientResponseHeaders } from './headers.js';
+import { isRedirectStatus, RedirectChain, type RedirectDispatchers } from './redirect.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -29,16 +30,34 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
   #pendingAbort: TollgateError | undefined;
   protected done = false;
   /**
-   * Where and how to send the request once more, set by the handler when that is safe (a safe method
-   * and a body that can be replayed, RFC 9110 §9.2.2); used at most once, and only before any response
-   * byte. Two fields rather than a closure: nothing is allocated per request for it.
+   * Where and how to send the request once more, set when that is safe (a safe method and a body that
+   * can be replayed, RFC 9110 §9.2.2); used at most once, and only before any response byte. Fields
+   * rather than a closure: nothing is allocated per request for it.
    */
   #replayVia: Dispatcher | undefined;
   #replayOptions: Dispatcher.DispatchOptions | undefined;
+  /** Where redirects go; undefined when they are not followed (`no_redirect`). */
+  #redirects: RedirectDispatchers | undefined;
+  #options: Dispatcher.DispatchOptions | undefined;
+  /** Made at the first redirect only (proxy/redirect.ts). */
+  #chain: RedirectChain | undefined;
+  /** The next hop while a redirect's body is read and dropped, as Go's client does. */
+  #nextHop: Dispatcher.DispatchOptions | undefined;
 
-  replayable(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): void {
-    this.#replayVia = dispatcher;
-    this.#replayOptions = options;
+  /** Sends the request; the exchange replays it on a stale pooled socket and follows redirects as told. */
+  send(
+    dispatcher: Dispatcher,
+    options: Dispatcher.DispatchOptions,
+    replayable: boolean,
+    redirects: RedirectDispatchers | undefined,
+  ): void {
+    if (replayable) {
+      this.#replayVia = dispatcher;
+      this.#replayOptions = options;
+    }
+    this.#redirects = redirects;
+    this.#options = options;
+    dispatcher.dispatch(options, this);
   }
 
   constructor(protected readonly rec: BackendRecord) {}
@@ -69,6 +88,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
    */
   onResponseStart(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return;
+    if (this.#redirects !== undefined && isRedirectStatus(statusCode) && this.#redirect(c, statusCode, headers)) return;
     if (statusCode > 599) {
       this.#refuseStatus(c, statusCode);
       return;
@@ -80,6 +100,41 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
   }
 
   protected abstract finalHead(statusCode: number, headers: Record<string, string | string[] | undefined>): void;
+
+  /** Whether the answer is a redirect to follow (or a failed one, the exchange then fails). */
+  #redirect(c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): boolean {
+    this.#chain ??= new RedirectChain(this.#options as Dispatcher.DispatchOptions);
+    const next = this.#chain.next(statusCode, headers);
+    if (next === undefined) return false;
+    if (next instanceof Error) c.abort(next);
+    else this.#nextHop = next;
+    return true;
+  }
+
+  onResponseData(c: Controller, chunk: Buffer): void {
+    if (this.#nextHop === undefined) this.data(c, chunk);
+  }
+
+  onResponseEnd(): void {
+    const next = this.#nextHop;
+    if (next === undefined) {
+      this.end();
+      return;
+    }
+    this.#nextHop = undefined;
+    if (this.done) return;
+    // Until the next hop starts, an abort fails the exchange at once (and reaches the hop when it starts).
+    this.controller = undefined;
+    const via = (this.#redirects as RedirectDispatchers)(String(next.origin));
+    if (this.#replayVia !== undefined) {
+      this.#replayVia = via;
+      this.#replayOptions = next;
+    }
+    via.dispatch(next, this);
+  }
+
+  protected abstract data(c: Controller, chunk: Buffer): void;
+  protected abstract end(): void;
 
   /**
    * A code outside 100–599 is not a status (RFC 9110 §15: a client treats it as a 5xx), so the exchange
@@ -101,6 +156,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
   }
 
   onResponseError(_c: Controller, err: Error): void {
+    this.#nextHop = undefined;
     const via = this.#replayVia;
     const options = this.#replayOptions;
     this.#replayVia = undefined;
@@ -141,7 +197,7 @@ export class StreamExchange extends Exchange {
     this.#res.writeHead(statusCode, clientResponseHeaders(headers));
   }
 
-  onResponseData(c: Controller, chunk: Buffer): void {
+  protected data(c: Controller, chunk: Buffer): void {
     this.countData(chunk.length);
     if (!this.#res.write(chunk)) {
       c.pause();
@@ -149,7 +205,7 @@ export class StreamExchange extends Exchange {
     }
   }
 
-  onResponseEnd(): void {
+  protected end(): void {
     this.rec.bodyEndAt = performance.now();
     this.#res.end();
     this.finish(undefined);
@@ -197,7 +253,7 @@ export class BufferExchange extends Exchange {
     this.#headers = headers;
   }
 
-  onResponseData(c: Controller, chunk: Buffer): void {
+  protected data(c: Controller, chunk: Buffer): void {
     this.countData(chunk.length);
     this.#size += chunk.length;
     if (this.#size > this.#limit) {
@@ -207,7 +263,7 @@ export class BufferExchange extends Exchange {
     this.#chunks.push(chunk);
   }
 
-  onResponseEnd(): void {
+  protected end(): void {
     this.rec.bodyEndAt = performance.now();
     if (this.done) return;
     this.done = true;

@@ -172,9 +172,8 @@ export class MergeHandler implements EndpointHandler {
       const { dispatcher, options } = b.call.prepare(req, params, rawQuery, sent, br, rec);
       const r = await new Promise<BufferedResponse>((resolve, reject) => {
         const exchange = new BufferExchange(br, this.#maxBody, resolve, reject);
-        if (b.call.replayable(sent)) exchange.replayable(dispatcher, options);
         deadline.add(exchange);
-        dispatcher.dispatch(options, exchange);
+        exchange.send(dispatcher, options, b.call.replayable(sent), b.call.redirects);
       });
       if (!isSuccessStatus(r.status)) {
         status = r.status;

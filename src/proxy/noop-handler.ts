@@ -58,9 +58,8 @@ export class NoopHandler implements EndpointHandler {
     try {
       const { dispatcher, options } = this.#call.prepare(req, params, rawQuery, body, br, rec);
       const exchange = new StreamExchange(br, res, done);
-      if (this.#call.replayable(body)) exchange.replayable(dispatcher, options);
       deadline.add(exchange);
-      dispatcher.dispatch(options, exchange);
+      exchange.send(dispatcher, options, this.#call.replayable(body), this.#call.redirects);
     } catch (err) {
       done(err);
     }

@@ -14,16 +14,15 @@
  *
  * undici's `interceptors.redirect` is not used: it turns only a POST into a GET on 301/302, sets no
  * `Referer`, drops other headers off-origin, and sends every hop through the dispatcher it wraps (a
- * Pool serves one origin), so cross-origin hops here go to `RedirectDispatchers` instead.
- *
- * The wrapped handler sees one request: one `onRequestStart` per hop (the controller it holds follows
- * the current hop) and only the final response, so the metrics count the whole chain as one round trip,
- * as lura's client call is one.
+ * Pool serves one origin), so cross-origin hops here go to `RedirectDispatchers` instead. Nor is any
+ * interceptor: one wraps every request in two more objects, and almost no backend answers 3xx. The
+ * exchange (proxy/exchange.ts) asks for a `RedirectChain` only when a redirect arrives, and sends the
+ * next hop itself with its own handler, so the metrics count the whole chain as one round trip, as
+ * lura's client call is one.
  */
 import type { Dispatcher } from 'undici';
 import { TollgateError } from '../errors/catalogue.js';
 
-type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
 
 /**
@@ -37,107 +36,30 @@ const SENSITIVE = new Set(['authorization', 'www-authenticate', 'cookie', 'cooki
 /** Where a redirect to an origin goes (a configured pool, or the shared agent). */
 export type RedirectDispatchers = (origin: string) => Dispatcher;
 
-/** An undici interceptor (`dispatcher.compose(followRedirects(...))`) following redirects as Go does. */
-export function followRedirects(dispatchers: RedirectDispatchers): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => dispatch(opts, new RedirectHandler(dispatchers, opts, handler));
+/** Whether a status is one Go's client may follow (it still needs a `Location`). */
+export function isRedirectStatus(status: number): boolean {
+  return REDIRECTS.has(status);
 }
 
-/** A stable controller for the wrapped handler, forwarding to the hop in progress. */
-class HopController implements Controller {
-  current: Controller | undefined;
-  #reason: Error | null = null;
-
-  get aborted(): boolean {
-    return this.#reason !== null || this.current?.aborted === true;
-  }
-  get paused(): boolean {
-    return this.current?.paused === true;
-  }
-  get reason(): Error | null {
-    return this.#reason ?? this.current?.reason ?? null;
-  }
-  abort(reason: Error): void {
-    this.#reason = reason;
-    this.current?.abort(reason);
-  }
-  pause(): void {
-    this.current?.pause();
-  }
-  resume(): void {
-    this.current?.resume();
-  }
-}
-
-class RedirectHandler implements Dispatcher.DispatchHandler {
-  readonly #dispatchers: RedirectDispatchers;
-  readonly #inner: Dispatcher.DispatchHandler;
-  /** The first request's host, parsed when a redirect arrives (most exchanges have none). */
+/** The hops of one exchange after its first redirect: what Go's client carries from one request to the next. */
+export class RedirectChain {
+  /** The first request's host: headers with credentials are dropped once a hop leaves it. */
   #firstHost: string | undefined;
   /** A Referer the first request carried: Go keeps it on every hop (except from https to http). */
   readonly #explicitReferer: string | undefined;
-  readonly #ctl = new HopController();
   #opts: Dispatcher.DispatchOptions;
   #url: URL | undefined;
   #hops = 0;
   #strip = false;
-  #next: Dispatcher.DispatchOptions | undefined;
 
-  constructor(dispatchers: RedirectDispatchers, opts: Dispatcher.DispatchOptions, inner: Dispatcher.DispatchHandler) {
-    this.#dispatchers = dispatchers;
-    this.#inner = inner;
-    this.#opts = opts;
-    const ref = (opts.headers as Headers | undefined)?.referer;
+  constructor(first: Dispatcher.DispatchOptions) {
+    this.#opts = first;
+    const ref = (first.headers as Headers | undefined)?.referer;
     this.#explicitReferer = typeof ref === 'string' && ref !== '' ? ref : undefined;
   }
 
-  onRequestStart(c: Controller, context: unknown): void {
-    this.#ctl.current = c;
-    if (this.#ctl.aborted && !c.aborted) c.abort(this.#ctl.reason as Error);
-    this.#inner.onRequestStart?.(this.#ctl, context);
-  }
-
-  onResponseStart(c: Controller, status: number, headers: Headers, message?: string): void {
-    if (REDIRECTS.has(status)) {
-      const next = this.#redirect(status, headers);
-      if (next instanceof Error) {
-        c.abort(next);
-        return;
-      }
-      if (next !== undefined) {
-        this.#next = next;
-        return;
-      }
-    }
-    this.#inner.onResponseStart?.(this.#ctl, status, headers, message);
-  }
-
-  onResponseData(_c: Controller, chunk: Buffer): void {
-    // The body of a redirect is read and dropped, as Go's client does before the next request.
-    if (this.#next === undefined) this.#inner.onResponseData?.(this.#ctl, chunk);
-  }
-
-  onResponseEnd(_c: Controller, trailers: Headers): void {
-    const next = this.#next;
-    if (next === undefined) {
-      this.#inner.onResponseEnd?.(this.#ctl, trailers);
-      return;
-    }
-    this.#next = undefined;
-    if (this.#ctl.aborted) {
-      this.#inner.onResponseError?.(this.#ctl, this.#ctl.reason as Error);
-      return;
-    }
-    this.#opts = next;
-    this.#dispatchers(String(next.origin)).dispatch(next, this);
-  }
-
-  onResponseError(_c: Controller, err: Error): void {
-    this.#next = undefined;
-    this.#inner.onResponseError?.(this.#ctl, err);
-  }
-
-  /** The next request, undefined when the 3xx is the answer, or the error that ends the exchange. */
-  #redirect(status: number, headers: Headers): Dispatcher.DispatchOptions | Error | undefined {
+  /** The next request for a redirect answer, undefined when the 3xx is the answer, or the error that ends the exchange. */
+  next(status: number, headers: Headers): Dispatcher.DispatchOptions | Error | undefined {
     const location = headers.location;
     const loc = Array.isArray(location) ? location[0] : location;
     if (loc === undefined || loc === '') return undefined;
@@ -168,7 +90,7 @@ class RedirectHandler implements Dispatcher.DispatchHandler {
     const referer = refererFor(this.#url ?? url, url, this.#explicitReferer);
     if (referer !== undefined) out.referer = referer;
     this.#url = url;
-    return {
+    this.#opts = {
       ...opts,
       origin: url.origin,
       path: url.pathname + url.search,
@@ -176,6 +98,7 @@ class RedirectHandler implements Dispatcher.DispatchHandler {
       headers: out,
       body: keep ? opts.body : null,
     };
+    return this.#opts;
   }
 }
 

@@ -224,6 +224,45 @@ describe("backend redirects, followed as Go's client does", () => {
     assert.equal(up.seen.length, 20);
   });
 
+  it('times out a redirect chain whose next hop never answers, and drops the redirect bodies', async (t) => {
+    const hung: ServerResponse[] = [];
+    const up = await startUpstream(t, (req, res) => {
+      if (req.url === '/hang') {
+        hung.push(res);
+        return;
+      }
+      res.writeHead(302, { location: req.url === '/a' ? '/b' : '/hang', 'content-type': 'text/plain' });
+      res.end('a redirect body the client never sees');
+    });
+    t.after(() => hung.forEach((r) => r.destroy()));
+    const gw = await startGateway(t, {
+      endpoints: [
+        { endpoint: '/json', timeout: '300ms', backend: [{ host: [up.url], url_pattern: '/a' }] },
+        {
+          endpoint: '/raw',
+          output_encoding: 'no-op',
+          timeout: '300ms',
+          backend: [{ host: [up.url], url_pattern: '/a' }],
+        },
+      ],
+    });
+    // As any backend that does not answer within the endpoint timeout: the merge fails (every backend
+    // failed), no-op relays the timeout (TG_ERR_BACKEND_TIMEOUT).
+    for (const [path, status] of [
+      ['/json', 500],
+      ['/raw', 504],
+    ] as const) {
+      const r = await fetch(`${gw.url}${path}`, { redirect: 'manual' });
+      const body = await r.text();
+      assert.equal(r.status, status, `${path} ${body}`);
+      assert.ok(!body.includes('redirect body'), body);
+    }
+    assert.deepEqual(
+      up.seen.map((s) => s.url),
+      ['/a', '/b', '/hang', '/a', '/b', '/hang'],
+    );
+  });
+
   it('with backend/http/client no_redirect, the 3xx is the answer: relayed by no-op, a failure for json', async (t) => {
     const up = await startUpstream(t, (_req, res) => {
       res.writeHead(302, { location: '/final', 'content-length': 0 });
