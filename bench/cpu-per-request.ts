@@ -19,8 +19,9 @@ import { isShuttingDown, runCleanup } from './lib/cleanup.js';
 import { startCountingSink } from './lib/counting-sink.js';
 import { checkTelemetry, type Check } from './lib/cpu-checks.js';
 import {
-  GATEWAYS,
   VARIANTS,
+  baselineName,
+  planVariants,
   startFloor,
   startNginx,
   startTollgate,
@@ -29,7 +30,7 @@ import {
   type TelemetryPorts,
   type Variant,
 } from './lib/cpu-gateways.js';
-import { formatTable, summarize, type CpuRun, type SinkDelta } from './lib/cpu-report.js';
+import { formatTable, ratio, summarize, type CpuRun, type SinkDelta } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, sleep, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
 import { httpGet } from './lib/http-get.js';
@@ -66,6 +67,9 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
   --workers <n>         Tollgate root \`workers\` (default: Tollgate's own default)
   --timeout <s>         per-request timeout, counted as error          (default 5)
   --tool <name>         auto | wrk | autocannon                        (default auto)
+  --baseline-bin <path> a second Tollgate build (its bin/tollgate.js): every Tollgate variant
+                        also runs on it, as <variant>@base, in the same rounds, and the
+                        report adds this build ÷ baseline per variant
 ${USAGE_TAIL}`;
 
 interface Options extends LoadRunOptions {
@@ -73,6 +77,8 @@ interface Options extends LoadRunOptions {
   /** 0 = saturation. */
   readonly rate: number;
   readonly variants: readonly Variant[];
+  readonly gateways: readonly GatewaySpec[];
+  readonly baselineBin: string | undefined;
   readonly batchDelayMs: number;
   readonly workers: number | undefined;
   readonly tool: LoadToolChoice;
@@ -89,6 +95,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     'workers',
     'tool',
     'tollgate-bin',
+    'baseline-bin',
   ]);
   if (values === undefined) return undefined;
   const names = (values.variants ?? VARIANTS.map((v) => v.name).join(','))
@@ -100,11 +107,17 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     throw new Error(
       `--variants: unknown ${unknown.join(', ') || '(empty list)'}; choose among ${VARIANTS.map((v) => v.name).join(', ')}`,
     );
+  const baselineBin = values['baseline-bin'] === undefined ? undefined : tollgateBinArg(values['baseline-bin']);
+  const planned = planVariants(
+    VARIANTS.filter((v) => names.includes(v.name)),
+    baselineBin,
+  );
   return {
     ...loadRunOptions(values, { duration: 5, warmup: 1, rounds: 5 }),
     initialWarmupSeconds: intArg('initial-warmup', values['initial-warmup'], 3, 0),
     rate: intArg('rate', values.rate, 0, 0),
-    variants: VARIANTS.filter((v) => names.includes(v.name)),
+    ...planned,
+    baselineBin,
     batchDelayMs: intArg('batch-delay', values['batch-delay'], 500),
     workers: values.workers === undefined ? undefined : intArg('workers', values.workers, 1),
     tool: toolArg(values.tool),
@@ -199,7 +212,7 @@ async function startGateway(
   const sinkStart = t?.kind === 'traces' ? await startCountingSink(`sink-${spec.name}`, t.transport) : undefined;
   if (sinkStart !== undefined && !sinkStart.ok) return `sink: ${sinkStart.reason}`;
   const s = await startTollgate(spec, {
-    bin: options.tollgateBin,
+    bin: spec.bin ?? options.tollgateBin,
     tempDir: ctx.tempDir,
     upstreamPort: ctx.upstreamPort,
     sinkPort: sinkStart?.port ?? 0,
@@ -240,7 +253,7 @@ async function main(options: Options): Promise<void> {
 
   const gateways = new Map<string, Gateway>();
   const unavailable = new Map<string, string>();
-  for (const spec of GATEWAYS.filter((g) => options.variants.some((v) => v.gateway === g.name))) {
+  for (const spec of options.gateways) {
     if (isShuttingDown()) return;
     const started = await startGateway(spec, options, ctx);
     if (typeof started === 'string') {
@@ -320,8 +333,9 @@ async function main(options: Options): Promise<void> {
       .filter((s) => s.vsOff !== undefined)
       .map(
         (s) =>
-          `${s.variant}: ${(((s.vsOff as number) - 1) * 100).toFixed(1)}% CPU per request vs ${VARIANTS.find((v) => v.name === s.variant)?.vsOff ?? 'off'}${s.vsMetrics !== undefined ? `, ${((s.vsMetrics - 1) * 100).toFixed(1)}% vs metrics` : ''}`,
+          `${s.variant}: ${(((s.vsOff as number) - 1) * 100).toFixed(1)}% CPU per request vs ${options.variants.find((v) => v.name === s.variant)?.vsOff ?? 'off'}${s.vsMetrics !== undefined ? `, ${((s.vsMetrics - 1) * 100).toFixed(1)}% vs metrics` : ''}`,
       ),
+    ...baselineLines(options, runs),
     '',
     ...checks.map((c) => `  ${c.ok ? 'ok ' : 'BAD'} ${c.label}  ${c.detail}`),
   ];
@@ -346,6 +360,19 @@ async function main(options: Options): Promise<void> {
   out.push('', `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (checks.some((c) => !c.ok) || runs.some((r) => r.errors > 0 || r.non2xx > 0)) process.exitCode = 1;
+}
+
+/** This build ÷ the baseline build, per Tollgate variant (medians, and the median of per-round ratios). */
+function baselineLines(options: Options, runs: readonly CpuRun[]): string[] {
+  if (options.baselineBin === undefined) return [];
+  const lines = options.variants
+    .filter((v) => options.variants.some((b) => b.name === baselineName(v.name)))
+    .map((v) => {
+      const r = ratio(runs, v.name, baselineName(v.name));
+      const pct = (x: number | undefined): string => (x === undefined ? 'n/a' : `${((x - 1) * 100).toFixed(1)}%`);
+      return `${v.name}: ${pct(r.ratio)} CPU per request vs the baseline build (per-round pairs: ${pct(r.paired)})`;
+    });
+  return ['', `baseline build: ${options.baselineBin}`, ...lines];
 }
 
 await runDriver(TAG, USAGE, parseOptions, main);

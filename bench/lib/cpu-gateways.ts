@@ -25,6 +25,8 @@ export interface GatewaySpec {
   readonly name: string;
   readonly kind: 'floor' | 'nginx' | 'tollgate';
   readonly telemetry?: Telemetry;
+  /** The CLI this Tollgate runs, when not the run's `--tollgate-bin` (the `--baseline-bin` twins). */
+  readonly bin?: string;
 }
 
 export interface Variant {
@@ -252,4 +254,34 @@ export async function startTollgate(
   });
   if (!started.ok) return started;
   return { ok: true, origin: started.origin, child: started.child, ports };
+}
+
+/** The name of a variant's or gateway's twin on the baseline build (`--baseline-bin`). */
+export const baselineName = (name: string): string => `${name}@base`;
+
+/**
+ * The variants and gateways of a run: the chosen variants and, with a baseline build, a twin of every
+ * Tollgate variant on its own gateway running that build, so both builds load in the same rounds.
+ */
+export function planVariants(
+  chosen: readonly Variant[],
+  baselineBin: string | undefined,
+): { variants: Variant[]; gateways: GatewaySpec[] } {
+  const gateways = GATEWAYS.filter((g) => chosen.some((v) => v.gateway === g.name));
+  if (baselineBin === undefined) return { variants: [...chosen], gateways };
+  const tollgate = (v: Variant): boolean => gateways.find((g) => g.name === v.gateway)?.kind === 'tollgate';
+  const twin = (name: string | undefined): string | undefined =>
+    name !== undefined && chosen.some((v) => v.name === name && tollgate(v)) ? baselineName(name) : undefined;
+  const twins = chosen.filter(tollgate).map((v) => ({
+    ...v,
+    name: baselineName(v.name),
+    gateway: baselineName(v.gateway),
+    description: `${v.description} (baseline build)`,
+    vsOff: twin(v.vsOff),
+    vsMetrics: twin(v.vsMetrics),
+  }));
+  const baseGateways = gateways
+    .filter((g) => g.kind === 'tollgate')
+    .map((g) => ({ ...g, name: baselineName(g.name), bin: baselineBin }));
+  return { variants: [...chosen, ...twins], gateways: [...gateways, ...baseGateways] };
 }

@@ -53,7 +53,7 @@ export interface VariantSummary {
   readonly sink: (SinkDelta & { readonly spansPerRequest: number }) | undefined;
 }
 
-function ratio(
+export function ratio(
   runs: readonly CpuRun[],
   of: string,
   to: string | undefined,

@@ -26,8 +26,9 @@ export function renderOutput(data: JsonObject, encoding: Encoding): Rendered {
         contentType: 'application/json; charset=utf-8',
       };
     case 'string':
+      // lura writes "" unless the merged data has a string `content` (router/gin/render.go stringRender).
       return {
-        body: typeof data.content === 'string' ? data.content : goJson(data),
+        body: typeof data.content === 'string' ? data.content : '',
         contentType: 'text/plain; charset=utf-8',
       };
     case 'yaml':

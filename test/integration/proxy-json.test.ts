@@ -85,12 +85,22 @@ describe('json merging pipeline', () => {
           backend: [{ url_pattern: '/list', is_collection: true }],
         },
         { endpoint: '/text', output_encoding: 'string', backend: [{ url_pattern: '/txt', encoding: 'string' }] },
+        {
+          endpoint: '/text-of-json',
+          output_encoding: 'string',
+          backend: [{ url_pattern: '/list', is_collection: true }],
+        },
         { endpoint: '/bare', backend: [{ url_pattern: '/list' }] },
       ],
     });
     assert.deepEqual(await (await fetch(`${gw.url}/wrapped`)).json(), { collection: [{ a: 1 }, { a: 2 }] });
     assert.deepEqual(await (await fetch(`${gw.url}/array`)).json(), [{ a: 1 }, { a: 2 }]);
     assert.equal(await (await fetch(`${gw.url}/text`)).text(), 'plain text');
+    // lura's string render writes "" when the data has no string `content` (not the data as JSON).
+    const other = await fetch(`${gw.url}/text-of-json`);
+    assert.equal(other.status, 200);
+    assert.equal(other.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(await other.text(), '');
     assert.equal(
       (await fetch(`${gw.url}/bare`)).status,
       500,
