@@ -10,6 +10,9 @@ import { DEFAULT_ENVIRONMENT, type BatcherOptions, type Environment } from '../e
 import { arrayAt, isObject, objectAt, stringAt, stringsAt, type RawObject } from '../raw.js';
 
 const bool = { type: 'boolean' } as const;
+/** `trace_sampler` (Tollgate extension): which sampler `trace_sample_rate` feeds (telemetry/tracing/sampler.ts). */
+export const TRACE_SAMPLERS = ['krakend', 'parentbased_traceidratio'] as const;
+export type TraceSamplerName = (typeof TRACE_SAMPLERS)[number];
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 // `[{key, value}]` as documented; the `{key: value}` map of pre-release krakend-otel examples is
 // accepted too, so those configs keep loading.
@@ -113,6 +116,7 @@ export const OTEL_ROOT_SCHEMA = {
     deploy_env: { type: 'string' },
     metric_reporting_period: { type: 'integer', minimum: 0 },
     trace_sample_rate: { type: 'number', minimum: 0, maximum: 1 },
+    trace_sampler: { type: 'string', enum: TRACE_SAMPLERS },
     skip_paths: stringList,
     propagators: {
       type: 'array',
@@ -216,6 +220,8 @@ export interface OtelSettings {
   readonly deployEnv: string;
   readonly metricReportingPeriodS: number;
   readonly traceSampleRate: number;
+  /** Tollgate extension: `krakend` (KrakenD's rule) or `parentbased_traceidratio` (the parent decides at every rate). */
+  readonly traceSampler: TraceSamplerName;
   /** Tollgate extension: propagators by name; `OTEL_PROPAGATORS` when the config names none (W3C when neither). */
   readonly propagators: readonly string[] | undefined;
   /** The span batcher's settings (`OTEL_BSP_*`, read at load). */
@@ -330,6 +336,7 @@ export function parseOtelSettings(
         ? raw.metric_reporting_period
         : 30,
     traceSampleRate: typeof raw.trace_sample_rate === 'number' ? raw.trace_sample_rate : 1,
+    traceSampler: raw.trace_sampler === 'parentbased_traceidratio' ? 'parentbased_traceidratio' : 'krakend',
     propagators: stringsAt(raw, 'propagators') ?? environment.propagators,
     spanBatch: environment.spanBatch,
     skipPaths: new Set(skip.length === 0 ? DEFAULT_SKIP_PATHS : skip),

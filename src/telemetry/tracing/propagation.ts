@@ -59,12 +59,15 @@ export class Propagation {
   readonly #fields: readonly string[] | undefined;
   /** Only W3C trace context (and baggage): a context without baggage is one `traceparent` header. */
   readonly #w3cOnly: boolean;
+  /** The headers `inject` may write (lower case). */
+  readonly injectedFields: ReadonlySet<string>;
 
   constructor(names: readonly PropagatorName[]) {
     const list = names.map(one).filter((p): p is TextMapPropagator => p !== undefined);
     this.#propagator = list.length === 0 ? undefined : new CompositePropagator({ propagators: list });
     this.#fields = names.includes('jaeger') ? undefined : this.#propagator?.fields();
     this.#w3cOnly = names.includes('tracecontext') && names.every((n) => n === 'tracecontext' || n === 'baggage');
+    this.injectedFields = new Set((this.#propagator?.fields() ?? []).map((f) => f.toLowerCase()));
   }
 
   /** The remote parent carried by the request headers, with its baggage, if any. */

@@ -1,95 +1,56 @@
 /**
- * KrakenD's span tree for one request (https://www.krakend.io/docs/telemetry/opentelemetry-layers-metrics/,
- * https://github.com/krakend/krakend-otel; docs/tracing.md): global (SERVER) → proxy → backend stage →
- * client (CLIENT) → read, with each layer's flags, static attributes and header reporting. At the
- * start of a request it only decides sampling and ids (and later propagates the client span id);
- * the spans themselves are made from the record when the request is done, and only if sampled.
+ * KrakenD's span tree for one request (https://github.com/krakend/krakend-otel; docs/tracing.md):
+ * global (SERVER) → proxy → backend stage → client (CLIENT) → read, with each layer's flags, static
+ * attributes and header reporting, and the values and statuses krakend-otel gives them. At the start
+ * of a request it only decides sampling and ids (and later propagates the client span id); the spans
+ * themselves are made from the record when the request is done, and only if sampled.
  */
-import {
-  STATUS_CODES,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type ServerResponse,
-} from 'node:http';
-import type { Attributes, SpanContext } from '@opentelemetry/api';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { SpanContext } from '@opentelemetry/api';
 import type { GatewayConfig } from '../../config/types.js';
-import { REDACTED, redactorFor, type Redactor } from '../../log/redact.js';
+import { redactorFor, type Redactor } from '../../log/redact.js';
 import type { CompiledRoute } from '../../backends/backend-route.js';
-import { normalizeUrlPattern } from '../otel/krakend-view.js';
-import type {
-  BackendLayerOptions,
-  GlobalLayer,
-  OtelSettings,
-  ProxyLayer,
-} from '../../config/namespaces/opentelemetry.js';
-import { Outcome, TraceContext, type BackendRecord, type RequestRecord } from '../record.js';
+import type { GlobalLayer, OtelSettings } from '../../config/namespaces/opentelemetry.js';
+import type { ClientConnection } from '../client-connection.js';
+import { TraceContext, type BackendRecord, type RequestRecord } from '../record.js';
 import { newSpanId, newTraceId } from './ids.js';
+import { bodyRead, stageFailed, stageStatus } from './lura-stage.js';
 import { remoteSpanContext, type Propagation } from './propagation.js';
-import { ParentBasedRatioSampler } from './sampler.js';
-import { encodeAttributes, eventName, key, Kind, spanName, SpanWriter } from './span-encoder.js';
+import { TraceSampler } from './sampler.js';
+import {
+  G,
+  routeBinding,
+  unmatchedBinding,
+  type BackendBinding,
+  type RouteBinding,
+  type UnmatchedBinding,
+} from './span-bindings.js';
+import { eventName, key, Kind, spanName, SpanStatus, SpanWriter } from './span-encoder.js';
+import { headerAttributes } from './span-headers.js';
+import { clientResponseBodySize, remoteAddr, serverRequestBodySize } from './span-values.js';
 
-/** Attributes that never change for a route or backend, encoded once (OTLP Span field 9). */
-interface BackendBinding {
-  readonly spanName: Buffer;
-  readonly options: BackendLayerOptions;
-  readonly clientSpan: boolean;
-  readonly skip: ReadonlySet<string>;
-  readonly stageFixed: Buffer;
-  readonly clientFixed: Buffer;
-}
-
-interface RouteBinding {
-  readonly route: string;
-  readonly spanName: Buffer;
-  readonly skipped: boolean;
-  readonly globalFixed: Buffer;
-  readonly proxy: ProxyLayer;
-  readonly proxySkip: ReadonlySet<string>;
-  readonly proxyFixed: Buffer;
-  readonly backends: readonly BackendBinding[];
-}
-
-/** `http://host:port` → `host`, without a URL parse per span. */
-function hostOf(origin: string): string {
-  const start = origin.indexOf('//') + 2;
-  const end = origin.startsWith('[', start) ? origin.indexOf(']', start) + 1 : origin.indexOf(':', start);
-  return origin.slice(start, end <= start ? undefined : end);
-}
-
-function attrs(pairs: readonly (readonly [string, string])[]): Attributes {
-  return Object.fromEntries(pairs);
-}
-
-/** Reported headers (`report_headers`); credentials (Authorization, Cookie, the API key header…) as REDACTED. */
-function headerAttributes(
-  out: SpanWriter,
-  prefix: string,
-  headers: IncomingHttpHeaders | OutgoingHttpHeaders | Record<string, string | string[]>,
-  skip: ReadonlySet<string>,
-  redact: Redactor,
-): void {
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (value === undefined || skip.has(lower)) continue;
-    if (redact.isSecretHeader(lower))
-      out.any(`${prefix}${lower}`, Array.isArray(value) ? value.map(() => REDACTED) : [REDACTED]);
-    else out.any(`${prefix}${lower}`, Array.isArray(value) ? value.map(String) : [String(value)]);
-  }
+/** A response whose head went out but whose end did not: the client connection broke while it was written. */
+function writeFailed(res: ServerResponse): boolean {
+  // `errored` is set when the gateway itself cut the response (a backend body that broke off): no
+  // write failed then, as in lura, whose copy fails on the read side.
+  return res.headersSent && !res.writableFinished && (res.errored ?? null) === null;
 }
 
 export class RequestTracer {
   readonly #settings: OtelSettings;
   readonly #global: GlobalLayer;
-  readonly #sampler: ParentBasedRatioSampler;
+  readonly #sampler: TraceSampler;
   readonly #propagation: Propagation;
   readonly #routes: RouteBinding[];
+  readonly #unmatched: UnmatchedBinding;
   readonly #emit: (spans: Buffer, count: number) => void;
   readonly #out = new SpanWriter();
   readonly #unmatchedNames = new Map<number, Buffer>();
-  readonly #unmatchedFixed: Buffer;
   readonly #globalSkip: ReadonlySet<string>;
-  readonly #scheme: string;
+  /** Headers the propagators write into backend requests: not reported, as Go reports them before it injects. */
+  readonly #injected: ReadonlySet<string>;
+  /** `client.address` (`ip:port`) of each client connection a sampled request came on, made once per connection. */
+  readonly #clientAddresses = new WeakMap<ClientConnection, string>();
   /** Secret query parameters and headers, decided from the config at start-up. */
   readonly #redact: Redactor;
 
@@ -103,63 +64,15 @@ export class RequestTracer {
   ) {
     this.#settings = settings;
     this.#global = settings.global;
-    this.#sampler = new ParentBasedRatioSampler(settings.traceSampleRate);
+    this.#sampler = new TraceSampler(settings.traceSampleRate, settings.traceSampler);
     this.#propagation = propagation;
     this.#emit = emit;
     this.#globalSkip = new Set(settings.global.skipHeaders.map((h) => h.toLowerCase()));
-    this.#scheme = config.tls === undefined ? 'http' : 'https';
+    this.#injected = propagation.injectedFields;
     this.#redact = redactorFor(config.apiKeys);
-    const fixed = (a: Attributes): Buffer => encodeAttributes(9, a);
-    this.#unmatchedFixed = fixed({
-      'url.scheme': this.#scheme,
-      'krakend.stage': 'global',
-      ...attrs(settings.global.tracesStatic),
-    });
-    this.#routes = routes.map((r) => {
-      const layers = r.otel;
-      if (layers === undefined) throw new TypeError(`route ${r.id} was compiled without telemetry/opentelemetry`);
-      const route = r.pattern.normalized;
-      const proxy = layers.proxy;
-      return {
-        route,
-        spanName: spanName(route),
-        skipped: layers.skipped,
-        globalFixed: fixed({
-          'url.scheme': this.#scheme,
-          'krakend.stage': 'global',
-          'http.route': route,
-          ...attrs(layers.globalTracesStatic),
-        }),
-        proxy,
-        proxySkip: new Set(proxy.skipHeaders.map((h) => h.toLowerCase())),
-        proxyFixed: fixed({
-          'http.request.method': r.method,
-          'http.route': route,
-          'krakend.stage': 'proxy',
-          ...attrs(proxy.tracesStatic),
-        }),
-        backends: r.backends.map((b) => {
-          if (b.otel === undefined) throw new TypeError(`route ${r.id} was compiled without telemetry/opentelemetry`);
-          const options = b.otel.traces;
-          const name = normalizeUrlPattern(b.config.urlPattern);
-          const base = {
-            'http.request.method': b.config.method,
-            'http.route': name,
-            'krakend.endpoint.route': route,
-            'krakend.endpoint.method': r.method,
-            ...attrs(options.staticAttributes),
-          };
-          return {
-            spanName: spanName(name),
-            options,
-            clientSpan: options.roundTrip || options.readPayload,
-            skip: new Set(options.skipHeaders.map((h) => h.toLowerCase())),
-            stageFixed: fixed({ ...base, 'krakend.stage': 'backend' }),
-            clientFixed: fixed({ ...base, 'krakend.stage': 'backend-request' }),
-          };
-        }),
-      };
-    });
+    const scheme = config.tls === undefined ? 'http' : 'https';
+    this.#unmatched = unmatchedBinding(settings, scheme);
+    this.#routes = routes.map((r) => routeBinding(settings, r, scheme));
   }
 
   /** At the start of a request: the remote parent, the sampling decision, the trace ids. */
@@ -173,6 +86,8 @@ export class RequestTracer {
       parent === undefined ? undefined : (parent.traceFlags & 1) === 1,
     );
     if (!sampled && parent === undefined) return;
+    if (sampled && rec.connection !== undefined && !this.#clientAddresses.has(rec.connection))
+      this.#clientAddresses.set(rec.connection, remoteAddr(rec.connection.address, req.socket.remotePort));
     rec.trace = new TraceContext(
       traceId,
       sampled ? newSpanId() : (parent as SpanContext).spanId,
@@ -192,15 +107,17 @@ export class RequestTracer {
     if (r?.skipped === true) return;
     const out = this.#out;
     out.reset();
+    // Every span of the trace carries the remote parent's trace state (OTel Go's samplers pass it on).
+    const state = t.parent?.traceState?.serialize();
     let parent: string | undefined = t.parent?.spanId;
     if (!this.#global.disableTraces) {
-      this.#globalSpan(rec, t, r);
+      this.#globalSpan(rec, t, r, state);
       parent = t.rootSpanId;
     }
     if (r !== undefined && rec.proxyStart !== 0) {
       if (!r.proxy.disableTraces) {
         t.proxySpanId = newSpanId();
-        this.#proxySpan(rec, t, r, parent);
+        this.#proxySpan(rec, t, r, parent, state);
         parent = t.proxySpanId;
       }
       const brs = rec.backends;
@@ -208,129 +125,240 @@ export class RequestTracer {
         for (let i = 0; i < brs.length; i++) {
           const br = brs[i];
           const b = r.backends[i];
-          if (br !== undefined && b !== undefined) this.#backendSpans(t, b, br, parent);
+          if (br !== undefined && b !== undefined) this.#backendSpans(t, b, br, parent, state);
         }
       }
     }
     if (out.count > 0) this.#emit(out.bytes(), out.count);
   }
 
-  #globalSpan(rec: RequestRecord, t: TraceContext, r: RouteBinding | undefined): void {
+  /** krakend-otel/http/server/traces.go and http/attributes.go. */
+  #globalSpan(rec: RequestRecord, t: TraceContext, r: RouteBinding | undefined, state: string | undefined): void {
     const out = this.#out;
     const req = t.req;
-    const name = r?.spanName ?? this.#unmatchedName(rec.status);
+    const h = req.headers;
+    const m = r?.globalMask ?? this.#unmatched.mask;
     out.begin(
-      name,
+      r?.spanName ?? this.#unmatchedName(rec.status),
       Kind.Server,
       t.traceId,
       t.rootSpanId,
       t.parent?.spanId,
       rec.start,
       rec.end,
-      t.parent?.traceState?.serialize(),
+      state,
       t.parent !== undefined,
     );
-    out.fixed(r?.globalFixed ?? this.#unmatchedFixed);
-    out.str(K.urlFull, this.#redact.url(req.url ?? '/'));
-    out.str(K.method, rec.method);
-    out.num(K.status, rec.status);
-    out.num(K.responseSize, Math.max(0, rec.bytesOut));
-    if (r === undefined) out.str(K.route, `${rec.status} ${STATUS_CODES[rec.status] ?? 'Unknown'}`);
-    const h = req.headers;
-    if (h.host !== undefined) out.str(K.serverAddress, h.host);
-    const cl = h['content-length'];
-    if (cl !== undefined) out.num(K.requestSize, Number(cl));
+    out.fixed(r?.globalFixed ?? this.#unmatched.fixed);
+    if ((m & G.UrlFull) === 0) out.str(K.urlFull, this.#redact.url(req.url ?? '/'));
+    if ((m & G.ServerAddress) === 0) out.str(K.serverAddress, h.host ?? '');
+    if ((m & G.Method) === 0) out.str(K.method, rec.method);
+    const size = serverRequestBodySize(h);
+    if ((m & G.RequestSize) === 0 && size >= 0) out.int(K.requestSize, size);
     const ua = h['user-agent'];
-    if (ua !== undefined) out.str(K.userAgent, ua);
-    // From the record: `req.socket` is null once the request stream is destroyed (a no-op body sent on).
-    const addr = rec.connection?.address;
-    if (addr !== undefined && addr !== '') out.str(K.clientAddress, addr);
+    if ((m & G.UserAgent) === 0 && ua !== undefined && ua !== '') out.str(K.userAgent, ua);
+    if ((m & G.ClientAddress) === 0) this.#clientAddress(rec.connection);
+    if (r === undefined) out.str(K.route, `${rec.status} ${STATUS_CODES[rec.status] ?? ''}`);
+    if ((m & G.Status) === 0) out.int(K.status, rec.status);
+    if ((m & G.ResponseSize) === 0) out.int(K.responseSize, Math.max(0, rec.bytesOut));
     if (this.#global.reportHeaders) {
-      headerAttributes(out, 'http.request.header.', req.headers, this.#globalSkip, this.#redact);
+      headerAttributes(out, 'http.request.header.', h, this.#globalSkip, this.#redact);
       headerAttributes(out, 'http.response.header.', t.res.getHeaders(), this.#globalSkip, this.#redact);
     }
-    out.end(rec.status >= 500 ? `${rec.status} ${STATUS_CODES[rec.status] ?? ''}`.trim() : undefined);
+    if (writeFailed(t.res)) {
+      out.event(EV.exception, rec.end);
+      out.str(K.exceptionType, 'Error');
+      out.str(K.exceptionMessage, WRITE_FAILED);
+      out.endEvent();
+      out.end(SpanStatus.Error, WRITE_FAILED);
+    } else out.end(SpanStatus.Ok);
   }
 
-  /** Span name of a request no endpoint matched: its status line, as KrakenD names it. */
+  #clientAddress(connection: ClientConnection | undefined): void {
+    if (connection === undefined) return;
+    const addr = this.#clientAddresses.get(connection) ?? connection.address;
+    if (addr !== '') this.#out.str(K.clientAddress, addr);
+  }
+
+  /** Span name of a request no endpoint matched: its status line, as KrakenD names its route. */
   #unmatchedName(status: number): Buffer {
     let b = this.#unmatchedNames.get(status);
     if (b === undefined) {
-      b = spanName(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`);
+      b = spanName(`${status} ${STATUS_CODES[status] ?? ''}`);
       if (this.#unmatchedNames.size < 1000) this.#unmatchedNames.set(status, b);
     }
     return b;
   }
 
-  #proxySpan(rec: RequestRecord, t: TraceContext, r: RouteBinding, parent: string | undefined): void {
+  /**
+   * The proxy stage (krakend-otel/lura/proxy_tracer.go:66-85), status left unset. It returns the one
+   * backend's result, or for several lura's merge: an error joining every failed stage's (never
+   * `canceled`: errors.Is does not see through lura's mergeError), else a combined response
+   * without a status (lura proxy/merging.go:455-484, 591-615).
+   */
+  #proxySpan(
+    rec: RequestRecord,
+    t: TraceContext,
+    r: RouteBinding,
+    parent: string | undefined,
+    state: string | undefined,
+  ): void {
     const out = this.#out;
-    out.begin(r.spanName, Kind.Internal, t.traceId, t.proxySpanId as string, parent, rec.proxyStart, rec.proxyEnd);
+    out.begin(
+      r.spanName,
+      Kind.Internal,
+      t.traceId,
+      t.proxySpanId as string,
+      parent,
+      rec.proxyStart,
+      rec.proxyEnd,
+      state,
+    );
     out.fixed(r.proxyFixed);
-    out.bool(K.complete, rec.proxyComplete);
-    out.num(K.status, rec.proxyError ? 500 : rec.status);
-    if (rec.proxyCanceled) out.bool(K.canceled, true);
-    if (rec.proxyError) out.str(K.error, 'one or more backends failed');
     if (r.proxy.reportHeaders) headerAttributes(out, 'http.request.header.', t.req.headers, r.proxySkip, this.#redact);
-    out.end(undefined);
+    const brs = rec.backends ?? [];
+    let failed = 0;
+    let ended = 0;
+    let error = '';
+    for (let i = 0; i < brs.length; i++) {
+      const br = brs[i];
+      const b = r.backends[i];
+      if (br === undefined || b === undefined) continue;
+      if (br.stageEnd !== 0) ended++;
+      if (!stageFailed(b, br)) continue;
+      error += `${failed++ === 0 ? '' : '\n'}${br.error?.message ?? 'backend failed'}`;
+    }
+    const one = r.backends.length === 1 ? r.backends[0] : undefined;
+    const single = one === undefined ? undefined : brs[0];
+    if (failed > 0) {
+      if (single?.stageCanceled === true) out.bool(K.canceled, true);
+      else out.str(K.error, error);
+      out.int(K.status, 500);
+    } else if (ended === 0 && (rec.proxyError || rec.proxyCanceled)) {
+      // The proxy failed before any backend stage ended.
+      if (rec.proxyCanceled) out.bool(K.canceled, true);
+      else out.str(K.error, 'the proxy failed');
+      out.int(K.status, 500);
+    } else out.int(K.status, one !== undefined && single !== undefined ? stageStatus(one, single) : 0);
+    out.bool(K.complete, rec.proxyComplete);
+    out.end(SpanStatus.Unset);
   }
 
-  #backendSpans(t: TraceContext, b: BackendBinding, br: BackendRecord, parent: string | undefined): void {
-    const out = this.#out;
+  #backendSpans(
+    t: TraceContext,
+    b: BackendBinding,
+    br: BackendRecord,
+    parent: string | undefined,
+    state: string | undefined,
+  ): void {
     const o = b.options;
     let stageParent = parent;
     if (!o.disableStage && br.stageStart !== 0) {
-      const id = newSpanId();
-      out.begin(b.spanName, Kind.Internal, t.traceId, id, parent, br.stageStart, br.stageEnd);
-      out.fixed(b.stageFixed);
-      out.bool(K.complete, br.stageComplete);
-      if (br.stageCanceled) out.bool(K.canceled, true);
-      if (br.stageError) out.str(K.error, br.error?.message ?? 'backend failed');
-      out.end(undefined);
-      stageParent = id;
+      stageParent = newSpanId();
+      this.#stageSpan(t, b, br, parent, stageParent, state);
     }
     if (!b.clientSpan || br.clientSpanId === undefined || br.dispatchAt === 0) return;
-    const transportError = br.outcome !== Outcome.Ok;
+    this.#clientSpan(t, b, br, stageParent, state);
+    if (o.readPayload && br.headersAt !== 0 && bodyRead(b, br)) this.#readSpan(t, b, br, state);
+  }
+
+  /** The backend stage (krakend-otel/lura/proxy_tracer.go:53-85), status left unset. */
+  #stageSpan(
+    t: TraceContext,
+    b: BackendBinding,
+    br: BackendRecord,
+    parent: string | undefined,
+    id: string,
+    state: string | undefined,
+  ): void {
+    const out = this.#out;
+    out.begin(b.spanName, Kind.Internal, t.traceId, id, parent, br.stageStart, br.stageEnd, state);
+    out.fixed(b.stageFixed);
+    if (b.options.reportHeaders && br.sentHeaders !== undefined)
+      headerAttributes(out, 'http.request.header.', br.sentHeaders, b.skip, this.#redact, this.#injected);
+    if (stageFailed(b, br)) {
+      if (br.stageCanceled) out.bool(K.canceled, true);
+      else out.str(K.error, br.error?.message ?? 'backend failed');
+    }
+    out.int(K.status, stageStatus(b, br));
+    out.bool(K.complete, br.stageComplete);
+    out.end(SpanStatus.Unset);
+  }
+
+  /**
+   * The round trip (krakend-otel/http/client/transport_traces.go, transport.go:150-170): from the
+   * dispatch until Go's RoundTrip returns, i.e. the response head (or the failure).
+   */
+  #clientSpan(
+    t: TraceContext,
+    b: BackendBinding,
+    br: BackendRecord,
+    parent: string | undefined,
+    state: string | undefined,
+  ): void {
+    const out = this.#out;
+    const o = b.options;
     const end = br.headersAt !== 0 ? br.headersAt : br.stageEnd;
-    const clientEnd = o.readPayload || br.bodyEndAt === 0 ? end : br.bodyEndAt;
-    out.begin(b.spanName, Kind.Client, t.traceId, br.clientSpanId, stageParent, br.dispatchAt, clientEnd);
+    out.begin(b.spanName, Kind.Client, t.traceId, br.clientSpanId as string, parent, br.dispatchAt, end, state);
     out.fixed(b.clientFixed);
-    out.str(K.urlFull, this.#redact.url(br.origin + br.path));
-    out.str(K.serverAddress, hostOf(br.origin));
-    if (br.requestSize >= 0) out.num(K.requestSize, br.requestSize);
-    if (br.sentHeaders !== undefined)
-      headerAttributes(out, 'http.request.header.', br.sentHeaders, b.skip, this.#redact);
-    if (!transportError) {
-      out.num(K.status, br.status);
-      out.num(K.responseSize, br.contentLength);
-      out.num(K.responseDuration, Math.max(0, br.headersAt - br.dispatchAt) / 1000);
+    const target = b.targets[br.target];
+    if (target !== undefined) {
+      out.str(K.urlFull, this.#redact.url(target.urlPrefix + br.path));
+      out.str(K.serverAddress, target.serverAddress);
     }
-    if (o.detailedConnection) {
-      out.num(K.getConnDuration, Math.max(0, (br.connectedAt || end) - br.dispatchAt) / 1000);
-      // undici reports no DNS or TLS set-up times: both are 0, as for a reused connection.
-      out.num(K.dnsDuration, 0);
-      out.num(K.tlsDuration, 0);
-    }
-    if (transportError) {
+    // The length sent; 0 without a body or with a chunked one, as Go's ContentLength (docs/tracing.md, differences).
+    out.int(K.requestSize, Math.max(0, br.requestSize));
+    const sent = br.sentHeaders;
+    const ua = sent?.['user-agent'];
+    if (typeof ua === 'string' && ua !== '') out.str(K.userAgent, ua);
+    if (o.reportHeaders && sent !== undefined)
+      headerAttributes(out, 'http.request.header.', sent, b.skip, this.#redact, this.#injected);
+    // Go's RoundTrip succeeded once the head arrived, whatever happens to the body afterwards.
+    if (br.headersAt === 0) {
+      const message = br.error?.message ?? 'backend request failed';
       out.event(EV.exception, end);
       out.str(K.exceptionType, br.error?.name ?? 'Error');
-      out.str(K.exceptionMessage, br.error?.message ?? 'backend request failed');
+      out.str(K.exceptionMessage, message);
       out.endEvent();
+      out.end(SpanStatus.Error, message);
+      return;
     }
-    if (o.detailedConnection && br.headersAt !== 0) {
+    out.int(K.status, br.status);
+    out.int(K.responseSize, clientResponseBodySize(b.method, br.status, br.contentLength));
+    out.double(K.responseDuration, (br.headersAt - br.dispatchAt) / 1000);
+    if (o.detailedConnection) {
+      out.double(K.getConnDuration, Math.max(0, (br.connectedAt || br.headersAt) - br.dispatchAt) / 1000);
+      // undici reports no DNS or TLS set-up times: 0, as Go reports for a reused connection.
+      out.double(K.dnsDuration, 0);
+      out.double(K.tlsDuration, 0);
       out.event(EV.firstByte, br.headersAt);
       out.endEvent();
     }
-    out.end(transportError ? (br.error?.message ?? 'backend request failed') : undefined);
-    if (o.readPayload && br.headersAt !== 0) {
-      const readEnd = br.bodyEndAt !== 0 ? br.bodyEndAt : br.headersAt;
-      out.begin(READ_SPAN, Kind.Internal, t.traceId, newSpanId(), br.clientSpanId, br.headersAt, readEnd);
-      out.fixed(b.clientFixed);
-      out.num(K.readSize, br.readBytes);
-      out.num(K.readTime, (readEnd - br.headersAt) / 1000);
-      out.end(br.readError ? 'reading the response body failed' : undefined);
+    out.end(SpanStatus.Ok);
+  }
+
+  /** Reading the body (krakend-otel/io/tracking.go): from the head until the end of the body or its failure. */
+  #readSpan(t: TraceContext, b: BackendBinding, br: BackendRecord, state: string | undefined): void {
+    const out = this.#out;
+    const end = br.bodyEndAt !== 0 ? br.bodyEndAt : br.headersAt;
+    out.begin(READ_SPAN, Kind.Internal, t.traceId, newSpanId(), br.clientSpanId, br.headersAt, end, state);
+    out.fixed(b.readFixed);
+    const failure = br.readError ? (br.error?.message ?? READ_FAILED) : undefined;
+    if (failure !== undefined) {
+      out.event(EV.exception, end);
+      out.str(K.exceptionType, br.error?.name ?? 'Error');
+      out.str(K.exceptionMessage, failure);
+      out.endEvent();
     }
+    out.int(K.readSize, br.readBytes);
+    out.double(K.readTime, (end - br.headersAt) / 1000);
+    if (failure === undefined) out.end(SpanStatus.Ok);
+    else out.end(SpanStatus.Error, failure);
   }
 }
+
+const WRITE_FAILED = 'the client connection closed before the response was written';
+const READ_FAILED = 'reading the response body failed';
 
 /** Attribute keys written per request, pre-encoded. */
 const K = {

@@ -25,6 +25,13 @@ export const key = (name: string): Key => stringField(1, name);
 export const spanName = (name: string): Buffer => stringField(5, name);
 export const eventName = (name: string): Buffer => stringField(2, name);
 
+/** Status.code (trace.proto): krakend-otel leaves stage spans unset, and sets OK or ERROR on the others. */
+export const enum SpanStatus {
+  Unset = 0,
+  Ok = 1,
+  Error = 2,
+}
+
 /** Span field 16: trace flags "sampled" plus the "has remote parent is known" bit (0x100), as the SDK sets. */
 const FLAGS_LOCAL = 0x101;
 const FLAGS_REMOTE_PARENT = 0x301;
@@ -90,6 +97,30 @@ export class SpanWriter {
     w.close(kv);
   }
 
+  /** An integer attribute (Go's attribute.Int / Int64): int_value. */
+  int(k: Key, v: number): void {
+    const w = this.w;
+    const kv = w.open(this.#attrs);
+    w.raw(k);
+    const av = w.open(2);
+    w.tag(3, 0);
+    w.int64(Math.trunc(v));
+    w.close(av);
+    w.close(kv);
+  }
+
+  /** A floating-point attribute (Go's attribute.Float64): double_value, even for a whole number. */
+  double(k: Key, v: number): void {
+    const w = this.w;
+    const kv = w.open(this.#attrs);
+    w.raw(k);
+    const av = w.open(2);
+    w.tag(4, 1);
+    w.double(v);
+    w.close(av);
+    w.close(kv);
+  }
+
   /** A number attribute (see numberBody). */
   num(k: Key, v: number): void {
     const w = this.w;
@@ -132,13 +163,15 @@ export class SpanWriter {
     this.#attrs = 9;
   }
 
-  /** Status (error message when failed, else OK), flags, and the span's length. */
-  end(error: string | undefined): void {
+  /** Status (with its message when failed; an empty Status when unset, as OTel Go writes it), flags, and the span's length. */
+  end(status: SpanStatus, message?: string): void {
     const w = this.w;
     const st = w.open(15);
-    if (error !== undefined) w.string(2, error);
-    w.tag(3, 0);
-    w.varint(error === undefined ? 1 : 2);
+    if (message !== undefined && message !== '') w.string(2, message);
+    if (status !== SpanStatus.Unset) {
+      w.tag(3, 0);
+      w.varint(status);
+    }
     w.close(st);
     w.tag(16, 5);
     w.fixed32(this.#remoteParent ? FLAGS_REMOTE_PARENT : FLAGS_LOCAL);

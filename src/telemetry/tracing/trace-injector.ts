@@ -18,15 +18,16 @@ export class TraceInjector {
 
   /**
    * Before a backend request goes out: the context to propagate. A sampled request gets its client
-   * span id (made now, so the backend's spans hang under it); an unsampled one passes its remote
-   * parent on unchanged, so downstream services see the same decision. `reportHeaders` is the
-   * backend traces layer's `report_headers`.
+   * span id (made now, so the backend's spans hang under it) and keeps a reference to the headers it
+   * sends (the client span reports their User-Agent, and all of them with `report_headers`, which the
+   * tracer reads from its own layer: the last parameter is no longer needed); an unsampled one passes
+   * its remote parent on unchanged, so downstream services see the same decision.
    */
   inject(
     rec: RequestRecord,
     br: BackendRecord,
     headers: Record<string, string | string[]>,
-    reportHeaders: boolean,
+    _reportHeaders?: boolean,
   ): void {
     const t = rec.trace;
     if (t === undefined) return;
@@ -35,7 +36,7 @@ export class TraceInjector {
       return;
     }
     br.clientSpanId = newSpanId();
-    if (reportHeaders) br.sentHeaders = headers;
+    br.sentHeaders = headers;
     this.propagation.inject(t.parentContext, childOf(t.traceId, br.clientSpanId), headers);
   }
 }

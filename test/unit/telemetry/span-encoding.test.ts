@@ -10,6 +10,7 @@ import {
   Kind,
   spanName,
   eventName,
+  SpanStatus,
   SpanWriter,
 } from '../../../src/telemetry/tracing/span-encoder.js';
 import { batcherOptionsFromEnv, DEFAULT_BATCHER } from '../../../src/config/environment.js';
@@ -82,10 +83,14 @@ it('encodes spans that the official protos decode: ids, names, kinds, attributes
   out.event(eventName('first-byte-time'), t0 + 3);
   out.str(key('note'), 'x'.repeat(200));
   out.endEvent();
-  out.end(undefined);
+  out.end(SpanStatus.Ok);
   out.begin(spanName('backend'), Kind.Client, trace, '1111111111111111', 'b7ad6b7169203331', t0 + 1, t0 + 2);
-  out.end('connection refused');
-  assert.equal(out.count, 2);
+  out.end(SpanStatus.Error, 'connection refused');
+  out.begin(spanName('stage'), Kind.Internal, trace, '2222222222222222', 'b7ad6b7169203331', t0 + 1, t0 + 2);
+  out.int(key('http.response.status_code'), 0);
+  out.double(key('response-duration'), 2);
+  out.end(SpanStatus.Unset);
+  assert.equal(out.count, 3);
   const run = out.bytes();
   const spans = decode(
     encodeTraceRequest(encodeAttributes(1, { 'service.name': 'svc' }), 'io.krakend.krakend-otel', {
@@ -104,9 +109,9 @@ it('encodes spans that the official protos decode: ids, names, kinds, attributes
   });
   assert.equal(inPlace.buffer, roomy.buffer);
   assert.deepEqual(decode(inPlace), spans);
-  assert.equal(spans.length, 2);
-  const [g, c] = spans;
-  assert.ok(g !== undefined && c !== undefined);
+  assert.equal(spans.length, 3);
+  const [g, c, st] = spans;
+  assert.ok(g !== undefined && c !== undefined && st !== undefined);
   assert.equal(g.resource['service.name'], 'svc');
   assert.equal(g.scope.name, 'io.krakend.krakend-otel');
   assert.equal(g.traceId, trace);
@@ -133,6 +138,8 @@ it('encodes spans that the official protos decode: ids, names, kinds, attributes
   assert.equal(c.parentSpanId, 'b7ad6b7169203331');
   assert.equal(c.status.code, 'STATUS_CODE_ERROR');
   assert.equal(c.status.message, 'connection refused');
+  assert.equal(st.status.code, 'STATUS_CODE_UNSET');
+  assert.deepEqual(st.attributes, { 'http.response.status_code': 0, 'response-duration': 2 });
 });
 
 function counters(): { exported: CounterCell; dropped: CounterCell; failed: CounterCell } {
@@ -143,7 +150,7 @@ function requestSpans(n: number, tag: number): { bytes: Buffer; count: number } 
   const out = new SpanWriter();
   for (let i = 0; i < n; i++) {
     out.begin(spanName(`r${tag}-${i}`), Kind.Internal, 'a'.repeat(32), 'b'.repeat(16), undefined, 1, 2);
-    out.end(undefined);
+    out.end(SpanStatus.Unset);
   }
   return { bytes: Buffer.from(out.bytes()), count: out.count };
 }

@@ -3,7 +3,7 @@ import { it } from 'node:test';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { newSpanId, newTraceId } from '../../../src/telemetry/tracing/ids.js';
-import { ParentBasedRatioSampler } from '../../../src/telemetry/tracing/sampler.js';
+import { TraceSampler } from '../../../src/telemetry/tracing/sampler.js';
 import { Propagation, propagatorNames } from '../../../src/telemetry/tracing/propagation.js';
 import { normalizeConfig } from '../../../src/config/normalize.js';
 import { defaultTextMapSetter, ROOT_CONTEXT, trace } from '@opentelemetry/api';
@@ -24,15 +24,15 @@ it('makes well-formed random ids', () => {
   assert.equal(ids.size, 1000);
 });
 
-it('samples by parent, else by trace-id ratio; 0 means none (unlike KrakenD CE)', () => {
-  const half = new ParentBasedRatioSampler(0.5);
+it('samples by parent below rate 1, else by trace-id ratio; 0 starts nothing (unlike KrakenD CE)', () => {
+  const half = new TraceSampler(0.5);
   assert.equal(half.shouldSample(newTraceId(), true), true);
   assert.equal(half.shouldSample(newTraceId(), false), false);
   let sampled = 0;
   for (let i = 0; i < 10_000; i++) if (half.shouldSample(newTraceId(), undefined)) sampled++;
   assert.ok(sampled > 4_500 && sampled < 5_500, `${sampled} of 10000 at 0.5`);
-  assert.equal(new ParentBasedRatioSampler(0).shouldSample(newTraceId(), undefined), false);
-  assert.equal(new ParentBasedRatioSampler(1).shouldSample(newTraceId(), undefined), true);
+  assert.equal(new TraceSampler(0).shouldSample(newTraceId(), undefined), false);
+  assert.equal(new TraceSampler(1).shouldSample(newTraceId(), undefined), true);
   const id = newTraceId();
   assert.equal(
     half.shouldSample(id, undefined),
