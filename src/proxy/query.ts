@@ -7,6 +7,7 @@
  * `a=1;admin=true` never reaches a backend that splits on `;`, whatever the rule.
  */
 import type { ForwardRule } from '../config/types.js';
+import { goLess } from './go-json.js';
 
 const PERCENT = 0x25;
 const PLUS = 0x2b;
@@ -86,45 +87,54 @@ function decodeKey(raw: string): string | undefined {
   }
 }
 
+/**
+ * The forwarded query as lura sends it: the client's pairs Go's parser keeps, filtered by the rule,
+ * each re-escaped with `QueryEscape` and ordered by key as `url.Values.Encode` orders them (keys
+ * sorted, a key's values in the client's order; lura proxy/balancing.go appends `r.Query.Encode()`).
+ */
 export function forwardedQuery(rawQuery: string, rule: ForwardRule): string {
-  if (rawQuery === '') return '';
-  if (rule === '*') return rawQuery.indexOf(';') === -1 ? rawQuery : withoutSemicolonPairs(rawQuery);
-  if (rule.size === 0) return '';
-  let out = '';
+  if (rawQuery === '' || (rule !== '*' && rule.size === 0)) return '';
+  let kept: KeptPair[] | undefined;
+  let single: KeptPair | undefined;
   let start = 0;
   while (start <= rawQuery.length) {
     let end = rawQuery.indexOf('&', start);
     if (end === -1) end = rawQuery.length;
     if (end > start) {
-      const pair = rawQuery.slice(start, end);
-      const kept = keptPair(pair, rule);
-      if (kept !== undefined) out = out === '' ? kept : `${out}&${kept}`;
+      const pair = keptPair(rawQuery.slice(start, end), rule);
+      if (pair !== undefined) {
+        if (single === undefined) single = pair;
+        else (kept ??= [single]).push(pair);
+      }
     }
     start = end + 1;
   }
+  if (single === undefined) return '';
+  if (kept === undefined) return single.text;
+  // Array.prototype.sort is stable: a key's values keep the client's order, as in url.Values.
+  kept.sort((a, b) => (a.key === b.key ? 0 : goLess(a.key, b.key) ? -1 : 1));
+  let out = '';
+  for (const p of kept) out = out === '' ? p.text : `${out}&${p.text}`;
   return out;
 }
 
-/** A listed pair re-encoded from its decoded key and value, or undefined when Go would drop it or it is not listed. */
-function keptPair(pair: string, rule: ReadonlySet<string>): string | undefined {
+interface KeptPair {
+  /** The decoded key, the order of `url.Values.Encode`. */
+  readonly key: string;
+  readonly text: string;
+}
+
+/** A pair re-encoded from its decoded key and value, or undefined when Go would drop it or the rule does not list it. */
+function keptPair(pair: string, rule: ForwardRule): KeptPair | undefined {
   if (pair.indexOf(';') !== -1) return undefined;
   const eq = pair.indexOf('=');
   const rawKey = eq === -1 ? pair : pair.slice(0, eq);
   const key = decodeKey(rawKey);
-  if (key === undefined || !rule.has(key)) return undefined;
+  if (key === undefined || (rule !== '*' && !rule.has(key))) return undefined;
   const k = canonicalComponent(rawKey);
   const v = canonicalComponent(eq === -1 ? '' : pair.slice(eq + 1));
   if (k === undefined || v === undefined) return undefined;
-  return `${k}=${v}`;
-}
-
-/** `*`: the client's query as sent, minus the pairs Go's parser refuses for their `;`. */
-function withoutSemicolonPairs(rawQuery: string): string {
-  let out = '';
-  for (const pair of rawQuery.split('&')) {
-    if (pair !== '' && pair.indexOf(';') === -1) out = out === '' ? pair : `${out}&${pair}`;
-  }
-  return out;
+  return { key, text: `${k}=${v}` };
 }
 
 export function joinQuery(a: string, b: string): string {
