@@ -60,19 +60,10 @@ function ordered(value: unknown): boolean {
 /** A key list and its Go order, for the next object with the same keys in the same order. */
 interface Shape {
   readonly keys: readonly string[];
-  readonly sorted: readonly string[];
+  /** The keys in Go's order; undefined when `keys` already is. */
+  readonly sorted: readonly string[] | undefined;
   /** Go's order cannot be an object's own order: JS lists integer-like keys first (`"10"` < `"9"` in Go). */
   readonly exotic: boolean;
-}
-
-/** Shapes remembered per call: enough for arrays of like objects nested in arrays of like objects. */
-const SHAPES = 4;
-
-/** One call's state: whether some object needs the slow path, and the recent shapes. */
-interface Pass {
-  exotic: boolean;
-  readonly shapes: Shape[];
-  next: number;
 }
 
 const INDEX = /^(?:0|[1-9]\d{0,9})$/;
@@ -82,63 +73,104 @@ function isIndex(k: string): boolean {
   return INDEX.test(k) && Number(k) < 4294967295;
 }
 
+/** Keys from JSON.parse are internalised strings: `===` compares pointers. */
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-/** `keys` in Go's order, sorted once per shape and call. */
-function goOrder(keys: string[], pass: Pass): readonly string[] {
-  let shape = pass.shapes.find((sh) => sameKeys(keys, sh.keys));
-  if (shape === undefined) {
-    const sorted = [...keys].sort(compare);
-    const indexes = sorted.filter(isIndex).sort((x, y) => Number(x) - Number(y));
-    const jsOrder = [...indexes, ...sorted.filter((k) => !isIndex(k))];
-    shape = { keys, sorted, exotic: indexes.length > 0 && !sameKeys(jsOrder, sorted) };
-    pass.shapes[pass.next] = shape;
-    pass.next = (pass.next + 1) % SHAPES;
-  }
-  if (shape.exotic) pass.exotic = true;
-  return shape.sorted;
-}
-
-/**
- * `value` with every object's keys in Go's order: the same reference for any subtree already in that
- * order (no copy), a copy only along the paths that are not.
- */
-function sortDeep(value: unknown, pass: Pass): unknown {
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const v: unknown = value[i];
-      const s = sortDeep(v, pass);
-      if (s !== v) (out ??= value.slice())[i] = s;
-    }
-    return out ?? value;
-  }
-  if (!isMap(value)) return value;
-  let prev: string | undefined;
+function shapeOf(keys: string[]): Shape {
   let inOrder = true;
-  for (const k in value) {
-    if (prev !== undefined && !goLess(prev, k)) {
+  for (let i = 1; i < keys.length; i++) {
+    if (!goLess(keys[i - 1] as string, keys[i] as string)) {
       inOrder = false;
       break;
     }
-    prev = k;
   }
-  if (!inOrder) {
-    const out: Record<string, unknown> = {};
-    for (const k of goOrder(Object.keys(value), pass)) out[k] = sortDeep(value[k], pass);
-    return out;
+  if (inOrder) return { keys, sorted: undefined, exotic: false };
+  const sorted = [...keys].sort(compare);
+  const indexes = sorted.filter(isIndex).sort((x, y) => Number(x) - Number(y));
+  const jsOrder = [...indexes, ...sorted.filter((k) => !isIndex(k))];
+  return { keys, sorted, exotic: indexes.length > 0 && !sameKeys(jsOrder, sorted) };
+}
+
+/** Shapes a writer remembers; objects with more keys than `MAX_SHAPE_KEYS` are sorted every time. */
+const SHAPES = 64;
+const MAX_SHAPE_KEYS = 256;
+
+/**
+ * `json.Marshal` of Go for one endpoint's responses. A backend answers with the same shapes request
+ * after request, so each shape's Go order is found once and remembered (a bounded set, replaced in
+ * turn): per object the work is then `Object.keys`, pointer comparisons, and a copy in order when the
+ * backend's order is not Go's.
+ */
+export class GoJsonWriter {
+  readonly #shapes: Shape[] = [];
+  #next = 0;
+  /** Whether some object of the value in progress needs the slow path. */
+  #exotic = false;
+
+  /** `json.Marshal(value)` of Go: `JSON.stringify` with object keys in Go's order and Go's HTML escaping. */
+  write(value: unknown): string {
+    this.#exotic = false;
+    const sorted = this.#sortDeep(value);
+    return goEscape(this.#exotic ? write(value) : (JSON.stringify(sorted) ?? 'null'));
   }
-  let copy: Record<string, unknown> | undefined;
-  for (const k in value) {
-    const v = value[k];
-    const s = sortDeep(v, pass);
-    if (s !== v) (copy ??= { ...value })[k] = s;
+
+  #shape(keys: string[]): Shape {
+    const n = keys.length;
+    for (const sh of this.#shapes) {
+      if (sh.keys.length === n && sh.keys[0] === keys[0] && sh.keys[n - 1] === keys[n - 1] && sameKeys(sh.keys, keys))
+        return sh;
+    }
+    const shape = shapeOf(keys);
+    if (n <= MAX_SHAPE_KEYS) {
+      this.#shapes[this.#next] = shape;
+      this.#next = (this.#next + 1) % SHAPES;
+    }
+    return shape;
   }
-  return copy ?? value;
+
+  /**
+   * `value` with every object's keys in Go's order: the same reference for any subtree already in that
+   * order (no copy), a copy only along the paths that are not.
+   */
+  #sortDeep(value: unknown): unknown {
+    if (typeof value !== 'object' || value === null) return value;
+    if (Array.isArray(value)) {
+      let out: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const v: unknown = value[i];
+        const s = this.#sortDeep(v);
+        if (s !== v) (out ??= value.slice())[i] = s;
+      }
+      return out ?? value;
+    }
+    if (!isMap(value)) return value;
+    const keys = Object.keys(value);
+    if (keys.length < 2) {
+      if (keys.length === 0) return value;
+      const k = keys[0] as string;
+      const v = value[k];
+      const s = this.#sortDeep(v);
+      return s === v ? value : { [k]: s };
+    }
+    const shape = this.#shape(keys);
+    if (shape.exotic) this.#exotic = true;
+    if (shape.sorted !== undefined) {
+      const out: Record<string, unknown> = {};
+      for (const k of shape.sorted) out[k] = this.#sortDeep(value[k]);
+      return out;
+    }
+    let copy: Record<string, unknown> | undefined;
+    for (const k of keys) {
+      const v = value[k];
+      const s = this.#sortDeep(v);
+      if (s !== v) (copy ??= { ...value })[k] = s;
+    }
+    return copy ?? value;
+  }
 }
 
 /** The slow path, for objects with integer-like keys out of Go's order: written key by key. */
@@ -174,9 +206,7 @@ function goEscape(json: string): string {
   return GO_ESCAPED.test(json) ? json.replace(GO_ESCAPED, (c) => GO_ESCAPES[c] as string) : json;
 }
 
-/** `json.Marshal(value)` of Go: `JSON.stringify` with object keys in Go's (KrakenD's) order and Go's HTML escaping. */
+/** `json.Marshal(value)` of Go, for a value written once (the request path keeps a `GoJsonWriter`). */
 export function goJson(value: unknown): string {
-  const pass: Pass = { exotic: false, shapes: [], next: 0 };
-  const sorted = sortDeep(value, pass);
-  return goEscape(pass.exotic ? write(value) : (JSON.stringify(sorted) ?? 'null'));
+  return new GoJsonWriter().write(value);
 }

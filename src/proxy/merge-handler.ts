@@ -17,6 +17,7 @@ import type { EndpointHandler, HandlerDeps } from './endpoint-handler.js';
 import { compileFormatter, type Formatter, type JsonObject } from './formatter.js';
 import { hasRequestBody } from './noop-handler.js';
 import { readBounded } from './read-body.js';
+import { GoJsonWriter } from './go-json.js';
 import { renderOutput } from './render.js';
 import { errorDetails, isSuccessStatus } from './backend-status.js';
 import { classifyUpstreamError, outcomeOf } from './upstream-error.js';
@@ -57,6 +58,8 @@ export class MergeHandler implements EndpointHandler {
   readonly #cacheControl: Record<string, string>;
   /** `backend/http.return_error_code` on the endpoint's only backend. */
   readonly #returnsCode: boolean;
+  /** Go's key order for this endpoint's responses, each backend shape sorted once (proxy/go-json.ts). */
+  readonly #json = new GoJsonWriter();
 
   constructor(endpoint: EndpointConfig, calls: readonly BackendCall[], deps: HandlerDeps, maxBody: number) {
     this.#endpoint = endpoint;
@@ -142,7 +145,7 @@ export class MergeHandler implements EndpointHandler {
       sendError(res, new TollgateError('TG_ERR_ALL_BACKENDS_FAILED', undefined, { cause }), { [COMPLETED]: 'false' });
       return;
     }
-    const out = renderOutput(merged, this.#endpoint.outputEncoding);
+    const out = renderOutput(merged, this.#endpoint.outputEncoding, this.#json);
     res.writeHead(200, {
       'content-type': out.contentType,
       'content-length': Buffer.byteLength(out.body),

@@ -2,7 +2,7 @@
 import { stringify as toYaml } from 'yaml';
 import type { Encoding } from '../config/types.js';
 import type { JsonObject } from './formatter.js';
-import { goJson, goLess } from './go-json.js';
+import { goLess, type GoJsonWriter } from './go-json.js';
 
 /**
  * yaml.v2/v3 marshal a map with its keys sorted too (KrakenD's `yaml` output, lura router/gin/render.go);
@@ -18,11 +18,12 @@ export interface Rendered {
   readonly contentType: string;
 }
 
-export function renderOutput(data: JsonObject, encoding: Encoding): Rendered {
+/** `json` is the endpoint's writer, which remembers the shapes of its backends' objects. */
+export function renderOutput(data: JsonObject, encoding: Encoding, json: GoJsonWriter): Rendered {
   switch (encoding) {
     case 'json-collection':
       return {
-        body: goJson(Array.isArray(data.collection) ? data.collection : []),
+        body: json.write(Array.isArray(data.collection) ? data.collection : []),
         contentType: 'application/json; charset=utf-8',
       };
     case 'string':
@@ -34,6 +35,6 @@ export function renderOutput(data: JsonObject, encoding: Encoding): Rendered {
     case 'yaml':
       return { body: toYaml(data, YAML_OPTIONS), contentType: 'application/yaml; charset=utf-8' };
     default:
-      return { body: goJson(data), contentType: 'application/json; charset=utf-8' };
+      return { body: json.write(data), contentType: 'application/json; charset=utf-8' };
   }
 }
