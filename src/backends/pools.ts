@@ -3,7 +3,8 @@
  * created at start-up and closed on shutdown. Timeouts are explicit: the endpoint deadline aborts a request as a whole, these bound
  * each phase so a stuck socket is noticed even without one.
  */
-import { Agent, buildConnector, Pool, type Dispatcher } from 'undici';
+import { Agent, Pool, type Dispatcher } from 'undici';
+import { timedConnector } from './connect-timing.js';
 import { skipUnsolicitedContinue } from './skip-continue.js';
 
 export interface PoolOptions {
@@ -35,7 +36,8 @@ export class PoolRegistry {
   get(origin: string): Pool {
     let pool = this.#pools.get(origin);
     if (pool === undefined) {
-      const connector = buildConnector({ timeout: this.#options.connectTimeoutMs });
+      // Timed: the request a new connection is opened for reports its DNS and TLS set-up (connect-timing.ts).
+      const connector = timedConnector({ timeout: this.#options.connectTimeoutMs });
       pool = new Pool(origin, {
         connections: this.#options.connections,
         connect: (opts, cb) =>
@@ -64,7 +66,7 @@ export class PoolRegistry {
     if (pool !== undefined) return pool;
     this.#redirectAgent ??= new Agent({
       connections: this.#options.connections,
-      connect: { timeout: this.#options.connectTimeoutMs },
+      connect: timedConnector({ timeout: this.#options.connectTimeoutMs }),
       headersTimeout: this.#options.headersTimeoutMs,
       bodyTimeout: this.#options.bodyTimeoutMs,
       keepAliveTimeout: 4_000,

@@ -26,6 +26,7 @@ export const KRAKEND_NAMESPACES: Readonly<Record<string, KnownSetting>> = {
   'ai/llm': enforce(`turn the request into a call to an LLM vendor and shape its answer; ${PLAIN_HTTP}`),
   'ai/mcp': enforce('serve the endpoint as an MCP server and call tools on the backends'),
   'auth/basic': enforce('require HTTP Basic credentials and reject requests without valid ones'),
+  // Implemented (config/namespaces/auth-validator.ts): kept so a typo of it, or its legacy name, is refused like it.
   'auth/validator': enforce(
     'validate the JWT of every request (signature, issuer, audience, roles) and reject the others',
   ),
@@ -77,11 +78,13 @@ export const KRAKEND_NAMESPACES: Readonly<Record<string, KnownSetting>> = {
   'qos/ratelimit/service/redis': enforce('limit the rate of requests to the gateway across a cluster'),
   'qos/ratelimit/tiered': enforce('limit the rate of requests per client tier'),
   'security/bot-detector': enforce('reject requests from bots by User-Agent'),
+  // Implemented (config/namespaces/security-cors.ts, security-http.ts): kept so a typo of them is refused like them.
   'security/cors': enforce('answer CORS preflights and restrict which origins browsers may call from'),
   'security/http': enforce('enforce allowed hosts, HSTS, frame and content-type protections'),
   'security/policies': enforce('evaluate security policies and reject requests that fail them'),
   'server/virtualhost': enforce('serve different endpoints depending on the Host header'),
   'validation/cel': enforce('reject requests or responses that fail CEL expressions'),
+  // Implemented (config/namespaces/validation-json-schema.ts): kept so a typo of it is refused like it.
   'validation/json-schema': enforce('reject request bodies that do not match the JSON Schema'),
   'validation/response-json-schema': enforce('reject backend responses that do not match the JSON Schema'),
   workflow: enforce('run a nested workflow of backend calls'),
@@ -204,6 +207,16 @@ export const KRAKEND_NAMESPACE_KEYS: Readonly<Record<string, Readonly<Record<str
         'trusted_proxies',
       ].map((k) => [k, tuning]),
     ),
+  },
+  // Everything else is implemented (config/namespaces/auth-validator.ts).
+  'auth/validator': {
+    cipher_suites: enforce('accept only these TLS cipher suites from the JWK server'),
+    secret_url: enforce('decrypt the jwk_local_path file with a key from a secrets provider'),
+    cypher_key: enforce('decrypt the jwk_local_path file with this key'),
+  },
+  // Every other key is implemented (config/namespaces/security-http.ts).
+  'security/http': {
+    hpkp_public_key: describe('ignore it too (unrolled/secure no longer sends Public-Key-Pins)'),
   },
   'auth/api-keys': {
     client_max_rate: enforce('limit the rate of requests of each API key'),

@@ -11,7 +11,26 @@ import { INFLUX_SCHEMA } from './namespaces/influx.js';
 import { METRICS_SCHEMA } from './namespaces/metrics.js';
 import { KONG_ENDPOINT_SCHEMA, KONG_ROOT_SCHEMA, checkKong } from './namespaces/kong.js';
 import { API_KEYS_ENDPOINT_SCHEMA, API_KEYS_ROOT_SCHEMA } from './namespaces/api-keys.js';
+import {
+  AUTH_VALIDATOR,
+  AUTH_VALIDATOR_ENDPOINT_SCHEMA,
+  AUTH_VALIDATOR_KEYS,
+  AUTH_VALIDATOR_ROOT_SCHEMA,
+  checkAuthValidator,
+} from './namespaces/auth-validator.js';
 import { DASHBOARD_SCHEMA } from './namespaces/dashboard.js';
+import { SECURITY_CORS, SECURITY_CORS_KEYS, SECURITY_CORS_SCHEMA } from './namespaces/security-cors.js';
+import {
+  SECURITY_HTTP,
+  SECURITY_HTTP_KEYS,
+  SECURITY_HTTP_SCHEMA,
+  checkHttpSecurity,
+} from './namespaces/security-http.js';
+import {
+  VALIDATION_JSON_SCHEMA,
+  VALIDATION_JSON_SCHEMA_SCHEMA,
+  checkJsonSchemas,
+} from './namespaces/validation-json-schema.js';
 import { TOLLGATE_NAMESPACE, TOLLGATE_SCHEMA } from './namespaces/tollgate.js';
 import { HEALTHCHECK_SCHEMA } from './namespaces/healthcheck.js';
 import {
@@ -45,6 +64,11 @@ export const NAMESPACE_ALIASES: Readonly<Record<string, string>> = {
   'github_com/devopsfaith/krakend-gologging': 'telemetry/logging',
   'github_com/devopsfaith/krakend-logstash': 'telemetry/logstash',
   [BACKEND_HTTP_LEGACY]: BACKEND_HTTP,
+  // krakend-ce cmd/krakend-ce/main.go aliases.
+  'github.com/devopsfaith/krakend-jose/validator': AUTH_VALIDATOR,
+  'github_com/devopsfaith/krakend-cors': SECURITY_CORS,
+  'github_com/devopsfaith/krakend-httpsecure': SECURITY_HTTP,
+  'github.com/devopsfaith/krakend-jsonschema': VALIDATION_JSON_SCHEMA,
 };
 
 export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
@@ -62,6 +86,15 @@ export const NAMESPACE_SCHEMAS: readonly NamespaceSchema[] = [
     check: checkKong,
   },
   { name: 'auth/api-keys', scopes: { root: API_KEYS_ROOT_SCHEMA, endpoint: API_KEYS_ENDPOINT_SCHEMA } },
+  {
+    name: AUTH_VALIDATOR,
+    scopes: { root: AUTH_VALIDATOR_ROOT_SCHEMA, endpoint: AUTH_VALIDATOR_ENDPOINT_SCHEMA },
+    check: checkAuthValidator,
+  },
+  { name: SECURITY_CORS, scopes: { root: SECURITY_CORS_SCHEMA } },
+  { name: SECURITY_HTTP, scopes: { root: SECURITY_HTTP_SCHEMA }, check: checkHttpSecurity },
+  // The value is a JSON Schema: its keys are schema keywords, so none is reported as unknown.
+  { name: VALIDATION_JSON_SCHEMA, scopes: { endpoint: VALIDATION_JSON_SCHEMA_SCHEMA }, check: checkJsonSchemas },
   { name: 'backend/healthcheck', scopes: { backend: HEALTHCHECK_SCHEMA } },
   { name: BACKEND_HTTP, scopes: { backend: BACKEND_HTTP_SCHEMA } },
   { name: BACKEND_HTTP_CLIENT, scopes: { backend: BACKEND_HTTP_CLIENT_SCHEMA } },
@@ -80,6 +113,9 @@ export const NAMESPACE_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   [BACKEND_HTTP_CLIENT]: BACKEND_HTTP_CLIENT_KEYS,
   'telemetry/dashboard': new Set(Object.keys(DASHBOARD_SCHEMA.properties)),
   [TOLLGATE_NAMESPACE]: new Set(Object.keys(TOLLGATE_SCHEMA.properties)),
+  [AUTH_VALIDATOR]: AUTH_VALIDATOR_KEYS,
+  [SECURITY_CORS]: SECURITY_CORS_KEYS,
+  [SECURITY_HTTP]: SECURITY_HTTP_KEYS,
   'auth/api-keys': new Set([
     ...Object.keys(API_KEYS_ROOT_SCHEMA.properties),
     ...Object.keys(API_KEYS_ENDPOINT_SCHEMA.properties),

@@ -67,7 +67,10 @@ export function checkSemantics(root: RawObject, warnings: string[]): ConfigIssue
       if (pattern !== undefined) {
         if (!pattern.startsWith('/'))
           issues.push({ path: at('backend', j, 'url_pattern'), message: 'must start with "/"' });
+        const jwt = isObject(objectAt(ep, 'extra_config')['auth/validator']);
         for (const name of placeholdersOf(pattern)) {
+          // auth/validator fills `{JWT.<claim>}` (server/compile-jwt.ts).
+          if (jwt && name.startsWith('JWT.')) continue;
           if (/^resp\d+_|\./.test(name)) {
             warnings.push(
               `${at('backend', j, 'url_pattern')}: placeholder {${name}} (sequential proxy, JWT or dynamic routing) is not supported; it is sent empty`,

@@ -126,10 +126,12 @@ export class Redactor {
 }
 
 /** The redactor of a configuration: the usual names plus where its API keys travel. */
-export function redactorFor(keys: KeyLocation | undefined): Redactor {
-  if (keys === undefined) return new Redactor();
+export function redactorFor(keys: KeyLocation | undefined, extraHeaders: readonly string[] = []): Redactor {
+  // `extraHeaders`: auth/validator's token header and the headers its claims are propagated in.
+  const headers = [...SECRET_HEADERS, ...extraHeaders];
+  if (keys === undefined) return new Redactor(SECRET_QUERY_PARAMS, headers);
   const id = keys.identifier.toLowerCase();
   return keys.strategy === 'query_string'
-    ? new Redactor([...SECRET_QUERY_PARAMS, id], SECRET_HEADERS)
-    : new Redactor(SECRET_QUERY_PARAMS, [...SECRET_HEADERS, id]);
+    ? new Redactor([...SECRET_QUERY_PARAMS, id], headers)
+    : new Redactor(SECRET_QUERY_PARAMS, [...headers, id]);
 }

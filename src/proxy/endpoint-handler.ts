@@ -12,6 +12,8 @@ export interface EndpointHandler {
     params: readonly string[],
     rawQuery: string,
     rec: RequestRecord,
+    /** The request body when a stage already read it (validation/json-schema). */
+    body?: Buffer,
   ): void;
 }
 

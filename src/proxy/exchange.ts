@@ -9,6 +9,7 @@ import type { Dispatcher } from 'undici';
 import { TollgateError } from '../errors/catalogue.js';
 import type { BackendRecord } from '../telemetry/record.js';
 import type { Abortable } from './deadline.js';
+import { claimNewConnection } from '../backends/connect-timing.js';
 import { clientResponseHeaders } from './headers.js';
 import { isRedirectStatus, RedirectChain, type RedirectDispatchers } from './redirect.js';
 
@@ -73,6 +74,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
   }
 
   onRequestStart(controller: Controller): void {
+    claimNewConnection(this.rec);
     this.controller = controller;
     if (this.#pendingAbort !== undefined) {
       controller.abort(this.#pendingAbort);
@@ -156,6 +158,7 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
   }
 
   onResponseError(_c: Controller, err: Error): void {
+    claimNewConnection(this.rec);
     this.#nextHop = undefined;
     const via = this.#replayVia;
     const options = this.#replayOptions;
@@ -194,7 +197,20 @@ export class StreamExchange extends Exchange {
   }
 
   protected finalHead(statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    this.#res.writeHead(statusCode, clientResponseHeaders(headers));
+    const out = clientResponseHeaders(headers);
+    // Headers the gateway set before the backend answered (X-Krakend-Completed, CORS, security) are
+    // kept and the backend's values added after them, as lura's no-op render `Add`s the backend's
+    // headers to the writer's (router/gin/render.go); writeHead alone would replace them.
+    for (const name of this.#res.getHeaderNames()) {
+      const theirs = out[name];
+      if (theirs === undefined) continue;
+      const ours = this.#res.getHeader(name) as string | string[];
+      out[name] = [
+        ...(Array.isArray(ours) ? ours : [String(ours)]),
+        ...(Array.isArray(theirs) ? theirs : [String(theirs)]),
+      ];
+    }
+    this.#res.writeHead(statusCode, out);
   }
 
   protected data(c: Controller, chunk: Buffer): void {

@@ -79,8 +79,9 @@ export class MergeHandler implements EndpointHandler {
     params: readonly string[],
     rawQuery: string,
     rec: RequestRecord,
+    preread?: Buffer,
   ): void {
-    this.#run(req, res, params, rawQuery, rec).catch((err: unknown) => {
+    this.#run(req, res, params, rawQuery, rec, preread).catch((err: unknown) => {
       if (rec.proxyStart !== 0 && rec.proxyEnd === 0) {
         rec.proxyError = true;
         this.#deps.completion.proxyDone(rec, performance.now());
@@ -95,11 +96,11 @@ export class MergeHandler implements EndpointHandler {
     params: readonly string[],
     rawQuery: string,
     rec: RequestRecord,
+    preread: Buffer | undefined,
   ): Promise<void> {
-    const body =
-      this.#needsBody && hasRequestBody(req)
-        ? await readBounded(req, this.#maxBody, 'TG_ERR_BODY_TOO_LARGE')
-        : undefined;
+    const body = !this.#needsBody
+      ? undefined
+      : (preread ?? (hasRequestBody(req) ? await readBounded(req, this.#maxBody, 'TG_ERR_BODY_TOO_LARGE') : undefined));
     const deadline = new Deadline(res, this.#endpoint.timeoutMs);
     this.#deps.completion.proxyStarted(rec, performance.now());
     let outcomes: Result[];

@@ -36,12 +36,13 @@ export class NoopHandler implements EndpointHandler {
     params: readonly string[],
     rawQuery: string,
     rec: RequestRecord,
+    preread?: Buffer,
   ): void {
     // lura's endpoint handler flags every no-op answer as incomplete: a no-op response carries no
     // Data, so `complete` stays "false" (https://github.com/luraproject/lura/blob/caa4317164ade7db87a449406b84e434657f415c/router/gin/endpoint.go#L60-L77).
     res.setHeader('X-Krakend-Completed', 'false');
     const deadline = new Deadline(res, this.#endpoint.timeoutMs);
-    const body = this.#call.sendsBody && hasRequestBody(req) ? req : undefined;
+    const body = !this.#call.sendsBody ? undefined : (preread ?? (hasRequestBody(req) ? req : undefined));
     const completion = this.#deps.completion;
     completion.proxyStarted(rec, performance.now());
     const br = rec.backend(0);

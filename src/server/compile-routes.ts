@@ -17,6 +17,8 @@ import { MergeHandler } from '../proxy/merge-handler.js';
 import { NoopHandler } from '../proxy/noop-handler.js';
 import { resolveBackendOtel, resolveRouteOtel } from '../routing/route.js';
 import type { TraceInjector } from '../telemetry/tracing/trace-injector.js';
+import { jwtWiring, routeJwt, type JwtWiring } from './compile-jwt.js';
+import { jsonSchemaWrap, type JsonSchemaWrap } from './compile-json-schema.js';
 
 /** A route as the gateway runs it: backends with their calls, and the endpoint's handler. */
 export type GatewayRoute = CompiledRoute<BackendCall, EndpointHandler>;
@@ -27,19 +29,30 @@ export interface RouteDeps {
   /** Trace propagation into backend requests; undefined when nothing is traced. */
   readonly injector: TraceInjector | undefined;
   readonly handler: HandlerDeps;
+  /** `auth/validator`: shared key sources and the logger; made here when not given. */
+  readonly jwt?: JwtWiring;
 }
 
 export function compileRoutes(config: GatewayConfig, deps: RouteDeps): GatewayRoute[] {
-  return config.endpoints.map((ep) => compileRoute(config, ep, deps));
+  const jwt = deps.jwt ?? jwtWiring(deps.userAgent);
+  const schemas = jsonSchemaWrap(config, deps.handler.completion);
+  return config.endpoints.map((ep) => compileRoute(config, ep, deps, jwt, schemas));
 }
 
-function compileRoute(config: GatewayConfig, ep: EndpointConfig, deps: RouteDeps): GatewayRoute {
+function compileRoute(
+  config: GatewayConfig,
+  ep: EndpointConfig,
+  deps: RouteDeps,
+  jwtParts: JwtWiring,
+  schemas: JsonSchemaWrap,
+): GatewayRoute {
   const pattern = parseEndpointPattern(ep.path);
   // Checked when the config was loaded (config/semantics.ts); a config built another way fails here.
   if (typeof pattern === 'string')
     throw new TollgateError('TG_ERR_CONFIG_INVALID', `endpoints[${ep.index}].endpoint: ${pattern}`);
-  const params = paramNames(pattern);
-  const backends = ep.backends.map((b) => compileBackend(config, ep, params, b, deps));
+  // auth/validator: the `{JWT.<claim>}` parameters follow the path's, and its stage wraps the handler.
+  const jwt = routeJwt(ep, paramNames(pattern), jwtParts);
+  const backends = ep.backends.map((b) => compileBackend(config, ep, jwt.params, b, deps));
   const calls = backends.map((b) => b.call);
   const only = calls.length === 1 ? calls[0] : undefined;
   const handler: EndpointHandler =
@@ -53,7 +66,8 @@ function compileRoute(config: GatewayConfig, ep: EndpointConfig, deps: RouteDeps
     pattern,
     otel: resolveRouteOtel(config.otel, ep, pattern),
     auth: ep.auth,
-    handler,
+    // validation/json-schema checks the body inside the JWT check (compile-json-schema.ts).
+    handler: jwt.wrap(schemas(ep, handler)),
     backends,
   };
 }

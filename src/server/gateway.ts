@@ -4,7 +4,7 @@
  * stages/request-stages.ts. Lifecycle: `start()` opens the listener, `close()` drains (stop
  * accepting, let in-flight requests finish up to a deadline) and closes the pools.
  */
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -23,12 +23,15 @@ import { CompletionLatch } from '../telemetry/completion.js';
 import { RequestRecord } from '../telemetry/record.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { traceInjector } from '../telemetry/tracing/trace-injector.js';
+import { jwtWiring, type JwtWiring } from './compile-jwt.js';
 import { compileRoutes, type GatewayRoute } from './compile-routes.js';
+import { CountedResponse } from './counted-response.js';
 import { DescriptorGuard } from './descriptor-guard.js';
 import { ListenerDrain } from './drain.js';
 import { listenerTimeouts } from './listener-timeouts.js';
 import { rejectMalformed } from './reject-malformed.js';
 import { Builtins } from './stages/builtins.js';
+import { serviceStages } from './stages/service-stages.js';
 import { RequestStages } from './stages/request-stages.js';
 import { tlsServerOptions } from './tls.js';
 
@@ -44,6 +47,8 @@ export class Gateway {
   readonly #pools = new PoolRegistry();
   /** One compiled route per endpoint (server/compile-routes.ts), in `endpoints` order. */
   readonly #routes: readonly GatewayRoute[];
+  /** `auth/validator`: the JWK key sources every route shares, and the logger of its refusals. */
+  readonly #jwt: JwtWiring;
   readonly #stages: RequestStages;
   readonly #failures = new RateLimitedLog();
   readonly #telemetry: Telemetry;
@@ -60,7 +65,9 @@ export class Gateway {
     this.config = config;
     this.#logger = options.logger;
     const injector = traceInjector(config.otel);
+    this.#jwt = jwtWiring(`Tollgate/${VERSION}`, this.#logger);
     this.#routes = compileRoutes(config, {
+      jwt: this.#jwt,
       pools: this.#pools,
       userAgent: `Tollgate/${VERSION}`,
       injector,
@@ -80,14 +87,20 @@ export class Gateway {
       router: new Router(this.#routes),
       routerSettings: config.router,
       apiKeys: config.apiKeys === undefined ? undefined : new ApiKeyAuth(config.apiKeys),
+      ...serviceStages(config, this.#logger),
     });
   }
 
   /** Opens the data listener; resolves with its address (port 0 in the config picks a free port). */
   async start(): Promise<AddressInfo> {
-    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.#onRequest(req, res);
+    const onRequest = (req: IncomingMessage, res: CountedResponse): void => this.#onRequest(req, res);
     // Node's own Host check answers a bare 400 without the error body; the check is a stage (stages/request-line.ts).
-    const options = { ...listenerTimeouts(this.config.serverTimeouts), requireHostHeader: false };
+    // Responses count the bytes they write (counted-response.ts).
+    const options = {
+      ...listenerTimeouts(this.config.serverTimeouts),
+      requireHostHeader: false,
+      ServerResponse: CountedResponse,
+    };
     const server =
       this.config.tls === undefined
         ? createHttpServer(options, onRequest)
@@ -107,6 +120,10 @@ export class Gateway {
       server.listen(this.config.port, host, () => resolve());
     });
     for (const route of this.#routes) for (const b of route.backends) b.health?.start();
+    // KrakenD downloads the JWK sets of validators with `cache` in the background (krakend-jose jwk.go:76).
+    this.#jwt.validators.start().catch((err: unknown) => {
+      this.#logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'JWK warm-up failed');
+    });
     try {
       await this.#telemetry.start();
     } catch (err) {
@@ -137,7 +154,7 @@ export class Gateway {
   }
 
   /** Opens the request's record and its completion, then hands it to the stages (stages/request-stages.ts). */
-  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+  #onRequest(req: IncomingMessage, res: CountedResponse): void {
     this.#inFlight++;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -151,9 +168,11 @@ export class Gateway {
       this.#inFlight--;
       rec.end = performance.now();
       rec.status = res.statusCode;
-      this.#connections.settle(socket, connection, rec);
-      const cl = res.getHeader('content-length');
-      rec.bytesOut = cl !== undefined ? Number(cl) : (rec.backends?.[0]?.readBytes ?? 0);
+      // No head went out: the client left before the answer (completion.ts settles the status).
+      rec.aborted = !res.headersSent;
+      rec.bytesOut = res.bodyBytes;
+      rec.wireOut = res.wireBytes;
+      rec.wireIn = this.#connections.bytesRead(socket, connection);
       this.#completion.responseClosed(rec);
     });
     if (this.#draining) res.setHeader('connection', 'close');

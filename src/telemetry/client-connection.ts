@@ -6,12 +6,6 @@
  */
 import type { Socket } from 'node:net';
 
-/** The record's wire byte counts (RequestRecord's fields; named here so this file does not import the record). */
-interface WireBytes {
-  wireIn: number;
-  wireOut: number;
-}
-
 interface TlsFacts {
   getProtocol?: () => string | null;
   getCipher?: () => { standardName?: string } | undefined;
@@ -19,9 +13,8 @@ interface TlsFacts {
 
 /** One per client connection, shared by the records of the requests it carries (keep-alive). */
 export class ClientConnection {
-  /** The socket's byte counts when its previous request was settled. */
+  /** The socket's `bytesRead` when its previous request was settled. */
   read = 0;
-  written = 0;
 
   constructor(
     readonly address: string,
@@ -53,15 +46,16 @@ export class ClientConnections {
   }
 
   /**
-   * When a request's response is done: the bytes its connection read and wrote since the previous
-   * request on it, into the record. The socket may be destroyed by now; its counts stay readable.
+   * When a request's response is done: the bytes its connection read since the previous request on
+   * it (head and body, nginx's `$request_length`). The socket may be destroyed by now; its count stays
+   * readable. Pipelined requests arrive in one read, so the first of them gets their bytes: Node does
+   * not expose the size of a request head. The bytes written are counted by the response itself
+   * (server/counted-response.ts), exactly, pipelined or not.
    */
-  settle(socket: Socket, connection: ClientConnection, rec: WireBytes): void {
+  bytesRead(socket: Socket, connection: ClientConnection): number {
     const read = socket.bytesRead;
-    const written = socket.bytesWritten;
-    rec.wireIn = read > connection.read ? read - connection.read : 0;
-    rec.wireOut = written > connection.written ? written - connection.written : 0;
+    const delta = read > connection.read ? read - connection.read : 0;
     connection.read = read;
-    connection.written = written;
+    return delta;
   }
 }

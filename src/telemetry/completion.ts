@@ -33,6 +33,22 @@ export class CompletionLatch {
   }
 
   #release(rec: RequestRecord): void {
-    if (--rec.unfinished === 0) this.#complete(rec);
+    if (--rec.unfinished !== 0) return;
+    if (rec.aborted) rec.status = abandonedStatus(rec);
+    this.#complete(rec);
   }
+}
+
+/**
+ * What lura writes when the client left before the answer (its request context is canceled,
+ * lura router/gin/endpoint.go:46-58): with data from a backend that finished first, the merge keeps
+ * it (lura proxy/merging.go:475-484) and the endpoint renders it with gin's default 200
+ * (endpoint.go:116, render.go:104-111); with none, the proxy's error becomes
+ * `c.Status(500)` (endpoint.go:94-106, transport/http/server/server.go:30-34). Known only once the
+ * proxy is done, hence here.
+ */
+function abandonedStatus(rec: RequestRecord): number {
+  const brs = rec.backends;
+  if (brs !== undefined) for (const b of brs) if (b.stageComplete) return 200;
+  return 500;
 }

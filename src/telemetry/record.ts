@@ -27,6 +27,12 @@ export class BackendRecord {
   headersAt = 0;
   bodyStartAt = 0;
   bodyEndAt = 0;
+  /**
+   * DNS lookup and TLS handshake (ms) of the connection opened for this request; 0 when it reused a
+   * pooled one, as krakend-otel's httptrace hooks leave them (backends/connect-timing.ts).
+   */
+  dnsMs = 0;
+  tlsMs = 0;
   status = 0;
   outcome: Outcome = Outcome.Ok;
   requestSize = -1;
@@ -64,8 +70,18 @@ export class RequestRecord {
   end = 0;
   /** Index into the route table, -1 when no endpoint matched. */
   route = -1;
+  /**
+   * The status as KrakenD's router writes it: the one sent, or for a request the client left before
+   * any head went out (`aborted`), the one lura would have written (telemetry/completion.ts).
+   */
   status = 0;
-  bytesOut = -1;
+  /**
+   * The client closed the connection before any response head was written. KrakenD's views keep
+   * `status`; Kong's record 499 (nginx's "client closed request").
+   */
+  aborted = false;
+  /** Body bytes written to the client, as krakend-otel counts them (server/counted-response.ts). */
+  bytesOut = 0;
   proxyStart = 0;
   proxyEnd = 0;
   proxyError = false;
@@ -82,7 +98,10 @@ export class RequestRecord {
   consumer: Consumer | undefined;
   /** The client connection's address and TLS facts, copied when the request started. */
   connection: ClientConnection | undefined;
-  /** Bytes the client connection read and wrote for this request (head and body), set when it ends. */
+  /**
+   * Bytes of this request on the client connection, as nginx's `$request_length` and `$bytes_sent`
+   * (head and body, chunk framing included), set when the response closes.
+   */
   wireIn = 0;
   wireOut = 0;
 

@@ -36,7 +36,7 @@ describe('tollgate CLI', () => {
     const file = writeConfig({
       ...valid,
       extra_config: { 'qos/ratelimit/service': { max_rate: 1 } },
-      endpoints: [{ ...valid.endpoints[0], extra_config: { 'auth/validator': { alg: 'RS256' } } }],
+      endpoints: [{ ...valid.endpoints[0], extra_config: { 'auth/signer': { alg: 'RS256' } } }],
     });
     const r = await runCli(['check', file]);
     assert.equal(r.code, 1, r.stdout);
@@ -50,7 +50,7 @@ describe('tollgate CLI', () => {
     );
     assert.match(
       r.stderr,
-      /^ {2}endpoints\[0\]\.extra_config\["auth\/validator"\]: not enforced by Tollgate: KrakenD would validate the JWT/m,
+      /^ {2}endpoints\[0\]\.extra_config\["auth\/signer"\]: not enforced by Tollgate: KrakenD would sign the backend answer/m,
     );
     assert.match(r.stderr, /--allow-unenforced/);
     const allowed = await runCli(['check', '--allow-unenforced', file]);

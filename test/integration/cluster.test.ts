@@ -178,7 +178,8 @@ describe('cluster: workers, one consistent /metrics, reload and drain', { timeou
     assert.equal(find(kong, 'kong_memory_workers_lua_vms_bytes').length, 2);
     const stats = JSON.parse(await text(c.stats)) as Record<string, number>;
     assert.equal(stats['krakend.router.response./a.status.200.count'], 400);
-    assert.equal(stats.workers, 2);
+    // KrakenD's expvar layout (cmdline, memstats) with the worker count under a key of Tollgate's own.
+    assert.equal(stats['tollgate.cluster.workers'], 2);
     // The live dashboard reads the same sum (its state is refreshed every second).
     await until(
       'the dashboard to show every request',

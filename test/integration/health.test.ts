@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { request } from 'undici';
-import { value, parseSamples } from '../helpers/exposition.js';
+import { find, value, parseSamples } from '../helpers/exposition.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { deadPort, sendJson, startUpstream } from '../helpers/upstream.js';
 
@@ -138,8 +138,9 @@ describe('backend/healthcheck', () => {
     );
   });
 
-  it('marks a host that does not resolve as dns_error, and reports healthchecks_off without checks', async (t) => {
+  it('marks a host that does not resolve as dns_error, reports healthchecks_off without checks, and lists only Upstreams', async (t) => {
     const a = await startUpstream(t, (_req, res) => sendJson(res, 200, {}));
+    const b = await startUpstream(t, (_req, res) => sendJson(res, 200, {}));
     const gw = await startGateway(t, {
       extra_config: KONG,
       endpoints: [
@@ -153,7 +154,11 @@ describe('backend/healthcheck', () => {
             },
           ],
         },
-        { endpoint: '/plain', backend: [{ host: [a.url], url_pattern: '/' }] },
+        {
+          endpoint: '/unchecked',
+          backend: [{ host: [a.url], url_pattern: '/', extra_config: { 'backend/healthcheck': { upstream: 'idle' } } }],
+        },
+        { endpoint: '/plain', backend: [{ host: [b.url], url_pattern: '/' }] },
       ],
     });
     await until(
@@ -165,11 +170,14 @@ describe('backend/healthcheck', () => {
     );
     assert.equal(
       value(await health(gw), 'kong_upstream_target_health', {
+        upstream: 'idle',
         target: `127.0.0.1:${a.port}`,
         state: 'healthchecks_off',
       }),
       1,
     );
+    // Kong lists the targets of its Upstream entities only; a host without backend/healthcheck is none.
+    assert.equal(find(await health(gw), 'kong_upstream_target_health', { target: `127.0.0.1:${b.port}` }).length, 0);
     assert.equal((await get(`${gw.url}/dns`)).status, 500, 'json endpoint: its only backend failed');
   });
 });

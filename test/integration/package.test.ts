@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { NAMESPACE_SCHEMAS } from '../../src/config/namespaces.js';
 import { freePort } from '../helpers/cli.js';
+import { makeKey, sign } from '../helpers/jwt.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { closeServer, sendJson, startUpstream } from '../helpers/upstream.js';
 
@@ -193,7 +194,25 @@ describe('the package', () => {
       'telemetry/kong-prometheus': { listen_address: `127.0.0.1:${ports.kong}`, token: 'kong-token' },
       'telemetry/dashboard': { listen_address: `127.0.0.1:${ports.dash}`, token: 'dash-token' },
       'auth/api-keys': { keys: [{ key: 'key-1', consumer: 'acme' }] },
+      'auth/validator': { shared_cache_duration: 60 },
+      'security/cors': { allow_origins: ['https://pkg.test'] },
+      'security/http': { content_type_nosniff: true },
       tollgate: {},
+    };
+    const schemaEndpoint = {
+      endpoint: '/schema',
+      method: 'POST',
+      extra_config: { 'validation/json-schema': { type: 'object', required: ['a'] } },
+      backend: [{ host: [up.url], url_pattern: '/a' }],
+    };
+    const jwtKey = await makeKey('ES256', 'pkg');
+    writeFileSync(join(app, 'jwks.json'), JSON.stringify({ keys: [jwtKey.jwk] }));
+    const jwtEndpoint = {
+      endpoint: '/jwt',
+      extra_config: {
+        'auth/validator': { alg: 'ES256', jwk_local_path: join(app, 'jwks.json'), disable_jwk_security: true },
+      },
+      backend: [{ host: [up.url], url_pattern: '/a' }],
     };
     const backend = {
       host: [up.url],
@@ -210,11 +229,15 @@ describe('the package', () => {
       listen_ip: '127.0.0.1',
       workers: 2,
       extra_config: extra,
-      endpoints: [{ endpoint: '/a', extra_config: { 'auth/api-keys': {} }, backend: [backend] }],
+      endpoints: [
+        { endpoint: '/a', extra_config: { 'auth/api-keys': {} }, backend: [backend] },
+        jwtEndpoint,
+        schemaEndpoint,
+      ],
     };
     const used = new Set([
       ...Object.keys(extra),
-      ...Object.keys(config.endpoints[0]?.extra_config ?? {}),
+      ...config.endpoints.flatMap((e) => Object.keys(e.extra_config)),
       ...Object.keys(backend.extra_config),
     ]);
     for (const ns of NAMESPACE_SCHEMAS) assert.ok(used.has(ns.name), `the config turns on ${ns.name}`);
@@ -243,7 +266,22 @@ describe('the package', () => {
 
     assert.equal((await get(`${gw}/a`, { authorization: 'Bearer key-1' })).status, 200, 'data listener');
     assert.equal((await get(`${gw}/a`)).status, 401, 'auth/api-keys');
+    assert.equal((await get(`${gw}/jwt`)).status, 401, 'auth/validator');
+    const jwt = await sign(jwtKey, { sub: 'pkg' });
+    assert.equal((await get(`${gw}/jwt`, { authorization: `Bearer ${jwt}` })).status, 200, 'auth/validator');
     assert.equal((await get(`${gw}/__health`)).status, 200, 'router health');
+    const preflight = await fetch(`${gw}/a`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://pkg.test', 'access-control-request-method': 'GET' },
+    });
+    assert.equal(preflight.status, 204, 'security/cors');
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://pkg.test', 'security/cors');
+    assert.equal(preflight.headers.get('x-content-type-options'), null, 'CORS answers before security/http');
+    const health = await fetch(`${gw}/__health`);
+    assert.equal(health.headers.get('x-content-type-options'), 'nosniff', 'security/http');
+    const post = (body: string): Promise<Response> => fetch(`${gw}/schema`, { method: 'POST', body });
+    assert.equal((await post('{"b": 1}')).status, 400, 'validation/json-schema');
+    assert.equal((await post('{"a": 1}')).status, 200, 'validation/json-schema');
     const prom = await get(`http://127.0.0.1:${ports.prom}/metrics`);
     assert.equal(prom.status, 200, 'prometheus exporter');
     assert.match(prom.text, /target_info/);

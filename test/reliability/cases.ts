@@ -85,11 +85,12 @@ export const CASES = {
   'status-out-of-range': 'a backend answering 600–999, four or five digits, or 099, no-op and json',
   'status-cardinality-backend': 'a raw backend answering 800 different statuses (200–999) on one no-op route',
   // Fail closed on settings Tollgate does not enforce (fail-closed.test.ts).
-  'fail-closed-run-refuses': 'tollgate run on a KrakenD file with JWT, rate limits, CORS, Martian and circuit breakers',
+  'fail-closed-run-refuses':
+    'tollgate run on a KrakenD file with rate limits, Martian and circuit breakers (its JWT and CORS are enforced)',
   'fail-closed-typo': 'tollgate run with a typo of a protective namespace ("auth/validater")',
   'fail-closed-opt-out-flag': 'the same KrakenD file with --allow-unenforced',
   'fail-closed-opt-out-setting': 'extra_config.tollgate.allow_unenforced listing one namespace',
-  'fail-closed-reload-refuses': 'a SIGHUP reload to a file that adds a JWT validator to a running endpoint',
+  'fail-closed-reload-refuses': 'a SIGHUP reload to a file that adds a JWT signer (not enforced) to a running endpoint',
   // The proxy path's bounds and tolerances (proxy-limits.test.ts).
   'limits-decoded-size':
     'gzip, deflate and br bodies under max_buffered_body on the wire that inflate to 64 MB, merge endpoint',

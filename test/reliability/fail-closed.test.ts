@@ -30,10 +30,8 @@ describe('fail closed on unenforced settings', () => {
     const port = await freePort();
     const r = await runCli(['run', '-c', FIXTURE, '-p', String(port)]);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /\(12 settings Tollgate would not enforce\) \[TG_ERR_CONFIG_UNENFORCED\]/);
+    assert.match(r.stderr, /\(10 settings Tollgate would not enforce\) \[TG_ERR_CONFIG_UNENFORCED\]/);
     for (const path of [
-      'extra_config["security/cors"]',
-      'endpoints[2].extra_config["auth/validator"]',
       'endpoints[3].extra_config["qos/ratelimit/router"]',
       'endpoints[0].backend[0].extra_config["modifier/martian"]',
     ]) {
@@ -72,11 +70,11 @@ describe('fail closed on unenforced settings', () => {
     gw.child.kill('SIGTERM');
     assert.equal(await gw.exited, 0);
     const loud = logLines(gw.output()).filter((l) => l.level === 'warn' && l.msg.startsWith('NOT ENFORCED: '));
-    assert.equal(loud.length, 12, gw.output());
+    assert.equal(loud.length, 10, gw.output());
     assert.ok(
       loud.some(
         (l) =>
-          l.msg.includes('endpoints[2].extra_config["auth/validator"]') &&
+          l.msg.includes('endpoints[3].extra_config["qos/ratelimit/router"]') &&
           l.msg.endsWith('because --allow-unenforced is set'),
       ),
     );
@@ -122,12 +120,12 @@ describe('fail closed on unenforced settings', () => {
     const file = writeConfig(base);
     const gw = startCli(t, ['run', '-c', file, '--log-level', 'info']);
     await waitForHttp(`http://127.0.0.1:${port}/a`);
-    // The same endpoint now protected by a JWT validator Tollgate cannot enforce: the reload is refused.
+    // The same endpoint now signing its answer into a JWT, which Tollgate cannot do: the reload is refused.
     writeFileSync(
       file,
       JSON.stringify({
         ...base,
-        endpoints: [{ ...base.endpoints[0], extra_config: { 'auth/validator': { alg: 'RS256' } } }],
+        endpoints: [{ ...base.endpoints[0], extra_config: { 'auth/signer': { alg: 'RS256' } } }],
       }),
     );
     gw.child.kill('SIGHUP');

@@ -205,7 +205,8 @@ describe('backend statuses: out of range refused, in range bounded', () => {
         .filter((s) => s.name === 'kong_http_requests_total' && s.labels.route === '/s/{c}')
         .map((s) => s.labels.code),
     );
-    assert.ok(kongCodes.size <= bound, `${kongCodes.size} Kong code series > ${bound}`);
+    // Kong's own 499 (a client that left) always has a series of its own, so a backend answering 499 too gets it.
+    assert.ok(kongCodes.size <= bound + 1, `${kongCodes.size} Kong code series > ${bound + 1}`);
     assert.ok(
       after.kong.some(
         (s) => s.name === 'kong_http_requests_total' && s.labels.otel_metric_overflow === 'true' && s.value > 0,

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayConfig } from '../../config/types.js';
+import { authValidatorSecretHeaders } from '../../config/namespaces/auth-validator.js';
 import type { Logger } from '../../log/logger.js';
 import { REDACTED, redactorFor, type Redactor } from '../../log/redact.js';
 import { readBounded } from '../../proxy/read-body.js';
@@ -28,7 +29,7 @@ export class Builtins {
     this.#debug = config.debugEndpoint;
     this.#echo = config.echoEndpoint;
     this.#logger = logger;
-    this.#redact = redactorFor(config.apiKeys);
+    this.#redact = redactorFor(config.apiKeys, authValidatorSecretHeaders(config.endpoints));
   }
 
   /** Answers the request when `path` is a built-in endpoint (returns true); otherwise leaves it to routing. */

@@ -9,6 +9,7 @@ import type { Logger } from '../../log/logger.js';
 import { TelemetryReaders } from '../readers.js';
 import { mergeRawStats, statsFromRaw, type RawStats, type StatsSnapshot } from '../stats/stats-registry.js';
 import { StatsServer, type StatsSource } from '../stats/stats-server.js';
+import { expvarExtra } from '../stats/extended-metrics.js';
 import type { CounterCell, GaugeCell } from '../store/cells.js';
 import { MetricStore, type Snapshot, type SnapshotSource, type StoreGroup } from '../store/store.js';
 import type { ReportRequest, WorkerTelemetry } from '../telemetry.js';
@@ -25,6 +26,9 @@ export interface WorkerCollector {
 const DASHBOARD_GROUPS: ReadonlySet<StoreGroup> = new Set([DASHBOARD_GROUP]);
 /** /__stats and the Influx push read telemetry/metrics values (and the runtime figures they carry). */
 const STATS: ReportRequest = { groups: new Set(), stats: true, slow: false };
+
+/** `/__stats` key with the number of workers that answered (Tollgate's; KrakenD runs one process). */
+export const WORKERS_KEY = 'tollgate.cluster.workers';
 
 /** Window counters of telemetry/metrics: they restart every collection, so a dead worker's are not kept. */
 const WINDOW_COUNTERS = new Set(['krakend.router.connected', 'krakend.router.disconnected']);
@@ -130,24 +134,35 @@ export class ClusterTelemetry implements SnapshotSource, StatsSource, DashboardS
     if (stats !== undefined)
       this.#retiredStats = mergeRawStats(
         this.#retiredStats === undefined ? [countersOnly(stats)] : [this.#retiredStats, countersOnly(stats)],
-        Date.now(),
+        Math.max(this.#retiredStats?.at ?? 0, stats.at),
       );
   }
 
+  /**
+   * expvar's keys as one KrakenD process has them (`cmdline`, `memstats` summed over the workers, the
+   * krakend.* keys), plus how many workers answered under a key of Tollgate's own.
+   */
   async live(): Promise<{ stats: StatsSnapshot; extra: Record<string, unknown> }> {
     const parts = await this.#collector.collect(STATS);
     const live = parts.flatMap((p) => (p.stats === undefined ? [] : [p.stats.live]));
     const raw = mergeRawStats(this.#retiredStats === undefined ? live : [this.#retiredStats, ...live], Date.now());
-    return { stats: statsFromRaw(raw), extra: { cmdline: process.argv, workers: parts.length } };
+    const stats = statsFromRaw(raw);
+    return { stats, extra: { ...expvarExtra(stats), [WORKERS_KEY]: parts.length } };
   }
 
+  /**
+   * The sum of the workers' last collection ticks, stamped with the newest tick's time: it is the time
+   * the snapshot was taken, as krakend-influx stamps its points (krakend-influx influxdb.go:102), so
+   * pushing one snapshot again overwrites its points instead of adding new ones. Workers tick on one
+   * grid (ExtendedMetrics.start), so their ticks share that time.
+   */
   async latest(): Promise<StatsSnapshot | undefined> {
     const parts = await this.#collector.collect(STATS);
     const latest = parts.flatMap((p) => (p.stats?.latest === undefined ? [] : [p.stats.latest]));
-    if (latest.length === 0 && this.#retiredStats === undefined) return undefined;
-    return statsFromRaw(
-      mergeRawStats(this.#retiredStats === undefined ? latest : [this.#retiredStats, ...latest], Date.now()),
-    );
+    const retired = this.#retiredStats;
+    if (latest.length === 0 && retired === undefined) return undefined;
+    const at = latest.length === 0 ? (retired as RawStats).at : Math.max(...latest.map((l) => l.at));
+    return statsFromRaw(mergeRawStats(retired === undefined ? latest : [retired, ...latest], at));
   }
 
   /** How many workers answered the last collection. */

@@ -1,10 +1,12 @@
 /**
  * Snapshots of several processes (cluster workers) as one, and the counts of workers that are gone.
- * Counters and histogram buckets add up; gauges follow their family's merge rule (GaugeMerge). A
+ * Counters and histogram buckets add up (but the namespace-wide network counters, which every worker
+ * reads alike, take the largest); gauges follow their family's merge rule (GaugeMerge). A
  * series is identified by its family name and rendered labels, so the same route counted by two
  * workers is one series; a label only one worker has (Kong's per-`pid` memory) stays its own series.
  */
 import type { Exemplar } from '../store/cells.js';
+import { NAMESPACE_COUNTERS } from '../runtime/process-metrics.js';
 import type { FamilySnapshot, SeriesSnapshot, Snapshot } from '../store/store.js';
 
 type Series = SeriesSnapshot;
@@ -39,8 +41,10 @@ function mergeSeries(family: FamilySnapshot, a: Series, b: Series): Series {
   if ('counts' in a || 'counts' in b) return a;
   const x = a.value;
   const y = b.value;
-  const value =
-    family.type !== 'gauge' || family.merge === 'sum'
+  // A counter of the whole network namespace is the same count in every worker: summing would multiply it.
+  const value = NAMESPACE_COUNTERS.has(family.name)
+    ? Math.max(x, y)
+    : family.type !== 'gauge' || family.merge === 'sum'
       ? x + y
       : family.merge === 'min'
         ? Math.min(x, y)

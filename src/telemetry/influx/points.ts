@@ -31,6 +31,22 @@ function histogramFields(h: WindowSnapshot): Record<string, FieldValue> {
   return f;
 }
 
+/**
+ * A window krakend-influx leaves out (histogram/histogram.go:123): every statistic 0, which is also a
+ * window with values that were all 0 (a route that only answered empty bodies writes no size point).
+ */
+function isEmpty(h: WindowSnapshot): boolean {
+  return (
+    h.max === 0 &&
+    h.min === 0 &&
+    h.mean === 0 &&
+    h.stddev === 0 &&
+    h.variance === 0 &&
+    h.percentile(0.1) === 0 &&
+    h.percentile(0.99) === 0
+  );
+}
+
 const REQUESTS =
   /^krakend\.proxy\.(requests|latency)\.layer\.(pipe|backend)\.name\.(.+)\.complete\.(true|false)\.error\.(true|false)$/;
 const RESPONSES = /^krakend\.router\.response\.(.+)\.status\.(\d{3})\.count$/;
@@ -72,7 +88,7 @@ export function toPoints(s: StatsSnapshot, host: string, deltas: DeltaTracker): 
       );
   }
   for (const [k, h] of s.histograms) {
-    if (h.count === 0) continue;
+    if (isEmpty(h)) continue;
     let m = REQUESTS.exec(k);
     if (m !== null) {
       push(

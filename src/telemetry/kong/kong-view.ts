@@ -19,6 +19,8 @@ import { Outcome, type RequestRecord, type RecordSink } from '../record.js';
 import type { ConnectionStats } from './connections.js';
 import type { KongSettings } from '../../config/namespaces/kong.js';
 
+/** nginx's NGX_HTTP_CLIENT_CLOSED_REQUEST. */
+const CLIENT_CLOSED_REQUEST = 499;
 const KONG_LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000];
 const UPSTREAM_LATENCY_BUCKETS = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000];
 const LEGACY_BUCKETS = [
@@ -238,7 +240,12 @@ export class KongView implements RecordSink {
     });
   }
 
-  /** One series per (upstream, target, state), one-hot; refreshed from the checkers at scrape time. */
+  /**
+   * One series per (upstream, target, state), one-hot; refreshed from the checkers at scrape time.
+   * Kong lists the targets of its Upstream entities only (exporter.lua walks `get_all_upstreams()`,
+   * kong/plugins/prometheus/exporter.lua:492-524); a backend is one when it has `backend/healthcheck`.
+   * A host used without one is a plain Service host in Kong terms and has no row.
+   */
   #bindHealth(gauge: (name: string, help: string) => Family<'gauge'>, routes: readonly CompiledRoute[]): () => void {
     const family = gauge(
       'kong_upstream_target_health',
@@ -249,6 +256,7 @@ export class KongView implements RecordSink {
     routes.forEach((r) =>
       r.backends.forEach((b) => {
         const checker = b.health;
+        if (checker === undefined) return;
         b.targets.forEach((t, ti) => {
           const target = `${t.hostname}:${t.port}`;
           const upstream = b.config.health?.upstream ?? t.hostname;
@@ -267,12 +275,10 @@ export class KongView implements RecordSink {
           }
           rows.push({
             cells,
+            // An Upstream without checks reports its targets as healthchecks_off
+            // (kong/runloop/balancer/healthcheckers.lua:331-335), unless their name does not resolve.
             state: () =>
-              checker === undefined || !checker.enabled
-                ? checker?.state(ti) === 'dns_error'
-                  ? 'dns_error'
-                  : 'healthchecks_off'
-                : checker.state(ti),
+              checker.enabled || checker.state(ti) === 'dns_error' ? checker.state(ti) : 'healthchecks_off',
           });
         });
       }),
@@ -290,25 +296,29 @@ export class KongView implements RecordSink {
     const r = this.#routes[rec.route] as RouteCells;
     const first = rec.backends?.[0];
     const dispatched = first !== undefined && first.dispatchAt !== 0 ? first.dispatchAt : 0;
-    const fromService = answeredByBackend(rec);
+    // nginx records 499 for a client that left before the response head (ngx_http_terminate_request
+    // sets it when nothing was sent); Kong had already marked the request proxied
+    // (kong/init.lua:1246 KONG_PROXIED before the upstream call), so its source is the service.
+    const status = rec.aborted ? CLIENT_CLOSED_REQUEST : rec.status;
+    const fromService = rec.aborted || answeredByBackend(rec);
     const consumer = this.#perConsumer ? rec.consumer : undefined;
     if (this.#requests !== undefined) {
       const slot = (fromService ? this.#slots : 0) + (consumer === undefined || this.#legacy ? 0 : consumer.index + 1);
-      const byCode = r.codes[rec.status] ?? (r.codes[rec.status] = []);
+      const byCode = r.codes[status] ?? (r.codes[status] = []);
       const cell =
         byCode[slot] ??
-        (byCode[slot] = !r.statuses.admit(rec.status)
+        (byCode[slot] = !admits(r, status)
           ? this.#requests.overflow()
           : this.#legacy
             ? this.#requests.bind([
                 ['service', r.service],
                 ['route', r.route],
-                ['code', String(rec.status)],
+                ['code', String(status)],
               ])
             : this.#requests.bind([
                 ['service', r.service],
                 ['route', r.route],
-                ['code', String(rec.status)],
+                ['code', String(status)],
                 ['source', fromService ? 'service' : 'kong'],
                 ['workspace', 'default'],
                 ['consumer', consumer?.name ?? ''],
@@ -316,15 +326,15 @@ export class KongView implements RecordSink {
       cell.add(1);
     }
     if (this.#consumerStatus !== undefined && consumer !== undefined) {
-      const byCode = r.consumerCodes[rec.status] ?? (r.consumerCodes[rec.status] = []);
+      const byCode = r.consumerCodes[status] ?? (r.consumerCodes[status] = []);
       const cell =
         byCode[consumer.index] ??
-        (byCode[consumer.index] = !r.statuses.admit(rec.status)
+        (byCode[consumer.index] = !admits(r, status)
           ? this.#consumerStatus.overflow()
           : this.#consumerStatus.bind([
               ['service', r.service],
               ['route', r.route],
-              ['code', String(rec.status)],
+              ['code', String(status)],
               ['consumer', consumer.name],
             ]));
       cell.add(1);
@@ -358,6 +368,11 @@ export class KongView implements RecordSink {
       if (rec.wireOut > 0) egress?.add(rec.wireOut);
     }
   }
+}
+
+/** 499 is Kong's own code, always a series of its own; backend-made codes go through the route's budget. */
+function admits(r: RouteCells, status: number): boolean {
+  return status === CLIENT_CLOSED_REQUEST || r.statuses.admit(status);
 }
 
 /** Kong's `source`: the response came from a backend (a no-op answer, or a merged one with a complete backend). */

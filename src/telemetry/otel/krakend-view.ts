@@ -17,6 +17,7 @@ import { StatusBudget } from '../store/status-budget.js';
 import { Outcome, type BackendRecord, type RecordSink, type RequestRecord } from '../record.js';
 import { registerKrakendFamilies, type KrakendFamilies } from './families.js';
 import { epochMs } from '../tracing/time.js';
+import { bodyRead, stageShapeOf, type StageShape } from '../tracing/lura-stage.js';
 import type { BackendLayerOptions, OtelSettings, ProxyLayer } from '../../config/namespaces/opentelemetry.js';
 
 const METHODS = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE'];
@@ -36,18 +37,27 @@ export function normalizeUrlPattern(pattern: string): string {
   return (q === -1 ? pattern : pattern.slice(0, q)).replace(/\{([^{}]+)\}/g, (_m, n: string) => `:${n.toLowerCase()}`);
 }
 
-interface RoundTripCells {
-  readonly duration: HistogramCell;
-  readonly responseSize: HistogramCell;
-  readonly requestSize: CounterCell | HistogramCell;
+/** The counters krakend-otel creates as real instruments only in some configurations (no-op: no series). */
+interface RoundTripCounters {
   readonly started: CounterCell;
   readonly failed: CounterCell;
   readonly canceled: CounterCell;
   readonly timedout: CounterCell;
   readonly noContentLength: CounterCell;
+}
+
+interface ConnectionCells {
   readonly getConn: HistogramCell;
   readonly dns: HistogramCell;
   readonly tls: HistogramCell;
+}
+
+interface RoundTripCells {
+  readonly duration: HistogramCell;
+  readonly responseSize: HistogramCell;
+  readonly requestSize: CounterCell | HistogramCell;
+  readonly counters: RoundTripCounters | undefined;
+  readonly connection: ConnectionCells | undefined;
 }
 
 interface ReadCells {
@@ -65,12 +75,24 @@ class BackendBinding {
   /** Which backend statuses get round-trip series of their own (the rest share the overflow series). */
   readonly statuses = new StatusBudget();
   readErr: (ReadCells & { readonly errors: CounterCell }) | undefined;
+  readonly head: boolean;
 
   constructor(
     readonly options: BackendLayerOptions,
     readonly fixed: LabelPairs,
     readonly targets: readonly Target[],
+    /** The backend's method (the round trip re-adds it after the static attributes). */
+    readonly method: string,
+    /**
+     * started/failed/canceled/timedout/no-content-length are real instruments: always with the legacy
+     * names, and with semconv 1.27 only under `detailed_connection` (no-op instruments otherwise:
+     * krakend-otel http/client/transport_metrics.go:119-150).
+     */
+    readonly counters: boolean,
+    /** What lura does with the backend's answer: whether it reads the body of a failed status. */
+    readonly shape: StageShape,
   ) {
+    this.head = method === 'HEAD';
     this.roundTrip = targets.map(() => new Array<RoundTripCells | undefined>(STATUS_SLOTS));
   }
 }
@@ -125,12 +147,19 @@ export class KrakendOtelView implements RecordSink {
     const layers = r.otel;
     if (layers === undefined) throw new TypeError(`route ${r.id} was compiled without telemetry/opentelemetry`);
     const route = r.pattern.normalized;
+    // krakend-otel records the server metrics with the static attributes first and its own after them
+    // (http/server/metrics.go:79-88; the service's set, then the endpoint's: router/gin/endpoint.go:32-50),
+    // and an attribute set keeps the last value of a key (opentelemetry-go attribute/set.go:270,
+    // metric/instrument.go:317-326): a static attribute never replaces a built-in one here.
     const globalLabels: LabelPairs = [
+      ...layers.globalMetricsStatic,
       ['http.request.method', r.method],
       ['url.scheme', this.#scheme],
       ['http.route', route],
-      ...layers.globalMetricsStatic,
     ];
+    // The proxy and backend layers put their static attributes after the route and method
+    // (lura/proxy.go:118-130, lura/proxy.go:167-182, lura/backend.go:76-88), so there a static
+    // `http.route` does replace the built-in one, as in KrakenD.
     const proxyLabels: LabelPairs = [
       ['http.request.method', r.method],
       ['http.route', route],
@@ -150,7 +179,8 @@ export class KrakendOtelView implements RecordSink {
       ['krakend.endpoint.method', r.method],
       ...options.staticAttributes,
     ];
-    return new BackendBinding(options, fixed, b.targets);
+    const counters = !this.#modern || options.detailedConnection;
+    return new BackendBinding(options, fixed, b.targets, b.config.method, counters, stageShapeOf(b.config));
   }
 
   record(rec: RequestRecord): void {
@@ -207,11 +237,11 @@ export class KrakendOtelView implements RecordSink {
     let d = this.#unmatchedDuration[k];
     if (d === undefined) {
       const pairs: LabelPairs = [
+        ...this.#settings.global.metricsStatic,
         ['http.request.method', METHODS[mi] ?? '_OTHER'],
         ['url.scheme', this.#scheme],
         ['http.route', `${status} ${STATUS_CODES[status] ?? 'Unknown'}`],
         ['http.response.status_code', status],
-        ...this.#settings.global.metricsStatic,
       ];
       d = this.#unmatchedDuration[k] = this.#families.serverDuration.bind(pairs);
       this.#unmatchedSize[k] = this.#families.serverSize.bind(pairs);
@@ -232,12 +262,12 @@ export class KrakendOtelView implements RecordSink {
     const perTarget = bb.roundTrip[br.target];
     if (perTarget === undefined) return;
     const rt = perTarget[status] ?? (perTarget[status] = this.#bindRoundTrip(bb, br.target, status));
-    const counters = !this.#modern || o.detailedConnection;
-    if (counters) {
-      rt.started.add(1);
-      if (br.outcome === Outcome.Failed || br.outcome === Outcome.TimedOut) rt.failed.add(1);
-      if (br.outcome === Outcome.TimedOut) rt.timedout.add(1);
-      if (br.outcome === Outcome.Canceled) rt.canceled.add(1);
+    const counters = rt.counters;
+    if (counters !== undefined) {
+      counters.started.add(1);
+      if (br.outcome === Outcome.Failed || br.outcome === Outcome.TimedOut) counters.failed.add(1);
+      if (br.outcome === Outcome.TimedOut) counters.timedout.add(1);
+      if (br.outcome === Outcome.Canceled) counters.canceled.add(1);
     }
     const ended = br.headersAt !== 0 ? br.headersAt : br.stageEnd;
     const seconds = Math.max(0, ended - br.dispatchAt) / 1000;
@@ -248,40 +278,51 @@ export class KrakendOtelView implements RecordSink {
       if (this.#modern) (rt.requestSize as HistogramCell).observe(br.requestSize);
       else (rt.requestSize as CounterCell).add(br.requestSize);
     }
-    if (br.headersAt !== 0) {
+    // No response size of any kind for a HEAD request (transport_metrics.go:208).
+    if (br.headersAt !== 0 && !bb.head) {
       if (br.contentLength >= 0) rt.responseSize.observe(br.contentLength);
-      else if (counters) rt.noContentLength.add(1);
+      else counters?.noContentLength.add(1);
     }
-    if (o.detailedConnection) {
-      rt.getConn.observe(Math.max(0, (br.connectedAt !== 0 ? br.connectedAt : ended) - br.dispatchAt) / 1000);
-      // undici reports no DNS or TLS set-up times: both are 0, as for a reused connection.
-      rt.dns.observe(0);
-      rt.tls.observe(0);
+    const conn = rt.connection;
+    if (conn !== undefined) {
+      conn.getConn.observe(Math.max(0, (br.connectedAt !== 0 ? br.connectedAt : ended) - br.dispatchAt) / 1000);
+      conn.dns.observe(br.dnsMs / 1000);
+      conn.tls.observe(br.tlsMs / 1000);
     }
-    if (o.readPayload && br.headersAt !== 0) this.#recordRead(bb, br);
+    // krakend-otel records a read when the body is read or closed; lura's default status handler does
+    // neither for a status other than 200/201 (transport/http/client/status.go).
+    if (o.readPayload && br.headersAt !== 0 && bodyRead(bb.shape, br)) this.#recordRead(bb, br);
   }
 
   #bindRoundTrip(bb: BackendBinding, target: number, status: number): RoundTripCells {
     const f = this.#families;
+    const detailed = bb.options.detailedConnection;
     if (!bb.statuses.admit(status)) {
       return {
         duration: f.clientDuration.overflow(),
         responseSize: f.clientResponseSize.overflow(),
         requestSize: f.clientRequestSize.overflow(),
-        started: f.started.overflow(),
-        failed: f.failed.overflow(),
-        canceled: f.canceled.overflow(),
-        timedout: f.timedout.overflow(),
-        noContentLength: f.noContentLength.overflow(),
-        getConn: f.getConn.overflow(),
-        dns: f.dns.overflow(),
-        tls: f.tls.overflow(),
+        counters: bb.counters
+          ? {
+              started: f.started.overflow(),
+              failed: f.failed.overflow(),
+              canceled: f.canceled.overflow(),
+              timedout: f.timedout.overflow(),
+              noContentLength: f.noContentLength.overflow(),
+            }
+          : undefined,
+        connection: detailed
+          ? { getConn: f.getConn.overflow(), dns: f.dns.overflow(), tls: f.tls.overflow() }
+          : undefined,
       };
     }
     const t = bb.targets[target];
+    // krakend-otel appends clientname, method, server address and port and the status after the
+    // backend's static attributes (transport_metrics.go:227-253): a static attribute cannot replace these.
     const pairs: LabelPairs = [
       ...bb.fixed,
       ['clientname', (bb.fixed[1] as readonly [string, string])[1]],
+      ['http.request.method', bb.method],
       ['server.address', t?.hostname ?? ''],
       ['server.port', t?.port ?? 0],
       ['http.response.status_code', status],
@@ -290,14 +331,19 @@ export class KrakendOtelView implements RecordSink {
       duration: f.clientDuration.bind(pairs),
       responseSize: f.clientResponseSize.bind(pairs),
       requestSize: f.clientRequestSize.bind(pairs),
-      started: f.started.bind(pairs),
-      failed: f.failed.bind(pairs),
-      canceled: f.canceled.bind(pairs),
-      timedout: f.timedout.bind(pairs),
-      noContentLength: f.noContentLength.bind(pairs),
-      getConn: f.getConn.bind(pairs),
-      dns: f.dns.bind(pairs),
-      tls: f.tls.bind(pairs),
+      counters: bb.counters
+        ? {
+            started: f.started.bind(pairs),
+            failed: f.failed.bind(pairs),
+            canceled: f.canceled.bind(pairs),
+            timedout: f.timedout.bind(pairs),
+            noContentLength: f.noContentLength.bind(pairs),
+          }
+        : undefined,
+      // Only recorded with detailed_connection, and bound only then (no series otherwise).
+      connection: detailed
+        ? { getConn: f.getConn.bind(pairs), dns: f.dns.bind(pairs), tls: f.tls.bind(pairs) }
+        : undefined,
     };
   }
 
@@ -306,7 +352,8 @@ export class KrakendOtelView implements RecordSink {
     let cells: ReadCells;
     if (br.readError) {
       cells = bb.readErr ??= (() => {
-        const pairs: LabelPairs = [...bb.fixed, ['error', true]];
+        // A string attribute, as io/instruments.go:99 makes it (the stage's flags are booleans).
+        const pairs: LabelPairs = [...bb.fixed, ['error', 'true']];
         return {
           size: f.readSize.bind(pairs),
           sizeHist: f.readSizeHist.bind(pairs),

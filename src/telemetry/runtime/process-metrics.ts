@@ -4,13 +4,15 @@
  * unchanged against Tollgate.
  *
  * Everything is read at snapshot time by a store collector — no timers. The reads are cheap: two
- * libuv calls (cpuUsage, rss), and on Linux three small procfs reads plus one readdir of
+ * libuv calls (cpuUsage, rss), and on Linux four small procfs reads plus one readdir of
  * /proc/self/fd. Families whose source does not exist on this platform (procfs) are never bound, so
  * their series are omitted rather than exported as a misleading 0, as both reference collectors do.
+ * client_golang's Linux collector (process_collector_procfsenabled.go:28-80, the one KrakenD
+ * registers) also reads the address-space limit and the namespace's network bytes; so does this one.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import type { MetricStore } from '../store/store.js';
-import type { GaugeCell } from '../store/cells.js';
+import type { CounterCell, GaugeCell } from '../store/cells.js';
 
 const GROUP = 'process';
 
@@ -28,11 +30,33 @@ function statusKb(status: string, field: string): number | undefined {
   return m?.[1] === undefined ? undefined : Number(m[1]) * 1024;
 }
 
-/** Soft limit of "Max open files" in /proc/self/limits; `unlimited` is reported as +Inf. */
-function maxOpenFiles(limits: string): number | undefined {
-  const m = /^Max open files\s+(\S+)/m.exec(limits);
+/** `unlimited` as procfs reads it (proc_limits.go parseUint): the largest uint64, 2⁶⁴ − 1, which is 2⁶⁴ as a float. */
+const UNLIMITED = 2 ** 64;
+
+/** The soft limit of a /proc/self/limits row ("Max open files", "Max address space"). */
+function softLimit(limits: string, row: string): number | undefined {
+  const m = new RegExp(`^${row}\\s+(\\S+)`, 'm').exec(limits);
   if (m?.[1] === undefined) return undefined;
-  return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  return m[1] === 'unlimited' ? UNLIMITED : Number(m[1]);
+}
+
+/**
+ * IpExt InOctets and OutOctets of /proc/self/net/netstat (procfs proc_netstat.go): the bytes of the
+ * process's network namespace, which is what client_golang reports as the process's. A field the
+ * kernel does not list reads 0, as client_golang does (process_collector_procfsenabled.go:67-76).
+ */
+function netOctets(netstat: string): { in: number; out: number } {
+  const lines = netstat.split('\n');
+  // Two lines per protocol: `IpExt: <names>`, then `IpExt: <values>`.
+  const i = lines.findIndex((l) => l.startsWith('IpExt:'));
+  const names = i === -1 ? [] : (lines[i] as string).split(' ');
+  const values = lines[i + 1]?.split(' ') ?? [];
+  const field = (name: string): number => {
+    const at = names.indexOf(name);
+    const v = at === -1 ? NaN : Number(values[at]);
+    return Number.isFinite(v) ? v : 0;
+  };
+  return { in: field('InOctets'), out: field('OutOctets') };
 }
 
 /**
@@ -123,6 +147,16 @@ export function registerProcessMetrics(store: MetricStore): void {
   const max = hasLimits
     ? store.gauge(GROUP, { name: 'process_max_fds', help: 'Maximum number of open file descriptors.' }).bind([])
     : undefined;
+  const maxVirtual = hasLimits
+    ? store
+        .gauge(GROUP, {
+          name: 'process_virtual_memory_max_bytes',
+          help: 'Maximum amount of virtual memory available in bytes.',
+          unit: 'bytes',
+        })
+        .bind([])
+    : undefined;
+  const network = readText(NETSTAT) === undefined ? undefined : networkCells(store);
 
   store.addCollector(GROUP, () => {
     // Cumulative by nature: the counter cell simply holds the latest reading (µs → s).
@@ -143,7 +177,46 @@ export function registerProcessMetrics(store: MetricStore): void {
     if (hasFds) setIfKnown(open, openFds());
     if (hasLimits) {
       const limits = readText('/proc/self/limits');
-      if (limits !== undefined) setIfKnown(max, maxOpenFiles(limits));
+      if (limits !== undefined) {
+        setIfKnown(max, softLimit(limits, 'Max open files'));
+        setIfKnown(maxVirtual, softLimit(limits, 'Max address space'));
+      }
+    }
+    const netstat = network === undefined ? undefined : readText(NETSTAT);
+    if (network !== undefined && netstat !== undefined) {
+      const octets = netOctets(netstat);
+      network.receive.value = octets.in;
+      network.transmit.value = octets.out;
     }
   });
+}
+
+const NETSTAT = '/proc/self/net/netstat';
+
+/**
+ * Counters of the whole network namespace, so every process of a cluster reads the same numbers: the
+ * cluster merge takes the largest instead of the sum (cluster/merge.ts).
+ */
+export const NAMESPACE_COUNTERS: ReadonlySet<string> = new Set([
+  'process_network_receive_bytes',
+  'process_network_transmit_bytes',
+]);
+
+function networkCells(store: MetricStore): { receive: CounterCell; transmit: CounterCell } {
+  return {
+    receive: store
+      .counter(GROUP, {
+        name: 'process_network_receive_bytes',
+        help: 'Number of bytes received by the process over the network.',
+        unit: 'bytes',
+      })
+      .bind([]),
+    transmit: store
+      .counter(GROUP, {
+        name: 'process_network_transmit_bytes',
+        help: 'Number of bytes sent by the process over the network.',
+        unit: 'bytes',
+      })
+      .bind([]),
+  };
 }

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { CompiledRoute } from '../../backends/backend-route.js';
 import type { GatewayConfig } from '../../config/types.js';
 import type { Logger } from '../../log/logger.js';
-import { RuntimeStats } from './runtime-stats.js';
+import { memstatsOf, RuntimeStats } from './runtime-stats.js';
 import {
   StatsRegistry,
   statsFromRaw,
@@ -20,6 +20,14 @@ import {
 import { StatsServer, type StatsSource } from './stats-server.js';
 import type { StatsSettings } from '../../config/namespaces/metrics.js';
 import { StatsView } from './stats-view.js';
+
+/**
+ * The two variables Go's expvar package publishes in every process, next to the krakend.* keys:
+ * `cmdline` (os.Args) and `memstats` (runtime.MemStats), read from the same snapshot as those keys.
+ */
+export function expvarExtra(stats: StatsSnapshot): Record<string, unknown> {
+  return { cmdline: process.argv, memstats: memstatsOf(stats.gauges) };
+}
 
 export class ExtendedMetrics implements StatsSource {
   readonly registry = new StatsRegistry();
@@ -65,18 +73,14 @@ export class ExtendedMetrics implements StatsSource {
 
   live(): Promise<{ stats: StatsSnapshot; extra: Record<string, unknown> }> {
     this.#runtime.collect();
-    return Promise.resolve({ stats: this.registry.snapshot(), extra: this.expvarExtra() });
+    const stats = this.registry.snapshot();
+    return Promise.resolve({ stats, extra: expvarExtra(stats) });
   }
 
   /** Live values in raw form, for a cluster primary. */
   liveRaw(): RawStats {
     this.#runtime.collect();
     return this.registry.raw();
-  }
-
-  /** expvar's `cmdline` and `memstats`. */
-  expvarExtra(): Record<string, unknown> {
-    return { cmdline: process.argv, memstats: this.#runtime.memstats() };
   }
 
   endWindow(): Promise<void> {
@@ -88,14 +92,42 @@ export class ExtendedMetrics implements StatsSource {
     return Promise.resolve(this.latestSnapshot);
   }
 
-  /** Starts the collection tick and, unless disabled or `recordOnly` (a cluster worker), the `/__stats` listener. */
+  /**
+   * Starts the collection tick and, unless disabled or `recordOnly` (a cluster worker), the `/__stats`
+   * listener. A single process ticks every `collection_time` from now, as krakend-metrics' ticker
+   * (metrics.go:158); a cluster worker ticks on the multiples of `collection_time` since the Unix
+   * epoch, so every worker closes the same window at the same instant and the primary's sum is one
+   * snapshot with one time (what Influx stamps), whenever each worker started.
+   */
   async start(recordOnly = false): Promise<AddressInfo | undefined> {
     this.#runtime.start();
-    this.#timer = setInterval(() => this.tick(), this.settings.collectionMs);
-    this.#timer.unref();
+    if (recordOnly) this.#tickOnGrid();
+    else {
+      this.#timer = setInterval(() => this.tick(), this.settings.collectionMs);
+      this.#timer.unref();
+    }
     if (this.settings.endpointDisabled || recordOnly) return undefined;
     this.#server = new StatsServer(this.settings, this, this.#logger);
     return this.#server.start();
+  }
+
+  /**
+   * One tick at the next multiple of the period after `previous` (and after now), stamped with that
+   * instant, then the next. Counting from the previous tick, not from the clock: a timer may fire a
+   * millisecond early, and the clock would then name the same instant again (a second, empty window
+   * under the same time).
+   */
+  #tickOnGrid(previous = 0): void {
+    const period = this.settings.collectionMs;
+    const next = Math.max(previous + period, (Math.floor(Date.now() / period) + 1) * period);
+    this.#timer = setTimeout(
+      () => {
+        this.tick(next);
+        this.#tickOnGrid(next);
+      },
+      Math.max(0, next - Date.now()),
+    );
+    this.#timer.unref();
   }
 
   get address(): AddressInfo | undefined {
@@ -103,7 +135,8 @@ export class ExtendedMetrics implements StatsSource {
   }
 
   async close(): Promise<void> {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    // clearTimeout and clearInterval clear either kind of timer.
+    clearTimeout(this.#timer);
     this.#runtime.close();
     const server = this.#server;
     this.#server = undefined;

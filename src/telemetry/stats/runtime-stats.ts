@@ -88,22 +88,30 @@ export class RuntimeStats {
     const t = threads();
     if (t !== undefined) (g.NumThread as StatGauge).value = t;
   }
+}
 
-  /** Go's expvar `memstats` object, with the fields that have a Node.js reading. */
-  memstats(): Record<string, number> {
-    const m = process.memoryUsage();
-    return {
-      Alloc: m.heapUsed,
-      Sys: m.rss,
-      HeapAlloc: m.heapUsed,
-      HeapSys: m.heapTotal,
-      HeapIdle: m.heapTotal - m.heapUsed,
-      HeapInuse: m.heapUsed,
-      NumGC: this.numGc,
-      PauseTotalNs: this.pauseTotalNs,
-      LastGC: this.lastGcNs,
-    };
-  }
+/** The runtime.MemStats fields with a Node.js reading (the gauges `collect` sets), in the struct's order. */
+const MEMSTATS_FIELDS = [
+  'Alloc',
+  'Sys',
+  'HeapAlloc',
+  'HeapSys',
+  'HeapIdle',
+  'HeapInuse',
+  'LastGC',
+  'PauseTotalNs',
+  'NumGC',
+];
+
+/**
+ * Go's expvar `memstats` object from the `krakend.service.*` gauges of a snapshot, so it is the same
+ * reading as those keys in one process and their sum in a cluster. Only the fields with a Node.js
+ * reading, in runtime.MemStats' field order (encoding/json writes struct fields in declaration order).
+ */
+export function memstatsOf(gauges: ReadonlyMap<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of MEMSTATS_FIELDS) out[f] = gauges.get(`krakend.service.runtime.MemStats.${f}`) ?? 0;
+  return out;
 }
 
 function performanceOrigin(): number {

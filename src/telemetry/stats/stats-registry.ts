@@ -47,14 +47,26 @@ export function statsFromRaw(raw: RawStats): StatsSnapshot {
   };
 }
 
-/** Several processes' stats as one: counters and gauges add up (they are counts and amounts), windows merge. */
+/** Gauges that are instants (the end of the last collection, epoch ns): several processes' is the newest. */
+const INSTANT_GAUGES: ReadonlySet<string> = new Set([
+  'krakend.service.runtime.MemStats.LastGC',
+  'krakend.service.debug.GCStats.LastGC',
+]);
+
+/**
+ * Several processes' stats as one: counters and gauges add up (they are counts and amounts; instants
+ * take the newest), windows merge.
+ */
 export function mergeRawStats(parts: readonly RawStats[], at: number): RawStats {
   const counters = new Map<string, number>();
   const gauges = new Map<string, number>();
   const windows = new Map<string, RawWindow[]>();
   for (const p of parts) {
     for (const [k, v] of p.counters) counters.set(k, (counters.get(k) ?? 0) + v);
-    for (const [k, v] of p.gauges) gauges.set(k, (gauges.get(k) ?? 0) + v);
+    for (const [k, v] of p.gauges) {
+      const prev = gauges.get(k);
+      gauges.set(k, prev === undefined ? v : INSTANT_GAUGES.has(k) ? Math.max(prev, v) : prev + v);
+    }
     for (const [k, w] of p.histograms) windows.set(k, [...(windows.get(k) ?? []), w]);
   }
   return { at, counters, gauges, histograms: new Map([...windows].map(([k, list]) => [k, mergeWindows(list)])) };

@@ -101,7 +101,9 @@ export class StatsView implements RecordSink {
           `krakend.router.response.${r.key}.status.${r.budget.admit(status) ? status : 'other'}.count`,
         ));
       c.value++;
-      r.size?.update(rec.bytesOut);
+      // gin's Size(): -1 (noWritten) until a body write, as krakend-metrics reads it before gin
+      // flushes the head (krakend-metrics gin/metrics.go:111-115, gin response_writer.go:16,102-104).
+      r.size?.update(rec.bytesOut > 0 ? rec.bytesOut : -1);
       r.time?.update(Math.round((rec.end - rec.start) * 1e6));
       if (this.#tls) this.#recordTls(rec);
     }

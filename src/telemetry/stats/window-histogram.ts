@@ -2,6 +2,11 @@
  * KrakenD's extended-metrics histogram (go-metrics with a uniform reservoir of 1028 samples): count,
  * min, max, mean, standard deviation and percentiles over the current collection window, cleared on
  * every collection tick. Recording is a few arithmetic operations and one array write.
+ *
+ * Variance and standard deviation are the population ones (divided by n, not n − 1), as go-metrics'
+ * SampleVariance computes them (rcrowley/go-metrics sample.go:384). Count, min, max, mean and variance
+ * cover the whole window; go-metrics takes min, max, mean and variance from its reservoir, which is
+ * the same thing while a window holds at most 1028 values (docs/stats.md, differences).
  */
 const RESERVOIR = 1028;
 
@@ -20,7 +25,9 @@ export class WindowHistogram {
   #min = 0;
   #max = 0;
   #sum = 0;
-  #sumSq = 0;
+  /** Welford's running mean and sum of squared deviations: no cancellation as in Σv² − n·mean². */
+  #mean = 0;
+  #m2 = 0;
   readonly #samples = new Float64Array(RESERVOIR);
 
   update(v: number): void {
@@ -28,7 +35,9 @@ export class WindowHistogram {
     if (n === 0 || v < this.#min) this.#min = v;
     if (n === 0 || v > this.#max) this.#max = v;
     this.#sum += v;
-    this.#sumSq += v * v;
+    const d = v - this.#mean;
+    this.#mean += d / (n + 1);
+    this.#m2 += d * (v - this.#mean);
     if (n < RESERVOIR) this.#samples[n] = v;
     else {
       // Algorithm R: every value seen so far has the same chance to be in the reservoir.
@@ -39,7 +48,7 @@ export class WindowHistogram {
 
   clear(): void {
     this.count = 0;
-    this.#min = this.#max = this.#sum = this.#sumSq = 0;
+    this.#min = this.#max = this.#sum = this.#mean = this.#m2 = 0;
   }
 
   /** The window's state, structured-clone friendly (cluster workers send it to the primary). */
@@ -49,7 +58,7 @@ export class WindowHistogram {
       min: this.#min,
       max: this.#max,
       sum: this.#sum,
-      sumSq: this.#sumSq,
+      m2: this.#m2,
       samples: this.#samples.slice(0, Math.min(this.count, RESERVOIR)),
     };
   }
@@ -64,7 +73,8 @@ export interface RawWindow {
   readonly min: number;
   readonly max: number;
   readonly sum: number;
-  readonly sumSq: number;
+  /** Σ (v − mean)² over the window. */
+  readonly m2: number;
   /** The reservoir (at most RESERVOIR uniform samples of the window). */
   readonly samples: Float64Array;
 }
@@ -74,9 +84,8 @@ export function windowSnapshot(raw: RawWindow): WindowSnapshot {
   const size = raw.samples.length;
   const sorted = raw.samples.slice().sort();
   const mean = count === 0 ? 0 : raw.sum / count;
-  // go-metrics reports the sample variance of the reservoir; over the full window is as useful
-  // and exact while the window fits in the reservoir.
-  const variance = count < 2 ? 0 : Math.max(0, (raw.sumSq - count * mean * mean) / (count - 1));
+  // The population variance, as go-metrics' SampleVariance (sum of squared deviations / n).
+  const variance = count === 0 ? 0 : Math.max(0, raw.m2 / count);
   return {
     count,
     min: raw.min,
@@ -104,7 +113,7 @@ export function windowSnapshot(raw: RawWindow): WindowSnapshot {
  */
 export function mergeWindows(parts: readonly RawWindow[]): RawWindow {
   const live = parts.filter((p) => p.count > 0);
-  if (live.length === 0) return { count: 0, min: 0, max: 0, sum: 0, sumSq: 0, samples: new Float64Array(0) };
+  if (live.length === 0) return { count: 0, min: 0, max: 0, sum: 0, m2: 0, samples: new Float64Array(0) };
   if (live.length === 1) return live[0] as RawWindow;
   const count = live.reduce((n, p) => n + p.count, 0);
   const size = Math.min(
@@ -123,7 +132,16 @@ export function mergeWindows(parts: readonly RawWindow[]): RawWindow {
     min: Math.min(...live.map((p) => p.min)),
     max: Math.max(...live.map((p) => p.max)),
     sum: live.reduce((n, p) => n + p.sum, 0),
-    sumSq: live.reduce((n, p) => n + p.sumSq, 0),
+    m2: mergedM2(live, count),
     samples: samples.subarray(0, at),
   };
+}
+
+/** Chan et al.'s pairwise update: Σ m2ᵢ plus each part's count times its mean's squared distance from the whole mean. */
+function mergedM2(parts: readonly RawWindow[], count: number): number {
+  const mean = parts.reduce((n, p) => n + p.sum, 0) / count;
+  return parts.reduce((n, p) => {
+    const d = p.sum / p.count - mean;
+    return n + p.m2 + p.count * d * d;
+  }, 0);
 }

@@ -5,6 +5,7 @@
  * which lura fills only for no-op backends (proxy/http_response.go:63-72) and for failures turned
  * into data by `return_error_details` (proxy/http.go:121-130); a decoded response carries 0.
  */
+import type { BackendConfig } from '../../config/types.js';
 import { isTollgateError } from '../../errors/catalogue.js';
 import type { BackendRecord } from '../record.js';
 
@@ -16,6 +17,16 @@ export interface StageShape {
   readonly details: boolean;
   /** Whether lura reads the body of a failed status (`return_error_code` or `return_error_details`). */
   readonly readsFailedBody: boolean;
+}
+
+/** A backend's stage shape, from its config. */
+export function stageShapeOf(config: BackendConfig): StageShape {
+  const errorReturn = config.errorReturn;
+  return {
+    noop: config.encoding === 'no-op',
+    details: errorReturn.detailsName !== undefined,
+    readsFailedBody: errorReturn.code || errorReturn.detailsName !== undefined,
+  };
 }
 
 /** A status other than 200/201 on a backend with `return_error_details`: a response carrying that status. */

@@ -177,11 +177,11 @@ describe('settings Tollgate does not enforce', () => {
       assert.equal(KRAKEND_NAMESPACES[ns]?.enforcing, false, ns);
   });
 
-  it('refuses a file whose endpoint is protected by a JWT validator, naming the path and what it would have done', () => {
+  it('refuses a file whose endpoint signs its answer into a JWT, naming the path and what it would have done', () => {
     const err = refusal(
       config(
-        { 'auth/validator': { alg: 'RS256', jwk_url: 'https://idp/jwk' } },
-        { extra_config: { 'security/cors': { allow_origins: ['https://a'] } } },
+        { 'auth/signer': { alg: 'RS256', jwk_url: 'https://idp/jwk' } },
+        { extra_config: { 'qos/ratelimit/service': { max_rate: 1 } } },
         { extra_config: { 'qos/circuit-breaker': { max_errors: 1 } } },
       ),
     );
@@ -189,14 +189,14 @@ describe('settings Tollgate does not enforce', () => {
     assert.deepEqual(
       err.issues.map((i) => i.path),
       [
-        'extra_config["security/cors"]',
-        'endpoints[0].extra_config["auth/validator"]',
+        'extra_config["qos/ratelimit/service"]',
+        'endpoints[0].extra_config["auth/signer"]',
         'endpoints[0].backend[0].extra_config["qos/circuit-breaker"]',
       ],
     );
     assert.match(
       err.issues[1]?.message ?? '',
-      /^not enforced by Tollgate: KrakenD would validate the JWT of every request/,
+      /^not enforced by Tollgate: KrakenD would sign the backend answer into a JWT/,
     );
   });
 
@@ -211,7 +211,7 @@ describe('settings Tollgate does not enforce', () => {
 
   it('--allow-unenforced starts with one NOT ENFORCED warning per setting', () => {
     const { warnings } = loadConfigValue(
-      config({ 'auth/validator': {}, 'qos/ratelimit/router': { max_rate: 1 } }),
+      config({ 'auth/signer': {}, 'qos/ratelimit/router': { max_rate: 1 } }),
       'c.json',
       { allowUnenforced: true },
     );
@@ -219,13 +219,13 @@ describe('settings Tollgate does not enforce', () => {
     assert.equal(loud.length, 2);
     assert.match(
       loud[0] ?? '',
-      /^NOT ENFORCED: endpoints\[0\]\.extra_config\["auth\/validator"\]: not enforced by Tollgate: .*; running without it because --allow-unenforced is set$/,
+      /^NOT ENFORCED: endpoints\[0\]\.extra_config\["auth\/signer"\]: not enforced by Tollgate: .*; running without it because --allow-unenforced is set$/,
     );
   });
 
   it('the root "tollgate" namespace opts out for every setting (true) or for the listed names only', () => {
     const all = loadConfigValue(
-      config({ 'auth/validator': {} }, { extra_config: { tollgate: { allow_unenforced: true } } }),
+      config({ 'auth/signer': {} }, { extra_config: { tollgate: { allow_unenforced: true } } }),
       'c.json',
     );
     assert.deepEqual(all.warnings.filter((w) => w.startsWith('NOT ENFORCED')).length, 1);
@@ -237,10 +237,10 @@ describe('settings Tollgate does not enforce', () => {
       ).length,
       1,
     );
-    const err = refusal(config({ 'qos/ratelimit/router': {}, 'auth/validator': {} }, listed));
+    const err = refusal(config({ 'qos/ratelimit/router': {}, 'auth/signer': {} }, listed));
     assert.deepEqual(
       err.issues.map((i) => i.path),
-      ['endpoints[0].extra_config["auth/validator"]'],
+      ['endpoints[0].extra_config["auth/signer"]'],
     );
     assert.deepEqual(
       refusal(config({}, { extra_config: { tollgate: { allow_unenforced: 'yes' } } })).issues.map(
@@ -254,7 +254,7 @@ describe('settings Tollgate does not enforce', () => {
     const pem = import.meta.filename;
     const err = refusal(
       config(
-        { 'github.com/devopsfaith/krakend-jose/validator': {} },
+        { 'github.com/devopsfaith/krakend-jose/signer': {} },
         { tls: { public_key: pem, private_key: pem, cipher_suites: [49199] } },
         { extra_config: { 'auth/api-keys': { roles: ['admin'] } } },
       ),
@@ -263,7 +263,7 @@ describe('settings Tollgate does not enforce', () => {
       err.issues.map((i) => `${i.path}: ${i.message.split(':')[0]}`),
       [
         'tls.cipher_suites: not enforced by Tollgate',
-        'endpoints[0].extra_config["github.com/devopsfaith/krakend-jose/validator"]: legacy name of "auth/validator", not enforced by Tollgate',
+        'endpoints[0].extra_config["github.com/devopsfaith/krakend-jose/signer"]: legacy name of "auth/signer", not enforced by Tollgate',
         'endpoints[0].backend[0].extra_config["auth/api-keys"]: has no effect at the backend level (Tollgate reads it at the root and endpoint level)',
       ],
     );

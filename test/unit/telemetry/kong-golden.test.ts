@@ -2,6 +2,7 @@
 import { it } from 'node:test';
 import { golden } from '../../helpers/golden.js';
 import { observedRoutes } from '../../helpers/routes.js';
+import { HealthChecker } from '../../../src/backends/health.js';
 import { loadConfigValue } from '../../../src/config/load.js';
 import { renderPrometheusText } from '../../../src/telemetry/exposition/prometheus-text.js';
 import { ConnectionStats } from '../../../src/telemetry/kong/connections.js';
@@ -32,14 +33,28 @@ function exposition(naming: '3.x' | '2.x'): string {
         {
           endpoint: '/users/{id}',
           extra_config: { 'telemetry/kong-prometheus': { route: 'users', service: 'users-svc' } },
-          backend: [{ host: ['http://10.0.0.5:8080'], url_pattern: '/u/{id}' }],
+          backend: [
+            {
+              host: ['http://10.0.0.5:8080'],
+              url_pattern: '/u/{id}',
+              // An Upstream in Kong terms (kong_upstream_target_health lists only those), without checks.
+              extra_config: { 'backend/healthcheck': { upstream: 'users-upstream' } },
+            },
+          ],
         },
       ],
     },
     'golden',
   );
   const store = new MetricStore();
-  const view = new KongView(store, config.kong!, config, observedRoutes(config), new ConnectionStats(), '0.1.0');
+  const routes = observedRoutes(config).map((r) => ({
+    ...r,
+    backends: r.backends.map((b) => ({
+      ...b,
+      health: b.config.health === undefined ? undefined : new HealthChecker(b.config.health, b.targets),
+    })),
+  }));
+  const view = new KongView(store, config.kong!, config, routes, new ConnectionStats(), '0.1.0');
   const requests: [number, number, boolean, boolean][] = [
     [200, 12, true, true],
     [200, 40, true, false],

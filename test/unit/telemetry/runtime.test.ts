@@ -21,6 +21,10 @@ const EXPECTED_TYPES: Record<string, string> = {
         process_heap_bytes: 'gauge',
         process_open_fds: 'gauge',
         process_max_fds: 'gauge',
+        // client_golang's Linux collector has these too (process_collector_procfsenabled.go).
+        process_virtual_memory_max_bytes: 'gauge',
+        process_network_receive_bytes_total: 'counter',
+        process_network_transmit_bytes_total: 'counter',
       }
     : {}),
   nodejs_heap_size_total_bytes: 'gauge',
