@@ -12,7 +12,9 @@
 // flush what the load produced), and divided by the requests wrk completed.
 // Variants run interleaved, in an order rotated every round; the table gives
 // the median over rounds and the ratios against telemetry off and against
-// metrics only. See bench/README.md.
+// metrics only. The jwt-off/jwt-on pair gives the cost of an endpoint's JWT
+// check (issue 21: at most 10 µs per request with a cached key). See
+// bench/README.md.
 
 import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
 import { isShuttingDown, runCleanup } from './lib/cleanup.js';
@@ -25,6 +27,7 @@ import {
   startFloor,
   startNginx,
   startTollgate,
+  withBearer,
   type GatewaySpec,
   type RunningGateway,
   type TelemetryPorts,
@@ -34,6 +37,7 @@ import { formatTable, ratio, summarize, type CpuRun, type SinkDelta } from './li
 import { armRun, log, parseFlags, runDriver, sleep, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
 import { httpGet } from './lib/http-get.js';
+import { writeBenchJwt } from './lib/jwt-token.js';
 import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
 import type { LoadGenerator } from './lib/load-result.js';
 import { idleBackgroundCpu, warmUp } from './lib/measure.js';
@@ -41,11 +45,14 @@ import type { OtlpSink, OtlpSinkCounts } from './lib/otlp-sink.js';
 import { treeCpu, TREE_CPU_RESOLUTION_MS } from './lib/process-tree-cpu.js';
 import { writeRunResults } from './lib/results-file.js';
 import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
+import { median } from './lib/stats.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { which } from './lib/which.js';
 import { rateCappedWrk } from './lib/wrk-rate.js';
 
 const TAG = 'cpu-per-request';
+/** Issue 21: what an endpoint's JWT check may add per request, with its key cached. */
+const JWT_TARGET_US = 10;
 
 const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
 
@@ -156,6 +163,7 @@ async function measure(
     connections: options.connections,
     threads: options.threads,
     timeoutSeconds: options.timeoutSeconds,
+    headers: variant.headers,
   };
   const settleMs = options.batchDelayMs + 500;
   const pid = gw.child.process.pid ?? -1;
@@ -197,7 +205,7 @@ async function measure(
 async function startGateway(
   spec: GatewaySpec,
   options: Options,
-  ctx: { tempDir: string; upstreamPort: number; leashSeconds: number },
+  ctx: { tempDir: string; upstreamPort: number; leashSeconds: number; jwksPath: string | undefined },
 ): Promise<Gateway | string> {
   const plain = { ports: undefined, sink: undefined, served: 0, spec };
   if (spec.kind === 'floor') {
@@ -218,6 +226,7 @@ async function startGateway(
     sinkPort: sinkStart?.port ?? 0,
     workers: options.workers,
     leashSeconds: ctx.leashSeconds,
+    jwksPath: ctx.jwksPath,
   });
   if (!s.ok) return s.reason;
   return { ...s, spec, ports: t === undefined || t.kind === 'off' ? undefined : s.ports, sink: sinkStart, served: 0 };
@@ -249,7 +258,10 @@ async function main(options: Options): Promise<void> {
   );
 
   const upstream = await startUpstream('./telemetry-upstream.ts', options.payloadBytes);
-  const ctx = { tempDir, upstreamPort: upstream.port, leashSeconds: budget + 30 };
+  // One token for the whole run, valid well past its end: clients reuse a token until it expires.
+  const jwt = options.gateways.some((g) => g.jwt === true) ? await writeBenchJwt(tempDir, budget + 3600) : undefined;
+  const planned = jwt === undefined ? options.variants : withBearer(options.variants, options.gateways, jwt.token);
+  const ctx = { tempDir, upstreamPort: upstream.port, leashSeconds: budget + 30, jwksPath: jwt?.jwksPath };
 
   const gateways = new Map<string, Gateway>();
   const unavailable = new Map<string, string>();
@@ -268,12 +280,19 @@ async function main(options: Options): Promise<void> {
       `${TAG}: ${spec.name} ready at ${started.origin} (pid ${started.child.process.pid ?? '?'})${started.sink !== undefined ? `, sink on 127.0.0.1:${started.sink.port}` : ''}`,
     );
   }
-  const variants = options.variants.filter((v) => gateways.has(v.gateway));
+  const variants = planned.filter((v) => gateways.has(v.gateway));
 
   // Correctness probe: 200 and a body; the no-op paths must carry exactly the upstream's payload.
+  // A JWT-checked path must also refuse a request without its token, or the check is not on.
   for (const v of variants) {
     const gw = gateways.get(v.gateway) as Gateway;
-    const { status, bodyBytes } = await httpGet(`${gw.origin}${v.path}`, 5000);
+    if (v.authRequired === true) {
+      const refused = await httpGet(`${gw.origin}${v.path}`, 5000);
+      gw.served++;
+      if (refused.status !== 401)
+        throw new Error(`probe ${v.name} GET ${v.path} without a token: expected 401, got ${refused.status}`);
+    }
+    const { status, bodyBytes } = await httpGet(`${gw.origin}${v.path}`, 5000, v.headers);
     gw.served++;
     const exact = v.path === '/merge' ? bodyBytes > 0 : bodyBytes === options.payloadBytes;
     if (status !== 200 || !exact)
@@ -293,6 +312,7 @@ async function main(options: Options): Promise<void> {
         connections: options.connections,
         threads: options.threads,
         timeoutSeconds: options.timeoutSeconds,
+        headers: v.headers,
         durationSeconds: options.initialWarmupSeconds,
       })
     ).requests;
@@ -331,10 +351,14 @@ async function main(options: Options): Promise<void> {
     '',
     ...summaries
       .filter((s) => s.vsOff !== undefined)
-      .map(
-        (s) =>
-          `${s.variant}: ${(((s.vsOff as number) - 1) * 100).toFixed(1)}% CPU per request vs ${options.variants.find((v) => v.name === s.variant)?.vsOff ?? 'off'}${s.vsMetrics !== undefined ? `, ${((s.vsMetrics - 1) * 100).toFixed(1)}% vs metrics` : ''}`,
-      ),
+      .map((s) => {
+        const of = variants.find((v) => v.name === s.variant)?.vsOff ?? 'off';
+        return (
+          `${s.variant}: ${(((s.vsOff as number) - 1) * 100).toFixed(1)}% CPU per request vs ${of} (${signedUs(pairedDifferenceUs(runs, s.variant, of))} µs/request, median of per-round differences)` +
+          `${s.vsMetrics !== undefined ? `, ${((s.vsMetrics - 1) * 100).toFixed(1)}% vs metrics` : ''}`
+        );
+      }),
+    ...jwtLines(variants, runs),
     ...baselineLines(options, runs),
     '',
     ...checks.map((c) => `  ${c.ok ? 'ok ' : 'BAD'} ${c.label}  ${c.detail}`),
@@ -360,6 +384,29 @@ async function main(options: Options): Promise<void> {
   out.push('', `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (checks.some((c) => !c.ok) || runs.some((r) => r.errors > 0 || r.non2xx > 0)) process.exitCode = 1;
+}
+
+/** Median over rounds of (`of`'s µs/request − `to`'s in the same round); undefined without a pair. */
+function pairedDifferenceUs(runs: readonly CpuRun[], of: string, to: string): number | undefined {
+  const diffs = runs.flatMap((r) => {
+    const d = r.variant === of ? runs.find((x) => x.variant === to && x.round === r.round) : undefined;
+    return d === undefined ? [] : [r.usPerRequest - d.usPerRequest];
+  });
+  return diffs.length === 0 ? undefined : median(diffs);
+}
+
+const signedUs = (us: number | undefined): string =>
+  us === undefined || !Number.isFinite(us) ? 'n/a' : `${us >= 0 ? '+' : ''}${us.toFixed(1)}`;
+
+/** The JWT check's cost (jwt-on − jwt-off, and their baseline twins) against issue 21's target. */
+function jwtLines(variants: readonly Variant[], runs: readonly CpuRun[]): string[] {
+  return variants
+    .filter((v) => v.authRequired === true && v.vsOff !== undefined)
+    .map((v) => {
+      const us = pairedDifferenceUs(runs, v.name, v.vsOff as string);
+      const verdict = us === undefined ? 'no pair for' : us <= JWT_TARGET_US ? 'within' : 'OVER';
+      return `JWT check (${v.name} − ${v.vsOff as string}): ${signedUs(us)} µs CPU per request, median of per-round differences (${verdict} the ${JWT_TARGET_US} µs target)`;
+    });
 }
 
 /** This build ÷ the baseline build, per Tollgate variant (medians, and the median of per-round ratios). */

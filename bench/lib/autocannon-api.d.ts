@@ -12,6 +12,8 @@ declare module 'autocannon' {
       /** Per-request timeout in seconds. */
       timeout?: number;
       pipelining?: number;
+      /** Headers sent with every request. */
+      headers?: Record<string, string>;
     }
 
     /** Latency histogram summary, milliseconds. */

@@ -15,15 +15,19 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     duration: { type: 'string', default: '10' },
     timeout: { type: 'string', default: '5' },
+    /** A JSON object of header names to values, sent with every request. */
+    headers: { type: 'string' },
   },
 });
 if (values.url === undefined) throw new Error('autocannon worker needs --url');
+const headers = values.headers === undefined ? undefined : (JSON.parse(values.headers) as Record<string, string>);
 
 const result = await autocannon({
   url: values.url,
   connections: Number(values.connections),
   duration: Number(values.duration),
   timeout: Number(values.timeout),
+  ...(headers === undefined ? {} : { headers }),
 });
 
 const requests = result.requests.total;

@@ -31,6 +31,7 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
       String(options.durationSeconds),
       '--timeout',
       String(options.timeoutSeconds),
+      ...(options.headers === undefined ? [] : ['--headers', JSON.stringify(options.headers)]),
     ],
     { stdout: 'capture', ipc: true },
   );

@@ -2,13 +2,15 @@
 // process tree whose CPU time is read from /proc: the undici floor, nginx, or
 // a real `tollgate run` on a generated KrakenD v3 config. A variant is a
 // gateway plus the path loaded, so one Tollgate process serves both its
-// no-op endpoint and its two-backend merge endpoint.
+// no-op endpoint and its two-backend merge endpoint (and, on the `jwt`
+// gateway, the same no-op endpoint behind an `auth/validator`).
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnTracked, type TrackedChild } from './children.js';
 import { getFreePort } from './free-port.js';
 import { kongAllFlags, loopbackHost } from './gateway-config.js';
+import { BENCH_JWT } from './jwt-token.js';
 import { nginxConfig } from './nginx.js';
 import { startNodeServer } from './node-child.js';
 import { waitForHttp200 } from './readiness.js';
@@ -27,6 +29,8 @@ export interface GatewaySpec {
   readonly telemetry?: Telemetry;
   /** The CLI this Tollgate runs, when not the run's `--tollgate-bin` (the `--baseline-bin` twins). */
   readonly bin?: string;
+  /** Also serves `/noop-jwt`: `/noop` behind an `auth/validator` (lib/jwt-token.ts makes its key and token). */
+  readonly jwt?: boolean;
 }
 
 export interface Variant {
@@ -38,6 +42,10 @@ export interface Variant {
   readonly vsOff?: string;
   /** Variant whose µs/request is the denominator of "vs metrics" (trace variants). */
   readonly vsMetrics?: string;
+  /** Request headers every load run and the probe send (the bearer token of the `jwt` gateway's variants). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The path checks a JWT: the probe also expects 401 without `headers`. */
+  readonly authRequired?: boolean;
 }
 
 const trace = (transport: 'http' | 'grpc', rate: number): GatewaySpec => ({
@@ -55,6 +63,7 @@ export const GATEWAYS: readonly GatewaySpec[] = [
   trace('http', 1),
   trace('grpc', 0.1),
   trace('grpc', 1),
+  { name: 'jwt', kind: 'tollgate', telemetry: { kind: 'off' }, jwt: true },
 ];
 
 const traceVariant = (transport: 'http' | 'grpc', rate: number): Variant => ({
@@ -106,7 +115,27 @@ export const VARIANTS: readonly Variant[] = [
     description: 'GET /merge with all metrics + OTLP/gRPC traces at 0.1',
     vsOff: 'merge-off',
   },
+  {
+    name: 'jwt-off',
+    gateway: 'jwt',
+    path: '/noop',
+    description: 'GET /noop with a bearer token nobody checks, no telemetry (jwt gateway)',
+  },
+  {
+    name: 'jwt-on',
+    gateway: 'jwt',
+    path: '/noop-jwt',
+    description: 'GET /noop-jwt: the same token checked by auth/validator (RS256, cached key), no telemetry',
+    vsOff: 'jwt-off',
+    authRequired: true,
+  },
 ];
+
+/** The variants on a `jwt` gateway, given the bearer token the run signed; the others as they are. */
+export function withBearer(variants: readonly Variant[], gateways: readonly GatewaySpec[], token: string): Variant[] {
+  const jwt = (v: Variant): boolean => gateways.some((g) => g.name === v.gateway && g.jwt === true);
+  return variants.map((v) => (jwt(v) ? { ...v, headers: { ...v.headers, Authorization: `Bearer ${token}` } } : v));
+}
 
 export interface TelemetryPorts {
   readonly metrics: number;
@@ -155,15 +184,39 @@ function telemetryConfig(t: Telemetry, p: TelemetryPorts): Record<string, unknow
   };
 }
 
-/** The KrakenD v3 config of a Tollgate gateway: GET /noop (bytes through) and GET /merge (two JSON backends, grouped). */
+/** The endpoint's JWT check: every part of krakend-jose's validation (signature, issuer, audience, roles). */
+function jwtValidator(jwksPath: string): Record<string, unknown> {
+  return {
+    alg: BENCH_JWT.alg,
+    jwk_local_path: jwksPath,
+    // A local JWK set needs it (KrakenD checks jwk_url's scheme even then: krakend-jose jws.go:86).
+    disable_jwk_security: true,
+    issuer: BENCH_JWT.issuer,
+    audience: [BENCH_JWT.audience],
+    roles: [BENCH_JWT.role],
+  };
+}
+
+/**
+ * The KrakenD v3 config of a Tollgate gateway: GET /noop (bytes through) and GET /merge (two JSON
+ * backends, grouped); with `spec.jwt`, also GET /noop-jwt, /noop behind the JWK set at `jwksPath`.
+ */
 export function tollgateConfig(
   spec: GatewaySpec,
   port: number,
   upstreamPort: number,
   ports: TelemetryPorts,
   workers: number | undefined,
+  jwksPath?: string,
 ): { port: number } & Record<string, unknown> {
   const host = loopbackHost(upstreamPort);
+  if (spec.jwt === true && jwksPath === undefined) throw new Error(`${spec.name}: a jwt gateway needs a JWK set file`);
+  const noop = {
+    endpoint: '/noop',
+    method: 'GET',
+    output_encoding: 'no-op',
+    backend: [{ host, url_pattern: '/payload', encoding: 'no-op' }],
+  };
   return {
     version: 3,
     name: `tollgate-cpu-${spec.name}`,
@@ -172,12 +225,10 @@ export function tollgateConfig(
     ...(workers !== undefined ? { workers } : {}),
     ...telemetryConfig(spec.telemetry ?? { kind: 'off' }, ports),
     endpoints: [
-      {
-        endpoint: '/noop',
-        method: 'GET',
-        output_encoding: 'no-op',
-        backend: [{ host, url_pattern: '/payload', encoding: 'no-op' }],
-      },
+      noop,
+      ...(spec.jwt === true && jwksPath !== undefined
+        ? [{ ...noop, endpoint: '/noop-jwt', extra_config: { 'auth/validator': jwtValidator(jwksPath) } }]
+        : []),
       {
         endpoint: '/merge',
         method: 'GET',
@@ -235,6 +286,8 @@ export async function startTollgate(
     sinkPort: number;
     workers: number | undefined;
     leashSeconds: number;
+    /** The JWK set file of a `jwt` gateway. */
+    jwksPath?: string | undefined;
   },
 ): Promise<GatewayStart & { ports?: TelemetryPorts }> {
   // Ports picked one after another (each probe socket is closed before the next pick).
@@ -247,7 +300,7 @@ export async function startTollgate(
   const port = await getFreePort();
   const started = await startTollgateWithConfig({
     name: `tollgate-${spec.name}`,
-    config: tollgateConfig(spec, port, o.upstreamPort, ports, o.workers),
+    config: tollgateConfig(spec, port, o.upstreamPort, ports, o.workers, o.jwksPath),
     bin: o.bin,
     tempDir: o.tempDir,
     leashSeconds: o.leashSeconds,

@@ -11,9 +11,14 @@ export interface GetResult {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
-export function httpGet(url: string, timeoutMs: number): Promise<GetResult> {
+/** GET `url` on a fresh connection, with `headers` (none by default). */
+export function httpGet(
+  url: string,
+  timeoutMs: number,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<GetResult> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
+    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs, headers }, (res) => {
       let bodyBytes = 0;
       res.on('data', (chunk: Buffer) => {
         bodyBytes += chunk.length;

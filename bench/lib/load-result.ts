@@ -9,6 +9,8 @@ export interface LoadOptions {
   readonly threads: number;
   /** Per-request timeout; a slow response counts as an error, not as latency. */
   readonly timeoutSeconds: number;
+  /** Headers sent with every request (a bearer token, say); none when absent. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface LoadResult {

@@ -18,6 +18,8 @@ export interface WrkRun {
   readonly timeoutSeconds: number;
   /** A Lua script (request order, `delay()` rate caps, counters). */
   readonly script?: string | undefined;
+  /** Headers sent with every request (`-H 'Name: value'`; a script that sets `wrk.headers` still can). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -39,6 +41,7 @@ export function spawnWrk(
     '--timeout',
     `${run.timeoutSeconds}s`,
     '--latency',
+    ...Object.entries(run.headers ?? {}).flatMap(([name, value]) => ['--header', `${name}: ${value}`]),
   ];
   const child = spawnTracked(
     'wrk',
