@@ -336,7 +336,16 @@ async function main(options: Options): Promise<void> {
   const checks: Check[] = [];
   for (const gw of gateways.values()) {
     if (gw.ports !== undefined)
-      checks.push(...(await checkTelemetry(gw.spec.name, gw.ports, gw.served, await gw.sink?.counts())));
+      checks.push(
+        ...(await checkTelemetry(
+          gw.spec.name,
+          gw.ports,
+          gw.served,
+          await gw.sink?.counts(),
+          gw.spec.telemetry,
+          gw.sink?.counts,
+        )),
+      );
   }
   await runCleanup();
 

@@ -1,7 +1,9 @@
-// Starts an OTLP sink child — lib/otlp-sink-child.ts (gRPC) or
+// Starts an OTLP sink child — lib/otlp-h2-sink-child.ts (gRPC) or
 // lib/otlp-http-sink-child.ts (HTTP/protobuf) — as its own process and asks
-// it for its counts over IPC. lib/otlp-sink.ts's startOtlpSink is this for
-// the gRPC sink.
+// it for its counts over IPC. The gRPC one opens wide HTTP/2 windows, as a
+// collector under load does (see its header): with grpc-js's fixed 64 KiB
+// windows (lib/otlp-sink-child.ts, which lib/otlp-sink.ts starts) a saturated
+// gateway's exports crawl and spans are dropped for the sink's sake.
 
 import type { TrackedChild } from './children.js';
 import { startNodeServer } from './node-child.js';
@@ -34,7 +36,7 @@ export type OtlpSinkStart = ({ readonly ok: true } & OtlpSink) | { readonly ok: 
 export type SinkTransport = 'grpc' | 'http';
 
 const SCRIPTS: Readonly<Record<SinkTransport, string>> = {
-  grpc: './otlp-sink-child.ts',
+  grpc: './otlp-h2-sink-child.ts',
   http: './otlp-http-sink-child.ts',
 };
 

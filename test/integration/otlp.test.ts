@@ -204,7 +204,12 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
       'only the sampled parent produced spans (rate 0 samples nothing else)',
     );
     assert.equal(byName(spans, '/a', 'SPAN_KIND_SERVER')[0]?.parentSpanId, '00f067aa0ba902b7');
-    assert.equal(up.seen[0]?.headers.traceparent, undefined, 'unsampled without parent: nothing to propagate');
+    // As OpenTelemetry Go's SDK: an unsampled root still has ids and propagates them, not sampled (issue 20).
+    assert.match(
+      String(up.seen[0]?.headers.traceparent),
+      /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/,
+      'unsampled without parent: its own ids, not sampled',
+    );
     assert.match(
       String(up.seen[2]?.headers.traceparent),
       /^00-a{32}-00f067aa0ba902b7-00$/,

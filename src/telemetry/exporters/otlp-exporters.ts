@@ -1,8 +1,8 @@
 /**
- * The official OpenTelemetry OTLP exporters for one `exporters.otlp[]` entry: gRPC
- * (`@opentelemetry/exporter-*-otlp-grpc`) or HTTP/protobuf (`…-otlp-proto`, to `/v1/traces` and
+ * The OTLP exporters of one `exporters.otlp[]` entry, gRPC or HTTP/protobuf (to `/v1/traces` and
  * `/v1/metrics`), with the configured headers (auth tokens) and TLS trust (`ca_cert`, a Tollgate
- * extension). They retry retryable failures with backoff themselves.
+ * extension): metrics through the official OpenTelemetry exporter classes, spans through Tollgate's
+ * own transports.
  */
 import { readFileSync } from 'node:fs';
 import { credentials, Metadata } from '@grpc/grpc-js';
@@ -12,16 +12,12 @@ import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@ope
 import { MetricsExporterMetricsHelper } from '@opentelemetry/otlp-transformer';
 import { ExemplarMetricsSerializer } from './otlp-metrics-serializer.js';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
-import {
-  ProtobufTraceSerializer,
-  type ISerializer,
-  type IExportTraceServiceResponse,
-} from '@opentelemetry/otlp-transformer';
 import type { Attributes } from '@opentelemetry/api';
-import type { EncodedSpanExporter, SpanChunk } from '../tracing/span-batcher.js';
-import { encodeAttributes, encodeTraceRequest } from '../tracing/span-encoder.js';
-import { SCOPE } from '../tracing/span-data.js';
+import type { EncodedSpanExporter } from '../tracing/span-batcher.js';
+import { encodeAttributes } from '../tracing/span-encoder.js';
+import { VERSION } from '../../version.js';
+import { GrpcUnaryClient } from './grpc-unary.js';
+import { OtlpGrpcSpanExporter, OtlpHttpSpanExporter } from './otlp-span-transports.js';
 import type { OtlpExporterSettings } from '../../config/namespaces/opentelemetry.js';
 import { otlpEndpoint } from '../../config/namespaces/opentelemetry.js';
 
@@ -51,37 +47,28 @@ function httpOptions(s: OtlpExporterSettings, path: string): Record<string, unkn
 }
 
 /**
- * The official OTLP export delegates (transport, retries of the HTTP exporter, TLS), fed with spans
- * Tollgate encodes itself from the request record (tracing/span-encoder.ts): building SDK span objects
- * and serializing them cost more than the request they describe.
+ * The span exporter of one `exporters.otlp[]` entry: spans Tollgate encodes itself from the request
+ * record (tracing/span-encoder.ts), sent as they are (otlp-span-transports.ts): building SDK span
+ * objects and serializing them cost more than the request they describe, and the official delegates'
+ * transport doubled what an export costs. Same endpoint, headers, TLS trust and timeout as the
+ * metric exporter below.
  */
 export function createSpanExporter(s: OtlpExporterSettings, resource: Attributes): EncodedSpanExporter {
   const resourceBytes = encodeAttributes(1, resource);
-  const serializer: ISerializer<SpanChunk, IExportTraceServiceResponse> = {
-    serializeRequest: (chunk) => encodeTraceRequest(resourceBytes, SCOPE.name, chunk),
-    deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
-  };
-  const helper = { name: 'span' as const, countItems: (chunk: SpanChunk) => chunk.count };
-  const delegate = s.useHttp
-    ? createOtlpHttpExportDelegate(
-        convertLegacyHttpOptions(httpOptions(s, '/v1/traces'), 'TRACES', 'v1/traces', {
-          'Content-Type': 'application/x-protobuf',
-        }),
-        serializer,
-        'otlp_http_span_exporter',
-        helper,
-        undefined,
-      )
-    : createOtlpGrpcExportDelegate(
-        convertLegacyOtlpGrpcOptions(grpcOptions(s), 'TRACES'),
-        serializer,
-        'otlp_grpc_span_exporter',
-        helper,
-        undefined,
-        'TraceExportService',
-        '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-      );
-  return new OTLPExporterBase(delegate);
+  const ep = otlpEndpoint(s);
+  const ca = ep.tls && s.caCert !== undefined ? readFileSync(s.caCert) : undefined;
+  const userAgent = `Tollgate/${VERSION}`;
+  if (s.useHttp)
+    return new OtlpHttpSpanExporter(
+      { origin: ep.base, path: '/v1/traces', headers: s.headers, ca, timeoutMs: TIMEOUT_MS, userAgent },
+      resourceBytes,
+    );
+  const metadata = Object.fromEntries(Object.entries(s.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return new OtlpGrpcSpanExporter(
+    new GrpcUnaryClient({ origin: ep.base, ca, metadata, userAgent }),
+    resourceBytes,
+    TIMEOUT_MS,
+  );
 }
 
 /**

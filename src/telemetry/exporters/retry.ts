@@ -39,7 +39,10 @@ export function withRetry(
         return;
       }
       left--;
-      const wait = Math.min(backoff * (0.8 + Math.random() * 0.4), policy.maxMs);
+      // A server's Retry-After (parsed by the span transports) wins over the backoff.
+      const hint = (result.error as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+      const wait =
+        typeof hint === 'number' && hint >= 0 ? hint : Math.min(backoff * (0.8 + Math.random() * 0.4), policy.maxMs);
       backoff *= policy.multiplier;
       if (Date.now() + wait > deadline) {
         done(result);

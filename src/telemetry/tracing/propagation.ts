@@ -1,22 +1,28 @@
 /**
  * Trace context propagation with OpenTelemetry's propagators: W3C `traceparent`/`tracestate` and
  * baggage by default; B3 (single or multi header) and Jaeger when `propagators` in the config or
- * `OTEL_PROPAGATORS` ask for them (the config wins). `none` disables propagation.
+ * `OTEL_PROPAGATORS` ask for them (the config wins). `none` disables propagation. With the W3C
+ * propagators only, the common cases (no trace headers, a lone canonical `traceparent`, a context
+ * without baggage to write) take short ways that give the propagators' answer without their
+ * context objects: every request pays for them, sampled or not.
  */
 import {
   ROOT_CONTEXT,
   defaultTextMapGetter,
   defaultTextMapSetter,
+  propagation,
   trace,
   TraceFlags,
   type Context,
   type SpanContext,
   type TextMapPropagator,
+  type TraceState,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
 import { JaegerPropagator } from '@opentelemetry/propagator-jaeger';
 import type { IncomingHttpHeaders } from 'node:http';
+import { canonicalTraceparentFlags, INVALID } from './traceparent.js';
 
 export const KNOWN_PROPAGATORS = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'] as const;
 export type PropagatorName = (typeof KNOWN_PROPAGATORS)[number];
@@ -50,6 +56,38 @@ export function propagatorNames(configured: readonly string[] | undefined): Prop
   return names.includes('none') ? [] : [...new Set(names)];
 }
 
+/**
+ * What a request's headers carry: a remote parent (`valid`), and the context the propagators made of
+ * them when it holds more than that parent (baggage; B3's debug flag), to be passed on.
+ */
+export class RemoteParent implements SpanContext {
+  readonly isRemote = true;
+  constructor(
+    readonly traceId: string,
+    readonly spanId: string,
+    readonly traceFlags: number,
+    readonly traceState: TraceState | undefined,
+    /** Whether the ids are a valid span context (baggage may come without one). */
+    readonly valid: boolean,
+    readonly context: Context | undefined,
+    /** The canonical `traceparent` it was read from, when nothing else came with it: passed on as is. */
+    readonly header: string | undefined,
+  ) {}
+}
+
+function fromContext(ctx: Context, keep: boolean): RemoteParent {
+  const sc = trace.getSpanContext(ctx);
+  const context = keep ? ctx : undefined;
+  if (sc === undefined || !trace.isSpanContextValid(sc))
+    return new RemoteParent('', '', 0, undefined, false, context, undefined);
+  return new RemoteParent(sc.traceId, sc.spanId, sc.traceFlags, sc.traceState, true, context, undefined);
+}
+
+/** `00-<trace>-<span>-<flags>`, as W3CTraceContextPropagator writes it for a valid span context. */
+function traceparent(traceId: string, spanId: string, flags: number): string {
+  return `00-${traceId}-${spanId}-${flags === 1 ? '01' : flags === 0 ? '00' : `0${flags.toString(16)}`}`;
+}
+
 export class Propagation {
   readonly #propagator: TextMapPropagator | undefined;
   /**
@@ -70,6 +108,33 @@ export class Propagation {
     this.injectedFields = new Set((this.#propagator?.fields() ?? []).map((f) => f.toLowerCase()));
   }
 
+  /**
+   * The remote parent and context carried by the request headers, if any. A lone canonical W3C
+   * `traceparent` (the common case) is read by hand, without context objects; anything else goes
+   * through the propagators.
+   */
+  parent(headers: IncomingHttpHeaders): RemoteParent | undefined {
+    if (this.#propagator === undefined) return undefined;
+    if (this.#w3cOnly) {
+      const tp = headers.traceparent;
+      if (headers.tracestate === undefined && headers.baggage === undefined) {
+        if (tp === undefined) return undefined;
+        if (typeof tp === 'string') {
+          const flags = canonicalTraceparentFlags(tp);
+          if (flags >= 0)
+            return new RemoteParent(tp.slice(3, 35), tp.slice(36, 52), flags, undefined, true, undefined, tp);
+          if (flags === INVALID) return undefined;
+        }
+      }
+      const ctx = this.#propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+      if (ctx === ROOT_CONTEXT) return undefined;
+      // With W3C propagators only, the context matters for injection only when it holds baggage.
+      return fromContext(ctx, propagation.getBaggage(ctx) !== undefined);
+    }
+    const ctx = this.extract(headers);
+    return ctx === undefined ? undefined : fromContext(ctx, true);
+  }
+
   /** The remote parent carried by the request headers, with its baggage, if any. */
   extract(headers: IncomingHttpHeaders): Context | undefined {
     if (this.#propagator === undefined) return undefined;
@@ -85,19 +150,31 @@ export class Propagation {
     if (parent === undefined && this.#w3cOnly) {
       // What W3CTraceContextPropagator writes for a valid span context (our ids always are), without
       // the context objects it needs to get there; baggage only ever comes from a parent.
-      headers['traceparent'] = `00-${span.traceId}-${span.spanId}-0${Number(span.traceFlags || 0).toString(16)}`;
+      headers['traceparent'] = traceparent(span.traceId, span.spanId, Number(span.traceFlags || 0));
       const state = span.traceState?.serialize();
       if (state !== undefined && state !== '') headers['tracestate'] = state;
       return;
     }
     this.#propagator.inject(trace.setSpanContext(parent ?? ROOT_CONTEXT, span), headers, defaultTextMapSetter);
   }
-}
 
-export function remoteSpanContext(ctx: Context | undefined): SpanContext | undefined {
-  if (ctx === undefined) return undefined;
-  const sc = trace.getSpanContext(ctx);
-  return sc !== undefined && trace.isSpanContextValid(sc) ? sc : undefined;
+  /**
+   * The context of a request that is not sampled: its remote parent passed on unchanged (a canonical
+   * `traceparent` as it came), else its own trace and span ids with the sampled flag off, so the
+   * services behind agree on the decision and can still correlate what they log.
+   */
+  injectUnsampled(
+    parent: SpanContext | undefined,
+    context: Context | undefined,
+    traceId: string,
+    spanId: string,
+    headers: Record<string, string | string[]>,
+  ): void {
+    if (this.#propagator === undefined) return;
+    if (parent !== undefined) {
+      if (parent instanceof RemoteParent && parent.header !== undefined) headers['traceparent'] = parent.header;
+      else this.inject(context, parent, headers);
+    } else if (context === undefined && this.#w3cOnly) headers['traceparent'] = traceparent(traceId, spanId, 0);
+    else this.inject(context, { traceId, spanId, traceFlags: TraceFlags.NONE }, headers);
+  }
 }
-
-export { TraceFlags };

@@ -94,12 +94,15 @@ export class ProtobufWriter {
     return this.pos;
   }
 
-  /** Ends the field `open` started: writes its length, moving the content when it needs > 1 byte. */
-  close(mark: number): void {
+  /**
+   * Ends the field `open` started: writes its length, moving the content when it needs > 1 byte.
+   * Returns by how many bytes the content moved.
+   */
+  close(mark: number): number {
     const len = this.pos - mark;
     if (len < 0x80) {
       this.buf[mark - 1] = len;
-      return;
+      return 0;
     }
     const extra = varintLength(len) - 1;
     this.ensure(extra);
@@ -108,6 +111,7 @@ export class ProtobufWriter {
     this.pos = mark - 1;
     this.varint(len);
     this.pos = end;
+    return extra;
   }
 
   /** Epoch milliseconds as fixed64 nanoseconds, exactly (no BigInt). */
@@ -201,6 +205,15 @@ export class ProtobufWriter {
     this.pos = p;
   }
 
+  /** A length-delimited field whose `n` (< 128) content bytes are already in this buffer at `from`. */
+  copyField(field: number, from: number, n: number): void {
+    this.tag(field, 2);
+    this.ensure(n + 1);
+    this.buf[this.pos++] = n;
+    this.buf.copyWithin(this.pos, from, from + n);
+    this.pos += n;
+  }
+
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);
     this.buf.set(bytes, this.pos);
@@ -216,9 +229,9 @@ export class ProtobufWriter {
     this.pos += inner.pos;
   }
 
-  /** A copy of what was written. */
-  take(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+  /** A copy of what was written (from `from`). */
+  take(from = 0): Buffer {
+    return Buffer.from(this.buf.subarray(from, this.pos));
   }
 }
 

@@ -6,16 +6,16 @@
  * themselves are made from the record when the request is done, and only if sampled.
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { SpanContext } from '@opentelemetry/api';
 import type { GatewayConfig } from '../../config/types.js';
+import { authValidatorSecretHeaders } from '../../config/namespaces/auth-validator.js';
 import { redactorFor, type Redactor } from '../../log/redact.js';
 import type { CompiledRoute } from '../../backends/backend-route.js';
 import type { GlobalLayer, OtelSettings } from '../../config/namespaces/opentelemetry.js';
 import type { ClientConnection } from '../client-connection.js';
 import { TraceContext, type BackendRecord, type RequestRecord } from '../record.js';
-import { newSpanId, newTraceId } from './ids.js';
+import { newSpanId, RootIds } from './ids.js';
 import { bodyRead, stageFailed, stageStatus } from './lura-stage.js';
-import { remoteSpanContext, type Propagation } from './propagation.js';
+import type { Propagation } from './propagation.js';
 import { TraceSampler } from './sampler.js';
 import {
   G,
@@ -26,7 +26,7 @@ import {
   type UnmatchedBinding,
 } from './span-bindings.js';
 import { eventName, key, Kind, spanName, SpanStatus, SpanWriter } from './span-encoder.js';
-import { headerAttributes } from './span-headers.js';
+import { HeaderKeys, headerAttributes } from './span-headers.js';
 import { clientResponseBodySize, remoteAddr, serverRequestBodySize } from './span-values.js';
 
 /** A response whose head went out but whose end did not: the client connection broke while it was written. */
@@ -37,9 +37,11 @@ function writeFailed(res: ServerResponse): boolean {
 }
 
 export class RequestTracer {
-  readonly #settings: OtelSettings;
   readonly #global: GlobalLayer;
   readonly #sampler: TraceSampler;
+  readonly #skipPaths: ReadonlySet<string>;
+  /** Scratch ids of a request without a remote parent (read at once in `begin`). */
+  readonly #ids = new RootIds();
   readonly #propagation: Propagation;
   readonly #routes: RouteBinding[];
   readonly #unmatched: UnmatchedBinding;
@@ -53,6 +55,9 @@ export class RequestTracer {
   readonly #clientAddresses = new WeakMap<ClientConnection, string>();
   /** Secret query parameters and headers, decided from the config at start-up. */
   readonly #redact: Redactor;
+  /** Reported header names, encoded once each (span-headers.ts). */
+  readonly #requestHeaders: HeaderKeys;
+  readonly #responseHeaders: HeaderKeys;
 
   /** `propagation` reads the remote parent; the trace injector (trace-injector.ts) writes with the same one. */
   constructor(
@@ -62,41 +67,49 @@ export class RequestTracer {
     propagation: Propagation,
     emit: (spans: Buffer, count: number) => void,
   ) {
-    this.#settings = settings;
     this.#global = settings.global;
     this.#sampler = new TraceSampler(settings.traceSampleRate, settings.traceSampler);
+    this.#skipPaths = settings.skipPaths;
     this.#propagation = propagation;
     this.#emit = emit;
     this.#globalSkip = new Set(settings.global.skipHeaders.map((h) => h.toLowerCase()));
     this.#injected = propagation.injectedFields;
-    this.#redact = redactorFor(config.apiKeys);
+    this.#redact = redactorFor(config.apiKeys, authValidatorSecretHeaders(config.endpoints));
+    this.#requestHeaders = new HeaderKeys('http.request.header.', this.#redact);
+    this.#responseHeaders = new HeaderKeys('http.response.header.', this.#redact);
     const scheme = config.tls === undefined ? 'http' : 'https';
     this.#unmatched = unmatchedBinding(settings, scheme);
     this.#routes = routes.map((r) => routeBinding(settings, r, scheme));
   }
 
-  /** At the start of a request: the remote parent, the sampling decision, the trace ids. */
+  /**
+   * At the start of a request: the remote parent, the sampling decision, the trace ids. Every request
+   * gets a trace context, sampled or not, so its context reaches the backends (trace-injector.ts);
+   * an unsampled one costs ids and one small object, and no span is ever made for it.
+   */
   begin(rec: RequestRecord, req: IncomingMessage, res: ServerResponse): void {
-    if (this.#settings.skipPaths.has(rec.path)) return;
-    const parentContext = this.#global.disablePropagation ? undefined : this.#propagation.extract(req.headers);
-    const parent = remoteSpanContext(parentContext);
-    const traceId = parent?.traceId ?? newTraceId();
-    const sampled = this.#sampler.shouldSample(
-      traceId,
-      parent === undefined ? undefined : (parent.traceFlags & 1) === 1,
-    );
-    if (!sampled && parent === undefined) return;
+    if (this.#skipPaths.size !== 0 && this.#skipPaths.has(rec.path)) return;
+    const remote = this.#global.disablePropagation ? undefined : this.#propagation.parent(req.headers);
+    const parent = remote?.valid === true ? remote : undefined;
+    let traceId: string;
+    let spanId: string;
+    let sampled: boolean;
+    if (parent === undefined) {
+      const ids = this.#ids;
+      ids.next();
+      sampled = this.#sampler.shouldSampleRoot(ids.hi, ids.lo);
+      if (sampled) ids.own();
+      traceId = ids.traceId;
+      spanId = ids.spanId;
+    } else {
+      traceId = parent.traceId;
+      sampled = this.#sampler.shouldSample(traceId, (parent.traceFlags & 1) === 1);
+      // An unsampled request passes its parent on unchanged (trace-injector.ts).
+      spanId = sampled ? newSpanId() : parent.spanId;
+    }
     if (sampled && rec.connection !== undefined && !this.#clientAddresses.has(rec.connection))
       this.#clientAddresses.set(rec.connection, remoteAddr(rec.connection.address, req.socket.remotePort));
-    rec.trace = new TraceContext(
-      traceId,
-      sampled ? newSpanId() : (parent as SpanContext).spanId,
-      sampled,
-      parent,
-      parentContext,
-      req,
-      res,
-    );
+    rec.trace = new TraceContext(traceId, spanId, sampled, parent, remote?.context, req, res);
   }
 
   /** When the request is done: its spans (encoded OTLP), if it was sampled and not skipped. */
@@ -162,8 +175,8 @@ export class RequestTracer {
     if ((m & G.Status) === 0) out.int(K.status, rec.status);
     if ((m & G.ResponseSize) === 0) out.int(K.responseSize, Math.max(0, rec.bytesOut));
     if (this.#global.reportHeaders) {
-      headerAttributes(out, 'http.request.header.', h, this.#globalSkip, this.#redact);
-      headerAttributes(out, 'http.response.header.', t.res.getHeaders(), this.#globalSkip, this.#redact);
+      headerAttributes(out, this.#requestHeaders, h, this.#globalSkip);
+      headerAttributes(out, this.#responseHeaders, t.res.getHeaders(), this.#globalSkip);
     }
     if (writeFailed(t.res)) {
       out.event(EV.exception, rec.end);
@@ -215,7 +228,7 @@ export class RequestTracer {
       state,
     );
     out.fixed(r.proxyFixed);
-    if (r.proxy.reportHeaders) headerAttributes(out, 'http.request.header.', t.req.headers, r.proxySkip, this.#redact);
+    if (r.proxy.reportHeaders) headerAttributes(out, this.#requestHeaders, t.req.headers, r.proxySkip);
     const brs = rec.backends ?? [];
     let failed = 0;
     let ended = 0;
@@ -275,7 +288,7 @@ export class RequestTracer {
     out.begin(b.spanName, Kind.Internal, t.traceId, id, parent, br.stageStart, br.stageEnd, state);
     out.fixed(b.stageFixed);
     if (b.options.reportHeaders && br.sentHeaders !== undefined)
-      headerAttributes(out, 'http.request.header.', br.sentHeaders, b.skip, this.#redact, this.#injected);
+      headerAttributes(out, this.#requestHeaders, br.sentHeaders, b.skip, this.#injected);
     if (stageFailed(b, br)) {
       if (br.stageCanceled) out.bool(K.canceled, true);
       else out.str(K.error, br.error?.message ?? 'backend failed');
@@ -312,7 +325,7 @@ export class RequestTracer {
     const ua = sent?.['user-agent'];
     if (typeof ua === 'string' && ua !== '') out.str(K.userAgent, ua);
     if (o.reportHeaders && sent !== undefined)
-      headerAttributes(out, 'http.request.header.', sent, b.skip, this.#redact, this.#injected);
+      headerAttributes(out, this.#requestHeaders, sent, b.skip, this.#injected);
     // Go's RoundTrip succeeded once the head arrived, whatever happens to the body afterwards.
     if (br.headersAt === 0) {
       const message = br.error?.message ?? 'backend request failed';
@@ -329,8 +342,8 @@ export class RequestTracer {
     if (o.detailedConnection) {
       out.double(K.getConnDuration, Math.max(0, (br.connectedAt || br.headersAt) - br.dispatchAt) / 1000);
       // undici reports no DNS or TLS set-up times: 0, as Go reports for a reused connection.
-      out.double(K.dnsDuration, 0);
-      out.double(K.tlsDuration, 0);
+      out.double(K.dnsDuration, br.dnsMs / 1000);
+      out.double(K.tlsDuration, br.tlsMs / 1000);
       out.event(EV.firstByte, br.headersAt);
       out.endEvent();
     }

@@ -50,8 +50,13 @@ export class TraceIdRatio {
   sampled(traceId: string): boolean {
     if (this.#always) return true;
     if (this.#never) return false;
-    const hi = hex32(traceId, 16);
-    const lo = hex32(traceId, 24);
+    return this.sampledBytes(hex32(traceId, 16), hex32(traceId, 24));
+  }
+
+  /** The same decision from trace-id bytes 8–11 (`hi`) and 12–15 (`lo`), big-endian. */
+  sampledBytes(hi: number, lo: number): boolean {
+    if (this.#always) return true;
+    if (this.#never) return false;
     const xHi = hi >>> 1;
     const xLo = (hi & 1) * 2 ** 31 + (lo >>> 1);
     return xHi < this.#boundHi || (xHi === this.#boundHi && xLo < this.#boundLo);
@@ -72,5 +77,10 @@ export class TraceSampler {
   shouldSample(traceId: string, parentSampled: boolean | undefined): boolean {
     if (parentSampled !== undefined && this.#followParent) return parentSampled;
     return this.#ratio.sampled(traceId);
+  }
+
+  /** A request without a remote parent, from its trace id's bytes 8–16 (ids.ts RootIds). */
+  shouldSampleRoot(hi: number, lo: number): boolean {
+    return this.#ratio.sampledBytes(hi, lo);
   }
 }

@@ -47,10 +47,21 @@ export class SpanWriter {
   #attrs = 9;
   #event = 0;
   #remoteParent = false;
+  /**
+   * The trace id and the last span id written for this request, and where their bytes are: every
+   * span repeats the trace id, and a span's parent is most often the span written just before it, so
+   * those are copied instead of parsed from hex again.
+   */
+  #traceId = '';
+  #traceAt = 0;
+  #lastId = '';
+  #lastAt = 0;
 
   reset(): void {
     this.w.reset();
     this.count = 0;
+    this.#traceId = '';
+    this.#lastId = '';
   }
 
   /** Times are monotonic performance.now() milliseconds. */
@@ -69,10 +80,22 @@ export class SpanWriter {
     this.#span = w.open(2);
     this.#attrs = 9;
     this.#remoteParent = remoteParent;
-    w.hex(1, traceId);
+    if (traceId === this.#traceId) w.copyField(1, this.#traceAt, traceId.length >> 1);
+    else {
+      w.hex(1, traceId);
+      this.#traceId = traceId;
+      this.#traceAt = w.pos - (traceId.length >> 1);
+    }
+    const previous = this.#lastId;
+    const previousAt = this.#lastAt;
     w.hex(2, spanId);
+    this.#lastId = spanId;
+    this.#lastAt = w.pos - (spanId.length >> 1);
     if (traceState !== undefined && traceState !== '') w.string(3, traceState);
-    if (parentSpanId !== undefined) w.hex(4, parentSpanId);
+    if (parentSpanId !== undefined) {
+      if (parentSpanId === previous) w.copyField(4, previousAt, parentSpanId.length >> 1);
+      else w.hex(4, parentSpanId);
+    }
     w.raw(name);
     w.tag(6, 0);
     w.varint(kind);
@@ -143,7 +166,31 @@ export class SpanWriter {
     w.close(kv);
   }
 
-  /** Any attribute value, the general way (header arrays, exception details). */
+  /**
+   * A string-array attribute (Go's attribute.StringSlice): a header's values, each as a string, or
+   * each replaced by `replacement` (a credential's REDACTED).
+   */
+  strings(k: Key, value: string | number | readonly string[], replacement: string | undefined): void {
+    const w = this.w;
+    const kv = w.open(this.#attrs);
+    w.raw(k);
+    const av = w.open(2);
+    const arr = w.open(5);
+    if (typeof value === 'object') for (const v of value) this.#arrayString(replacement ?? String(v));
+    else this.#arrayString(replacement ?? String(value));
+    w.close(arr);
+    w.close(av);
+    w.close(kv);
+  }
+
+  #arrayString(v: string): void {
+    const w = this.w;
+    const one = w.open(1);
+    w.string(1, v);
+    w.close(one);
+  }
+
+  /** Any attribute value, the general way (exception details). */
   any(name: string, v: AttributeValue): void {
     writeAttribute(this.w, this.#attrs, name, v);
   }
@@ -175,7 +222,12 @@ export class SpanWriter {
     w.close(st);
     w.tag(16, 5);
     w.fixed32(this.#remoteParent ? FLAGS_REMOTE_PARENT : FLAGS_LOCAL);
-    w.close(this.#span);
+    const moved = w.close(this.#span);
+    // The span's content moved to make room for its length: so did the ids in it.
+    if (moved !== 0) {
+      if (this.#traceAt >= this.#span) this.#traceAt += moved;
+      if (this.#lastAt >= this.#span) this.#lastAt += moved;
+    }
     this.count++;
   }
 
@@ -187,14 +239,16 @@ export class SpanWriter {
 
 /**
  * ExportTraceServiceRequest around a run of encoded `ScopeSpans.spans` fields (`buf[start, end)`):
- * one resource, one scope. The header goes in the free bytes before `start` when they suffice, so
- * the (large) span run is neither copied nor shifted.
+ * one resource, one scope, after `prefix` bytes left free for the transport (gRPC's 5-byte message
+ * prefix). The header goes in the free bytes before `start` when they suffice, so the (large) span
+ * run is neither copied nor shifted.
  */
 export function encodeTraceRequest(
   resourceAttrs: Buffer,
   scopeName: string,
   spans: { readonly buf: Buffer; readonly start: number; readonly end: number },
-): Uint8Array {
+  prefix = 0,
+): Buffer {
   const spanBytes = spans.end - spans.start;
   const scope = stringField(1, scopeName);
   const scopeField = 1 + varintLength(scope.length) + scope.length;
@@ -212,13 +266,13 @@ export function encodeTraceRequest(
   head.tag(1, 2);
   head.varint(scope.length);
   head.raw(scope);
-  if (head.pos <= spans.start) {
+  if (head.pos + prefix <= spans.start) {
     const from = spans.start - head.pos;
     head.buf.copy(spans.buf, from, 0, head.pos);
-    return spans.buf.subarray(from, spans.end);
+    return spans.buf.subarray(from - prefix, spans.end);
   }
-  const req = Buffer.allocUnsafe(head.pos + spanBytes);
-  head.buf.copy(req, 0, 0, head.pos);
-  spans.buf.copy(req, head.pos, spans.start, spans.end);
+  const req = Buffer.allocUnsafeSlow(prefix + head.pos + spanBytes);
+  head.buf.copy(req, prefix, 0, head.pos);
+  spans.buf.copy(req, prefix + head.pos, spans.start, spans.end);
   return req;
 }

@@ -20,8 +20,9 @@ export class TraceInjector {
    * Before a backend request goes out: the context to propagate. A sampled request gets its client
    * span id (made now, so the backend's spans hang under it) and keeps a reference to the headers it
    * sends (the client span reports their User-Agent, and all of them with `report_headers`, which the
-   * tracer reads from its own layer: the last parameter is no longer needed); an unsampled one passes
-   * its remote parent on unchanged, so downstream services see the same decision.
+   * tracer reads from its own layer: the last parameter is no longer needed). An unsampled one passes
+   * its remote parent on unchanged, or without one its own ids with the sampled flag off, so the
+   * services behind see the same decision (propagation.ts `injectUnsampled`).
    */
   inject(
     rec: RequestRecord,
@@ -32,12 +33,13 @@ export class TraceInjector {
     const t = rec.trace;
     if (t === undefined) return;
     if (!t.sampled) {
-      if (t.parent !== undefined) this.propagation.inject(t.parentContext, t.parent, headers);
+      this.propagation.injectUnsampled(t.parent, t.parentContext, t.traceId, t.rootSpanId, headers);
       return;
     }
     br.clientSpanId = newSpanId();
     br.sentHeaders = headers;
-    this.propagation.inject(t.parentContext, childOf(t.traceId, br.clientSpanId), headers);
+    // The client span carries the remote parent's trace state, as OTel Go's samplers pass it on.
+    this.propagation.inject(t.parentContext, childOf(t.traceId, br.clientSpanId, t.parent?.traceState), headers);
   }
 }
 
