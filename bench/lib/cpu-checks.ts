@@ -106,10 +106,12 @@ async function checkSpans(
     outcomes = spanOutcomes(prom.text);
   }
   const t = sink.traces;
+  // At rate 0 every request is unsampled: the sink must receive nothing.
+  const none = telemetry?.kind === 'traces' && telemetry.rate === 0;
   const checks: Check[] = [
     {
-      label: `${gateway}: sink spans`,
-      ok: t.items > 0 && t.malformed === 0,
+      label: `${gateway}: sink spans${none ? ' (none at rate 0)' : ''}`,
+      ok: (none ? t.items === 0 : t.items > 0) && t.malformed === 0,
       detail: `${int(t.requests)} exports, ${int(t.items)} spans, ${int(t.bytes / 1024)} KiB, ${t.malformed} malformed`,
     },
     {
