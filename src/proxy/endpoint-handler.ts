@@ -21,4 +21,6 @@ export interface HandlerDeps {
   /** The proxy's part of the request record: started and done (telemetry/completion.ts). */
   readonly completion: CompletionLatch;
   readonly onBackendError: (endpoint: string, backend: string, err: TollgateError) => void;
+  /** Whether stages set response headers before the proxy (CORS, security): no-op answers keep them. */
+  readonly presetHeaders?: boolean;
 }

@@ -3,7 +3,7 @@
  * stream objects), and every phase is timestamped into the request's BackendRecord: connection given
  * (get-conn), headers (round trip), first and last body byte (read payload).
  */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { TollgateError } from '../errors/catalogue.js';
@@ -189,18 +189,33 @@ abstract class Exchange implements Dispatcher.DispatchHandler, Abortable {
 export class StreamExchange extends Exchange {
   readonly #res: ServerResponse;
   readonly #onDone: (err: unknown) => void;
+  /** Whether stages may have set response headers before the proxy (CORS, security headers). */
+  readonly #preset: boolean;
 
-  constructor(rec: BackendRecord, res: ServerResponse, onDone: (err: unknown) => void) {
+  constructor(rec: BackendRecord, res: ServerResponse, onDone: (err: unknown) => void, preset: boolean) {
     super(rec);
     this.#res = res;
     this.#onDone = onDone;
+    this.#preset = preset;
   }
 
+  /**
+   * The gateway's headers first, then the backend's, as lura's no-op render `Add`s the backend's
+   * headers to those the writer already has (router/gin/render.go): `X-Krakend-Completed: false` (lura's
+   * endpoint handler flags every no-op answer incomplete, router/gin/endpoint.go), then, when the service
+   * has CORS or security stages, what they set. Written in the writeHead object, not with `setHeader`:
+   * this runs for every no-op response.
+   */
   protected finalHead(statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     const out = clientResponseHeaders(headers);
-    // Headers the gateway set before the backend answered (X-Krakend-Completed, CORS, security) are
-    // kept and the backend's values added after them, as lura's no-op render `Add`s the backend's
-    // headers to the writer's (router/gin/render.go); writeHead alone would replace them.
+    const theirs = out['x-krakend-completed'];
+    if (theirs === undefined) out['X-Krakend-Completed'] = 'false';
+    else out['x-krakend-completed'] = ['false', ...(Array.isArray(theirs) ? theirs : [String(theirs)])];
+    if (this.#preset) this.#keepPreset(out);
+    this.#res.writeHead(statusCode, out);
+  }
+
+  #keepPreset(out: OutgoingHttpHeaders): void {
     for (const name of this.#res.getHeaderNames()) {
       const theirs = out[name];
       if (theirs === undefined) continue;
@@ -210,7 +225,6 @@ export class StreamExchange extends Exchange {
         ...(Array.isArray(theirs) ? theirs : [String(theirs)]),
       ];
     }
-    this.#res.writeHead(statusCode, out);
   }
 
   protected data(c: Controller, chunk: Buffer): void {

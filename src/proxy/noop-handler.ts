@@ -38,9 +38,6 @@ export class NoopHandler implements EndpointHandler {
     rec: RequestRecord,
     preread?: Buffer,
   ): void {
-    // lura's endpoint handler flags every no-op answer as incomplete: a no-op response carries no
-    // Data, so `complete` stays "false" (https://github.com/luraproject/lura/blob/caa4317164ade7db87a449406b84e434657f415c/router/gin/endpoint.go#L60-L77).
-    res.setHeader('X-Krakend-Completed', 'false');
     const deadline = new Deadline(res, this.#endpoint.timeoutMs);
     const body = !this.#call.sendsBody ? undefined : (preread ?? (hasRequestBody(req) ? req : undefined));
     const completion = this.#deps.completion;
@@ -58,7 +55,7 @@ export class NoopHandler implements EndpointHandler {
     };
     try {
       const { dispatcher, options } = this.#call.prepare(req, params, rawQuery, body, br, rec);
-      const exchange = new StreamExchange(br, res, done);
+      const exchange = new StreamExchange(br, res, done, this.#deps.presetHeaders === true);
       deadline.add(exchange);
       exchange.send(dispatcher, options, this.#call.replayable(body), this.#call.redirects);
     } catch (err) {
@@ -77,6 +74,9 @@ export class NoopHandler implements EndpointHandler {
     br.stageCanceled = rec.proxyCanceled = canceled;
     br.stageError = rec.proxyError = !canceled;
     this.#deps.onBackendError(this.#endpoint.path, this.#call.config.urlPattern, failure);
+    // lura's endpoint handler flags every no-op answer as incomplete, errors included
+    // (https://github.com/luraproject/lura/blob/caa4317164ade7db87a449406b84e434657f415c/router/gin/endpoint.go#L60-L77).
+    if (!res.headersSent) res.setHeader('X-Krakend-Completed', 'false');
     sendError(res, failure);
   }
 }

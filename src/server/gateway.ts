@@ -66,6 +66,7 @@ export class Gateway {
     this.#logger = options.logger;
     const injector = traceInjector(config.otel);
     this.#jwt = jwtWiring(`Tollgate/${VERSION}`, this.#logger);
+    const service = serviceStages(config, this.#logger);
     this.#routes = compileRoutes(config, {
       jwt: this.#jwt,
       pools: this.#pools,
@@ -74,6 +75,7 @@ export class Gateway {
       handler: {
         completion: this.#completion,
         onBackendError: (endpoint, backend, err) => this.#logBackendError(endpoint, backend, err),
+        presetHeaders: service.cors !== undefined || service.httpSecure !== undefined,
       },
     });
     this.#telemetry = new Telemetry(config, this.#routes, {
@@ -87,7 +89,7 @@ export class Gateway {
       router: new Router(this.#routes),
       routerSettings: config.router,
       apiKeys: config.apiKeys === undefined ? undefined : new ApiKeyAuth(config.apiKeys),
-      ...serviceStages(config, this.#logger),
+      ...service,
     });
   }
 
