@@ -17,14 +17,12 @@
 import { constants, createServer, type ServerHttp2Stream } from 'node:http2';
 import { gunzipSync } from 'node:zlib';
 import { exitWithParent, listenOnLoopback } from './ipc.js';
-import type { OtlpServiceCounts, OtlpSinkCounts } from './otlp-sink.js';
+import { sinkCounters, type MutableCounts } from './sink-counts.js';
 import { countOtlpLeaves } from './otlp-wire.js';
 
 exitWithParent();
 
-type MutableCounts = { -readonly [K in keyof OtlpServiceCounts]: OtlpServiceCounts[K] };
-const traces: MutableCounts = { requests: 0, bytes: 0, items: 0, malformed: 0 };
-const metrics: MutableCounts = { requests: 0, bytes: 0, items: 0, malformed: 0 };
+const { traces, metrics } = sinkCounters();
 const SIGNALS: Readonly<Record<string, MutableCounts>> = {
   '/opentelemetry.proto.collector.trace.v1.TraceService/Export': traces,
   '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export': metrics,
@@ -92,17 +90,6 @@ server.on('stream', (stream, headers) => {
     count(counts, Buffer.concat(chunks, size), headers['grpc-encoding'] === 'gzip');
     answer(stream, 0);
   });
-});
-
-function snapshot(c: MutableCounts): OtlpServiceCounts {
-  return { requests: c.requests, bytes: c.bytes, items: c.items, malformed: c.malformed };
-}
-
-process.on('message', (message: unknown) => {
-  if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'counts') {
-    const counts: OtlpSinkCounts = { traces: snapshot(traces), metrics: snapshot(metrics) };
-    process.send?.({ type: 'counts', counts });
-  }
 });
 
 listenOnLoopback(server, 'otlp h2 sink');

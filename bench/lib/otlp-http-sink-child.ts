@@ -11,14 +11,12 @@
 import { createServer } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { exitWithParent, listenOnLoopback } from './ipc.js';
-import type { OtlpServiceCounts, OtlpSinkCounts } from './otlp-sink.js';
+import { sinkCounters, type MutableCounts } from './sink-counts.js';
 import { countOtlpLeaves } from './otlp-wire.js';
 
 exitWithParent();
 
-type MutableCounts = { -readonly [K in keyof OtlpServiceCounts]: OtlpServiceCounts[K] };
-const traces: MutableCounts = { requests: 0, bytes: 0, items: 0, malformed: 0 };
-const metrics: MutableCounts = { requests: 0, bytes: 0, items: 0, malformed: 0 };
+const { traces, metrics } = sinkCounters();
 const SIGNALS: Readonly<Record<string, MutableCounts>> = { '/v1/traces': traces, '/v1/metrics': metrics };
 /** A batch of the gateway is at most 1 MiB; anything far bigger is refused rather than buffered. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -57,16 +55,5 @@ const server = createServer((req, res) => {
   req.once('error', () => res.destroy());
 });
 server.keepAliveTimeout = 65_000;
-
-function snapshot(c: MutableCounts): OtlpServiceCounts {
-  return { requests: c.requests, bytes: c.bytes, items: c.items, malformed: c.malformed };
-}
-
-process.on('message', (message: unknown) => {
-  if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'counts') {
-    const counts: OtlpSinkCounts = { traces: snapshot(traces), metrics: snapshot(metrics) };
-    process.send?.({ type: 'counts', counts });
-  }
-});
 
 listenOnLoopback(server, 'otlp http sink');

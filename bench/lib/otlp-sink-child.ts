@@ -23,7 +23,7 @@ import {
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
 import { announce, exitWithParent } from './ipc.js';
-import type { OtlpSinkCounts, OtlpServiceCounts } from './otlp-sink.js';
+import { sinkCounters, type MutableCounts } from './sink-counts.js';
 import { countOtlpLeaves } from './otlp-wire.js';
 
 exitWithParent();
@@ -32,15 +32,7 @@ const TRACE_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export'
 const METRICS_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 const EMPTY = Buffer.alloc(0);
 
-interface MutableCounts {
-  requests: number;
-  bytes: number;
-  items: number;
-  malformed: number;
-}
-
-const traces: MutableCounts = { requests: 0, bytes: 0, items: 0, malformed: 0 };
-const metrics: MutableCounts = { requests: 0, bytes: 0, items: 0, malformed: 0 };
+const { traces, metrics } = sinkCounters();
 
 function handler(counts: MutableCounts) {
   return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
@@ -70,28 +62,11 @@ function method(path: string): ServiceDefinition<UntypedServiceImplementation> {
   };
 }
 
-function snapshot(c: MutableCounts): OtlpServiceCounts {
-  return { requests: c.requests, bytes: c.bytes, items: c.items, malformed: c.malformed };
-}
-
-function counts(): OtlpSinkCounts {
-  return { traces: snapshot(traces), metrics: snapshot(metrics) };
-}
-
 // Generous limits: a 512-span batch with every layer's attributes is a few hundred KiB.
 const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
 server.addService(method(TRACE_PATH), { Export: handler(traces) });
 server.addService(method(METRICS_PATH), { Export: handler(metrics) });
 // Any other method (logs, profiles) gets grpc-js's default UNIMPLEMENTED, as from a collector without that pipeline.
-
-process.on('message', (message: unknown) => {
-  if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'counts') {
-    process.send?.({ type: 'counts', counts: counts() });
-  }
-});
-process.on('SIGUSR2', () => {
-  process.stderr.write(`${JSON.stringify(counts())}\n`);
-});
 
 server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => {
   if (error !== null) {

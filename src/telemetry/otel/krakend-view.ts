@@ -17,7 +17,7 @@ import { StatusBudget } from '../store/status-budget.js';
 import { Outcome, type BackendRecord, type RecordSink, type RequestRecord } from '../record.js';
 import { registerKrakendFamilies, type KrakendFamilies } from './families.js';
 import { epochMs } from '../tracing/time.js';
-import { bodyRead, stageShapeOf, type StageShape } from '../tracing/lura-stage.js';
+import { bodyRead, stageShapeOf, type StageShape } from '../lura-stage.js';
 import type { BackendLayerOptions, OtelSettings, ProxyLayer } from '../../config/namespaces/opentelemetry.js';
 
 const METHODS = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE'];

@@ -14,7 +14,7 @@ import type { GlobalLayer, OtelSettings } from '../../config/namespaces/opentele
 import type { ClientConnection } from '../client-connection.js';
 import { TraceContext, type BackendRecord, type RequestRecord } from '../record.js';
 import { newSpanId, RootIds } from './ids.js';
-import { bodyRead, stageFailed, stageStatus } from './lura-stage.js';
+import { bodyRead, stageFailed, stageStatus } from '../lura-stage.js';
 import type { Propagation } from './propagation.js';
 import { TraceSampler } from './sampler.js';
 import {

@@ -18,7 +18,7 @@ import type {
   ProxyLayer,
 } from '../../config/namespaces/opentelemetry.js';
 import { normalizeUrlPattern } from '../otel/krakend-view.js';
-import type { StageShape } from './lura-stage.js';
+import { stageShapeOf, type StageShape } from '../lura-stage.js';
 import { encodeAttributes, spanName } from './span-encoder.js';
 import { hostAsWritten, schemeOf } from './span-values.js';
 
@@ -144,17 +144,14 @@ function backendBinding(route: string, method: string, b: BackendRoute, id: numb
   };
   const statics = attrs(options.staticAttributes);
   const request = { ...base, 'krakend.stage': 'backend-request', ...statics };
-  const errorReturn = b.config.errorReturn;
   return {
+    ...stageShapeOf(b.config),
     spanName: spanName(name),
     method: b.config.method,
     options,
     clientSpan: options.roundTrip || options.readPayload,
     skip: lower(options.skipHeaders),
     targets: targetBindings(b.config.hosts),
-    noop: b.config.encoding === 'no-op',
-    details: errorReturn.detailsName !== undefined,
-    readsFailedBody: errorReturn.code || errorReturn.detailsName !== undefined,
     stageFixed: fixed({ ...base, ...statics, 'krakend.stage': 'backend' }, STAGE_END),
     // Go sets the request method again with the request attributes, after the statics.
     clientFixed: fixed({ ...request, 'http.request.method': b.config.method }, CLIENT_PER_REQUEST),

@@ -3,11 +3,12 @@
  * (krakend-otel/lura/proxy_tracer.go:66-85) write `http.response.status_code` from it: 500 with
  * `error` or `canceled` when the stage returned an error, else the response's `Metadata.StatusCode`,
  * which lura fills only for no-op backends (proxy/http_response.go:63-72) and for failures turned
- * into data by `return_error_details` (proxy/http.go:121-130); a decoded response carries 0.
+ * into data by `return_error_details` (proxy/http.go:121-130); a decoded response carries 0. The spans
+ * and the read-payload metrics both ask it whether lura read a backend's body.
  */
-import type { BackendConfig } from '../../config/types.js';
-import { isTollgateError } from '../../errors/catalogue.js';
-import type { BackendRecord } from '../record.js';
+import type { BackendConfig } from '../config/types.js';
+import { isTollgateError } from '../errors/catalogue.js';
+import type { BackendRecord } from './record.js';
 
 /** What a backend's stage needs from its config to read its result as lura would have it. */
 export interface StageShape {
