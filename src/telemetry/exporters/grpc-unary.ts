@@ -10,20 +10,7 @@
  * (exporters/retry.ts retries the retryable ones).
  */
 import { connect, constants, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
-
-/** gRPC status codes used here (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
-export const enum GrpcCode {
-  Ok = 0,
-  Cancelled = 1,
-  Unknown = 2,
-  DeadlineExceeded = 4,
-  PermissionDenied = 7,
-  ResourceExhausted = 8,
-  Internal = 13,
-  Unimplemented = 12,
-  Unavailable = 14,
-  Unauthenticated = 16,
-}
+import { status as GrpcCode } from '@grpc/grpc-js';
 
 /** A failed call: `code` is the gRPC status (what retry.ts reads). */
 export class GrpcCallError extends Error {
@@ -40,20 +27,20 @@ export class GrpcCallError extends Error {
 function statusFromHttp(status: number): number {
   switch (status) {
     case 400:
-      return GrpcCode.Internal;
+      return GrpcCode.INTERNAL;
     case 401:
-      return GrpcCode.Unauthenticated;
+      return GrpcCode.UNAUTHENTICATED;
     case 403:
-      return GrpcCode.PermissionDenied;
+      return GrpcCode.PERMISSION_DENIED;
     case 404:
-      return GrpcCode.Unimplemented;
+      return GrpcCode.UNIMPLEMENTED;
     case 429:
     case 502:
     case 503:
     case 504:
-      return GrpcCode.Unavailable;
+      return GrpcCode.UNAVAILABLE;
     default:
-      return GrpcCode.Unknown;
+      return GrpcCode.UNKNOWN;
   }
 }
 
@@ -138,7 +125,7 @@ export class GrpcUnaryClient {
     const timer = setTimeout(() => {
       // A collector that never answers may be a dead connection: the next call opens a new one.
       if (this.#active === 1) session.destroy();
-      finish(new GrpcCallError(GrpcCode.DeadlineExceeded, `no answer within ${timeoutMs} ms`));
+      finish(new GrpcCallError(GrpcCode.DEADLINE_EXCEEDED, `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     timer.unref();
     stream.on('response', (h) => {
@@ -153,19 +140,19 @@ export class GrpcUnaryClient {
     });
     stream.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > MAX_RESPONSE) finish(new GrpcCallError(GrpcCode.ResourceExhausted, 'response too large'));
+      if (received > MAX_RESPONSE) finish(new GrpcCallError(GrpcCode.RESOURCE_EXHAUSTED, 'response too large'));
     });
     stream.on('end', () => {
       // No answer at all: the connection went away under the call.
-      if (httpStatus === 0) finish(new GrpcCallError(GrpcCode.Unavailable, 'the connection closed without an answer'));
+      if (httpStatus === 0) finish(new GrpcCallError(GrpcCode.UNAVAILABLE, 'the connection closed without an answer'));
       else if (grpcStatus === undefined)
         finish(
           new GrpcCallError(
-            httpStatus === 200 ? GrpcCode.Unknown : statusFromHttp(httpStatus),
+            httpStatus === 200 ? GrpcCode.UNKNOWN : statusFromHttp(httpStatus),
             `HTTP ${httpStatus} without grpc-status`,
           ),
         );
-      else if (Number(grpcStatus) === GrpcCode.Ok) finish(undefined);
+      else if (Number(grpcStatus) === GrpcCode.OK) finish(undefined);
       else
         finish(
           new GrpcCallError(Number(grpcStatus), decodeMessage(grpcMessage) || `grpc-status ${String(grpcStatus)}`),
@@ -173,9 +160,9 @@ export class GrpcUnaryClient {
     });
     // Connection refused or reset, the session closed under the stream, a RST_STREAM: the collector is
     // unavailable for now (as grpc-js reports these).
-    stream.on('error', (err: Error) => finish(new GrpcCallError(GrpcCode.Unavailable, err.message)));
+    stream.on('error', (err: Error) => finish(new GrpcCallError(GrpcCode.UNAVAILABLE, err.message)));
     stream.on('close', () => {
-      if (!finished) finish(new GrpcCallError(GrpcCode.Unavailable, `stream closed (code ${stream.rstCode ?? 0})`));
+      if (!finished) finish(new GrpcCallError(GrpcCode.UNAVAILABLE, `stream closed (code ${stream.rstCode ?? 0})`));
     });
     // Not compressed (flag 0), then the message length, big-endian.
     framed[0] = 0;

@@ -16,7 +16,8 @@ import { Client, type Dispatcher } from 'undici';
 import type { EncodedSpanExporter, SpanChunk } from '../tracing/span-batcher.js';
 import { encodeTraceRequest } from '../tracing/span-encoder.js';
 import { SCOPE } from '../tracing/span-data.js';
-import { GrpcCode, type GrpcUnaryClient } from './grpc-unary.js';
+import { status as GrpcCode } from '@grpc/grpc-js';
+import type { GrpcUnaryClient } from './grpc-unary.js';
 
 const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -121,7 +122,7 @@ export class OtlpHttpSpanExporter implements EncodedSpanExporter {
     const timer = setTimeout(() => {
       // Aborting first: the batch's bytes are not read once the batcher has them back.
       abort.abort();
-      done(failed(new SpanExportError(GrpcCode.DeadlineExceeded, `no answer within ${this.#target.timeoutMs} ms`)));
+      done(failed(new SpanExportError(GrpcCode.DEADLINE_EXCEEDED, `no answer within ${this.#target.timeoutMs} ms`)));
     }, this.#target.timeoutMs);
     timer.unref();
     const options: Dispatcher.RequestOptions = {
@@ -134,7 +135,7 @@ export class OtlpHttpSpanExporter implements EncodedSpanExporter {
     this.#client.request(options, (err, data) => {
       if (err !== null) {
         const code = networkCode(err);
-        done(failed(new SpanExportError(code === undefined ? undefined : GrpcCode.Unavailable, err.message)));
+        done(failed(new SpanExportError(code === undefined ? undefined : GrpcCode.UNAVAILABLE, err.message)));
         return;
       }
       const status = data.statusCode;
@@ -150,7 +151,7 @@ export class OtlpHttpSpanExporter implements EncodedSpanExporter {
           done(
             failed(
               new SpanExportError(
-                GrpcCode.Unavailable,
+                GrpcCode.UNAVAILABLE,
                 `HTTP ${status}`,
                 retryAfterMs(data.headers['retry-after'] as string | string[] | undefined),
               ),
