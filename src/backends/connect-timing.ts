@@ -25,13 +25,8 @@ export interface ConnectTimingSink {
   tlsMs: number;
 }
 
-interface ConnectTiming {
-  dnsMs: number;
-  tlsMs: number;
-}
-
 /** The timings of the connection whose connector callback is running, if any. */
-let offered: ConnectTiming | undefined;
+let offered: ConnectTimingSink | undefined;
 
 /**
  * Called by a request handler when undici starts it on a socket (`onRequestStart`) or fails it before
@@ -56,7 +51,7 @@ export function timedConnector(options: buildConnector.BuildOptions): buildConne
   const connect = buildConnector(options);
   return (opts, callback) => {
     const started = performance.now();
-    const timing: ConnectTiming = { dnsMs: 0, tlsMs: 0 };
+    const timing: ConnectTimingSink = { dnsMs: 0, tlsMs: 0 };
     let tcpAt = 0;
     // undici's connector returns the socket it opens (lib/core/connect.js), though its types say void.
     const socket = connect(opts, (...args) => {
