@@ -44,8 +44,19 @@ export class HistogramCell {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
-  /** Latest exemplar per bucket, when tracing provides one. */
-  exemplars: (Exemplar | undefined)[] | undefined;
+  /**
+   * Latest sampled observation per bucket, as plain fields: a sampled request writes here on the hot
+   * path, and an object per observation stored into this long-lived cell made that store the costliest
+   * line of a traced request in a worker profile (each one outlives a young-generation collection
+   * because the old cell points at it). Readers get `Exemplar` objects, made on the first read after a
+   * write (`exemplars`).
+   */
+  #exTraceIds: (string | undefined)[] | undefined;
+  #exSpanIds: string[] = [];
+  #exValues: Float64Array | undefined;
+  #exTimes: Float64Array | undefined;
+  /** Objects handed to readers, per bucket; cleared when the bucket gets a newer exemplar, so one object stands for one observation. */
+  #exObjects: (Exemplar | undefined)[] = [];
 
   constructor(
     readonly labels: string,
@@ -72,8 +83,41 @@ export class HistogramCell {
     this.counts[i] = (this.counts[i] as number) + 1;
     this.sum += v;
     this.count++;
-    this.exemplars ??= new Array<Exemplar | undefined>(b.length + 1);
-    this.exemplars[i] = { traceId, spanId, value: v, timestampMs };
+    let traces = this.#exTraceIds;
+    if (traces === undefined) {
+      const n = b.length + 1;
+      traces = this.#exTraceIds = new Array<string | undefined>(n).fill(undefined);
+      this.#exSpanIds = new Array<string>(n).fill('');
+      this.#exValues = new Float64Array(n);
+      this.#exTimes = new Float64Array(n);
+      this.#exObjects = new Array<Exemplar | undefined>(n).fill(undefined);
+    }
+    traces[i] = traceId;
+    this.#exSpanIds[i] = spanId;
+    (this.#exValues as Float64Array)[i] = v;
+    (this.#exTimes as Float64Array)[i] = timestampMs;
+    this.#exObjects[i] = undefined;
+  }
+
+  /**
+   * Latest exemplar per bucket (undefined before the first sampled observation). The same object is
+   * returned for a bucket until it gets a newer exemplar, so readers can tell a replaced one by identity.
+   */
+  get exemplars(): readonly (Exemplar | undefined)[] | undefined {
+    const traces = this.#exTraceIds;
+    if (traces === undefined) return undefined;
+    const objects = this.#exObjects;
+    for (let i = 0; i < traces.length; i++) {
+      const traceId = traces[i];
+      if (traceId === undefined || objects[i] !== undefined) continue;
+      objects[i] = {
+        traceId,
+        spanId: this.#exSpanIds[i] as string,
+        value: (this.#exValues as Float64Array)[i] as number,
+        timestampMs: (this.#exTimes as Float64Array)[i] as number,
+      };
+    }
+    return objects;
   }
 }
 

@@ -146,3 +146,32 @@ describe('metric store and expositions', () => {
     assert.equal(negotiateFormat('application/openmetrics-text;version=1.0.0;q=0.2,text/plain;q=0.9'), 'text');
   });
 });
+
+describe('histogram exemplars', () => {
+  it('keep the latest sampled observation per bucket, as one object until the bucket gets a newer one', () => {
+    const store = new MetricStore();
+    const cell = store.histogram('otel', { name: 'lat', help: 'h', buckets: [0.1, 1] }).bind([]);
+    cell.observe(0.05);
+    assert.equal(cell.exemplars, undefined, 'no exemplar before a sampled observation');
+    cell.observeWithExemplar(0.05, 'trace-a', 'span-a', 1000);
+    cell.observeWithExemplar(5, 'trace-b', 'span-b', 2000);
+    const first = cell.exemplars;
+    assert.deepEqual(first, [
+      { traceId: 'trace-a', spanId: 'span-a', value: 0.05, timestampMs: 1000 },
+      undefined,
+      { traceId: 'trace-b', spanId: 'span-b', value: 5, timestampMs: 2000 },
+    ]);
+    const kept = first?.[0];
+    const overflow = first?.[2];
+    assert.equal(cell.exemplars?.[0], kept, 'an unchanged bucket reads as the same object');
+    cell.observe(0.07);
+    assert.equal(cell.exemplars?.[0], kept, 'an unsampled observation replaces nothing');
+    cell.observeWithExemplar(0.08, 'trace-c', 'span-c', 3000);
+    const now = cell.exemplars;
+    assert.notEqual(now?.[0], kept, 'a replaced exemplar is a new object');
+    assert.deepEqual(now?.[0], { traceId: 'trace-c', spanId: 'span-c', value: 0.08, timestampMs: 3000 });
+    assert.equal(now?.[2], overflow, 'other buckets keep theirs');
+    assert.deepEqual([...cell.counts], [4, 0, 1]);
+    assert.equal(cell.count, 5);
+  });
+});
