@@ -18,30 +18,24 @@
 
 import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
 import { isShuttingDown, runCleanup } from './lib/cleanup.js';
-import { startCountingSink } from './lib/counting-sink.js';
-import { checkTelemetry, type Check } from './lib/cpu-checks.js';
+import type { Check } from './lib/cpu-checks.js';
+import { fleetChecks, initialWarmUp, probeVariants, startFleet, stopFleet, type Gateway } from './lib/cpu-fleet.js';
 import {
   VARIANTS,
   baselineName,
   planVariants,
-  startFloor,
-  startNginx,
-  startTollgate,
   withBearer,
   type GatewaySpec,
-  type RunningGateway,
-  type TelemetryPorts,
   type Variant,
 } from './lib/cpu-gateways.js';
-import { formatTable, ratio, summarize, type CpuRun, type SinkDelta } from './lib/cpu-report.js';
+import { formatTable, partnerRun, ratio, summarize, type CpuRun, type SinkDelta } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, sleep, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
-import { httpGet } from './lib/http-get.js';
 import { writeBenchJwt } from './lib/jwt-token.js';
 import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
-import type { LoadGenerator } from './lib/load-result.js';
+import type { LoadGenerator, LoadOptions, LoadResult } from './lib/load-result.js';
 import { idleBackgroundCpu, warmUp } from './lib/measure.js';
-import type { OtlpSink, OtlpSinkCounts } from './lib/otlp-sink.js';
+import type { OtlpSinkCounts } from './lib/otlp-sink.js';
 import { treeCpu, TREE_CPU_RESOLUTION_MS } from './lib/process-tree-cpu.js';
 import { writeRunResults } from './lib/results-file.js';
 import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
@@ -74,6 +68,14 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
   --workers <n>         Tollgate root \`workers\` (default: Tollgate's own default)
   --timeout <s>         per-request timeout, counted as error          (default 5)
   --tool <name>         auto | wrk | autocannon                        (default auto)
+  --side-by-side        load each variant at the same time as the variant it is compared with
+                        (trace variants with metrics, the others with off), in separate wrk
+                        processes, and report the per-round ratio of the two: both share
+                        whatever the machine's speed does during the run (see bench/README.md)
+  --fresh               start every gateway again (and warm it up) before each round: a
+                        process keeps its own speed for its whole life (memory layout, V8's
+                        hash seed and compiler decisions), which is otherwise a bias of the
+                        whole run rather than one round's noise (see bench/README.md)
   --baseline-bin <path> a second Tollgate build (its bin/tollgate.js): every Tollgate variant
                         also runs on it, as <variant>@base, in the same rounds, and the
                         report adds this build ÷ baseline per variant
@@ -86,6 +88,8 @@ interface Options extends LoadRunOptions {
   readonly variants: readonly Variant[];
   readonly gateways: readonly GatewaySpec[];
   readonly baselineBin: string | undefined;
+  readonly sideBySide: boolean;
+  readonly fresh: boolean;
   readonly batchDelayMs: number;
   readonly workers: number | undefined;
   readonly tool: LoadToolChoice;
@@ -93,17 +97,21 @@ interface Options extends LoadRunOptions {
 }
 
 function parseOptions(argv: readonly string[]): Options | undefined {
-  const values = parseFlags(argv, [
-    ...LOAD_RUN_FLAGS,
-    'initial-warmup',
-    'rate',
-    'variants',
-    'batch-delay',
-    'workers',
-    'tool',
-    'tollgate-bin',
-    'baseline-bin',
-  ]);
+  const values = parseFlags(
+    argv,
+    [
+      ...LOAD_RUN_FLAGS,
+      'initial-warmup',
+      'rate',
+      'variants',
+      'batch-delay',
+      'workers',
+      'tool',
+      'tollgate-bin',
+      'baseline-bin',
+    ],
+    ['side-by-side', 'fresh'],
+  );
   if (values === undefined) return undefined;
   const names = (values.variants ?? VARIANTS.map((v) => v.name).join(','))
     .split(',')
@@ -125,19 +133,13 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     rate: intArg('rate', values.rate, 0, 0),
     ...planned,
     baselineBin,
+    sideBySide: values['side-by-side'] === true,
+    fresh: values.fresh === true,
     batchDelayMs: intArg('batch-delay', values['batch-delay'], 500),
     workers: values.workers === undefined ? undefined : intArg('workers', values.workers, 1),
     tool: toolArg(values.tool),
     tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
-}
-
-interface Gateway extends RunningGateway {
-  readonly spec: GatewaySpec;
-  readonly ports: TelemetryPorts | undefined;
-  readonly sink: OtlpSink | undefined;
-  /** Requests wrk completed against it (warm-ups and measured runs) plus probes, for the /metrics check. */
-  served: number;
 }
 
 function sinkDelta(a: OtlpSinkCounts | undefined, b: OtlpSinkCounts | undefined): SinkDelta | undefined {
@@ -150,95 +152,81 @@ function sinkDelta(a: OtlpSinkCounts | undefined, b: OtlpSinkCounts | undefined)
   };
 }
 
-/** One measured run: warm-up, settle, then CPU of the tree over (load + settle) ÷ completed requests. */
+/** One variant on its gateway, within one measured run. */
+interface Entry {
+  readonly variant: Variant;
+  readonly gw: Gateway;
+}
+
+/**
+ * One measured run of one variant, or of several at the same time (`--side-by-side`): warm-up,
+ * settle, then each gateway's tree CPU over (load + settle) ÷ the requests its own wrk completed.
+ */
 async function measure(
   generator: LoadGenerator,
   options: Options,
-  variant: Variant,
-  gw: Gateway,
+  entries: readonly Entry[],
   round: number,
-): Promise<CpuRun> {
-  const base = {
-    url: `${gw.origin}${variant.path}`,
+): Promise<CpuRun[]> {
+  const base = (e: Entry): Omit<LoadOptions, 'durationSeconds'> => ({
+    url: `${e.gw.origin}${e.variant.path}`,
     connections: options.connections,
     threads: options.threads,
     timeoutSeconds: options.timeoutSeconds,
-    headers: variant.headers,
-  };
+    headers: e.variant.headers,
+  });
   const settleMs = options.batchDelayMs + 500;
-  const pid = gw.child.process.pid ?? -1;
+  const pid = (e: Entry): number => e.gw.child.process.pid ?? -1;
   const busy = await idleBackgroundCpu();
   if (options.warmupSeconds > 0) {
-    gw.served += await warmUp(generator, base, options.warmupSeconds);
+    const warm = await Promise.all(entries.map((e) => warmUp(generator, base(e), options.warmupSeconds)));
+    entries.forEach((e, i) => (e.gw.served += warm[i] as number));
     await sleep(settleMs);
   }
-  const sink0 = await gw.sink?.counts();
-  const cpu0 = treeCpu(pid);
+  const sink0 = await Promise.all(entries.map((e) => e.gw.sink?.counts()));
+  const cpu0 = entries.map((e) => treeCpu(pid(e)));
   const foreign = startTreeForeignLoadMeter();
-  const load = await generator.run({ ...base, durationSeconds: options.durationSeconds });
+  const loads = await Promise.all(
+    entries.map((e) => generator.run({ ...base(e), durationSeconds: options.durationSeconds })),
+  );
   // The span batcher exports at most batch-delay after the last request: wait for it so the spans are charged to this run.
   await sleep(settleMs);
-  const cpu1 = treeCpu(pid);
+  const cpu1 = entries.map((e) => treeCpu(pid(e)));
   const foreignDuringPercent = foreign();
-  const sink1 = await gw.sink?.counts();
-  if (cpu0 === undefined || cpu1 === undefined)
-    throw new Error(`${gw.spec.name} (pid ${pid}) is gone: ${gw.child.stderrTail().slice(-400)}`);
-  gw.served += load.requests;
-  const cpuMs = cpu1.ms - cpu0.ms;
-  return {
-    round,
-    variant: variant.name,
-    requests: load.requests,
-    requestsPerSecond: load.requestsPerSecond,
-    errors: load.errors,
-    non2xx: load.non2xx,
-    p99Ms: load.latencyMs.p99,
-    cpuMs,
-    usPerRequest: load.requests === 0 ? NaN : (cpuMs * 1000) / load.requests,
-    processes: cpu1.processes,
-    backgroundCpuBusyPercent: busy,
-    foreignDuringPercent,
-    sink: sinkDelta(sink0, sink1),
-  };
-}
-
-async function startGateway(
-  spec: GatewaySpec,
-  options: Options,
-  ctx: { tempDir: string; upstreamPort: number; leashSeconds: number; jwksPath: string | undefined },
-): Promise<Gateway | string> {
-  const plain = { ports: undefined, sink: undefined, served: 0, spec };
-  if (spec.kind === 'floor') {
-    const s = await startFloor(`http://127.0.0.1:${ctx.upstreamPort}`);
-    return s.ok ? { ...s, ...plain } : s.reason;
-  }
-  if (spec.kind === 'nginx') {
-    const s = await startNginx(ctx.tempDir, ctx.upstreamPort, ctx.leashSeconds);
-    return s.ok ? { ...s, ...plain } : s.reason;
-  }
-  const t = spec.telemetry;
-  const sinkStart = t?.kind === 'traces' ? await startCountingSink(`sink-${spec.name}`, t.transport) : undefined;
-  if (sinkStart !== undefined && !sinkStart.ok) return `sink: ${sinkStart.reason}`;
-  const s = await startTollgate(spec, {
-    bin: spec.bin ?? options.tollgateBin,
-    tempDir: ctx.tempDir,
-    upstreamPort: ctx.upstreamPort,
-    sinkPort: sinkStart?.port ?? 0,
-    workers: options.workers,
-    leashSeconds: ctx.leashSeconds,
-    jwksPath: ctx.jwksPath,
+  const sink1 = await Promise.all(entries.map((e) => e.gw.sink?.counts()));
+  return entries.map((e, i) => {
+    const before = cpu0[i];
+    const after = cpu1[i];
+    const load = loads[i] as LoadResult;
+    if (before === undefined || after === undefined)
+      throw new Error(`${e.gw.spec.name} (pid ${pid(e)}) is gone: ${e.gw.child.stderrTail().slice(-400)}`);
+    e.gw.served += load.requests;
+    const cpuMs = after.ms - before.ms;
+    return {
+      round,
+      variant: e.variant.name,
+      besides: entries.filter((x) => x !== e).map((x) => x.variant.name),
+      requests: load.requests,
+      requestsPerSecond: load.requestsPerSecond,
+      errors: load.errors,
+      non2xx: load.non2xx,
+      p99Ms: load.latencyMs.p99,
+      cpuMs,
+      usPerRequest: load.requests === 0 ? NaN : (cpuMs * 1000) / load.requests,
+      processes: after.processes,
+      backgroundCpuBusyPercent: busy,
+      foreignDuringPercent,
+      sink: sinkDelta(sink0[i], sink1[i]),
+    };
   });
-  if (!s.ok) return s.reason;
-  return { ...s, spec, ports: t === undefined || t.kind === 'off' ? undefined : s.ports, sink: sinkStart, served: 0 };
 }
 
 async function main(options: Options): Promise<void> {
   const perRun =
     0.25 + 0.3 + options.warmupSeconds + options.durationSeconds + (2 * (options.batchDelayMs + 500)) / 1000 + 1;
+  const startUp = options.gateways.length * 3 + options.variants.length * (options.initialWarmupSeconds + 1);
   const budget = Math.ceil(
-    90 +
-      options.variants.length * (options.initialWarmupSeconds + 1) +
-      options.rounds * options.variants.length * perRun * 1.2,
+    90 + (options.fresh ? options.rounds : 1) * startUp + options.rounds * options.variants.length * perRun * 1.2,
   );
   armRun(budget);
   const startedAt = new Date();
@@ -263,96 +251,59 @@ async function main(options: Options): Promise<void> {
   const planned = jwt === undefined ? options.variants : withBearer(options.variants, options.gateways, jwt.token);
   const ctx = { tempDir, upstreamPort: upstream.port, leashSeconds: budget + 30, jwksPath: jwt?.jwksPath };
 
-  const gateways = new Map<string, Gateway>();
-  const unavailable = new Map<string, string>();
-  for (const spec of options.gateways) {
-    if (isShuttingDown()) return;
-    const started = await startGateway(spec, options, ctx);
-    if (typeof started === 'string') {
-      // nginx is optional: its row says why it is missing. A Tollgate or floor that fails is a broken bench.
-      if (spec.kind !== 'nginx') throw new Error(`${spec.name} failed to start: ${started}`);
-      unavailable.set(spec.name, started);
-      log(`${TAG}: ${spec.name} unavailable: ${started}`);
-      continue;
-    }
-    gateways.set(spec.name, started);
-    log(
-      `${TAG}: ${spec.name} ready at ${started.origin} (pid ${started.child.process.pid ?? '?'})${started.sink !== undefined ? `, sink on 127.0.0.1:${started.sink.port}` : ''}`,
-    );
-  }
+  const fleet = {
+    specs: options.gateways,
+    bin: options.tollgateBin,
+    workers: options.workers,
+    ...ctx,
+  };
+  const load = {
+    connections: options.connections,
+    threads: options.threads,
+    timeoutSeconds: options.timeoutSeconds,
+  };
+  let { gateways, unavailable } = await startFleet(fleet, (m) => log(`${TAG}: ${m}`));
   const variants = planned.filter((v) => gateways.has(v.gateway));
-
-  // Correctness probe: 200 and a body; the no-op paths must carry exactly the upstream's payload.
-  // A JWT-checked path must also refuse a request without its token, or the check is not on.
-  for (const v of variants) {
-    const gw = gateways.get(v.gateway) as Gateway;
-    if (v.authRequired === true) {
-      const refused = await httpGet(`${gw.origin}${v.path}`, 5000);
-      gw.served++;
-      if (refused.status !== 401)
-        throw new Error(`probe ${v.name} GET ${v.path} without a token: expected 401, got ${refused.status}`);
-    }
-    const { status, bodyBytes } = await httpGet(`${gw.origin}${v.path}`, 5000, v.headers);
-    gw.served++;
-    const exact = v.path === '/merge' ? bodyBytes > 0 : bodyBytes === options.payloadBytes;
-    if (status !== 200 || !exact)
-      throw new Error(
-        `probe ${v.name} GET ${v.path}: expected 200 with ${v.path === '/merge' ? 'a body' : `${options.payloadBytes} bytes`}, got ${status} with ${bodyBytes} bytes`,
-      );
-  }
-
-  // The first seconds of load on a fresh process are mostly JIT compilation (on V8's own threads, counted in the tree).
-  for (const v of variants) {
-    if (isShuttingDown() || options.initialWarmupSeconds === 0) break;
-    const gw = gateways.get(v.gateway) as Gateway;
-    log(`${TAG}: initial warm-up ${v.name} (${options.initialWarmupSeconds}s)`);
-    gw.served += (
-      await generator.run({
-        url: `${gw.origin}${v.path}`,
-        connections: options.connections,
-        threads: options.threads,
-        timeoutSeconds: options.timeoutSeconds,
-        headers: v.headers,
-        durationSeconds: options.initialWarmupSeconds,
-      })
-    ).requests;
-  }
+  const ready = async (): Promise<void> => {
+    await probeVariants(variants, gateways, options.payloadBytes);
+    await initialWarmUp(generator, variants, gateways, load, options.initialWarmupSeconds, (m) => log(`${TAG}: ${m}`));
+  };
+  await ready();
+  const checks: Check[] = [];
 
   const runs: CpuRun[] = [];
+  const groups = runGroups(variants, options.sideBySide);
   for (let round = 0; round < options.rounds; round++) {
-    // Rotated every round, so no variant always runs first (or right after a heavy one).
-    const shift = round % variants.length;
-    for (const v of [...variants.slice(shift), ...variants.slice(0, shift)]) {
+    // Rotated every round, so no group always runs first (or right after a heavy one); side by side,
+    // the two of a pair also swap which wrk starts first.
+    const shift = round % groups.length;
+    if (options.fresh && round > 0) {
+      checks.push(...(await fleetChecks(gateways, round)));
+      await stopFleet(gateways);
+      ({ gateways, unavailable } = await startFleet(fleet, (m) => log(`${TAG}: ${m}`)));
+      await ready();
+    }
+    for (const group of [...groups.slice(shift), ...groups.slice(0, shift)]) {
       if (isShuttingDown()) return;
-      const run = await measure(generator, options, v, gateways.get(v.gateway) as Gateway, round);
-      runs.push(run);
-      log(
-        `${TAG}: round ${round + 1}/${options.rounds} ${v.name}: ${run.requests} requests, ${run.cpuMs.toFixed(0)} ms CPU, ${run.usPerRequest.toFixed(1)} µs/req` +
-          `${run.sink !== undefined ? `, sink +${run.sink.spans} spans in ${run.sink.exports} exports` : ''}; foreign CPU ${run.foreignDuringPercent === undefined ? 'n/a' : `${run.foreignDuringPercent}%`}`,
-      );
+      const ordered = round % 2 === 0 ? group : [...group].reverse();
+      const entries = ordered.map((v) => ({ variant: v, gw: gateways.get(v.gateway) as Gateway }));
+      for (const run of await measure(generator, options, entries, round)) {
+        runs.push(run);
+        log(
+          `${TAG}: round ${round + 1}/${options.rounds} ${run.variant}${run.besides.length > 0 ? ` (besides ${run.besides.join(', ')})` : ''}: ${run.requests} requests, ${run.cpuMs.toFixed(0)} ms CPU, ${run.usPerRequest.toFixed(1)} µs/req` +
+            `${run.sink !== undefined ? `, sink +${run.sink.spans} spans in ${run.sink.exports} exports` : ''}; foreign CPU ${run.foreignDuringPercent === undefined ? 'n/a' : `${run.foreignDuringPercent}%`}`,
+        );
+      }
     }
   }
 
-  const checks: Check[] = [];
-  for (const gw of gateways.values()) {
-    if (gw.ports !== undefined)
-      checks.push(
-        ...(await checkTelemetry(
-          gw.spec.name,
-          gw.ports,
-          gw.served,
-          await gw.sink?.counts(),
-          gw.spec.telemetry,
-          gw.sink?.counts,
-        )),
-      );
-  }
+  checks.push(...(await fleetChecks(gateways, options.fresh ? options.rounds : undefined)));
   await runCleanup();
 
   const summaries = summarize(variants, runs);
   const out = [
     '',
-    `CPU per request — gateway process tree utime+stime ÷ wrk's completed requests; median of ${options.rounds} round(s) of ${options.durationSeconds}s, ` +
+    `CPU per request — gateway process tree utime+stime ÷ wrk's completed requests; median of ${options.rounds} round(s) of ${options.durationSeconds}s${options.sideBySide ? ', each variant side by side with the one it is compared with' : ''}, ` +
       `${options.connections} connections${options.rate > 0 ? ` capped at ~${options.rate} req/s` : ' (saturation)'}, ${options.payloadBytes}-byte payloads; resolution ${TREE_CPU_RESOLUTION_MS} ms per run`,
     '',
     ...formatTable(summaries),
@@ -363,8 +314,8 @@ async function main(options: Options): Promise<void> {
       .map((s) => {
         const of = variants.find((v) => v.name === s.variant)?.vsOff ?? 'off';
         return (
-          `${s.variant}: ${(((s.vsOff as number) - 1) * 100).toFixed(1)}% CPU per request vs ${of} (${signedUs(pairedDifferenceUs(runs, s.variant, of))} µs/request, median of per-round differences)` +
-          `${s.vsMetrics !== undefined ? `, ${((s.vsMetrics - 1) * 100).toFixed(1)}% vs metrics` : ''}`
+          `${s.variant}: ${pct(s.vsOff)} CPU per request vs ${of} (per-round pairs ${pct(s.vsOffPaired)}, ${signedUs(pairedDifferenceUs(runs, s.variant, of))} µs/request)` +
+          `${s.vsMetrics !== undefined ? `; ${pct(s.vsMetrics)} vs metrics (per-round pairs ${pct(s.vsMetricsPaired)}, ${signedUs(pairedDifferenceUs(runs, s.variant, 'metrics'))} µs/request)` : ''}`
         );
       }),
     ...jwtLines(variants, runs),
@@ -395,14 +346,37 @@ async function main(options: Options): Promise<void> {
   if (checks.some((c) => !c.ok) || runs.some((r) => r.errors > 0 || r.non2xx > 0)) process.exitCode = 1;
 }
 
-/** Median over rounds of (`of`'s µs/request − `to`'s in the same round); undefined without a pair. */
+/** Median over rounds of (`of`'s µs/request − its partner run of `to`'s); undefined without a pair. */
 function pairedDifferenceUs(runs: readonly CpuRun[], of: string, to: string): number | undefined {
   const diffs = runs.flatMap((r) => {
-    const d = r.variant === of ? runs.find((x) => x.variant === to && x.round === r.round) : undefined;
+    const d = r.variant === of ? partnerRun(runs, r, to) : undefined;
     return d === undefined ? [] : [r.usPerRequest - d.usPerRequest];
   });
   return diffs.length === 0 ? undefined : median(diffs);
 }
+
+/**
+ * What one round runs, in order. Alone, every variant by itself. Side by side, every variant together
+ * with the variant it is compared with (vs metrics, else vs off), when that one is in the run and on
+ * another gateway (two loads on one process tree cannot be told apart): the reference is then
+ * measured once per variant compared with it. A variant nobody is paired with runs alone.
+ */
+function runGroups(variants: readonly Variant[], sideBySide: boolean): Variant[][] {
+  if (!sideBySide) return variants.map((v) => [v]);
+  const partnerOf = (v: Variant): Variant | undefined => {
+    const p = variants.find((x) => x.name === (v.vsMetrics ?? v.vsOff));
+    return p !== undefined && p.gateway !== v.gateway ? p : undefined;
+  };
+  const paired = new Set(variants.flatMap((v) => (partnerOf(v) === undefined ? [] : [v.name, partnerOf(v)?.name])));
+  return variants.flatMap((v) => {
+    const p = partnerOf(v);
+    if (p !== undefined) return [[v, p]];
+    return paired.has(v.name) ? [] : [[v]];
+  });
+}
+
+const pct = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? 'n/a' : `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)}%`;
 
 const signedUs = (us: number | undefined): string =>
   us === undefined || !Number.isFinite(us) ? 'n/a' : `${us >= 0 ? '+' : ''}${us.toFixed(1)}`;
@@ -425,7 +399,6 @@ function baselineLines(options: Options, runs: readonly CpuRun[]): string[] {
     .filter((v) => options.variants.some((b) => b.name === baselineName(v.name)))
     .map((v) => {
       const r = ratio(runs, v.name, baselineName(v.name));
-      const pct = (x: number | undefined): string => (x === undefined ? 'n/a' : `${((x - 1) * 100).toFixed(1)}%`);
       return `${v.name}: ${pct(r.ratio)} CPU per request vs the baseline build (per-round pairs: ${pct(r.paired)})`;
     });
   return ['', `baseline build: ${options.baselineBin}`, ...lines];

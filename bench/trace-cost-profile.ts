@@ -22,6 +22,7 @@ import { waitForHttp200 } from './lib/readiness.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { which } from './lib/which.js';
 import { runWrk } from './lib/wrk.js';
+import { rateCapScript } from './lib/wrk-rate.js';
 import { writeFile } from 'node:fs/promises';
 
 const TAG = 'trace-cost-profile';
@@ -31,6 +32,7 @@ const USAGE = `Usage: node --import tsx bench/trace-cost-profile.ts [options]
   --duration <s>    measured wrk seconds (after a 3 s warm-up)       (default 10)
   --connections <n> wrk connections                                 (default 50)
   --path <p>        /noop or /merge                                  (default /noop)
+  --rate <req/s>    cap wrk at about this rate instead of saturating  (default 0: saturation)
   --top <n>         functions listed                                 (default 40)
   --out <dir>       where the .cpuprofile files go                   (default: a temp dir)
   --tollgate-bin    the launcher to profile                          (default <repo>/bin/tollgate.js)
@@ -41,6 +43,7 @@ interface Options {
   readonly duration: number;
   readonly connections: number;
   readonly path: string;
+  readonly rate: number;
   readonly top: number;
   readonly out: string | undefined;
   readonly bin: string;
@@ -54,13 +57,14 @@ function parseTelemetry(s: string): Telemetry {
 }
 
 function parse(argv: readonly string[]): Options | undefined {
-  const v = parseFlags(argv, ['telemetry', 'duration', 'connections', 'path', 'top', 'out', 'tollgate-bin']);
+  const v = parseFlags(argv, ['telemetry', 'duration', 'connections', 'path', 'rate', 'top', 'out', 'tollgate-bin']);
   if (v === undefined) return undefined;
   return {
     telemetry: parseTelemetry(v.telemetry ?? 'http-1'),
     duration: intArg('duration', v.duration, 10, 1),
     connections: intArg('connections', v.connections, 50, 1),
     path: v.path ?? '/noop',
+    rate: intArg('rate', v.rate, 0, 0),
     top: intArg('top', v.top, 40, 1),
     out: v.out,
     bin: tollgateBinArg(v['tollgate-bin']),
@@ -123,7 +127,8 @@ async function main(o: Options): Promise<void> {
   const ready = await waitForHttp200(`${origin}/__health`, 15_000, child);
   if (!ready.ok) throw new Error(`tollgate: ${ready.reason}`);
   const url = `${origin}${o.path}`;
-  await runWrk(wrk, { url, threads: 1, connections: o.connections, durationSeconds: 3, timeoutSeconds: 5 });
+  const script = o.rate > 0 ? await rateCapScript(temp, o.connections, o.rate) : undefined;
+  await runWrk(wrk, { url, threads: 1, connections: o.connections, durationSeconds: 3, timeoutSeconds: 5, script });
   await sleep(1000);
   const pid = child.process.pid ?? -1;
   const cpu0 = treeCpu(pid);
@@ -133,12 +138,14 @@ async function main(o: Options): Promise<void> {
     connections: o.connections,
     durationSeconds: o.duration,
     timeoutSeconds: 5,
+    script,
   });
   await sleep(1000);
   const cpu1 = treeCpu(pid);
-  const prom = await getText(`http://127.0.0.1:${ports.metrics}/metrics`);
-  const served = sumSamples(prom.text, 'http_server_duration_count').sum;
-  const spanLines = prom.text.split('\n').filter((l) => l.startsWith('tollgate_telemetry_spans'));
+  // Telemetry off has no /metrics listener to ask.
+  const prom = t.kind === 'off' ? '' : (await getText(`http://127.0.0.1:${ports.metrics}/metrics`)).text;
+  const served = t.kind === 'off' ? NaN : sumSamples(prom, 'http_server_duration_count').sum;
+  const spanLines = prom.split('\n').filter((l) => l.startsWith('tollgate_telemetry_spans'));
   const counts = sink !== undefined && sink.ok ? await sink.counts() : undefined;
   await child.stop(15_000);
   const us = cpu0 && cpu1 ? ((cpu1.ms - cpu0.ms) * 1000) / load.requests : NaN;

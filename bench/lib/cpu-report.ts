@@ -18,6 +18,8 @@ export interface SinkDelta {
 export interface CpuRun {
   readonly round: number;
   readonly variant: string;
+  /** Variants loaded at the same time as this one (`--side-by-side`); empty when it ran alone. */
+  readonly besides: readonly string[];
   readonly requests: number;
   readonly requestsPerSecond: number;
   readonly errors: number;
@@ -47,10 +49,20 @@ export interface VariantSummary {
   /** Median of the per-round ratios against vsOff (robust to drift between rounds). */
   readonly vsOffPaired: number | undefined;
   readonly vsMetrics: number | undefined;
+  readonly vsMetricsPaired: number | undefined;
   readonly errors: number;
   readonly non2xx: number;
   /** Summed over the measured windows of every round. */
   readonly sink: (SinkDelta & { readonly spansPerRequest: number }) | undefined;
+}
+
+/**
+ * The run of `to` that `r` is compared with: the one loaded at the same time as `r` when they ran side
+ * by side, else the one of the same round.
+ */
+export function partnerRun(runs: readonly CpuRun[], r: CpuRun, to: string): CpuRun | undefined {
+  const same = runs.filter((x) => x.variant === to && x.round === r.round);
+  return same.find((x) => r.besides.includes(to) && x.besides.includes(r.variant)) ?? same[0];
 }
 
 export function ratio(
@@ -62,7 +74,7 @@ export function ratio(
   if (to === undefined || den.length === 0) return { ratio: undefined, paired: undefined };
   const num = runs.filter((r) => r.variant === of);
   const pairs = num.flatMap((r) => {
-    const d = den.find((x) => x.round === r.round);
+    const d = partnerRun(runs, r, to);
     return d === undefined ? [] : [r.usPerRequest / d.usPerRequest];
   });
   return {
@@ -77,6 +89,7 @@ export function summarize(variants: readonly Variant[], runs: readonly CpuRun[])
     if (own.length === 0) return [];
     const us = own.map((r) => r.usPerRequest);
     const off = ratio(runs, v.name, v.vsOff);
+    const metrics = ratio(runs, v.name, v.vsMetrics);
     const sinks = own.flatMap((r) => (r.sink === undefined ? [] : [r.sink]));
     const requests = own.reduce((n, r) => n + r.requests, 0);
     const total = (k: keyof SinkDelta): number => sinks.reduce((n, s) => n + s[k], 0);
@@ -92,7 +105,8 @@ export function summarize(variants: readonly Variant[], runs: readonly CpuRun[])
         usPerRequestMax: Math.max(...us),
         vsOff: off.ratio,
         vsOffPaired: off.paired,
-        vsMetrics: ratio(runs, v.name, v.vsMetrics).ratio,
+        vsMetrics: metrics.ratio,
+        vsMetricsPaired: metrics.paired,
         errors: own.reduce((n, r) => n + r.errors, 0),
         non2xx: own.reduce((n, r) => n + r.non2xx, 0),
         sink:
@@ -121,7 +135,7 @@ export function formatTable(summaries: readonly VariantSummary[]): string[] {
     'CPU µs/req',
     'rounds min..max',
     'vs off (paired)',
-    'vs metrics',
+    'vs metrics (paired)',
     'errors/non-2xx',
     'sink: exports, spans (per req), KiB',
   ];
@@ -132,7 +146,7 @@ export function formatTable(summaries: readonly VariantSummary[]): string[] {
     s.usPerRequestMedian.toFixed(1),
     `${s.usPerRequestMin.toFixed(1)}..${s.usPerRequestMax.toFixed(1)}`,
     s.vsOff === undefined ? '' : `${r3(s.vsOff)} (${r3(s.vsOffPaired)})`,
-    r3(s.vsMetrics),
+    s.vsMetrics === undefined ? '' : `${r3(s.vsMetrics)} (${r3(s.vsMetricsPaired)})`,
     `${s.errors}/${s.non2xx}`,
     s.sink === undefined
       ? ''

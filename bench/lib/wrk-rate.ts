@@ -17,12 +17,18 @@ export async function rateCappedWrk(
   connections: number,
   rate: number,
 ): Promise<LoadGenerator> {
-  const script = join(tempDir, 'rate-cap.lua');
-  await writeFile(script, `delay = function()\n  return ${wrkDelayMs(connections, rate)}\nend\n`);
+  const script = await rateCapScript(tempDir, connections, rate);
   const version = wrkVersion(bin) ?? 'wrk (unknown version)';
   return {
     name: 'wrk',
     version: `${version}, rate cap ~${rate} req/s`,
     run: (options) => runWrk(bin, { ...options, script }),
   };
+}
+
+/** Writes the Lua script that caps wrk at about `rate` req/s over `connections` into `tempDir`; returns its path. */
+export async function rateCapScript(tempDir: string, connections: number, rate: number): Promise<string> {
+  const script = join(tempDir, 'rate-cap.lua');
+  await writeFile(script, `delay = function()\n  return ${wrkDelayMs(connections, rate)}\nend\n`);
+  return script;
 }
