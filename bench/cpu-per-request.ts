@@ -28,7 +28,15 @@ import {
   type GatewaySpec,
   type Variant,
 } from './lib/cpu-gateways.js';
-import { formatTable, partnerRun, ratio, summarize, type CpuRun, type SinkDelta } from './lib/cpu-report.js';
+import {
+  formatTable,
+  partnerRun,
+  ratio,
+  summarize,
+  type CpuRun,
+  type Interval,
+  type SinkDelta,
+} from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, sleep, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
 import { writeBenchJwt } from './lib/jwt-token.js';
@@ -71,7 +79,9 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
   --side-by-side        load each variant at the same time as the variant it is compared with
                         (trace variants with metrics, the others with off), in separate wrk
                         processes, and report the per-round ratio of the two: both share
-                        whatever the machine's speed does during the run (see bench/README.md)
+                        whatever the machine's speed does during the run; use it with --rate,
+                        as two saturated gateways competing for the cores exaggerate any
+                        difference (see bench/README.md)
   --fresh               start every gateway again (and warm it up) before each round: a
                         process keeps its own speed for its whole life (memory layout, V8's
                         hash seed and compiler decisions), which is otherwise a bias of the
@@ -249,13 +259,14 @@ async function main(options: Options): Promise<void> {
   // One token for the whole run, valid well past its end: clients reuse a token until it expires.
   const jwt = options.gateways.some((g) => g.jwt === true) ? await writeBenchJwt(tempDir, budget + 3600) : undefined;
   const planned = jwt === undefined ? options.variants : withBearer(options.variants, options.gateways, jwt.token);
-  const ctx = { tempDir, upstreamPort: upstream.port, leashSeconds: budget + 30, jwksPath: jwt?.jwksPath };
-
   const fleet = {
     specs: options.gateways,
     bin: options.tollgateBin,
     workers: options.workers,
-    ...ctx,
+    tempDir,
+    upstreamPort: upstream.port,
+    leashSeconds: budget + 30,
+    jwksPath: jwt?.jwksPath,
   };
   const load = {
     connections: options.connections,
@@ -314,8 +325,8 @@ async function main(options: Options): Promise<void> {
       .map((s) => {
         const of = variants.find((v) => v.name === s.variant)?.vsOff ?? 'off';
         return (
-          `${s.variant}: ${pct(s.vsOff)} CPU per request vs ${of} (per-round pairs ${pct(s.vsOffPaired)}, ${signedUs(pairedDifferenceUs(runs, s.variant, of))} µs/request)` +
-          `${s.vsMetrics !== undefined ? `; ${pct(s.vsMetrics)} vs metrics (per-round pairs ${pct(s.vsMetricsPaired)}, ${signedUs(pairedDifferenceUs(runs, s.variant, 'metrics'))} µs/request)` : ''}`
+          `${s.variant}: ${pct(s.vsOff)} CPU per request vs ${of} (per-round pairs ${pct(s.vsOffPaired)}${ci(s.vsOffInterval)}, ${signedUs(pairedDifferenceUs(runs, s.variant, of))} µs/request)` +
+          `${s.vsMetrics !== undefined ? `; ${pct(s.vsMetrics)} vs metrics (per-round pairs ${pct(s.vsMetricsPaired)}${ci(s.vsMetricsInterval)}, ${signedUs(pairedDifferenceUs(runs, s.variant, 'metrics'))} µs/request)` : ''}`
         );
       }),
     ...jwtLines(variants, runs),
@@ -377,6 +388,9 @@ function runGroups(variants: readonly Variant[], sideBySide: boolean): Variant[]
 
 const pct = (x: number | undefined): string =>
   x === undefined || !Number.isFinite(x) ? 'n/a' : `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)}%`;
+
+/** ` [95 % CI low..high]` of a median of per-round ratios, as percentages; nothing without enough rounds. */
+const ci = (i: Interval | undefined): string => (i === undefined ? '' : ` [95 % CI ${pct(i.low)}..${pct(i.high)}]`);
 
 const signedUs = (us: number | undefined): string =>
   us === undefined || !Number.isFinite(us) ? 'n/a' : `${us >= 0 ? '+' : ''}${us.toFixed(1)}`;

@@ -4,7 +4,7 @@
 // received.
 
 import type { Variant } from './cpu-gateways.js';
-import { median } from './stats.js';
+import { median, medianInterval } from './stats.js';
 import { textTable } from './text-table.js';
 
 export interface SinkDelta {
@@ -35,6 +35,11 @@ export interface CpuRun {
   readonly sink: SinkDelta | undefined;
 }
 
+export interface Interval {
+  readonly low: number;
+  readonly high: number;
+}
+
 export interface VariantSummary {
   readonly variant: string;
   readonly description: string;
@@ -48,8 +53,11 @@ export interface VariantSummary {
   readonly vsOff: number | undefined;
   /** Median of the per-round ratios against vsOff (robust to drift between rounds). */
   readonly vsOffPaired: number | undefined;
+  /** 95 % confidence interval of that median (order statistics; none below 6 rounds). */
+  readonly vsOffInterval: Interval | undefined;
   readonly vsMetrics: number | undefined;
   readonly vsMetricsPaired: number | undefined;
+  readonly vsMetricsInterval: Interval | undefined;
   readonly errors: number;
   readonly non2xx: number;
   /** Summed over the measured windows of every round. */
@@ -69,9 +77,9 @@ export function ratio(
   runs: readonly CpuRun[],
   of: string,
   to: string | undefined,
-): { ratio: number | undefined; paired: number | undefined } {
+): { ratio: number | undefined; paired: number | undefined; interval: Interval | undefined } {
   const den = runs.filter((r) => r.variant === to);
-  if (to === undefined || den.length === 0) return { ratio: undefined, paired: undefined };
+  if (to === undefined || den.length === 0) return { ratio: undefined, paired: undefined, interval: undefined };
   const num = runs.filter((r) => r.variant === of);
   const pairs = num.flatMap((r) => {
     const d = partnerRun(runs, r, to);
@@ -80,6 +88,7 @@ export function ratio(
   return {
     ratio: median(num.map((r) => r.usPerRequest)) / median(den.map((r) => r.usPerRequest)),
     paired: pairs.length === 0 ? undefined : median(pairs),
+    interval: medianInterval(pairs),
   };
 }
 
@@ -105,8 +114,10 @@ export function summarize(variants: readonly Variant[], runs: readonly CpuRun[])
         usPerRequestMax: Math.max(...us),
         vsOff: off.ratio,
         vsOffPaired: off.paired,
+        vsOffInterval: off.interval,
         vsMetrics: metrics.ratio,
         vsMetricsPaired: metrics.paired,
+        vsMetricsInterval: metrics.interval,
         errors: own.reduce((n, r) => n + r.errors, 0),
         non2xx: own.reduce((n, r) => n + r.non2xx, 0),
         sink:

@@ -26,3 +26,29 @@ export function quantile(samples: readonly number[], q: number): number {
 
 /** The largest sample; NaN when empty (Math.max alone would say -Infinity). */
 export const maxOf = (samples: readonly number[]): number => (samples.length === 0 ? Number.NaN : Math.max(...samples));
+
+/**
+ * A distribution-free confidence interval for the median: the order statistics whose ranks
+ * Binomial(n, ½) puts around the middle with at least `level` coverage. Undefined when n is too
+ * small for that coverage (fewer than 6 values at 95 %).
+ */
+export function medianInterval(
+  values: readonly number[],
+  level = 0.95,
+): { readonly low: number; readonly high: number } | undefined {
+  const n = values.length;
+  const sorted = [...values].sort((a, b) => a - b);
+  // P(X ≤ j) for X ~ Binomial(n, ½), accumulated term by term.
+  let term = 0.5 ** n;
+  let below = 0;
+  let k = 0;
+  for (let j = 0; j < n; j++) {
+    if (2 * (below + term) > 1 - level) break;
+    below += term;
+    term = (term * (n - j)) / (j + 1);
+    k = j + 1;
+  }
+  // P(median < k-th lowest) = P(X ≤ k - 1) ≤ (1 - level) / 2, and the same above the k-th highest.
+  if (k === 0) return undefined;
+  return { low: sorted[k - 1] as number, high: sorted[n - k] as number };
+}
