@@ -32,6 +32,8 @@ const USAGE = `Usage: node --import tsx bench/sampled-cost.ts [options]
   --duration <s>        measured seconds per mode per round                  (default 4)
   --warmup <s>          unmeasured load per mode before round 1              (default 4)
   --connections <n>     wrk connections                                      (default 50)
+  --no-report-headers   report_headers off on every span layer (the spans lose their header
+                        attributes: about half their bytes)
 ${USAGE_TAIL}`;
 
 /** The parent every request of a mode carries; the gateway samples at 0.1 and follows a parent's flag. */
@@ -45,17 +47,19 @@ const MODE_NAMES = Object.keys(MODES) as Mode[];
 
 interface Options extends LoadRunOptions {
   readonly transport: 'http' | 'grpc';
+  readonly reportHeaders: boolean;
   readonly tollgateBin: string;
 }
 
 function parse(argv: readonly string[]): Options | undefined {
-  const v = parseFlags(argv, [...LOAD_RUN_FLAGS, 'transport', 'tollgate-bin']);
+  const v = parseFlags(argv, [...LOAD_RUN_FLAGS, 'transport', 'tollgate-bin'], ['no-report-headers']);
   if (v === undefined) return undefined;
   const transport = v.transport ?? 'http';
   if (transport !== 'http' && transport !== 'grpc') throw new Error(`--transport: http or grpc, not ${transport}`);
   return {
     ...loadRunOptions(v, { duration: 4, warmup: 4, rounds: 8 }),
     transport,
+    reportHeaders: v['no-report-headers'] !== true,
     tollgateBin: tollgateBinArg(v['tollgate-bin']),
   };
 }
@@ -80,7 +84,10 @@ async function main(o: Options): Promise<void> {
   const tempDir = createRunTempDir('tollgate-sampled-cost-');
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = '500';
   const upstream = await startUpstream('./telemetry-upstream.ts', o.payloadBytes);
-  const spec = GATEWAYS.find((g) => g.name === `otlp-${o.transport}-0.1`) as GatewaySpec;
+  const spec: GatewaySpec = {
+    ...(GATEWAYS.find((g) => g.name === `otlp-${o.transport}-0.1`) as GatewaySpec),
+    reportHeaders: o.reportHeaders,
+  };
   const { gateways } = await startFleet(
     {
       specs: [spec],
@@ -151,7 +158,7 @@ async function main(o: Options): Promise<void> {
     of(mode).reduce((n, r) => n + r.spans, 0) / of(mode).reduce((n, r) => n + r.requests, 0);
   const out = [
     '',
-    `CPU per request of one gateway (OTLP/${o.transport.toUpperCase()}, rate 0.1, every layer and header reported), ${o.rounds} rounds of ${o.durationSeconds}s per mode, ${o.connections} connections (saturation)`,
+    `CPU per request of one gateway (OTLP/${o.transport.toUpperCase()}, rate 0.1, every layer${o.reportHeaders ? ' and header' : ''} reported), ${o.rounds} rounds of ${o.durationSeconds}s per mode, ${o.connections} connections (saturation)`,
     '',
     ...MODE_NAMES.map(
       (m) =>

@@ -31,6 +31,8 @@ export interface GatewaySpec {
   readonly bin?: string;
   /** Also serves `/noop-jwt`: `/noop` behind an `auth/validator` (lib/jwt-token.ts makes its key and token). */
   readonly jwt?: boolean;
+  /** `report_headers` on the span layers (default true: every feature on). */
+  readonly reportHeaders?: boolean;
 }
 
 export interface Variant {
@@ -148,7 +150,7 @@ export interface TelemetryPorts {
 
 const ALL_ON = { disable_stage: false, round_trip: true, read_payload: true, detailed_connection: true };
 
-function telemetryConfig(t: Telemetry, p: TelemetryPorts): Record<string, unknown> {
+function telemetryConfig(t: Telemetry, p: TelemetryPorts, reportHeaders = true): Record<string, unknown> {
   if (t.kind === 'off') return {};
   const otlp =
     t.kind === 'traces'
@@ -175,9 +177,14 @@ function telemetryConfig(t: Telemetry, p: TelemetryPorts): Record<string, unknow
           ...(otlp !== undefined ? { otlp } : {}),
         },
         layers: {
-          global: { disable_metrics: false, disable_traces: false, disable_propagation: false, report_headers: true },
-          proxy: { disable_metrics: false, disable_traces: false, report_headers: true },
-          backend: { metrics: ALL_ON, traces: { ...ALL_ON, report_headers: true } },
+          global: {
+            disable_metrics: false,
+            disable_traces: false,
+            disable_propagation: false,
+            report_headers: reportHeaders,
+          },
+          proxy: { disable_metrics: false, disable_traces: false, report_headers: reportHeaders },
+          backend: { metrics: ALL_ON, traces: { ...ALL_ON, report_headers: reportHeaders } },
         },
       },
       'telemetry/metrics': { listen_address: `127.0.0.1:${p.stats}` },
@@ -225,7 +232,7 @@ export function tollgateConfig(
     port,
     timeout: '3s',
     ...(workers !== undefined ? { workers } : {}),
-    ...telemetryConfig(spec.telemetry ?? { kind: 'off' }, ports),
+    ...telemetryConfig(spec.telemetry ?? { kind: 'off' }, ports, spec.reportHeaders),
     endpoints: [
       noop,
       ...(spec.jwt === true && jwksPath !== undefined
