@@ -49,14 +49,9 @@ export class HistogramCell {
    * path, and an object per observation stored into this long-lived cell made that store the costliest
    * line of a traced request in a worker profile (each one outlives a young-generation collection
    * because the old cell points at it). Readers get `Exemplar` objects, made on the first read after a
-   * write (`exemplars`).
+   * write (`exemplars`). Made at the first sampled observation: most cells never get one.
    */
-  #exTraceIds: (string | undefined)[] | undefined;
-  #exSpanIds: string[] = [];
-  #exValues: Float64Array | undefined;
-  #exTimes: Float64Array | undefined;
-  /** Objects handed to readers, per bucket; cleared when the bucket gets a newer exemplar, so one object stands for one observation. */
-  #exObjects: (Exemplar | undefined)[] = [];
+  #ex: ExemplarSlots | undefined;
 
   constructor(
     readonly labels: string,
@@ -67,36 +62,29 @@ export class HistogramCell {
   }
 
   observe(v: number): void {
-    const b = this.bounds;
-    let i = 0;
-    while (i < b.length && v > (b[i] as number)) i++;
-    this.counts[i] = (this.counts[i] as number) + 1;
-    this.sum += v;
-    this.count++;
+    this.#add(v);
   }
 
   /** `observe` for a sampled request: the observation also becomes its bucket's exemplar. */
   observeWithExemplar(v: number, traceId: string, spanId: string, timestampMs: number): void {
+    const i = this.#add(v);
+    const ex = (this.#ex ??= new ExemplarSlots(this.counts.length));
+    ex.traceIds[i] = traceId;
+    ex.spanIds[i] = spanId;
+    ex.values[i] = v;
+    ex.times[i] = timestampMs;
+    ex.objects[i] = undefined;
+  }
+
+  /** Counts `v` in its bucket; returns the bucket's index. */
+  #add(v: number): number {
     const b = this.bounds;
     let i = 0;
     while (i < b.length && v > (b[i] as number)) i++;
     this.counts[i] = (this.counts[i] as number) + 1;
     this.sum += v;
     this.count++;
-    let traces = this.#exTraceIds;
-    if (traces === undefined) {
-      const n = b.length + 1;
-      traces = this.#exTraceIds = new Array<string | undefined>(n).fill(undefined);
-      this.#exSpanIds = new Array<string>(n).fill('');
-      this.#exValues = new Float64Array(n);
-      this.#exTimes = new Float64Array(n);
-      this.#exObjects = new Array<Exemplar | undefined>(n).fill(undefined);
-    }
-    traces[i] = traceId;
-    this.#exSpanIds[i] = spanId;
-    (this.#exValues as Float64Array)[i] = v;
-    (this.#exTimes as Float64Array)[i] = timestampMs;
-    this.#exObjects[i] = undefined;
+    return i;
   }
 
   /**
@@ -104,20 +92,38 @@ export class HistogramCell {
    * returned for a bucket until it gets a newer exemplar, so readers can tell a replaced one by identity.
    */
   get exemplars(): readonly (Exemplar | undefined)[] | undefined {
-    const traces = this.#exTraceIds;
-    if (traces === undefined) return undefined;
-    const objects = this.#exObjects;
-    for (let i = 0; i < traces.length; i++) {
-      const traceId = traces[i];
+    const ex = this.#ex;
+    if (ex === undefined) return undefined;
+    const objects = ex.objects;
+    for (let i = 0; i < objects.length; i++) {
+      const traceId = ex.traceIds[i];
       if (traceId === undefined || objects[i] !== undefined) continue;
       objects[i] = {
         traceId,
-        spanId: this.#exSpanIds[i] as string,
-        value: (this.#exValues as Float64Array)[i] as number,
-        timestampMs: (this.#exTimes as Float64Array)[i] as number,
+        spanId: ex.spanIds[i] as string,
+        value: ex.values[i] as number,
+        timestampMs: ex.times[i] as number,
       };
     }
     return objects;
+  }
+}
+
+/** The per-bucket fields of a histogram cell's exemplars, and the objects handed to readers. */
+class ExemplarSlots {
+  readonly traceIds: (string | undefined)[];
+  readonly spanIds: string[];
+  readonly values: Float64Array;
+  readonly times: Float64Array;
+  /** Cleared when the bucket gets a newer exemplar, so one object stands for one observation. */
+  readonly objects: (Exemplar | undefined)[];
+
+  constructor(buckets: number) {
+    this.traceIds = new Array<string | undefined>(buckets).fill(undefined);
+    this.spanIds = new Array<string>(buckets).fill('');
+    this.values = new Float64Array(buckets);
+    this.times = new Float64Array(buckets);
+    this.objects = new Array<Exemplar | undefined>(buckets).fill(undefined);
   }
 }
 
