@@ -26,13 +26,10 @@ import {
 } from './lib/micro.js';
 import { loadConfigValue } from '../src/config/load.js';
 import { backendRequestHeaders } from '../src/proxy/headers.js';
-import { Outcome, RequestRecord } from '../src/telemetry/record.js';
-import { CounterCell } from '../src/telemetry/store/cells.js';
-import { RequestTracer } from '../src/telemetry/tracing/request-tracer.js';
-import { SpanBatcher, type SpanChunk } from '../src/telemetry/tracing/span-batcher.js';
-import { encodeAttributes, encodeTraceRequest } from '../src/telemetry/tracing/span-encoder.js';
+import { RequestRecord } from '../src/telemetry/record.js';
+import type { RequestTracer } from '../src/telemetry/tracing/request-tracer.js';
 import { traceInjector, type TraceInjector } from '../src/telemetry/tracing/trace-injector.js';
-import { observedRoutes } from '../test/helpers/routes.js';
+import { answeredOk, encodingTracer } from '../test/helpers/traced-request.js';
 
 const argv = process.argv.slice(2);
 exitOnHelp(
@@ -52,7 +49,7 @@ const ONLY = ((): number[] | undefined => {
 interface Tracing {
   readonly tracer: RequestTracer;
   readonly injector: TraceInjector;
-  spans: number;
+  readonly exported: { readonly spans: number };
 }
 
 function tracing(rate: number): Tracing {
@@ -70,29 +67,16 @@ function tracing(rate: number): Tracing {
     undefined,
   );
   const { config } = loadConfigValue(raw, 'bench-trace-cost.json');
-  const otel = config.otel;
-  const injector = traceInjector(otel);
-  if (otel === undefined || injector === undefined) throw new Error('tracing is not on');
-  const resource = encodeAttributes(1, { 'service.name': 'bench' });
-  const t: { spans: number } = { spans: 0 };
-  const exporter = {
-    export(chunk: SpanChunk, cb: (r: { code: number }) => void): void {
-      encodeTraceRequest(resource, 'io.krakend.krakend-otel', chunk);
-      t.spans += chunk.count;
-      cb({ code: 0 });
-    },
-    shutdown: () => Promise.resolve(),
-  };
-  const cell = (): CounterCell => new CounterCell('', {});
-  const batcher = new SpanBatcher(
-    exporter,
-    { exported: cell(), dropped: cell(), failed: cell() },
-    { maxQueue: 8192, maxBatch: 512, delayMs: 60_000, exportTimeoutMs: 30_000, maxBatchBytes: 1 << 22 },
-  );
-  const tracer = new RequestTracer(otel, config, observedRoutes(config), injector.propagation, (b, n) =>
-    batcher.add(b, n),
-  );
-  return Object.assign(t, { tracer, injector });
+  const injector = traceInjector(config.otel);
+  if (injector === undefined) throw new Error('tracing is not on');
+  const { tracer, exported } = encodingTracer(config, injector.propagation, {
+    maxQueue: 8192,
+    maxBatch: 512,
+    delayMs: 60_000,
+    exportTimeoutMs: 30_000,
+    maxBatchBytes: 1 << 22,
+  });
+  return { tracer, injector, exported };
 }
 
 /** The request as wrk sends it (Host only, or with a traceparent), and its response. */
@@ -126,21 +110,8 @@ function run(t: Tracing | undefined, r: { req: IncomingMessage; res: ServerRespo
     if (t !== undefined && rec.trace !== undefined) t.injector.inject(rec, b, headers);
     b.target = 0;
     b.path = '/payload';
-    b.dispatchAt = now + 0.03;
-    b.headersAt = now + 0.2;
-    b.bodyStartAt = now + 0.2;
-    b.bodyEndAt = now + 0.21;
-    b.status = 200;
-    b.outcome = Outcome.Ok;
-    b.contentLength = 1024;
-    b.readBytes = 1024;
-    b.stageEnd = now + 0.22;
-    b.stageComplete = true;
-    rec.proxyEnd = now + 0.23;
-    rec.proxyComplete = true;
-    rec.status = 200;
-    rec.bytesOut = 1024;
-    rec.end = now + 0.25;
+    b.dispatchAt = now + 0.3;
+    answeredOk(rec, b, now, 1024);
     if (t !== undefined) t.tracer.record(rec);
     sink += Object.keys(headers).length;
   }
@@ -201,7 +172,7 @@ async function main(): Promise<void> {
       return `  ${v.name.padEnd(40)} ${m.toFixed(0).padStart(10)} ${(v === variants[0] ? '' : (m - off).toFixed(0)).padStart(9)}`;
     }),
     '',
-    `  spans encoded: rate 0.1 ${tenth.spans.toLocaleString('en-US')}, rate 1 ${all.spans.toLocaleString('en-US')} (checksum ${blackhole % 10})`,
+    `  spans encoded: rate 0.1 ${tenth.exported.spans.toLocaleString('en-US')}, rate 1 ${all.exported.spans.toLocaleString('en-US')} (checksum ${blackhole % 10})`,
     ...foreignLoadLines(foreignPercent, quiet).map((l) => `  ${l}`),
     '',
   ];

@@ -34,13 +34,10 @@ import {
   timeSync,
 } from './lib/micro.js';
 import { loadConfigValue } from '../src/config/load.js';
-import { Outcome, RequestRecord } from '../src/telemetry/record.js';
-import { CounterCell } from '../src/telemetry/store/cells.js';
-import { RequestTracer } from '../src/telemetry/tracing/request-tracer.js';
-import { SpanBatcher, type SpanChunk } from '../src/telemetry/tracing/span-batcher.js';
-import { encodeAttributes, encodeTraceRequest } from '../src/telemetry/tracing/span-encoder.js';
+import { RequestRecord } from '../src/telemetry/record.js';
 import { traceInjector } from '../src/telemetry/tracing/trace-injector.js';
 import { observedRoutes } from '../test/helpers/routes.js';
+import { answeredOk, encodingTracer, type EncodingTracer } from '../test/helpers/traced-request.js';
 
 const argv = process.argv.slice(2);
 exitOnHelp(
@@ -95,45 +92,17 @@ const res = new ServerResponse(req);
 // ---------------------------------------------------------------------------
 // (a) Tollgate
 
-interface TollgateVariant {
-  readonly tracer: RequestTracer;
-  readonly batcher: SpanBatcher;
-  exportedSpans: number;
-  exportedBytes: number;
+function tollgateVariant(): EncodingTracer {
+  return encodingTracer(config, injector.propagation, {
+    maxQueue: 4 * BATCH,
+    maxBatch: BATCH,
+    delayMs: 60_000,
+    exportTimeoutMs: 30_000,
+    maxBatchBytes: 1 << 24,
+  });
 }
 
-function tollgateVariant(): TollgateVariant {
-  const cell = (): CounterCell => new CounterCell('', {});
-  const resource = encodeAttributes(1, { 'service.name': 'bench' });
-  const v: { tracer?: RequestTracer; batcher?: SpanBatcher; exportedSpans: number; exportedBytes: number } = {
-    exportedSpans: 0,
-    exportedBytes: 0,
-  };
-  const exporter = {
-    export(chunk: SpanChunk, cb: (r: { code: number }) => void): void {
-      // Serialized as the gRPC exporter's serializer does it, then "sent" at once.
-      v.exportedBytes += encodeTraceRequest(resource, 'io.krakend.krakend-otel', chunk).length;
-      v.exportedSpans += chunk.count;
-      cb({ code: 0 });
-    },
-    shutdown: () => Promise.resolve(),
-  };
-  const batcher = new SpanBatcher(
-    exporter,
-    { exported: cell(), dropped: cell(), failed: cell() },
-    { maxQueue: 4 * BATCH, maxBatch: BATCH, delayMs: 60_000, exportTimeoutMs: 30_000, maxBatchBytes: 1 << 24 },
-  );
-  const tracer = new RequestTracer(
-    otel as NonNullable<typeof otel>,
-    config,
-    routes,
-    injector.propagation,
-    (bytes, count) => batcher.add(bytes, count),
-  );
-  return Object.assign(v, { tracer, batcher });
-}
-
-function runTollgate(v: TollgateVariant, n: number): void {
+function runTollgate(v: EncodingTracer, n: number): void {
   const { tracer } = v;
   for (let i = 0; i < n; i++) {
     const t = performance.now();
@@ -149,20 +118,7 @@ function runTollgate(v: TollgateVariant, n: number): void {
     const headers: Record<string, string> = { 'user-agent': 'wrk/4.2' };
     injector.inject(rec, b, headers, reportHeaders);
     b.connectedAt = t + 0.3;
-    b.headersAt = t + 1;
-    b.bodyStartAt = t + 1;
-    b.bodyEndAt = t + 1.1;
-    b.status = 200;
-    b.outcome = Outcome.Ok;
-    b.contentLength = 1024;
-    b.readBytes = 1024;
-    b.stageEnd = t + 1.2;
-    b.stageComplete = true;
-    rec.proxyEnd = t + 1.3;
-    rec.proxyComplete = true;
-    rec.status = 200;
-    rec.bytesOut = 1024;
-    rec.end = t + 1.4;
+    answeredOk(rec, b, t, 1024);
     tracer.record(rec);
   }
 }
@@ -331,11 +287,11 @@ async function main(): Promise<void> {
     'Tracing cost per sampled request (5 spans, context injected, serialized for OTLP export), CPU time, median of repeats',
     '',
     `  ${'variant'.padEnd(46)} ${'ns/request'.padStart(11)} ${'bytes/span'.padStart(11)}`,
-    `  ${(variants[0]?.name ?? '').padEnd(46)} ${Math.round(tNs).toLocaleString('en-US').padStart(11)} ${(t.exportedBytes / Math.max(1, t.exportedSpans)).toFixed(0).padStart(11)}`,
+    `  ${(variants[0]?.name ?? '').padEnd(46)} ${Math.round(tNs).toLocaleString('en-US').padStart(11)} ${(t.exported.bytes / Math.max(1, t.exported.spans)).toFixed(0).padStart(11)}`,
     `  ${(variants[1]?.name ?? '').padEnd(46)} ${Math.round(sNs).toLocaleString('en-US').padStart(11)} ${(s.processor.exportedBytes / Math.max(1, s.processor.exportedSpans)).toFixed(0).padStart(11)}`,
     '',
     `  OTel SDK / Tollgate: ${(sNs / tNs).toFixed(1)}x`,
-    `  spans exported: tollgate ${t.exportedSpans.toLocaleString('en-US')}, sdk ${s.processor.exportedSpans.toLocaleString('en-US')}`,
+    `  spans exported: tollgate ${t.exported.spans.toLocaleString('en-US')}, sdk ${s.processor.exportedSpans.toLocaleString('en-US')}`,
     `  foreign CPU during the run: ${foreignPercent.toFixed(0)}%${quiet.warning === undefined ? '' : `; ${quiet.warning}`}`,
     '',
   ];

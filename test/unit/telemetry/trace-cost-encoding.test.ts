@@ -9,7 +9,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { it } from 'node:test';
 import { loadConfigValue } from '../../../src/config/load.js';
-import { Outcome, RequestRecord } from '../../../src/telemetry/record.js';
+import { RequestRecord } from '../../../src/telemetry/record.js';
 import { RequestTracer } from '../../../src/telemetry/tracing/request-tracer.js';
 import { encodeTraceRequest } from '../../../src/telemetry/tracing/span-encoder.js';
 import { traceInjector } from '../../../src/telemetry/tracing/trace-injector.js';
@@ -21,6 +21,7 @@ import {
   type FlatSpan,
 } from '../../helpers/otlp-receiver.js';
 import { observedRoutes } from '../../helpers/routes.js';
+import { answeredOk } from '../../helpers/traced-request.js';
 
 function decode(run: Buffer): FlatSpan[] {
   const { ExportTraceServiceRequest } = loadOtlpProtos();
@@ -83,20 +84,7 @@ function setUp(): { run: (reqHeaders: Record<string, string>, sent: Record<strin
       b.target = 0;
       b.path = '/p';
       b.dispatchAt = t + 0.3;
-      b.headersAt = t + 1;
-      b.bodyStartAt = t + 1;
-      b.bodyEndAt = t + 1.1;
-      b.status = 200;
-      b.outcome = Outcome.Ok;
-      b.contentLength = 3;
-      b.readBytes = 3;
-      b.stageEnd = t + 1.2;
-      b.stageComplete = true;
-      rec.proxyEnd = t + 1.3;
-      rec.proxyComplete = true;
-      rec.status = 200;
-      rec.bytesOut = 3;
-      rec.end = t + 1.4;
+      answeredOk(rec, b, t, 3);
       tracer.record(rec);
       return decode(last);
     },
