@@ -19,6 +19,7 @@
 import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
 import { isShuttingDown, runCleanup } from './lib/cleanup.js';
 import type { Check } from './lib/cpu-checks.js';
+import { measure } from './lib/cpu-measure.js';
 import { fleetChecks, initialWarmUp, probeVariants, startFleet, stopFleet, type Gateway } from './lib/cpu-fleet.js';
 import {
   VARIANTS,
@@ -28,23 +29,11 @@ import {
   type GatewaySpec,
   type Variant,
 } from './lib/cpu-gateways.js';
-import {
-  formatTable,
-  partnerRun,
-  ratio,
-  summarize,
-  type CpuRun,
-  type Interval,
-  type SinkDelta,
-} from './lib/cpu-report.js';
-import { armRun, log, parseFlags, runDriver, sleep, startUpstream, USAGE_TAIL } from './lib/driver.js';
-import { startTreeForeignLoadMeter } from './lib/foreign-load.js';
+import { formatTable, pairedDifferences, ratio, summarize, type CpuRun, type Interval } from './lib/cpu-report.js';
+import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { writeBenchJwt } from './lib/jwt-token.js';
 import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
-import type { LoadGenerator, LoadOptions, LoadResult } from './lib/load-result.js';
-import { idleBackgroundCpu, warmUp } from './lib/measure.js';
-import type { OtlpSinkCounts } from './lib/otlp-sink.js';
-import { treeCpu, TREE_CPU_RESOLUTION_MS } from './lib/process-tree-cpu.js';
+import { TREE_CPU_RESOLUTION_MS } from './lib/process-tree-cpu.js';
 import { writeRunResults } from './lib/results-file.js';
 import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
 import { median } from './lib/stats.js';
@@ -150,85 +139,6 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     tool: toolArg(values.tool),
     tollgateBin: tollgateBinArg(values['tollgate-bin']),
   };
-}
-
-function sinkDelta(a: OtlpSinkCounts | undefined, b: OtlpSinkCounts | undefined): SinkDelta | undefined {
-  if (a === undefined || b === undefined) return undefined;
-  return {
-    exports: b.traces.requests - a.traces.requests,
-    spans: b.traces.items - a.traces.items,
-    bytes: b.traces.bytes - a.traces.bytes,
-    malformed: b.traces.malformed - a.traces.malformed,
-  };
-}
-
-/** One variant on its gateway, within one measured run. */
-interface Entry {
-  readonly variant: Variant;
-  readonly gw: Gateway;
-}
-
-/**
- * One measured run of one variant, or of several at the same time (`--side-by-side`): warm-up,
- * settle, then each gateway's tree CPU over (load + settle) ÷ the requests its own wrk completed.
- */
-async function measure(
-  generator: LoadGenerator,
-  options: Options,
-  entries: readonly Entry[],
-  round: number,
-): Promise<CpuRun[]> {
-  const base = (e: Entry): Omit<LoadOptions, 'durationSeconds'> => ({
-    url: `${e.gw.origin}${e.variant.path}`,
-    connections: options.connections,
-    threads: options.threads,
-    timeoutSeconds: options.timeoutSeconds,
-    headers: e.variant.headers,
-  });
-  const settleMs = options.batchDelayMs + 500;
-  const pid = (e: Entry): number => e.gw.child.process.pid ?? -1;
-  const busy = await idleBackgroundCpu();
-  if (options.warmupSeconds > 0) {
-    const warm = await Promise.all(entries.map((e) => warmUp(generator, base(e), options.warmupSeconds)));
-    entries.forEach((e, i) => (e.gw.served += warm[i] as number));
-    await sleep(settleMs);
-  }
-  const sink0 = await Promise.all(entries.map((e) => e.gw.sink?.counts()));
-  const cpu0 = entries.map((e) => treeCpu(pid(e)));
-  const foreign = startTreeForeignLoadMeter();
-  const loads = await Promise.all(
-    entries.map((e) => generator.run({ ...base(e), durationSeconds: options.durationSeconds })),
-  );
-  // The span batcher exports at most batch-delay after the last request: wait for it so the spans are charged to this run.
-  await sleep(settleMs);
-  const cpu1 = entries.map((e) => treeCpu(pid(e)));
-  const foreignDuringPercent = foreign();
-  const sink1 = await Promise.all(entries.map((e) => e.gw.sink?.counts()));
-  return entries.map((e, i) => {
-    const before = cpu0[i];
-    const after = cpu1[i];
-    const load = loads[i] as LoadResult;
-    if (before === undefined || after === undefined)
-      throw new Error(`${e.gw.spec.name} (pid ${pid(e)}) is gone: ${e.gw.child.stderrTail().slice(-400)}`);
-    e.gw.served += load.requests;
-    const cpuMs = after.ms - before.ms;
-    return {
-      round,
-      variant: e.variant.name,
-      besides: entries.filter((x) => x !== e).map((x) => x.variant.name),
-      requests: load.requests,
-      requestsPerSecond: load.requestsPerSecond,
-      errors: load.errors,
-      non2xx: load.non2xx,
-      p99Ms: load.latencyMs.p99,
-      cpuMs,
-      usPerRequest: load.requests === 0 ? NaN : (cpuMs * 1000) / load.requests,
-      processes: after.processes,
-      backgroundCpuBusyPercent: busy,
-      foreignDuringPercent,
-      sink: sinkDelta(sink0[i], sink1[i]),
-    };
-  });
 }
 
 async function main(options: Options): Promise<void> {
@@ -359,10 +269,7 @@ async function main(options: Options): Promise<void> {
 
 /** Median over rounds of (`of`'s µs/request − its partner run of `to`'s); undefined without a pair. */
 function pairedDifferenceUs(runs: readonly CpuRun[], of: string, to: string): number | undefined {
-  const diffs = runs.flatMap((r) => {
-    const d = r.variant === of ? partnerRun(runs, r, to) : undefined;
-    return d === undefined ? [] : [r.usPerRequest - d.usPerRequest];
-  });
+  const diffs = pairedDifferences(runs, of, to);
   return diffs.length === 0 ? undefined : median(diffs);
 }
 

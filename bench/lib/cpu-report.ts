@@ -73,6 +73,14 @@ export function partnerRun(runs: readonly CpuRun[], r: CpuRun, to: string): CpuR
   return same.find((x) => r.besides.includes(to) && x.besides.includes(r.variant)) ?? same[0];
 }
 
+/** Per round, `of`'s µs/request − its partner run of `to`'s (partnerRun). */
+export function pairedDifferences(runs: readonly CpuRun[], of: string, to: string): number[] {
+  return runs.flatMap((r) => {
+    const d = r.variant === of ? partnerRun(runs, r, to) : undefined;
+    return d === undefined ? [] : [r.usPerRequest - d.usPerRequest];
+  });
+}
+
 export function ratio(
   runs: readonly CpuRun[],
   of: string,
