@@ -61,8 +61,10 @@ export class TraceContext {
     readonly res: ServerResponse,
   ) {}
 
-  /** Span ids made at export time (proxy, stages), kept for exemplars. */
+  /** The proxy span's id, made when the request ends if the span is to be made (exemplars point to it). */
   proxySpanId: string | undefined;
+  /** The response head went out but not its end (the client connection broke), as it was when the request ended. */
+  writeFailed = false;
 }
 
 export class RequestRecord {

@@ -30,6 +30,7 @@ import type { RawStats } from './stats/stats-registry.js';
 import { MetricStore, type Snapshot, type StoreGroup } from './store/store.js';
 import { StoreDeltaWriter, type StoreDelta } from './cluster/store-delta.js';
 import { RequestTracer } from './tracing/request-tracer.js';
+import { SpanDeferral } from './tracing/span-deferral.js';
 import type { TraceInjector } from './tracing/trace-injector.js';
 import { SpanBatcher } from './tracing/span-batcher.js';
 
@@ -81,6 +82,8 @@ export class Telemetry {
   readonly #errors = new RateLimitedLog();
   #runtime: NodeRuntimeMetrics | undefined;
   #tracer: RequestTracer | undefined;
+  /** Sampled requests whose spans wait to be encoded with the next few (span-deferral.ts). */
+  #spans: SpanDeferral | undefined;
   readonly #batchers: SpanBatcher[] = [];
   /** What the cluster primary has been sent of the store (workers only, made on the first report). */
   #delta: StoreDeltaWriter | undefined;
@@ -200,6 +203,7 @@ export class Telemetry {
     this.#tracer = new RequestTracer(otel, config, routes, injector.propagation, (list: Buffer, count: number) => {
       for (const b of batchers) b.add(list, count);
     });
+    this.#spans = new SpanDeferral(this.#tracer, (err) => this.#tracingFailed(err));
   }
 
   /** At the start of a request (before routing): trace sampling and ids, when tracing is on. */
@@ -214,12 +218,12 @@ export class Telemetry {
 
   /** Called once per finished request, when its response and its proxy are both done (completion.ts). */
   record(rec: RequestRecord): void {
-    // Spans first: they name the span ids the metric exemplars point to.
-    if (this.#tracer !== undefined) {
+    // Spans first: admitting them names the span ids the metric exemplars point to.
+    if (this.#spans !== undefined) {
       try {
-        this.#tracer.record(rec);
+        this.#spans.add(rec);
       } catch (err) {
-        this.#errors.maybe('tracer', (suppressed) => this.#logger.error({ err, suppressed }, 'tracing failed'));
+        this.#tracingFailed(err);
       }
     }
     for (const sink of this.#sinks) {
@@ -231,6 +235,10 @@ export class Telemetry {
         );
       }
     }
+  }
+
+  #tracingFailed(err: unknown): void {
+    this.#errors.maybe('tracer', (suppressed) => this.#logger.error({ err, suppressed }, 'tracing failed'));
   }
 
   async start(): Promise<void> {
@@ -248,6 +256,8 @@ export class Telemetry {
   /** Stops the listeners and flushes what the push exporters hold, within `deadlineMs`. */
   async close(deadlineMs = 5_000): Promise<void> {
     this.#runtime?.close();
+    // Spans still waiting to be encoded join the batches the batchers send last.
+    this.#spans?.flush();
     await Promise.all([this.#readers?.close(deadlineMs), ...this.#batchers.map((b) => b.close(deadlineMs))]);
     await this.stats?.close();
   }

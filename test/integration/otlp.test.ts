@@ -302,9 +302,19 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
       .metrics()
       .find((m) => m.name === 'http.client.duration' && m.kind === 'histogram' && m.exemplars.length > 0);
     assert.ok(client !== undefined, 'client round-trip histogram has exemplars too');
+    // The proxy span's id is made when the request ends, its spans encoded later (span-deferral.ts):
+    // the proxy histogram's exemplar still names the proxy span that is exported.
+    const proxy = rx
+      .metrics()
+      .find((m) => m.name === 'krakend.proxy.duration' && m.kind === 'histogram' && m.exemplars.length > 0);
+    assert.ok(proxy?.kind === 'histogram', 'proxy histogram has exemplars');
+    const pex = proxy.exemplars[0];
     await gw.gateway.close(2_000);
     await rx.waitFor(() =>
       rx.spans().some((s) => s.traceId === ex?.traceId && s.spanId === ex.spanId && s.kind === 'SPAN_KIND_SERVER'),
+    );
+    await rx.waitFor(() =>
+      rx.spans().some((s) => s.traceId === pex?.traceId && s.spanId === pex.spanId && s.kind === 'SPAN_KIND_INTERNAL'),
     );
   });
 

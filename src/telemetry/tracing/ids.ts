@@ -23,6 +23,20 @@ function fillRandom(dst: Buffer): void {
   randomAt += dst.length;
 }
 
+/**
+ * A new span id written as its 8 bytes into `dst` at `at`, never all zeros: for spans no other code
+ * refers to by id (backend stage, body read), which need no hex string made and then parsed back.
+ */
+export function writeSpanId(dst: Buffer, at: number): void {
+  if (randomAt + 8 > RANDOM.length) {
+    randomFillSync(RANDOM);
+    randomAt = 0;
+  }
+  RANDOM.copy(dst, at, randomAt, randomAt + 8);
+  randomAt += 8;
+  nonZero(dst, at, 8);
+}
+
 /** `n` bytes from `at` in `bytes`, drawn again until they are not all zeros. */
 function nonZero(bytes: Buffer, at: number, n: number): void {
   for (;;) {

@@ -25,7 +25,7 @@ import {
   type RouteBinding,
   type UnmatchedBinding,
 } from './span-bindings.js';
-import { eventName, key, Kind, spanName, SpanStatus, SpanWriter } from './span-encoder.js';
+import { eventName, key, Kind, NEW_SPAN_ID, PREVIOUS_SPAN, spanName, SpanStatus, SpanWriter } from './span-encoder.js';
 import { HeaderKeys, headerAttributes } from './span-headers.js';
 import { clientResponseBodySize, remoteAddr, serverRequestBodySize } from './span-values.js';
 
@@ -112,12 +112,31 @@ export class RequestTracer {
     rec.trace = new TraceContext(traceId, spanId, sampled, parent, remote?.context, req, res);
   }
 
-  /** When the request is done: its spans (encoded OTLP), if it was sampled and not skipped. */
+  /** When the request is done: its spans (encoded OTLP) at once, if it was sampled and not skipped. */
   record(rec: RequestRecord): void {
+    if (this.admit(rec)) this.encode(rec);
+  }
+
+  /**
+   * When the request is done, whether its spans are to be made (it was sampled and not skipped). For
+   * those it settles, before any metric view reads the record, what the spans will say that could
+   * still change or that the views need: the proxy span's id (the proxy histogram's exemplar points to
+   * it) and whether the response failed to go out. `encode` may then run later (span-deferral.ts).
+   */
+  admit(rec: RequestRecord): boolean {
     const t = rec.trace;
-    if (t === undefined || !t.sampled) return;
+    if (t === undefined || !t.sampled) return false;
     const r = rec.route >= 0 ? this.#routes[rec.route] : undefined;
-    if (r?.skipped === true) return;
+    if (r?.skipped === true) return false;
+    if (r !== undefined && rec.proxyStart !== 0 && !r.proxy.disableTraces) t.proxySpanId = newSpanId();
+    t.writeFailed = writeFailed(t.res);
+    return true;
+  }
+
+  /** The spans of a request `admit` accepted, encoded and handed to the batchers. */
+  encode(rec: RequestRecord): void {
+    const t = rec.trace as TraceContext;
+    const r = rec.route >= 0 ? this.#routes[rec.route] : undefined;
     const out = this.#out;
     out.reset();
     // Every span of the trace carries the remote parent's trace state (OTel Go's samplers pass it on).
@@ -128,8 +147,7 @@ export class RequestTracer {
       parent = t.rootSpanId;
     }
     if (r !== undefined && rec.proxyStart !== 0) {
-      if (!r.proxy.disableTraces) {
-        t.proxySpanId = newSpanId();
+      if (t.proxySpanId !== undefined) {
         this.#proxySpan(rec, t, r, parent, state);
         parent = t.proxySpanId;
       }
@@ -178,7 +196,7 @@ export class RequestTracer {
       headerAttributes(out, this.#requestHeaders, h, this.#globalSkip);
       headerAttributes(out, this.#responseHeaders, t.res.getHeaders(), this.#globalSkip);
     }
-    if (writeFailed(t.res)) {
+    if (t.writeFailed) {
       out.event(EV.exception, rec.end);
       out.str(K.exceptionType, 'Error');
       out.str(K.exceptionMessage, WRITE_FAILED);
@@ -267,8 +285,8 @@ export class RequestTracer {
     const o = b.options;
     let stageParent = parent;
     if (!o.disableStage && br.stageStart !== 0) {
-      stageParent = newSpanId();
-      this.#stageSpan(t, b, br, parent, stageParent, state);
+      this.#stageSpan(t, b, br, parent, state);
+      stageParent = PREVIOUS_SPAN;
     }
     if (!b.clientSpan || br.clientSpanId === undefined || br.dispatchAt === 0) return;
     this.#clientSpan(t, b, br, stageParent, state);
@@ -281,11 +299,10 @@ export class RequestTracer {
     b: BackendBinding,
     br: BackendRecord,
     parent: string | undefined,
-    id: string,
     state: string | undefined,
   ): void {
     const out = this.#out;
-    out.begin(b.spanName, Kind.Internal, t.traceId, id, parent, br.stageStart, br.stageEnd, state);
+    out.begin(b.spanName, Kind.Internal, t.traceId, NEW_SPAN_ID, parent, br.stageStart, br.stageEnd, state);
     out.fixed(b.stageFixed);
     if (b.options.reportHeaders && br.sentHeaders !== undefined)
       headerAttributes(out, this.#requestHeaders, br.sentHeaders, b.skip, this.#injected);
@@ -354,7 +371,7 @@ export class RequestTracer {
   #readSpan(t: TraceContext, b: BackendBinding, br: BackendRecord, state: string | undefined): void {
     const out = this.#out;
     const end = br.bodyEndAt !== 0 ? br.bodyEndAt : br.headersAt;
-    out.begin(READ_SPAN, Kind.Internal, t.traceId, newSpanId(), br.clientSpanId, br.headersAt, end, state);
+    out.begin(READ_SPAN, Kind.Internal, t.traceId, NEW_SPAN_ID, br.clientSpanId, br.headersAt, end, state);
     out.fixed(b.readFixed);
     const failure = br.readError ? (br.error?.message ?? READ_FAILED) : undefined;
     if (failure !== undefined) {

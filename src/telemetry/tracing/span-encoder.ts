@@ -9,6 +9,7 @@
 import type { AttributeValue } from '@opentelemetry/api';
 import { ProtobufWriter, stringField, varintLength } from './protobuf-writer.js';
 import { numberBody, writeAttribute } from './otlp-attributes.js';
+import { writeSpanId } from './ids.js';
 
 export { encodeAttributes, writeAttribute } from './otlp-attributes.js';
 
@@ -31,6 +32,13 @@ export const enum SpanStatus {
   Ok = 1,
   Error = 2,
 }
+
+/**
+ * Span ids `begin` takes besides a hex id: `NEW_SPAN_ID` writes a new random id (a span nothing
+ * refers to by id but its children), `PREVIOUS_SPAN` as a parent is the span written just before.
+ */
+export const NEW_SPAN_ID = 'new';
+export const PREVIOUS_SPAN = 'previous';
 
 /** Span field 16: trace flags "sampled" plus the "has remote parent is known" bit (0x100), as the SDK sets. */
 const FLAGS_LOCAL = 0x101;
@@ -64,7 +72,10 @@ export class SpanWriter {
     this.#lastId = '';
   }
 
-  /** Times are monotonic performance.now() milliseconds. */
+  /**
+   * `spanId`: hex or `NEW_SPAN_ID`; `parentSpanId`: hex, `PREVIOUS_SPAN` or none. Times are monotonic
+   * performance.now() milliseconds.
+   */
   begin(
     name: Buffer,
     kind: Kind,
@@ -88,12 +99,18 @@ export class SpanWriter {
     }
     const previous = this.#lastId;
     const previousAt = this.#lastAt;
-    w.hex(2, spanId);
+    if (spanId === NEW_SPAN_ID) {
+      w.tag(2, 2);
+      w.ensure(9);
+      w.buf[w.pos++] = 8;
+      writeSpanId(w.buf, w.pos);
+      w.pos += 8;
+    } else w.hex(2, spanId);
     this.#lastId = spanId;
-    this.#lastAt = w.pos - (spanId.length >> 1);
+    this.#lastAt = w.pos - 8;
     if (traceState !== undefined && traceState !== '') w.string(3, traceState);
     if (parentSpanId !== undefined) {
-      if (parentSpanId === previous) w.copyField(4, previousAt, parentSpanId.length >> 1);
+      if (parentSpanId === previous || parentSpanId === PREVIOUS_SPAN) w.copyField(4, previousAt, 8);
       else w.hex(4, parentSpanId);
     }
     w.raw(name);

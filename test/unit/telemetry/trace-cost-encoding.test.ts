@@ -114,6 +114,21 @@ it('links every span to its parent and its trace, ids copied or not', () => {
   }
 });
 
+it('writes the stage and read spans fresh ids of their own (written as bytes, never made as strings)', () => {
+  const { run } = setUp();
+  const seen = new Set<string>();
+  for (let i = 0; i < 1200; i++) {
+    const [, , stage, , read] = run({ host: 'gw' }, {});
+    for (const id of [stage?.spanId ?? '', read?.spanId ?? '']) {
+      assert.match(id, /^[0-9a-f]{16}$/);
+      assert.notEqual(id, '0'.repeat(16));
+      seen.add(id);
+    }
+  }
+  // 2,400 ids (19 KB) across a refill of the 16 KB random pool, none repeated.
+  assert.equal(seen.size, 2400);
+});
+
 it("reports each request's own header values, from the kept encoding or not, and never a credential", () => {
   const { run } = setUp();
   for (let i = 0; i < 40; i++) {
