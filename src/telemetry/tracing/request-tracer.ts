@@ -3,7 +3,9 @@
  * global (SERVER) → proxy → backend stage → client (CLIENT) → read, with each layer's flags, static
  * attributes and header reporting, and the values and statuses krakend-otel gives them. At the start
  * of a request it only decides sampling and ids (and later propagates the client span id); the spans
- * themselves are made from the record when the request is done, and only if sampled.
+ * themselves are made from the record when the request is done, and only if sampled: at once
+ * (`record`), or admitted then and encoded a little later with other requests (`admit`, `encode`;
+ * span-deferral.ts).
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { GatewayConfig } from '../../config/types.js';
