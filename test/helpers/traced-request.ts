@@ -1,10 +1,13 @@
 /**
  * The request tracer without a network, for tests and in-process benchmarks (bench/trace-cost.ts,
  * bench/tracing-record.ts): a tracer whose batches are encoded as export requests and then dropped,
- * and the end of a request record for one backend that answered 200, as the proxy fills it.
+ * a traced request's record up to its backend request, and the end of that record for a backend that
+ * answered 200, as the proxy fills it.
  */
+import { IncomingMessage, ServerResponse, type IncomingHttpHeaders } from 'node:http';
+import { Socket } from 'node:net';
 import type { GatewayConfig } from '../../src/config/types.js';
-import { Outcome, type BackendRecord, type RequestRecord } from '../../src/telemetry/record.js';
+import { Outcome, RequestRecord, type BackendRecord } from '../../src/telemetry/record.js';
 import { CounterCell } from '../../src/telemetry/store/cells.js';
 import type { Propagation } from '../../src/telemetry/tracing/propagation.js';
 import { RequestTracer } from '../../src/telemetry/tracing/request-tracer.js';
@@ -47,6 +50,34 @@ export function encodingTracer(
     b.add(bytes, count),
   );
   return { tracer, batcher: b, exported };
+}
+
+/**
+ * A GET of `path` with the client's `headers`, begun under `tracer` and matched to route 0, whose
+ * backend 0 request (to `/p` on target 0) was dispatched: its record, that backend's record, and the
+ * start time. Its response `res` has no headers yet.
+ */
+export function dispatched(
+  tracer: RequestTracer,
+  path: string,
+  headers: IncomingHttpHeaders,
+): { rec: RequestRecord; b: BackendRecord; t: number; res: ServerResponse } {
+  const req = new IncomingMessage(new Socket());
+  req.url = path;
+  req.method = 'GET';
+  req.headers = headers;
+  const res = new ServerResponse(req);
+  const t = performance.now();
+  const rec = new RequestRecord('GET', path, t);
+  tracer.begin(rec, req, res);
+  rec.route = 0;
+  rec.proxyStart = t + 0.1;
+  const b = rec.backend(0);
+  b.stageStart = t + 0.2;
+  b.target = 0;
+  b.path = '/p';
+  b.dispatchAt = t + 0.3;
+  return { rec, b, t, res };
 }
 
 /**

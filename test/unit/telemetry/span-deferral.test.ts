@@ -5,15 +5,13 @@
  * spans fail to encode loses no other request's.
  */
 import { strict as assert } from 'node:assert';
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'node:test';
 import { loadConfigValue } from '../../../src/config/load.js';
 import { RequestRecord } from '../../../src/telemetry/record.js';
 import { DEFERRAL_DELAY_MS, DEFERRAL_GROUP, SpanDeferral } from '../../../src/telemetry/tracing/span-deferral.js';
 import { traceInjector } from '../../../src/telemetry/tracing/trace-injector.js';
-import { answeredOk, encodingTracer, type EncodingTracer } from '../../helpers/traced-request.js';
+import { answeredOk, dispatched, encodingTracer, type EncodingTracer } from '../../helpers/traced-request.js';
 
 /** Global, proxy, stage and client span per request. */
 const SPANS_PER_REQUEST = 4;
@@ -48,22 +46,8 @@ function setUp(): EncodingTracer {
 
 /** A finished request through `/d`, traced by `tracer` (sampled: the rate is 1). */
 function finished({ tracer }: EncodingTracer): RequestRecord {
-  const req = new IncomingMessage(new Socket());
-  req.url = '/d';
-  req.method = 'GET';
-  req.headers = { host: 'gw' };
-  const res = new ServerResponse(req);
-  const t = performance.now();
-  const rec = new RequestRecord('GET', '/d', t);
-  tracer.begin(rec, req, res);
-  rec.route = 0;
-  rec.proxyStart = t + 0.1;
-  const b = rec.backend(0);
-  b.stageStart = t + 0.2;
+  const { rec, b, t } = dispatched(tracer, '/d', { host: 'gw' });
   b.clientSpanId = 'aaaaaaaaaaaaaaaa';
-  b.target = 0;
-  b.path = '/p';
-  b.dispatchAt = t + 0.3;
   answeredOk(rec, b, t, 3);
   return rec;
 }

@@ -5,11 +5,8 @@
  * this request, never the previous one's, and never a credential.
  */
 import { strict as assert } from 'node:assert';
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import { it } from 'node:test';
 import { loadConfigValue } from '../../../src/config/load.js';
-import { RequestRecord } from '../../../src/telemetry/record.js';
 import { RequestTracer } from '../../../src/telemetry/tracing/request-tracer.js';
 import { encodeTraceRequest } from '../../../src/telemetry/tracing/span-encoder.js';
 import { traceInjector } from '../../../src/telemetry/tracing/trace-injector.js';
@@ -21,7 +18,7 @@ import {
   type FlatSpan,
 } from '../../helpers/otlp-receiver.js';
 import { observedRoutes } from '../../helpers/routes.js';
-import { answeredOk } from '../../helpers/traced-request.js';
+import { answeredOk, dispatched } from '../../helpers/traced-request.js';
 
 function decode(run: Buffer): FlatSpan[] {
   const { ExportTraceServiceRequest } = loadOtlpProtos();
@@ -66,24 +63,9 @@ function setUp(): { run: (reqHeaders: Record<string, string>, sent: Record<strin
   });
   return {
     run(reqHeaders, sent) {
-      const req = new IncomingMessage(new Socket());
-      req.url = '/noop';
-      req.method = 'GET';
-      req.headers = reqHeaders;
-      const res = new ServerResponse(req);
+      const { rec, b, t, res } = dispatched(tracer, '/noop', reqHeaders);
       res.setHeader('content-type', 'text/plain');
-      const t = performance.now();
-      const rec = new RequestRecord('GET', '/noop', t);
-      tracer.begin(rec, req, res);
-      rec.route = 0;
-      rec.proxyStart = t + 0.1;
-      const b = rec.backend(0);
-      b.stageStart = t + 0.2;
-      const headers: Record<string, string | string[]> = { ...sent };
-      injector.inject(rec, b, headers);
-      b.target = 0;
-      b.path = '/p';
-      b.dispatchAt = t + 0.3;
+      injector.inject(rec, b, { ...sent });
       answeredOk(rec, b, t, 3);
       tracer.record(rec);
       return decode(last);
