@@ -67,7 +67,10 @@ async function startGateway(spec: GatewaySpec, o: FleetOptions): Promise<Gateway
     leashSeconds: o.leashSeconds,
     jwksPath: o.jwksPath,
   });
-  if (!s.ok) return s.reason;
+  if (!s.ok) {
+    await sinkStart?.child.stop(5000);
+    return s.reason;
+  }
   return { ...s, spec, ports: t === undefined || t.kind === 'off' ? undefined : s.ports, sink: sinkStart, served: 0 };
 }
 
@@ -77,7 +80,18 @@ export async function startFleet(o: FleetOptions, log: (message: string) => void
   const unavailable = new Map<string, string>();
   for (const spec of o.specs) {
     if (isShuttingDown()) break;
-    const started = await startGateway(spec, o);
+    let started = await startGateway(spec, o);
+    // A port found free can be taken before the gateway binds it (another process's outgoing connection
+    // gets it as its local port; likelier with --fresh, which starts gateways while others run): new
+    // ports are picked on each start.
+    for (
+      let retry = 0;
+      retry < 3 && typeof started === 'string' && started.includes('address already in use');
+      retry++
+    ) {
+      log(`${spec.name}: a port was taken before it was bound; starting again on new ports`);
+      started = await startGateway(spec, o);
+    }
     if (typeof started === 'string') {
       if (spec.kind !== 'nginx') throw new Error(`${spec.name} failed to start: ${started}`);
       unavailable.set(spec.name, started);
