@@ -14,13 +14,20 @@ import { randomFillSync } from 'node:crypto';
 const RANDOM = Buffer.alloc(16 * 1024);
 let randomAt = RANDOM.length;
 
-function fillRandom(dst: Buffer): void {
-  if (randomAt + dst.length > RANDOM.length) {
+/** Where the next `n` random bytes start in the pool (drawn again when fewer are left). */
+function drawRandom(n: number): number {
+  if (randomAt + n > RANDOM.length) {
     randomFillSync(RANDOM);
     randomAt = 0;
   }
-  RANDOM.copy(dst, 0, randomAt, randomAt + dst.length);
-  randomAt += dst.length;
+  const at = randomAt;
+  randomAt += n;
+  return at;
+}
+
+function fillRandom(dst: Buffer): void {
+  const from = drawRandom(dst.length);
+  RANDOM.copy(dst, 0, from, from + dst.length);
 }
 
 /**
@@ -28,13 +35,9 @@ function fillRandom(dst: Buffer): void {
  * refers to by id (backend stage, body read), which need no hex string made and then parsed back.
  */
 export function writeSpanId(dst: Buffer, at: number): void {
-  if (randomAt + 8 > RANDOM.length) {
-    randomFillSync(RANDOM);
-    randomAt = 0;
-  }
+  const from = drawRandom(8);
   // Eight bytes by hand: Buffer#copy's argument checks cost more than the copy.
-  for (let i = 0; i < 8; i++) dst[at + i] = RANDOM[randomAt + i] as number;
-  randomAt += 8;
+  for (let i = 0; i < 8; i++) dst[at + i] = RANDOM[from + i] as number;
   nonZero(dst, at, 8);
 }
 
