@@ -4,7 +4,7 @@
 // received.
 
 import type { Variant } from './cpu-gateways.js';
-import { median, medianInterval } from './stats.js';
+import { median, medianInterval, type Interval } from './stats.js';
 import { textTable } from './text-table.js';
 
 export interface SinkDelta {
@@ -35,10 +35,7 @@ export interface CpuRun {
   readonly sink: SinkDelta | undefined;
 }
 
-export interface Interval {
-  readonly low: number;
-  readonly high: number;
-}
+export type { Interval } from './stats.js';
 
 export interface VariantSummary {
   readonly variant: string;
@@ -73,12 +70,17 @@ export function partnerRun(runs: readonly CpuRun[], r: CpuRun, to: string): CpuR
   return same.find((x) => r.besides.includes(to) && x.besides.includes(r.variant)) ?? same[0];
 }
 
-/** Per round, `of`'s µs/request − its partner run of `to`'s (partnerRun). */
-export function pairedDifferences(runs: readonly CpuRun[], of: string, to: string): number[] {
+/** Per round, `combine` of `of`'s µs/request and its partner run's of `to` (partnerRun). */
+function paired(runs: readonly CpuRun[], of: string, to: string, combine: (a: number, b: number) => number): number[] {
   return runs.flatMap((r) => {
     const d = r.variant === of ? partnerRun(runs, r, to) : undefined;
-    return d === undefined ? [] : [r.usPerRequest - d.usPerRequest];
+    return d === undefined ? [] : [combine(r.usPerRequest, d.usPerRequest)];
   });
+}
+
+/** Per round, `of`'s µs/request − its partner run of `to`'s. */
+export function pairedDifferences(runs: readonly CpuRun[], of: string, to: string): number[] {
+  return paired(runs, of, to, (a, b) => a - b);
 }
 
 export function ratio(
@@ -89,10 +91,7 @@ export function ratio(
   const den = runs.filter((r) => r.variant === to);
   if (to === undefined || den.length === 0) return { ratio: undefined, paired: undefined, interval: undefined };
   const num = runs.filter((r) => r.variant === of);
-  const pairs = num.flatMap((r) => {
-    const d = partnerRun(runs, r, to);
-    return d === undefined ? [] : [r.usPerRequest / d.usPerRequest];
-  });
+  const pairs = paired(runs, of, to, (a, b) => a / b);
   return {
     ratio: median(num.map((r) => r.usPerRequest)) / median(den.map((r) => r.usPerRequest)),
     paired: pairs.length === 0 ? undefined : median(pairs),

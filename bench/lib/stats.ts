@@ -27,15 +27,17 @@ export function quantile(samples: readonly number[], q: number): number {
 /** The largest sample; NaN when empty (Math.max alone would say -Infinity). */
 export const maxOf = (samples: readonly number[]): number => (samples.length === 0 ? Number.NaN : Math.max(...samples));
 
+export interface Interval {
+  readonly low: number;
+  readonly high: number;
+}
+
 /**
  * A distribution-free confidence interval for the median: the order statistics whose ranks
  * Binomial(n, ½) puts around the middle with at least `level` coverage. Undefined when n is too
  * small for that coverage (fewer than 6 values at 95 %).
  */
-export function medianInterval(
-  values: readonly number[],
-  level = 0.95,
-): { readonly low: number; readonly high: number } | undefined {
+export function medianInterval(values: readonly number[], level = 0.95): Interval | undefined {
   const n = values.length;
   const sorted = [...values].sort((a, b) => a - b);
   // P(X ≤ j) for X ~ Binomial(n, ½), accumulated term by term.
