@@ -34,6 +34,7 @@ import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from '.
 import { writeBenchJwt } from './lib/jwt-token.js';
 import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
 import { TREE_CPU_RESOLUTION_MS } from './lib/process-tree-cpu.js';
+import { pinDriver } from './lib/otlp-bench-util.js';
 import { writeRunResults } from './lib/results-file.js';
 import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
 import { median } from './lib/stats.js';
@@ -75,6 +76,10 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
                         process keeps its own speed for its whole life (memory layout, V8's
                         hash seed and compiler decisions), which is otherwise a bias of the
                         whole run rather than one round's noise (see bench/README.md)
+  --pin                 Tollgate gateways on CPU 1 (taskset); this driver, the upstream, the
+                        sinks, wrk, the floor and nginx on CPU 0: a gateway then never shares
+                        its core, so its CPU per request does not depend on what the
+                        scheduler put beside it (see bench/README.md)
   --baseline-bin <path> a second Tollgate build (its bin/tollgate.js): every Tollgate variant
                         also runs on it, as <variant>@base, in the same rounds, and the
                         report adds this build ÷ baseline per variant
@@ -89,6 +94,7 @@ interface Options extends LoadRunOptions {
   readonly baselineBin: string | undefined;
   readonly sideBySide: boolean;
   readonly fresh: boolean;
+  readonly pin: boolean;
   readonly batchDelayMs: number;
   readonly workers: number | undefined;
   readonly tool: LoadToolChoice;
@@ -109,7 +115,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
       'tollgate-bin',
       'baseline-bin',
     ],
-    ['side-by-side', 'fresh'],
+    ['side-by-side', 'fresh', 'pin'],
   );
   if (values === undefined) return undefined;
   const names = (values.variants ?? VARIANTS.map((v) => v.name).join(','))
@@ -134,6 +140,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     baselineBin,
     sideBySide: values['side-by-side'] === true,
     fresh: values.fresh === true,
+    pin: values.pin === true,
     batchDelayMs: intArg('batch-delay', values['batch-delay'], 500),
     workers: values.workers === undefined ? undefined : intArg('workers', values.workers, 1),
     tool: toolArg(values.tool),
@@ -150,6 +157,8 @@ async function main(options: Options): Promise<void> {
   );
   armRun(budget);
   const startedAt = new Date();
+  // Before anything is spawned: what this process starts inherits its CPU.
+  const tasksetBin = pinDriver(options.pin, log, TAG, undefined, undefined);
   const tempDir = createRunTempDir('tollgate-cpu-bench-');
   const wrkBin = which('wrk');
   if (options.rate > 0 && wrkBin === undefined)
@@ -177,6 +186,7 @@ async function main(options: Options): Promise<void> {
     upstreamPort: upstream.port,
     leashSeconds: budget + 30,
     jwksPath: jwt?.jwksPath,
+    taskset: tasksetBin === undefined ? undefined : { bin: tasksetBin, cpus: '1' },
   };
   const load = {
     connections: options.connections,
@@ -208,7 +218,12 @@ async function main(options: Options): Promise<void> {
       if (isShuttingDown()) return;
       const ordered = round % 2 === 0 ? group : [...group].reverse();
       const entries = ordered.map((v) => ({ variant: v, gw: gateways.get(v.gateway) as Gateway }));
-      for (const run of await measure(generator, options, entries, round)) {
+      for (const run of await measure(
+        generator,
+        { ...options, upstreamPid: upstream.child.process.pid },
+        entries,
+        round,
+      )) {
         runs.push(run);
         log(
           `${TAG}: round ${round + 1}/${options.rounds} ${run.variant}${run.besides.length > 0 ? ` (besides ${run.besides.join(', ')})` : ''}: ${run.requests} requests, ${run.cpuMs.toFixed(0)} ms CPU, ${run.usPerRequest.toFixed(1)} µs/req` +
@@ -254,7 +269,7 @@ async function main(options: Options): Promise<void> {
     TAG,
     startedAt,
     { ...options, variants: options.variants.map((v) => v.name) },
-    { loadGenerator: generator.version },
+    { loadGenerator: generator.version, pinned: tasksetBin !== undefined },
     {
       summary: summaries,
       unavailable: Object.fromEntries(unavailable),

@@ -1,9 +1,14 @@
 // What a sampled request costs over an unsampled one, in one gateway process: the metrics + traces
 // gateway of cpu-per-request.ts (trace_sample_rate 0.1, every layer and header reported), loaded in
 // turn with a sampled parent (`traceparent …-01`: every request traced and exported), an unsampled
-// parent (`…-00`: none) and no parent (the 10 % the rate picks), interleaved in rounds.
+// parent (`…-00`: none) and no parent (the 10 % the rate picks), interleaved in rounds. With
+// `--sample-rate 1` the gateway is cpu-per-request.ts's rate-1 one, its sampler following a remote
+// parent's flag (`trace_sampler: parentbased_traceidratio`; KrakenD's ignores it at rate 1): "no
+// parent" is then every request starting a trace of its own, as that variant is loaded, and
+// "unsampled" the same gateway not tracing (its metrics and the traceparent it still propagates):
+// their ratio is rate 1 ÷ metrics without the difference between two processes.
 //
-//   node --import tsx bench/sampled-cost.ts [--transport http|grpc] [--rounds 8] [--duration 4]
+//   node --import tsx bench/sampled-cost.ts [--transport http|grpc] [--sample-rate 0.1|1] [--rounds 8] [--duration 4]
 //
 // Between two gateway processes with the same config, CPU per request differs by more than a
 // tracing cost (bench/README.md, --fresh); within one process it does not, so the paired difference
@@ -15,7 +20,7 @@ import { tollgateBinArg } from './lib/args.js';
 import { initialWarmUp, startFleet, type Gateway } from './lib/cpu-fleet.js';
 import { GATEWAYS, type GatewaySpec, type Variant } from './lib/cpu-gateways.js';
 import { measure } from './lib/cpu-measure.js';
-import { pairedDifferences, type CpuRun } from './lib/cpu-report.js';
+import { pairedDifferences, pairedRatios, type CpuRun } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { selectLoadGenerator } from './lib/load-generator.js';
 import { writeRunResults } from './lib/results-file.js';
@@ -28,6 +33,7 @@ const TAG = 'sampled-cost';
 const USAGE = `Usage: node --import tsx bench/sampled-cost.ts [options]
 
   --transport <t>       http | grpc: how the gateway exports its spans       (default http)
+  --sample-rate <r>     0.1 | 1: the gateway's trace_sample_rate              (default 0.1)
   --rounds <n>          rounds; each loads every mode once, order reversed   (default 8)
   --duration <s>        measured seconds per mode per round                  (default 4)
   --warmup <s>          unmeasured load before each measured run             (default 1)
@@ -36,7 +42,7 @@ const USAGE = `Usage: node --import tsx bench/sampled-cost.ts [options]
                         attributes: about half their bytes)
 ${USAGE_TAIL}`;
 
-/** The parent every request of a mode carries; the gateway samples at 0.1 and follows a parent's flag. */
+/** The parent every request of a mode carries; the gateway samples at its rate and follows a parent's flag. */
 const MODES = {
   sampled: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
   unsampled: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00' },
@@ -49,18 +55,22 @@ const MODE_NAMES = Object.keys(MODES) as Mode[];
 
 interface Options extends LoadRunOptions {
   readonly transport: 'http' | 'grpc';
+  readonly sampleRate: 0.1 | 1;
   readonly reportHeaders: boolean;
   readonly tollgateBin: string;
 }
 
 function parse(argv: readonly string[]): Options | undefined {
-  const v = parseFlags(argv, [...LOAD_RUN_FLAGS, 'transport', 'tollgate-bin'], ['no-report-headers']);
+  const v = parseFlags(argv, [...LOAD_RUN_FLAGS, 'transport', 'sample-rate', 'tollgate-bin'], ['no-report-headers']);
   if (v === undefined) return undefined;
   const transport = v.transport ?? 'http';
   if (transport !== 'http' && transport !== 'grpc') throw new Error(`--transport: http or grpc, not ${transport}`);
+  const rate = v['sample-rate'] ?? '0.1';
+  if (rate !== '0.1' && rate !== '1') throw new Error(`--sample-rate: 0.1 or 1, not ${rate}`);
   return {
     ...loadRunOptions(v, { duration: 4, warmup: 1, rounds: 8 }),
     transport,
+    sampleRate: rate === '1' ? 1 : 0.1,
     reportHeaders: v['no-report-headers'] !== true,
     tollgateBin: tollgateBinArg(v['tollgate-bin']),
   };
@@ -90,8 +100,10 @@ async function main(o: Options): Promise<void> {
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = String(measureOptions.batchDelayMs);
   const upstream = await startUpstream('./telemetry-upstream.ts', o.payloadBytes);
   const spec: GatewaySpec = {
-    ...(GATEWAYS.find((g) => g.name === `otlp-${o.transport}-0.1`) as GatewaySpec),
+    ...(GATEWAYS.find((g) => g.name === `otlp-${o.transport}-${o.sampleRate}`) as GatewaySpec),
     reportHeaders: o.reportHeaders,
+    // At rate 1 KrakenD's sampler ignores the parent's flag: the unsampled mode needs one that follows it.
+    followParent: true,
   };
   const { gateways } = await startFleet(
     {
@@ -126,12 +138,17 @@ async function main(o: Options): Promise<void> {
     const i = medianInterval(d);
     return `${a} − ${b}: ${signed(median(d))} µs CPU per request (median of ${d.length} per-round differences${i === undefined ? '' : `, 95 % CI ${signed(i.low)}..${signed(i.high)}`})`;
   };
+  const ratioLine = (a: Mode, b: Mode): string => {
+    const q = pairedRatios(runs, a, b);
+    const i = medianInterval(q);
+    return `${a} ÷ ${b}: ${median(q).toFixed(3)} (median of ${q.length} per-round ratios${i === undefined ? '' : `, 95 % CI ${i.low.toFixed(3)}..${i.high.toFixed(3)}`})`;
+  };
   const spansPer = (mode: Mode): number =>
     of(mode).reduce((n, r) => n + (r.sink?.spans ?? 0), 0) / of(mode).reduce((n, r) => n + r.requests, 0);
   const us = (mode: Mode): number[] => of(mode).map((r) => r.usPerRequest);
   const out = [
     '',
-    `CPU per request of one gateway (OTLP/${o.transport.toUpperCase()}, rate 0.1, every layer${o.reportHeaders ? ' and header' : ''} reported), ${o.rounds} rounds of ${o.durationSeconds}s per mode, ${o.connections} connections (saturation)`,
+    `CPU per request of one gateway (OTLP/${o.transport.toUpperCase()}, rate ${o.sampleRate}, every layer${o.reportHeaders ? ' and header' : ''} reported), ${o.rounds} rounds of ${o.durationSeconds}s per mode, ${o.connections} connections (saturation)`,
     '',
     ...MODE_NAMES.map(
       (m) =>
@@ -140,6 +157,8 @@ async function main(o: Options): Promise<void> {
     '',
     line('sampled', 'unsampled'),
     line('no parent', 'unsampled'),
+    ratioLine('sampled', 'unsampled'),
+    ratioLine('no parent', 'unsampled'),
   ];
   const file = await writeRunResults(TAG, startedAt, o, { loadGenerator: generator.version }, { runs });
   out.push('', `results written to ${file}`);

@@ -33,6 +33,8 @@ const USAGE = `Usage: node --import tsx bench/trace-cost-profile.ts [options]
   --connections <n> wrk connections                                 (default 50)
   --path <p>        /noop or /merge                                  (default /noop)
   --rate <req/s>    cap wrk at about this rate instead of saturating  (default 0: saturation)
+  --traceparent <v> send this traceparent with every request (e.g. a sampled parent,
+                    00-<32 hex>-<16 hex>-01)                        (default: none)
   --top <n>         functions listed                                 (default 40)
   --out <dir>       where the .cpuprofile files go                   (default: a temp dir)
   --tollgate-bin    the launcher to profile                          (default <repo>/bin/tollgate.js)
@@ -44,6 +46,7 @@ interface Options {
   readonly connections: number;
   readonly path: string;
   readonly rate: number;
+  readonly traceparent: string | undefined;
   readonly top: number;
   readonly out: string | undefined;
   readonly bin: string;
@@ -57,7 +60,17 @@ function parseTelemetry(s: string): Telemetry {
 }
 
 function parse(argv: readonly string[]): Options | undefined {
-  const v = parseFlags(argv, ['telemetry', 'duration', 'connections', 'path', 'rate', 'top', 'out', 'tollgate-bin']);
+  const v = parseFlags(argv, [
+    'telemetry',
+    'duration',
+    'connections',
+    'path',
+    'rate',
+    'traceparent',
+    'top',
+    'out',
+    'tollgate-bin',
+  ]);
   if (v === undefined) return undefined;
   return {
     telemetry: parseTelemetry(v.telemetry ?? 'http-1'),
@@ -65,6 +78,7 @@ function parse(argv: readonly string[]): Options | undefined {
     connections: intArg('connections', v.connections, 50, 1),
     path: v.path ?? '/noop',
     rate: intArg('rate', v.rate, 0, 0),
+    traceparent: v.traceparent,
     top: intArg('top', v.top, 40, 1),
     out: v.out,
     bin: tollgateBinArg(v['tollgate-bin']),
@@ -128,7 +142,16 @@ async function main(o: Options): Promise<void> {
   if (!ready.ok) throw new Error(`tollgate: ${ready.reason}`);
   const url = `${origin}${o.path}`;
   const script = o.rate > 0 ? await rateCapScript(temp, o.connections, o.rate) : undefined;
-  await runWrk(wrk, { url, threads: 1, connections: o.connections, durationSeconds: 3, timeoutSeconds: 5, script });
+  const headers = o.traceparent === undefined ? undefined : { traceparent: o.traceparent };
+  await runWrk(wrk, {
+    url,
+    threads: 1,
+    connections: o.connections,
+    durationSeconds: 3,
+    timeoutSeconds: 5,
+    script,
+    headers,
+  });
   await sleep(1000);
   const pid = child.process.pid ?? -1;
   const cpu0 = treeCpu(pid);
@@ -139,6 +162,7 @@ async function main(o: Options): Promise<void> {
     durationSeconds: o.duration,
     timeoutSeconds: 5,
     script,
+    headers,
   });
   await sleep(1000);
   const cpu1 = treeCpu(pid);

@@ -134,6 +134,10 @@ async function main(): Promise<void> {
     host: '127.0.0.1:8080',
     traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00',
   });
+  const sampledParent = request({
+    host: '127.0.0.1:8080',
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  });
   const none = tracing(0);
   const tenth = tracing(0.1);
   const all = tracing(1);
@@ -148,6 +152,11 @@ async function main(): Promise<void> {
     },
     { name: 'rate 0.1', run: (n) => (blackhole += run(tenth, plain, n)), ns: [] },
     { name: 'rate 1 (5 spans, encoded and batched)', run: (n) => (blackhole += run(all, plain, n)), ns: [] },
+    {
+      name: 'sampled remote parent (rate 0.1, 5 spans)',
+      run: (n) => (blackhole += run(tenth, sampledParent, n)),
+      ns: [],
+    },
   ];
   if (ONLY !== undefined)
     variants.splice(0, variants.length, ...variants.filter((_, i) => i === 0 || ONLY.includes(i)));

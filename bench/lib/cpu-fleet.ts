@@ -37,6 +37,8 @@ export interface FleetOptions {
   readonly leashSeconds: number;
   /** The JWK set file of a `jwt` gateway. */
   readonly jwksPath: string | undefined;
+  /** `--pin`: Tollgate gateways start under `taskset -c <cpus>`. */
+  readonly taskset?: { readonly bin: string; readonly cpus: string } | undefined;
 }
 
 export interface Fleet {
@@ -66,6 +68,7 @@ async function startGateway(spec: GatewaySpec, o: FleetOptions): Promise<Gateway
     workers: o.workers,
     leashSeconds: o.leashSeconds,
     jwksPath: o.jwksPath,
+    taskset: o.taskset,
   });
   if (!s.ok) {
     await sinkStart?.child.stop(5000);

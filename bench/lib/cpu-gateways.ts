@@ -33,6 +33,8 @@ export interface GatewaySpec {
   readonly jwt?: boolean;
   /** `report_headers` on the span layers (default true: every feature on). */
   readonly reportHeaders?: boolean;
+  /** `trace_sampler: parentbased_traceidratio`: a remote parent's flag decides at rate 1 too (sampled-cost.ts). */
+  readonly followParent?: boolean;
 }
 
 export interface Variant {
@@ -150,7 +152,12 @@ export interface TelemetryPorts {
 
 const ALL_ON = { disable_stage: false, round_trip: true, read_payload: true, detailed_connection: true };
 
-function telemetryConfig(t: Telemetry, p: TelemetryPorts, reportHeaders = true): Record<string, unknown> {
+function telemetryConfig(
+  t: Telemetry,
+  p: TelemetryPorts,
+  reportHeaders = true,
+  followParent = false,
+): Record<string, unknown> {
   if (t.kind === 'off') return {};
   const otlp =
     t.kind === 'traces'
@@ -170,6 +177,7 @@ function telemetryConfig(t: Telemetry, p: TelemetryPorts, reportHeaders = true):
       'telemetry/opentelemetry': {
         service_name: 'tollgate-cpu-bench',
         ...(t.kind === 'traces' ? { trace_sample_rate: t.rate } : {}),
+        ...(followParent ? { trace_sampler: 'parentbased_traceidratio' } : {}),
         exporters: {
           prometheus: [
             { name: 'local', port: p.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true },
@@ -232,7 +240,7 @@ export function tollgateConfig(
     port,
     timeout: '3s',
     ...(workers !== undefined ? { workers } : {}),
-    ...telemetryConfig(spec.telemetry ?? { kind: 'off' }, ports, spec.reportHeaders),
+    ...telemetryConfig(spec.telemetry ?? { kind: 'off' }, ports, spec.reportHeaders, spec.followParent),
     endpoints: [
       noop,
       ...(spec.jwt === true && jwksPath !== undefined
@@ -297,6 +305,7 @@ export async function startTollgate(
     leashSeconds: number;
     /** The JWK set file of a `jwt` gateway. */
     jwksPath?: string | undefined;
+    taskset?: { readonly bin: string; readonly cpus: string } | undefined;
   },
 ): Promise<GatewayStart & { ports?: TelemetryPorts }> {
   // Ports picked one after another (each probe socket is closed before the next pick).
@@ -313,6 +322,7 @@ export async function startTollgate(
     bin: o.bin,
     tempDir: o.tempDir,
     leashSeconds: o.leashSeconds,
+    taskset: o.taskset,
   });
   if (!started.ok) return started;
   return { ok: true, origin: started.origin, child: started.child, ports };

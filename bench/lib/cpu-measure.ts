@@ -22,6 +22,8 @@ export interface MeasureOptions {
   readonly durationSeconds: number;
   /** The gateways' OTEL_BSP_SCHEDULE_DELAY: the settle is this + 500 ms. */
   readonly batchDelayMs: number;
+  /** The upstream server's pid: its CPU per request, the same work in every variant, tells how fast the machine ran. */
+  readonly upstreamPid?: number | undefined;
 }
 
 function sinkDelta(a: OtlpSinkCounts | undefined, b: OtlpSinkCounts | undefined): SinkDelta | undefined {
@@ -67,6 +69,7 @@ export async function measure(
   }
   const sink0 = await Promise.all(entries.map((e) => e.gw.sink?.counts()));
   const cpu0 = entries.map((e) => treeCpu(pid(e)));
+  const upstream0 = options.upstreamPid === undefined ? undefined : treeCpu(options.upstreamPid);
   const foreign = startTreeForeignLoadMeter();
   const loads = await Promise.all(
     entries.map((e) => generator.run({ ...base(e), durationSeconds: options.durationSeconds })),
@@ -74,6 +77,12 @@ export async function measure(
   // The span batcher exports at most batch-delay after the last request: wait for it so the spans are charged to this run.
   await sleep(settleMs);
   const cpu1 = entries.map((e) => treeCpu(pid(e)));
+  const upstream1 = options.upstreamPid === undefined ? undefined : treeCpu(options.upstreamPid);
+  const allRequests = loads.reduce((n, l) => n + l.requests, 0);
+  const upstreamUsPerRequest =
+    upstream0 === undefined || upstream1 === undefined || allRequests === 0
+      ? undefined
+      : ((upstream1.ms - upstream0.ms) * 1000) / allRequests;
   const foreignDuringPercent = foreign();
   const sink1 = await Promise.all(entries.map((e) => e.gw.sink?.counts()));
   return entries.map((e, i) => {
@@ -84,6 +93,7 @@ export async function measure(
       throw new Error(`${e.gw.spec.name} (pid ${pid(e)}) is gone: ${e.gw.child.stderrTail().slice(-400)}`);
     e.gw.served += load.requests;
     const cpuMs = after.ms - before.ms;
+    const perRequest = (ms: number): number => (load.requests === 0 ? NaN : (ms * 1000) / load.requests);
     return {
       round,
       variant: e.variant.name,
@@ -94,7 +104,10 @@ export async function measure(
       non2xx: load.non2xx,
       p99Ms: load.latencyMs.p99,
       cpuMs,
-      usPerRequest: load.requests === 0 ? NaN : (cpuMs * 1000) / load.requests,
+      usPerRequest: perRequest(cpuMs),
+      mainThreadUsPerRequest: perRequest(after.mainThreadMs - before.mainThreadMs),
+      userUsPerRequest: perRequest(after.userMs - before.userMs),
+      upstreamUsPerRequest,
       processes: after.processes,
       backgroundCpuBusyPercent: busy,
       foreignDuringPercent,

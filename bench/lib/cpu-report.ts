@@ -28,6 +28,12 @@ export interface CpuRun {
   /** CPU time of the gateway's process tree from the start of the measured load to the end of the settle. */
   readonly cpuMs: number;
   readonly usPerRequest: number;
+  /** Of usPerRequest, what the processes' main threads (event loops) spent; the rest is GC, JIT and libuv pool threads. */
+  readonly mainThreadUsPerRequest: number;
+  /** Of usPerRequest, user-mode time; the rest is the kernel's (mostly socket I/O, which varies with scheduling). */
+  readonly userUsPerRequest: number;
+  /** The upstream's CPU per request served in the same window (all gateways loaded then): the machine's speed. */
+  readonly upstreamUsPerRequest: number | undefined;
   /** Processes in the measured tree (leash wrapper, primary, workers). */
   readonly processes: number;
   readonly backgroundCpuBusyPercent: number;
@@ -46,6 +52,8 @@ export interface VariantSummary {
   readonly usPerRequestMedian: number;
   readonly usPerRequestMin: number;
   readonly usPerRequestMax: number;
+  /** Median of the main threads' µs/request (CpuRun.mainThreadUsPerRequest). */
+  readonly mainThreadUsPerRequestMedian: number;
   /** Median µs/request ÷ the vsOff variant's; undefined without one. */
   readonly vsOff: number | undefined;
   /** Median of the per-round ratios against vsOff (robust to drift between rounds). */
@@ -83,6 +91,11 @@ export function pairedDifferences(runs: readonly CpuRun[], of: string, to: strin
   return paired(runs, of, to, (a, b) => a - b);
 }
 
+/** Per round, `of`'s µs/request ÷ its partner run of `to`'s. */
+export function pairedRatios(runs: readonly CpuRun[], of: string, to: string): number[] {
+  return paired(runs, of, to, (a, b) => a / b);
+}
+
 export function ratio(
   runs: readonly CpuRun[],
   of: string,
@@ -91,7 +104,7 @@ export function ratio(
   const den = runs.filter((r) => r.variant === to);
   if (to === undefined || den.length === 0) return { ratio: undefined, paired: undefined, interval: undefined };
   const num = runs.filter((r) => r.variant === of);
-  const pairs = paired(runs, of, to, (a, b) => a / b);
+  const pairs = pairedRatios(runs, of, to);
   return {
     ratio: median(num.map((r) => r.usPerRequest)) / median(den.map((r) => r.usPerRequest)),
     paired: pairs.length === 0 ? undefined : median(pairs),
@@ -119,6 +132,7 @@ export function summarize(variants: readonly Variant[], runs: readonly CpuRun[])
         usPerRequestMedian: median(us),
         usPerRequestMin: Math.min(...us),
         usPerRequestMax: Math.max(...us),
+        mainThreadUsPerRequestMedian: median(own.map((r) => r.mainThreadUsPerRequest)),
         vsOff: off.ratio,
         vsOffPaired: off.paired,
         vsOffInterval: off.interval,
@@ -152,6 +166,7 @@ export function formatTable(summaries: readonly VariantSummary[]): string[] {
     'req/s',
     'CPU µs/req',
     'rounds min..max',
+    'main threads',
     'vs off (paired)',
     'vs metrics (paired)',
     'errors/non-2xx',
@@ -163,6 +178,7 @@ export function formatTable(summaries: readonly VariantSummary[]): string[] {
     int(s.requestsPerSecondMedian),
     s.usPerRequestMedian.toFixed(1),
     `${s.usPerRequestMin.toFixed(1)}..${s.usPerRequestMax.toFixed(1)}`,
+    s.mainThreadUsPerRequestMedian.toFixed(1),
     s.vsOff === undefined ? '' : `${r3(s.vsOff)} (${r3(s.vsOffPaired)})`,
     s.vsMetrics === undefined ? '' : `${r3(s.vsMetrics)} (${r3(s.vsMetricsPaired)})`,
     `${s.errors}/${s.non2xx}`,

@@ -3,25 +3,43 @@
 // process's /proc/<pid>/stat utime+stime already sums all of its threads (the
 // event loop, libuv's pool, V8's GC and compiler threads), and cutime+cstime
 // add children it has reaped, so a worker that exits mid-run still counts.
+// The main threads' share (/proc/<pid>/task/<pid>/stat: each event loop) is
+// kept apart: the rest is V8's GC and compiler threads and libuv's pool, which
+// a CPU profile of the event loop does not show.
 
 import { readFileSync } from 'node:fs';
 import { CLOCK_TICKS_PER_SECOND, childPids } from './foreign-load.js';
 
-/** utime + stime + cutime + cstime of one process in clock ticks, or undefined when it is gone. */
-function processTicks(pid: number): number | undefined {
+/** The fields of a /proc stat file after the command name; field n of proc(5) is at index n - 3. */
+function statFields(path: string): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may contain spaces and parentheses: fields are counted after the last ')'; field n is at index n - 3.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    const stat = readFileSync(path, 'utf8');
+    // The command name may contain spaces and parentheses: fields are counted after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
+/** utime + stime + cutime + cstime of one process, its user part, and utime + stime of its main thread, in clock ticks. */
+function processTicks(pid: number): { all: number; user: number; main: number } | undefined {
+  const f = statFields(`/proc/${pid}/stat`);
+  if (f === undefined) return undefined;
+  const m = statFields(`/proc/${pid}/task/${pid}/stat`);
+  return {
+    all: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
+    user: Number(f[11]) + Number(f[13]),
+    main: m === undefined ? 0 : Number(m[11]) + Number(m[12]),
+  };
+}
+
 export interface TreeCpu {
   /** CPU ms of the root and every live descendant. */
   readonly ms: number;
+  /** Of which the processes' main threads (event loops); the rest ran on helper threads. */
+  readonly mainThreadMs: number;
+  /** Of which in user mode (utime + cutime); the rest is the kernel's, mostly socket I/O. */
+  readonly userMs: number;
   /** Processes found (root included): a cluster shows 1 + workers, plus any leash wrapper. */
   readonly processes: number;
 }
@@ -30,6 +48,8 @@ export interface TreeCpu {
 export function treeCpu(root: number): TreeCpu | undefined {
   if (processTicks(root) === undefined) return undefined;
   let ticks = 0;
+  let mainTicks = 0;
+  let userTicks = 0;
   let processes = 0;
   const seen = new Set<number>();
   const stack = [root];
@@ -39,11 +59,14 @@ export function treeCpu(root: number): TreeCpu | undefined {
     seen.add(pid);
     const t = processTicks(pid);
     if (t === undefined) continue;
-    ticks += t;
+    ticks += t.all;
+    mainTicks += t.main;
+    userTicks += t.user;
     processes++;
     stack.push(...childPids(pid));
   }
-  return { ms: (ticks * 1000) / CLOCK_TICKS_PER_SECOND, processes };
+  const ms = (n: number): number => (n * 1000) / CLOCK_TICKS_PER_SECOND;
+  return { ms: ms(ticks), mainThreadMs: ms(mainTicks), userMs: ms(userTicks), processes };
 }
 
 /** Resolution of treeCpu, in ms: one clock tick. */
