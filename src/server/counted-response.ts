@@ -13,7 +13,7 @@
  * - `wireBytes`: what nginx's `$bytes_sent` counts for Kong's bandwidth egress, the status line,
  *   headers, body and chunk framing that went out on the connection.
  */
-import { ServerResponse, type IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 
 type WriteCallback = (error: Error | null | undefined) => void;
 
@@ -40,6 +40,18 @@ function hexDigits(n: number): number {
   return d;
 }
 
+/** Headers given to writeHead as one flat list (`[name, value, name, value…]`), as an object. */
+function fromList(list: readonly OutgoingHttpHeader[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const name = String(list[i]);
+    const value = list[i + 1] as OutgoingHttpHeader;
+    const had = out[name];
+    out[name] = had === undefined ? value : [...[had].flat().map(String), ...[value].flat().map(String)];
+  }
+  return out;
+}
+
 /** 1xx, 204 and 304 carry no body (RFC 9110 §6.4.1); Go refuses one and Node drops it. */
 function bodyAllowed(status: number): boolean {
   return status >= 200 && status !== 204 && status !== 304;
@@ -48,6 +60,41 @@ function bodyAllowed(status: number): boolean {
 export class CountedResponse<Req extends IncomingMessage = IncomingMessage> extends ServerResponse<Req> {
   #body = 0;
   #framing = 0;
+  /** A header was set before the head (setHeader…): Node keeps them all, and getHeaders() has the head's. */
+  #progressive = false;
+  /** The headers of a head written from one writeHead object alone, which Node writes without keeping. */
+  #head: OutgoingHttpHeaders | readonly OutgoingHttpHeader[] | undefined;
+
+  override setHeader(name: string, value: number | string | readonly string[]): this {
+    this.#progressive = true;
+    return super.setHeader(name, value);
+  }
+
+  override appendHeader(name: string, value: string | readonly string[]): this {
+    this.#progressive = true;
+    return super.appendHeader(name, value);
+  }
+
+  override writeHead(
+    statusCode: number,
+    reason?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+    headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+  ): this {
+    const given = typeof reason === 'string' ? headers : reason;
+    if (!this.#progressive && given !== undefined && !this.headersSent) this.#head = given;
+    return super.writeHead(statusCode, reason as string, headers);
+  }
+
+  /**
+   * The headers of the head, as the tracer reports them (krakend-otel gathers them when the head is
+   * written): when the head was written from one writeHead object, that object — Node sends it
+   * without keeping it, so getHeaders() is empty then; otherwise Node's own (undefined: ask it).
+   */
+  get headHeaders(): OutgoingHttpHeaders | undefined {
+    const head = this.#head;
+    if (head === undefined) return undefined;
+    return Array.isArray(head) ? fromList(head) : (head as OutgoingHttpHeaders);
+  }
 
   override write(chunk: unknown, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
     const open = !this.destroyed && !this.writableEnded;

@@ -174,6 +174,7 @@ export class Gateway {
       rec.aborted = !res.headersSent;
       rec.bytesOut = res.bodyBytes;
       rec.wireOut = res.wireBytes;
+      rec.responseHeaders = res.headHeaders;
       rec.wireIn = this.#connections.bytesRead(socket, connection);
       this.#completion.responseClosed(rec);
     });

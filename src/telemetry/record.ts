@@ -4,7 +4,7 @@
  * builds strings or looks anything up.
  */
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Context, SpanContext } from '@opentelemetry/api';
 import type { Consumer } from '../config/namespaces/api-keys.js';
 import { Outcome } from '../backends/outcome.js';
@@ -106,6 +106,11 @@ export class RequestRecord {
    */
   wireIn = 0;
   wireOut = 0;
+  /**
+   * The response head's headers when the handler wrote them in one writeHead object, which Node does
+   * not keep (getHeaders() is empty then); undefined when the response's getHeaders() has them.
+   */
+  responseHeaders: OutgoingHttpHeaders | undefined;
 
   constructor(
     readonly method: string,

@@ -127,6 +127,11 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
         { endpoint: '/h', input_headers: ['X-Tenant'], backend: [{ host: [up.url], url_pattern: '/h' }] },
         { endpoint: '/quiet', backend: [{ host: [up.url], url_pattern: '/q' }] },
         {
+          endpoint: '/raw',
+          output_encoding: 'no-op',
+          backend: [{ host: [up.url], url_pattern: '/r', encoding: 'no-op' }],
+        },
+        {
           endpoint: '/nostage',
           backend: [
             {
@@ -143,13 +148,21 @@ describe('OTLP exporters: traces, propagation, metrics, exemplars', () => {
     await get(`${gw.url}/h`, { authorization: 'Bearer secret', 'x-tenant': 'acme' });
     await get(`${gw.url}/quiet`);
     await get(`${gw.url}/nostage`);
+    await get(`${gw.url}/raw`);
     await gw.gateway.close(2_000);
-    await rx.waitFor(() => rx.spans().filter((s) => s.kind === 'SPAN_KIND_SERVER').length >= 2);
+    await rx.waitFor(() => rx.spans().filter((s) => s.kind === 'SPAN_KIND_SERVER').length >= 3);
     const spans = rx.spans();
     const root = byName(spans, '/h', 'SPAN_KIND_SERVER')[0];
     assert.deepEqual(root?.attributes['http.request.header.x-tenant'], ['acme']);
     assert.equal(root?.attributes['http.request.header.authorization'], undefined, 'skip_headers');
     assert.equal(root?.attributes.team, 'edge');
+    // The response head as it went out (krakend-otel gathers it at WriteHeader), also when the gateway
+    // wrote it from one writeHead object, which leaves Node's getHeaders() empty.
+    assert.deepEqual(root?.attributes['http.response.header.content-type'], ['application/json; charset=utf-8']);
+    assert.deepEqual(root?.attributes['http.response.header.x-krakend-completed'], ['true']);
+    const raw = byName(spans, '/raw', 'SPAN_KIND_SERVER')[0];
+    assert.deepEqual(raw?.attributes['http.response.header.x-krakend-completed'], ['false'], 'no-op: lura flags it');
+    assert.deepEqual(raw?.attributes['http.response.header.content-type'], ['application/json'], "the backend's");
     assert.equal(spans.filter((s) => s.attributes['krakend.stage'] === 'proxy').length, 0, 'proxy traces disabled');
     const stage = spans.find((s) => s.name === '/h' && s.attributes['krakend.stage'] === 'backend');
     assert.equal(stage?.parentSpanId, root?.spanId, 'without a proxy span the stage hangs under the global span');

@@ -196,7 +196,7 @@ export class RequestTracer {
     if ((m & G.ResponseSize) === 0) out.int(K.responseSize, Math.max(0, rec.bytesOut));
     if (this.#global.reportHeaders) {
       headerAttributes(out, this.#requestHeaders, h, this.#globalSkip);
-      headerAttributes(out, this.#responseHeaders, t.res.getHeaders(), this.#globalSkip);
+      headerAttributes(out, this.#responseHeaders, rec.responseHeaders ?? t.res.getHeaders(), this.#globalSkip);
     }
     if (t.writeFailed) {
       out.event(EV.exception, rec.end);
