@@ -203,6 +203,7 @@ async function main(options: Options): Promise<void> {
   const checks: Check[] = [];
 
   const runs: CpuRun[] = [];
+  const measureOptions = { ...options, upstreamPid: upstream.child.process.pid };
   const groups = runGroups(variants, options.sideBySide);
   for (let round = 0; round < options.rounds; round++) {
     // Rotated every round, so no group always runs first (or right after a heavy one); side by side,
@@ -218,12 +219,7 @@ async function main(options: Options): Promise<void> {
       if (isShuttingDown()) return;
       const ordered = round % 2 === 0 ? group : [...group].reverse();
       const entries = ordered.map((v) => ({ variant: v, gw: gateways.get(v.gateway) as Gateway }));
-      for (const run of await measure(
-        generator,
-        { ...options, upstreamPid: upstream.child.process.pid },
-        entries,
-        round,
-      )) {
+      for (const run of await measure(generator, measureOptions, entries, round)) {
         runs.push(run);
         log(
           `${TAG}: round ${round + 1}/${options.rounds} ${run.variant}${run.besides.length > 0 ? ` (besides ${run.besides.join(', ')})` : ''}: ${run.requests} requests, ${run.cpuMs.toFixed(0)} ms CPU, ${run.usPerRequest.toFixed(1)} µs/req` +

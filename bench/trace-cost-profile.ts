@@ -143,27 +143,12 @@ async function main(o: Options): Promise<void> {
   const url = `${origin}${o.path}`;
   const script = o.rate > 0 ? await rateCapScript(temp, o.connections, o.rate) : undefined;
   const headers = o.traceparent === undefined ? undefined : { traceparent: o.traceparent };
-  await runWrk(wrk, {
-    url,
-    threads: 1,
-    connections: o.connections,
-    durationSeconds: 3,
-    timeoutSeconds: 5,
-    script,
-    headers,
-  });
+  const load = { url, threads: 1, connections: o.connections, timeoutSeconds: 5, script, headers };
+  await runWrk(wrk, { ...load, durationSeconds: 3 });
   await sleep(1000);
   const pid = child.process.pid ?? -1;
   const cpu0 = treeCpu(pid);
-  const load = await runWrk(wrk, {
-    url,
-    threads: 1,
-    connections: o.connections,
-    durationSeconds: o.duration,
-    timeoutSeconds: 5,
-    script,
-    headers,
-  });
+  const measured = await runWrk(wrk, { ...load, durationSeconds: o.duration });
   await sleep(1000);
   const cpu1 = treeCpu(pid);
   // Telemetry off has no /metrics listener to ask.
@@ -172,9 +157,9 @@ async function main(o: Options): Promise<void> {
   const spanLines = prom.split('\n').filter((l) => l.startsWith('tollgate_telemetry_spans'));
   const counts = sink !== undefined && sink.ok ? await sink.counts() : undefined;
   await child.stop(15_000);
-  const us = cpu0 && cpu1 ? ((cpu1.ms - cpu0.ms) * 1000) / load.requests : NaN;
+  const us = cpu0 && cpu1 ? ((cpu1.ms - cpu0.ms) * 1000) / measured.requests : NaN;
   log(
-    `${TAG}: ${load.requests} requests (${load.requestsPerSecond.toFixed(0)} req/s), ${us.toFixed(1)} µs CPU/request, errors ${load.errors}/${load.non2xx}`,
+    `${TAG}: ${measured.requests} requests (${measured.requestsPerSecond.toFixed(0)} req/s), ${us.toFixed(1)} µs CPU/request, errors ${measured.errors}/${measured.non2xx}`,
   );
   log(`${TAG}: gateway requests ${served}; ${spanLines.join('; ')}`);
   if (counts !== undefined) log(`${TAG}: sink ${counts.traces.items} spans in ${counts.traces.requests} exports`);

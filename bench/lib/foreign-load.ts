@@ -20,10 +20,13 @@ export const CLOCK_TICKS_PER_SECOND = (() => {
   }
 })();
 
-/** utime, stime, cutime, cstime of one process in ticks, or undefined when it is gone (or not Linux). */
-function statTimes(pid: number): readonly [number, number, number, number] | undefined {
+/**
+ * utime, stime, cutime, cstime of one process in ticks — or of one of its threads, `thread` (utime and
+ * stime of that thread alone) — or undefined when it is gone (or not Linux).
+ */
+export function statTimes(pid: number, thread?: number): readonly [number, number, number, number] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     // Fields after the command name, which may contain spaces and parentheses: field n is at index n - 3.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return [Number(f[11]), Number(f[12]), Number(f[13]), Number(f[14])];

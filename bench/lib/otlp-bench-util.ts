@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { isShuttingDown } from './cleanup.js';
-import { childPids } from './foreign-load.js';
+import { childPids, statTimes } from './foreign-load.js';
 import { which } from './which.js';
 
 /** Moves a running process, every thread of it (-a), to one CPU; throws with taskset's message. */
@@ -140,13 +140,8 @@ export function treeRssBytes(pid: number): number | undefined {
 
 /** utime + stime of a process in clock ticks, or undefined. */
 export function cpuTicks(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return undefined;
-  }
+  const t = statTimes(pid);
+  return t === undefined ? undefined : t[0] + t[1];
 }
 
 function perCpuTimes(): Map<string, { busy: number; total: number }> {

@@ -7,30 +7,14 @@
 // kept apart: the rest is V8's GC and compiler threads and libuv's pool, which
 // a CPU profile of the event loop does not show.
 
-import { readFileSync } from 'node:fs';
-import { CLOCK_TICKS_PER_SECOND, childPids } from './foreign-load.js';
-
-/** The fields of a /proc stat file after the command name; field n of proc(5) is at index n - 3. */
-function statFields(path: string): string[] | undefined {
-  try {
-    const stat = readFileSync(path, 'utf8');
-    // The command name may contain spaces and parentheses: fields are counted after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
+import { CLOCK_TICKS_PER_SECOND, childPids, statTimes } from './foreign-load.js';
 
 /** utime + stime + cutime + cstime of one process, its user part, and utime + stime of its main thread, in clock ticks. */
 function processTicks(pid: number): { all: number; user: number; main: number } | undefined {
-  const f = statFields(`/proc/${pid}/stat`);
-  if (f === undefined) return undefined;
-  const m = statFields(`/proc/${pid}/task/${pid}/stat`);
-  return {
-    all: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
-    user: Number(f[11]) + Number(f[13]),
-    main: m === undefined ? 0 : Number(m[11]) + Number(m[12]),
-  };
+  const p = statTimes(pid);
+  if (p === undefined) return undefined;
+  const m = statTimes(pid, pid);
+  return { all: p[0] + p[1] + p[2] + p[3], user: p[0] + p[2], main: m === undefined ? 0 : m[0] + m[1] };
 }
 
 export interface TreeCpu {
