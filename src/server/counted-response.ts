@@ -45,9 +45,9 @@ function fromList(list: readonly OutgoingHttpHeader[]): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (let i = 0; i + 1 < list.length; i += 2) {
     const name = String(list[i]);
-    const value = list[i + 1] as OutgoingHttpHeader;
     const had = out[name];
-    out[name] = had === undefined ? value : [...[had].flat().map(String), ...[value].flat().map(String)];
+    // A repeated name (Set-Cookie) keeps every value, as Node sends them.
+    out[name] = had === undefined ? list[i + 1] : [had, list[i + 1]].flat().map(String);
   }
   return out;
 }
