@@ -29,7 +29,15 @@ import {
   type GatewaySpec,
   type Variant,
 } from './lib/cpu-gateways.js';
-import { formatTable, pairedDifferences, ratio, summarize, type CpuRun, type Interval } from './lib/cpu-report.js';
+import {
+  formatTable,
+  pairedDifferences,
+  ratio,
+  summarize,
+  upstreamNormalizedRatios,
+  type CpuRun,
+  type Interval,
+} from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { writeBenchJwt } from './lib/jwt-token.js';
 import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
@@ -37,7 +45,7 @@ import { TREE_CPU_RESOLUTION_MS } from './lib/process-tree-cpu.js';
 import { pinDriver } from './lib/otlp-bench-util.js';
 import { writeRunResults } from './lib/results-file.js';
 import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
-import { median } from './lib/stats.js';
+import { median, medianInterval } from './lib/stats.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { which } from './lib/which.js';
 import { rateCappedWrk } from './lib/wrk-rate.js';
@@ -250,6 +258,7 @@ async function main(options: Options): Promise<void> {
           `${s.vsMetrics !== undefined ? `; ${pct(s.vsMetrics)} vs metrics (per-round pairs ${pct(s.vsMetricsPaired)}${ci(s.vsMetricsInterval)}, ${signedUs(pairedDifferenceUs(runs, s.variant, 'metrics'))} µs/request)` : ''}`
         );
       }),
+    ...normalizedLines(options, variants, runs),
     ...jwtLines(variants, runs),
     ...baselineLines(options, runs),
     '',
@@ -312,6 +321,31 @@ const ci = (i: Interval | undefined): string => (i === undefined ? '' : ` [95 % 
 
 const signedUs = (us: number | undefined): string =>
   us === undefined || !Number.isFinite(us) ? 'n/a' : `${us >= 0 ? '+' : ''}${us.toFixed(1)}`;
+
+/**
+ * At a capped rate, run alone: each variant's per-round ratios with both runs first divided by the
+ * upstream's CPU per request of their own window (lib/cpu-report.ts upstreamNormalizedRatios), which takes
+ * out how fast the machine ran in each window. Side by side both share one window, so nothing changes.
+ */
+function normalizedLines(options: Options, variants: readonly Variant[], runs: readonly CpuRun[]): string[] {
+  if (options.rate === 0 || options.sideBySide) return [];
+  const one = (v: Variant, to: string | undefined): string | undefined => {
+    if (to === undefined) return undefined;
+    const q = upstreamNormalizedRatios(runs, v.name, to);
+    return q.length === 0 ? undefined : `${pct(median(q))} vs ${to}${ci(medianInterval(q))}`;
+  };
+  const lines = variants.flatMap((v) => {
+    const parts = [one(v, v.vsOff), one(v, v.vsMetrics)].filter((x) => x !== undefined);
+    return parts.length === 0 ? [] : [`${v.name}: ${parts.join('; ')}`];
+  });
+  return lines.length === 0
+    ? []
+    : [
+        '',
+        "divided by the upstream's CPU per request of the same window (the machine's speed; per-round pairs):",
+        ...lines,
+      ];
+}
 
 /** The JWT check's cost (jwt-on − jwt-off, and their baseline twins) against issue 21's target. */
 function jwtLines(variants: readonly Variant[], runs: readonly CpuRun[]): string[] {

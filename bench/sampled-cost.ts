@@ -8,7 +8,7 @@
 // "unsampled" the same gateway not tracing (its metrics and the traceparent it still propagates):
 // their ratio is rate 1 ÷ metrics without the difference between two processes.
 //
-//   node --import tsx bench/sampled-cost.ts [--transport http|grpc] [--sample-rate 0.1|1] [--rounds 8] [--duration 4]
+//   node --import tsx bench/sampled-cost.ts [--transport http|grpc] [--sample-rate 0.1|1] [--rate <req/s>] [--rounds 8] [--duration 4]
 //
 // Between two gateway processes with the same config, CPU per request differs by more than a
 // tracing cost (bench/README.md, --fresh); within one process it does not, so the paired difference
@@ -16,11 +16,11 @@
 // whatever that does to the rest of the request path. bench/trace-cost.ts gives the tracer's share
 // in isolation for comparison.
 
-import { tollgateBinArg } from './lib/args.js';
+import { intArg, tollgateBinArg } from './lib/args.js';
 import { initialWarmUp, startFleet, type Gateway } from './lib/cpu-fleet.js';
 import { GATEWAYS, type GatewaySpec, type Variant } from './lib/cpu-gateways.js';
 import { measure } from './lib/cpu-measure.js';
-import { pairedDifferences, pairedRatios, type CpuRun } from './lib/cpu-report.js';
+import { pairedDifferences, pairedRatios, upstreamNormalizedRatios, type CpuRun } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { selectLoadGenerator } from './lib/load-generator.js';
 import { writeRunResults } from './lib/results-file.js';
@@ -28,6 +28,7 @@ import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-o
 import { median, medianInterval } from './lib/stats.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { which } from './lib/which.js';
+import { rateCappedWrk } from './lib/wrk-rate.js';
 
 const TAG = 'sampled-cost';
 const USAGE = `Usage: node --import tsx bench/sampled-cost.ts [options]
@@ -38,6 +39,9 @@ const USAGE = `Usage: node --import tsx bench/sampled-cost.ts [options]
   --duration <s>        measured seconds per mode per round                  (default 4)
   --warmup <s>          unmeasured load before each measured run             (default 1)
   --connections <n>     wrk connections                                      (default 50)
+  --rate <req/s>        cap wrk at about this rate instead of saturating, so every mode runs at
+                        the same rate; the report then also divides each run by the upstream's
+                        CPU per request of its window (the machine's speed)  (default 0: saturation)
   --no-report-headers   report_headers off on every span layer (the spans lose their header
                         attributes: about half their bytes)
 ${USAGE_TAIL}`;
@@ -52,16 +56,24 @@ type Mode = keyof typeof MODES;
 /** Load per mode before round 1, so V8's compilation is not charged to it. */
 const INITIAL_WARMUP_SECONDS = 4;
 const MODE_NAMES = Object.keys(MODES) as Mode[];
+/** The gateway's OTEL_BSP_SCHEDULE_DELAY; every run's settle waits this + 500 ms for its exports. */
+const BATCH_DELAY_MS = 500;
 
 interface Options extends LoadRunOptions {
   readonly transport: 'http' | 'grpc';
   readonly sampleRate: 0.1 | 1;
+  /** 0 = saturation. */
+  readonly rate: number;
   readonly reportHeaders: boolean;
   readonly tollgateBin: string;
 }
 
 function parse(argv: readonly string[]): Options | undefined {
-  const v = parseFlags(argv, [...LOAD_RUN_FLAGS, 'transport', 'sample-rate', 'tollgate-bin'], ['no-report-headers']);
+  const v = parseFlags(
+    argv,
+    [...LOAD_RUN_FLAGS, 'transport', 'sample-rate', 'rate', 'tollgate-bin'],
+    ['no-report-headers'],
+  );
   if (v === undefined) return undefined;
   const transport = v.transport ?? 'http';
   if (transport !== 'http' && transport !== 'grpc') throw new Error(`--transport: http or grpc, not ${transport}`);
@@ -71,6 +83,7 @@ function parse(argv: readonly string[]): Options | undefined {
     ...loadRunOptions(v, { duration: 4, warmup: 1, rounds: 8 }),
     transport,
     sampleRate: rate === '1' ? 1 : 0.1,
+    rate: intArg('rate', v.rate, 0, 0),
     reportHeaders: v['no-report-headers'] !== true,
     tollgateBin: tollgateBinArg(v['tollgate-bin']),
   };
@@ -90,15 +103,15 @@ function modeVariants(gateway: string): Variant[] {
 async function main(o: Options): Promise<void> {
   const wrk = which('wrk');
   if (wrk === undefined) throw new Error('needs wrk on PATH');
-  const generator = selectLoadGenerator('wrk');
-  const measureOptions = { ...o, batchDelayMs: 500 };
+  const tempDir = createRunTempDir('tollgate-sampled-cost-');
+  const generator = o.rate > 0 ? await rateCappedWrk(wrk, tempDir, o.connections, o.rate) : selectLoadGenerator('wrk');
   const perRun = 0.25 + o.warmupSeconds + o.durationSeconds + 2 * 1;
   armRun(Math.ceil(60 + MODE_NAMES.length * (INITIAL_WARMUP_SECONDS + o.rounds * perRun * 1.3)));
   const startedAt = new Date();
-  const tempDir = createRunTempDir('tollgate-sampled-cost-');
   // Inherited by the gateway: the settle after each run (batch delay + 500 ms) holds its exports.
-  process.env['OTEL_BSP_SCHEDULE_DELAY'] = String(measureOptions.batchDelayMs);
+  process.env['OTEL_BSP_SCHEDULE_DELAY'] = String(BATCH_DELAY_MS);
   const upstream = await startUpstream('./telemetry-upstream.ts', o.payloadBytes);
+  const measureOptions = { ...o, batchDelayMs: BATCH_DELAY_MS, upstreamPid: upstream.child.process.pid };
   const spec: GatewaySpec = {
     ...(GATEWAYS.find((g) => g.name === `otlp-${o.transport}-${o.sampleRate}`) as GatewaySpec),
     reportHeaders: o.reportHeaders,
@@ -138,17 +151,17 @@ async function main(o: Options): Promise<void> {
     const i = medianInterval(d);
     return `${a} − ${b}: ${signed(median(d))} µs CPU per request (median of ${d.length} per-round differences${i === undefined ? '' : `, 95 % CI ${signed(i.low)}..${signed(i.high)}`})`;
   };
-  const ratioLine = (a: Mode, b: Mode): string => {
-    const q = pairedRatios(runs, a, b);
+  const ratioLine = (a: Mode, b: Mode, normalized = false): string => {
+    const q = normalized ? upstreamNormalizedRatios(runs, a, b) : pairedRatios(runs, a, b);
     const i = medianInterval(q);
-    return `${a} ÷ ${b}: ${median(q).toFixed(3)} (median of ${q.length} per-round ratios${i === undefined ? '' : `, 95 % CI ${i.low.toFixed(3)}..${i.high.toFixed(3)}`})`;
+    return `${a} ÷ ${b}${normalized ? ", each ÷ the upstream's µs/req" : ''}: ${median(q).toFixed(3)} (median of ${q.length} per-round ratios${i === undefined ? '' : `, 95 % CI ${i.low.toFixed(3)}..${i.high.toFixed(3)}`})`;
   };
   const spansPer = (mode: Mode): number =>
     of(mode).reduce((n, r) => n + (r.sink?.spans ?? 0), 0) / of(mode).reduce((n, r) => n + r.requests, 0);
   const us = (mode: Mode): number[] => of(mode).map((r) => r.usPerRequest);
   const out = [
     '',
-    `CPU per request of one gateway (OTLP/${o.transport.toUpperCase()}, rate ${o.sampleRate}, every layer${o.reportHeaders ? ' and header' : ''} reported), ${o.rounds} rounds of ${o.durationSeconds}s per mode, ${o.connections} connections (saturation)`,
+    `CPU per request of one gateway (OTLP/${o.transport.toUpperCase()}, rate ${o.sampleRate}, every layer${o.reportHeaders ? ' and header' : ''} reported), ${o.rounds} rounds of ${o.durationSeconds}s per mode, ${o.connections} connections ${o.rate > 0 ? `capped at ~${o.rate} req/s` : '(saturation)'}`,
     '',
     ...MODE_NAMES.map(
       (m) =>
@@ -159,6 +172,8 @@ async function main(o: Options): Promise<void> {
     line('no parent', 'unsampled'),
     ratioLine('sampled', 'unsampled'),
     ratioLine('no parent', 'unsampled'),
+    // At a capped rate every mode sends the upstream the same rate, so its CPU per request is the machine's speed.
+    ...(o.rate > 0 ? [ratioLine('sampled', 'unsampled', true), ratioLine('no parent', 'unsampled', true)] : []),
   ];
   const file = await writeRunResults(TAG, startedAt, o, { loadGenerator: generator.version }, { runs });
   out.push('', `results written to ${file}`);

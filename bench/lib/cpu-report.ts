@@ -78,11 +78,18 @@ export function partnerRun(runs: readonly CpuRun[], r: CpuRun, to: string): CpuR
   return same.find((x) => r.besides.includes(to) && x.besides.includes(r.variant)) ?? same[0];
 }
 
-/** Per round, `combine` of `of`'s µs/request and its partner run's of `to` (partnerRun). */
-function paired(runs: readonly CpuRun[], of: string, to: string, combine: (a: number, b: number) => number): number[] {
+/** Per round, `combine` of `value` of `of`'s run and of its partner run of `to` (partnerRun); NaN values are skipped. */
+function paired(
+  runs: readonly CpuRun[],
+  of: string,
+  to: string,
+  combine: (a: number, b: number) => number,
+  value: (r: CpuRun) => number = (r) => r.usPerRequest,
+): number[] {
   return runs.flatMap((r) => {
     const d = r.variant === of ? partnerRun(runs, r, to) : undefined;
-    return d === undefined ? [] : [combine(r.usPerRequest, d.usPerRequest)];
+    const c = d === undefined ? NaN : combine(value(r), value(d));
+    return Number.isNaN(c) ? [] : [c];
   });
 }
 
@@ -94,6 +101,22 @@ export function pairedDifferences(runs: readonly CpuRun[], of: string, to: strin
 /** Per round, `of`'s µs/request ÷ its partner run of `to`'s. */
 export function pairedRatios(runs: readonly CpuRun[], of: string, to: string): number[] {
   return paired(runs, of, to, (a, b) => a / b);
+}
+
+/**
+ * Per round, `of`'s µs/request ÷ its partner run of `to`'s, each first divided by the upstream's µs/request
+ * of its own window: how fast the machine ran then. Fair only at a capped rate (`--rate`), where every
+ * variant sends the upstream the same rate; at saturation a dearer gateway sends fewer requests per second,
+ * which makes each of the upstream's dearer too. Empty without the upstream's figures.
+ */
+export function upstreamNormalizedRatios(runs: readonly CpuRun[], of: string, to: string): number[] {
+  return paired(
+    runs,
+    of,
+    to,
+    (a, b) => a / b,
+    (r) => r.usPerRequest / (r.upstreamUsPerRequest ?? NaN),
+  );
 }
 
 export function ratio(
