@@ -80,10 +80,12 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
                         whatever the machine's speed does during the run; use it with --rate,
                         as two saturated gateways competing for the cores exaggerate any
                         difference (see bench/README.md)
-  --fresh               start every gateway again (and warm it up) before each round: a
+  --fresh               every measured run on gateway processes of its own, started (with their
+                        sinks), probed and warmed up right before it and stopped after it: a
                         process keeps its own speed for its whole life (memory layout, V8's
                         hash seed and compiler decisions), which is otherwise a bias of the
-                        whole run rather than one round's noise (see bench/README.md)
+                        whole run rather than one round's noise, and no gateway idles between
+                        its warm-up and its run (see bench/README.md)
   --pin                 Tollgate gateways on CPU 1 (taskset); this driver, the upstream, the
                         sinks, wrk, the floor and nginx on CPU 0: a gateway then never shares
                         its core, so its CPU per request does not depend on what the
@@ -159,9 +161,14 @@ function parseOptions(argv: readonly string[]): Options | undefined {
 async function main(options: Options): Promise<void> {
   const perRun =
     0.25 + 0.3 + options.warmupSeconds + options.durationSeconds + (2 * (options.batchDelayMs + 500)) / 1000 + 1;
+  // With --fresh, every run starts its gateways (about 3 s each, two for a side-by-side pair) and warms them up.
   const startUp = options.gateways.length * 3 + options.variants.length * (options.initialWarmupSeconds + 1);
+  const freshStartUp = options.variants.length * (2 * 3 + 2 * (options.initialWarmupSeconds + 1));
   const budget = Math.ceil(
-    90 + (options.fresh ? options.rounds : 1) * startUp + options.rounds * options.variants.length * perRun * 1.2,
+    90 +
+      startUp +
+      options.rounds * (options.fresh ? freshStartUp : 0) +
+      options.rounds * options.variants.length * perRun * 1.2,
   );
   armRun(budget);
   const startedAt = new Date();
@@ -171,10 +178,11 @@ async function main(options: Options): Promise<void> {
   const wrkBin = which('wrk');
   if (options.rate > 0 && wrkBin === undefined)
     throw new Error('--rate needs wrk on PATH (its Lua delay() caps the rate)');
+  const saturating = selectLoadGenerator(options.tool);
   const generator =
     options.rate > 0 && wrkBin !== undefined
       ? await rateCappedWrk(wrkBin, tempDir, options.connections, options.rate)
-      : selectLoadGenerator(options.tool);
+      : saturating;
   // Inherited by the gateways (lib/tollgate-with-config.ts spreads process.env); see --batch-delay.
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = String(options.batchDelayMs);
   log(
@@ -201,15 +209,28 @@ async function main(options: Options): Promise<void> {
     threads: options.threads,
     timeoutSeconds: options.timeoutSeconds,
   };
-  let { gateways, unavailable } = await startFleet(fleet, (m) => log(`${TAG}: ${m}`));
+  const { gateways, unavailable } = await startFleet(fleet, (m) => log(`${TAG}: ${m}`));
   const variants = planned.filter((v) => gateways.has(v.gateway));
-  const ready = async (): Promise<void> => {
-    await probeVariants(variants, gateways, options.payloadBytes);
-    await initialWarmUp(generator, variants, gateways, load, options.initialWarmupSeconds, (m) => log(`${TAG}: ${m}`));
+  // The initial warm-up is for V8's compiler, so it saturates (more requests in the same seconds) even with --rate.
+  const ready = async (vs: readonly Variant[], gws: ReadonlyMap<string, Gateway>): Promise<void> => {
+    await probeVariants(vs, gws, options.payloadBytes);
+    await initialWarmUp(saturating, vs, gws, load, options.initialWarmupSeconds, (m) => log(`${TAG}: ${m}`));
   };
-  await ready();
+  if (options.fresh) {
+    // Every gateway started and answered once: a broken one stops the bench before its first round.
+    await probeVariants(variants, gateways, options.payloadBytes);
+    await stopFleet(gateways);
+  } else await ready(variants, gateways);
   const checks: Check[] = [];
 
+  /** --fresh: new processes for the gateways of one group, probed and warmed up. */
+  const freshGateways = async (group: readonly Variant[]): Promise<Map<string, Gateway>> => {
+    const names = new Set(group.map((v) => v.gateway));
+    const specs = options.gateways.filter((g) => names.has(g.name));
+    const started = await startFleet({ ...fleet, specs }, (m) => log(`${TAG}: ${m}`));
+    await ready(group, started.gateways);
+    return started.gateways;
+  };
   const runs: CpuRun[] = [];
   const measureOptions = { ...options, upstreamPid: upstream.child.process.pid };
   const groups = runGroups(variants, options.sideBySide);
@@ -217,17 +238,17 @@ async function main(options: Options): Promise<void> {
     // Rotated every round, so no group always runs first (or right after a heavy one); side by side,
     // the two of a pair also swap which wrk starts first.
     const shift = round % groups.length;
-    if (options.fresh && round > 0) {
-      checks.push(...(await fleetChecks(gateways, round)));
-      await stopFleet(gateways);
-      ({ gateways, unavailable } = await startFleet(fleet, (m) => log(`${TAG}: ${m}`)));
-      await ready();
-    }
     for (const group of [...groups.slice(shift), ...groups.slice(0, shift)]) {
       if (isShuttingDown()) return;
+      const live = options.fresh ? await freshGateways(group) : gateways;
       const ordered = round % 2 === 0 ? group : [...group].reverse();
-      const entries = ordered.map((v) => ({ variant: v, gw: gateways.get(v.gateway) as Gateway }));
-      for (const run of await measure(generator, measureOptions, entries, round)) {
+      const entries = ordered.map((v) => ({ variant: v, gw: live.get(v.gateway) as Gateway }));
+      const measured = await measure(generator, measureOptions, entries, round);
+      if (options.fresh) {
+        checks.push(...(await fleetChecks(live, round + 1)));
+        await stopFleet(live);
+      }
+      for (const run of measured) {
         runs.push(run);
         log(
           `${TAG}: round ${round + 1}/${options.rounds} ${run.variant}${run.besides.length > 0 ? ` (besides ${run.besides.join(', ')})` : ''}: ${run.requests} requests, ${run.cpuMs.toFixed(0)} ms CPU, ${run.usPerRequest.toFixed(1)} µs/req` +
@@ -237,7 +258,7 @@ async function main(options: Options): Promise<void> {
     }
   }
 
-  checks.push(...(await fleetChecks(gateways, options.fresh ? options.rounds : undefined)));
+  if (!options.fresh) checks.push(...(await fleetChecks(gateways)));
   await runCleanup();
 
   const summaries = summarize(variants, runs);

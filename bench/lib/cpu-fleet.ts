@@ -1,7 +1,7 @@
 // The gateways of one bench/cpu-per-request.ts run: started together (each
 // Tollgate with traces beside its own counting sink), probed for a correct
 // answer, warmed up, checked against what their telemetry says they served,
-// and, with `--fresh`, stopped and started again between rounds.
+// and, with `--fresh`, started anew for every measured run and stopped after it.
 
 import { checkTelemetry, type Check } from './cpu-checks.js';
 import {
@@ -85,7 +85,7 @@ export async function startFleet(o: FleetOptions, log: (message: string) => void
     if (isShuttingDown()) break;
     let started = await startGateway(spec, o);
     // A port found free can be taken before the gateway binds it (another process's outgoing connection
-    // gets it as its local port; likelier with --fresh, which starts gateways while others run): new
+    // gets it as its local port; likelier with --fresh, which starts gateways many times): new
     // ports are picked on each start.
     for (
       let retry = 0;
