@@ -40,15 +40,14 @@ import {
 } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { writeBenchJwt } from './lib/jwt-token.js';
-import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
+import type { LoadToolChoice } from './lib/load-generator.js';
 import { TREE_CPU_RESOLUTION_MS } from './lib/process-tree-cpu.js';
 import { pinDriver } from './lib/otlp-bench-util.js';
 import { writeRunResults } from './lib/results-file.js';
 import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
 import { median, medianInterval } from './lib/stats.js';
 import { createRunTempDir } from './lib/temp-dir.js';
-import { which } from './lib/which.js';
-import { rateCappedWrk } from './lib/wrk-rate.js';
+import { cpuBenchLoad } from './lib/wrk-rate.js';
 
 const TAG = 'cpu-per-request';
 /** Issue 21: what an endpoint's JWT check may add per request, with its key cached. */
@@ -59,8 +58,9 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
   --rounds <n>          rounds; each runs every variant once, rotated  (default 5)
   --duration <s>        measured seconds per variant per round         (default 5)
   --warmup <s>          unmeasured load before each measured run       (default 1)
-  --initial-warmup <s>  unmeasured load per variant before round 1, so V8's
-                        compiler threads are not charged to round 1     (default 3)
+  --initial-warmup <s>  unmeasured load per variant before round 1 (with --fresh, before
+                        every run), at saturation even with --rate, so V8's compiler
+                        threads are not charged to the measured runs    (default 3)
   --connections <n>     concurrent wrk connections                     (default 50)
   --rate <req/s>        cap wrk at about this rate (Lua delay per connection) instead
                         of saturating; pick it below the slowest variant's req/s (default 0:
@@ -175,14 +175,12 @@ async function main(options: Options): Promise<void> {
   // Before anything is spawned: what this process starts inherits its CPU.
   const tasksetBin = pinDriver(options.pin, log, TAG, undefined, undefined);
   const tempDir = createRunTempDir('tollgate-cpu-bench-');
-  const wrkBin = which('wrk');
-  if (options.rate > 0 && wrkBin === undefined)
-    throw new Error('--rate needs wrk on PATH (its Lua delay() caps the rate)');
-  const saturating = selectLoadGenerator(options.tool);
-  const generator =
-    options.rate > 0 && wrkBin !== undefined
-      ? await rateCappedWrk(wrkBin, tempDir, options.connections, options.rate)
-      : saturating;
+  const { saturating, measured: generator } = await cpuBenchLoad(
+    options.tool,
+    tempDir,
+    options.connections,
+    options.rate,
+  );
   // Inherited by the gateways (lib/tollgate-with-config.ts spreads process.env); see --batch-delay.
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = String(options.batchDelayMs);
   log(
@@ -211,7 +209,6 @@ async function main(options: Options): Promise<void> {
   };
   const { gateways, unavailable } = await startFleet(fleet, (m) => log(`${TAG}: ${m}`));
   const variants = planned.filter((v) => gateways.has(v.gateway));
-  // The initial warm-up is for V8's compiler, so it saturates (more requests in the same seconds) even with --rate.
   const ready = async (vs: readonly Variant[], gws: ReadonlyMap<string, Gateway>): Promise<void> => {
     await probeVariants(vs, gws, options.payloadBytes);
     await initialWarmUp(saturating, vs, gws, load, options.initialWarmupSeconds, (m) => log(`${TAG}: ${m}`));

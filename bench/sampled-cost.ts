@@ -22,13 +22,12 @@ import { GATEWAYS, type GatewaySpec, type Variant } from './lib/cpu-gateways.js'
 import { measure } from './lib/cpu-measure.js';
 import { pairedDifferences, pairedRatios, upstreamNormalizedRatios, type CpuRun } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
-import { selectLoadGenerator } from './lib/load-generator.js';
 import { writeRunResults } from './lib/results-file.js';
 import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
 import { median, medianInterval } from './lib/stats.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { which } from './lib/which.js';
-import { rateCappedWrk } from './lib/wrk-rate.js';
+import { cpuBenchLoad } from './lib/wrk-rate.js';
 
 const TAG = 'sampled-cost';
 const USAGE = `Usage: node --import tsx bench/sampled-cost.ts [options]
@@ -101,10 +100,9 @@ function modeVariants(gateway: string): Variant[] {
 }
 
 async function main(o: Options): Promise<void> {
-  const wrk = which('wrk');
-  if (wrk === undefined) throw new Error('needs wrk on PATH');
+  if (which('wrk') === undefined) throw new Error('needs wrk on PATH');
   const tempDir = createRunTempDir('tollgate-sampled-cost-');
-  const generator = o.rate > 0 ? await rateCappedWrk(wrk, tempDir, o.connections, o.rate) : selectLoadGenerator('wrk');
+  const { saturating, measured: generator } = await cpuBenchLoad('wrk', tempDir, o.connections, o.rate);
   const perRun = 0.25 + o.warmupSeconds + o.durationSeconds + 2 * 1;
   armRun(Math.ceil(60 + MODE_NAMES.length * (INITIAL_WARMUP_SECONDS + o.rounds * perRun * 1.3)));
   const startedAt = new Date();
@@ -133,7 +131,7 @@ async function main(o: Options): Promise<void> {
   const gw = gateways.get(spec.name) as Gateway;
   const variants = modeVariants(spec.name);
   const load = { connections: o.connections, threads: o.threads, timeoutSeconds: o.timeoutSeconds };
-  await initialWarmUp(generator, variants, gateways, load, INITIAL_WARMUP_SECONDS, (m) => log(`${TAG}: ${m}`));
+  await initialWarmUp(saturating, variants, gateways, load, INITIAL_WARMUP_SECONDS, (m) => log(`${TAG}: ${m}`));
   const runs: CpuRun[] = [];
   for (let round = 0; round < o.rounds; round++) {
     for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
