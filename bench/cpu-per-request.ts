@@ -43,7 +43,7 @@ import { writeBenchJwt } from './lib/jwt-token.js';
 import type { LoadToolChoice } from './lib/load-generator.js';
 import { TREE_CPU_RESOLUTION_MS } from './lib/process-tree-cpu.js';
 import { pinDriver } from './lib/otlp-bench-util.js';
-import { writeRunResults } from './lib/results-file.js';
+import { benchEnvironment, writeRunResults } from './lib/results-file.js';
 import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
 import { median, medianInterval } from './lib/stats.js';
 import { createRunTempDir } from './lib/temp-dir.js';
@@ -184,7 +184,7 @@ async function main(options: Options): Promise<void> {
   // Inherited by the gateways (lib/tollgate-with-config.ts spreads process.env); see --batch-delay.
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = String(options.batchDelayMs);
   log(
-    `${TAG}: ${generator.version}; ${options.connections} connections; ${options.warmupSeconds}s warm-up + ${options.durationSeconds}s measured ` +
+    `${TAG}: commit ${benchEnvironment().commit}; ${generator.version}; ${options.connections} connections; ${options.warmupSeconds}s warm-up + ${options.durationSeconds}s measured ` +
       `x ${options.rounds} round(s) x ${options.variants.length} variant(s); batch delay ${options.batchDelayMs} ms; budget ${budget}s`,
   );
 

@@ -1,6 +1,7 @@
 // Persists a run as JSON under bench/results/ so runs can be compared over
 // time (the directory's .gitignore keeps them out of commits).
 
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -29,13 +30,30 @@ export async function writeResultsFile(
   return file;
 }
 
-/** The machine a result was measured on (every results file has these). */
-export function benchEnvironment(): { node: string; platform: string; cpus: number; cpuModel: string } {
+/**
+ * The repository's commit when the bench started (read as this module loads, so edits made during a
+ * long run do not change it), `+src` when `src/` differed from it then; `unknown` outside a git
+ * checkout. What a figure was measured on; `npm run build` makes the dist/ the gateways run.
+ */
+const COMMIT = ((): string => {
+  const cwd = fileURLToPath(new URL('../..', import.meta.url));
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd, encoding: 'utf8' }).trim();
+    return dirty === '' ? head : `${head}+src`;
+  } catch {
+    return 'unknown';
+  }
+})();
+
+/** The machine and code a result was measured on (every results file has these). */
+export function benchEnvironment(): { node: string; platform: string; cpus: number; cpuModel: string; commit: string } {
   return {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
+    commit: COMMIT,
   };
 }
 
