@@ -68,6 +68,8 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
   --threads <n>         wrk threads                                    (default 1)
   --payload <bytes>     upstream body size (/payload and /json)        (default 1024)
   --variants <list>     a subset of: ${VARIANTS.map((v) => v.name).join(', ')}
+                        (default: all but the metrics-<part> variants, which show what each
+                        metric namespace of the metrics gateway costs)
   --batch-delay <ms>    OTEL_BSP_SCHEDULE_DELAY of the gateways; every run waits this
                         + 500 ms after the load so the spans it made are exported
                         inside its window                              (default 500)
@@ -128,7 +130,12 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     ['side-by-side', 'fresh', 'pin'],
   );
   if (values === undefined) return undefined;
-  const names = (values.variants ?? VARIANTS.map((v) => v.name).join(','))
+  const names = (
+    values.variants ??
+    VARIANTS.filter((v) => v.onlyWhenNamed !== true)
+      .map((v) => v.name)
+      .join(',')
+  )
     .split(',')
     .map((n) => n.trim())
     .filter((n) => n !== '');

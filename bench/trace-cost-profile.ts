@@ -5,7 +5,7 @@
 //
 //   node --import tsx bench/trace-cost-profile.ts --telemetry http-1 [--duration 10] [--top 40]
 //
-// --telemetry: off | metrics | http-<rate> | grpc-<rate>. Profiles are kept in
+// --telemetry: off | metrics | metrics-<otel|kong|stats> | http-<rate> | grpc-<rate>. Profiles are kept in
 // --out (default a temp dir) for a closer look (Chrome DevTools, speedscope).
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { tollgateBinArg, intArg } from './lib/args.js';
 import { spawnTracked } from './lib/children.js';
 import { startCountingSink } from './lib/counting-sink.js';
-import { tollgateConfig, type GatewaySpec, type Telemetry } from './lib/cpu-gateways.js';
+import { tollgateConfig, type GatewaySpec, type MetricsPart, type Telemetry } from './lib/cpu-gateways.js';
 import { armRun, log, parseFlags, runDriver, sleep, startUpstream } from './lib/driver.js';
 import { getFreePort } from './lib/free-port.js';
 import { getText, sumSamples } from './lib/otlp-bench-util.js';
@@ -28,7 +28,8 @@ import { writeFile } from 'node:fs/promises';
 const TAG = 'trace-cost-profile';
 const USAGE = `Usage: node --import tsx bench/trace-cost-profile.ts [options]
 
-  --telemetry <t>   off | metrics | http-<rate> | grpc-<rate>        (default http-1)
+  --telemetry <t>   off | metrics | metrics-<otel|kong|stats> | http-<rate> | grpc-<rate>
+                                                                     (default http-1)
   --duration <s>    measured wrk seconds (after a 3 s warm-up)       (default 10)
   --connections <n> wrk connections                                 (default 50)
   --path <p>        /noop or /merge                                  (default /noop)
@@ -54,8 +55,11 @@ interface Options {
 
 function parseTelemetry(s: string): Telemetry {
   if (s === 'off' || s === 'metrics') return { kind: s };
+  const part = /^metrics-(otel|kong|stats)$/.exec(s);
+  if (part !== null) return { kind: 'metrics', parts: [part[1] as MetricsPart] };
   const m = /^(http|grpc)-([0-9.]+)$/.exec(s);
-  if (m === null) throw new Error(`--telemetry: off, metrics, http-<rate> or grpc-<rate>, not ${s}`);
+  if (m === null)
+    throw new Error(`--telemetry: off, metrics, metrics-<otel|kong|stats>, http-<rate> or grpc-<rate>, not ${s}`);
   return { kind: 'traces', transport: m[1] as 'http' | 'grpc', rate: Number(m[2]) };
 }
 

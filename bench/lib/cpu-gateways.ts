@@ -18,10 +18,22 @@ import { startTollgateWithConfig } from './tollgate-with-config.js';
 import { toolOutput, toolVersion } from './tool-version.js';
 import { which } from './which.js';
 
+/** The metric namespaces of the `metrics` gateway: OpenTelemetry (with its Prometheus exporter), Kong's, /__stats. */
+export type MetricsPart = 'otel' | 'kong' | 'stats';
+
+export const METRICS_PARTS: readonly MetricsPart[] = ['otel', 'kong', 'stats'];
+
 export type Telemetry =
   | { readonly kind: 'off' }
-  | { readonly kind: 'metrics' }
+  /** `parts`: only these namespaces (what each costs); every one when omitted. */
+  | { readonly kind: 'metrics'; readonly parts?: readonly MetricsPart[] }
   | { readonly kind: 'traces'; readonly transport: 'http' | 'grpc'; readonly rate: number };
+
+/** The metric namespaces a gateway with `t` has (trace gateways have every one). */
+export function metricsParts(t: Telemetry | undefined): readonly MetricsPart[] {
+  if (t === undefined || t.kind === 'off') return [];
+  return t.kind === 'metrics' ? (t.parts ?? METRICS_PARTS) : METRICS_PARTS;
+}
 
 export interface GatewaySpec {
   readonly name: string;
@@ -50,6 +62,8 @@ export interface Variant {
   readonly headers?: Readonly<Record<string, string>>;
   /** The path checks a JWT: the probe also expects 401 without `headers`. */
   readonly authRequired?: boolean;
+  /** Run only when `--variants` names it: a closer look at one figure, not one of the default run's. */
+  readonly onlyWhenNamed?: boolean;
 }
 
 const trace = (transport: 'http' | 'grpc', rate: number): GatewaySpec => ({
@@ -63,6 +77,11 @@ export const GATEWAYS: readonly GatewaySpec[] = [
   { name: 'nginx', kind: 'nginx' },
   { name: 'off', kind: 'tollgate', telemetry: { kind: 'off' } },
   { name: 'metrics', kind: 'tollgate', telemetry: { kind: 'metrics' } },
+  ...METRICS_PARTS.map((p): GatewaySpec => ({
+    name: `metrics-${p}`,
+    kind: 'tollgate',
+    telemetry: { kind: 'metrics', parts: [p] },
+  })),
   trace('http', 0),
   trace('http', 0.1),
   trace('http', 1),
@@ -70,6 +89,12 @@ export const GATEWAYS: readonly GatewaySpec[] = [
   trace('grpc', 1),
   { name: 'jwt', kind: 'tollgate', telemetry: { kind: 'off' }, jwt: true },
 ];
+
+const PART_DESCRIPTIONS: Readonly<Record<MetricsPart, string>> = {
+  otel: 'telemetry/opentelemetry (every layer, Prometheus with process and runtime metrics)',
+  kong: 'telemetry/kong-prometheus (every flag)',
+  stats: 'telemetry/metrics (/__stats)',
+};
 
 const traceVariant = (transport: 'http' | 'grpc', rate: number): Variant => ({
   name: `otlp-${transport}-${rate}`,
@@ -103,6 +128,13 @@ export const VARIANTS: readonly Variant[] = [
     description: 'all metrics: otel layers + Prometheus, /__stats, Kong',
     vsOff: 'off',
   },
+  ...METRICS_PARTS.map((p): Variant => ({
+    name: `metrics-${p}`,
+    gateway: `metrics-${p}`,
+    path: '/noop',
+    description: `only ${PART_DESCRIPTIONS[p]} of the metrics gateway`,
+    vsOff: 'off',
+  })),
   traceVariant('http', 0),
   traceVariant('http', 0.1),
   traceVariant('http', 1),
@@ -159,6 +191,7 @@ function telemetryConfig(
   followParent = false,
 ): Record<string, unknown> {
   if (t.kind === 'off') return {};
+  const parts = metricsParts(t);
   const otlp =
     t.kind === 'traces'
       ? [
@@ -172,31 +205,30 @@ function telemetryConfig(
           },
         ]
       : undefined;
+  const otel = {
+    service_name: 'tollgate-cpu-bench',
+    ...(t.kind === 'traces' ? { trace_sample_rate: t.rate } : {}),
+    ...(followParent ? { trace_sampler: 'parentbased_traceidratio' } : {}),
+    exporters: {
+      prometheus: [{ name: 'local', port: p.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true }],
+      ...(otlp !== undefined ? { otlp } : {}),
+    },
+    layers: {
+      global: {
+        disable_metrics: false,
+        disable_traces: false,
+        disable_propagation: false,
+        report_headers: reportHeaders,
+      },
+      proxy: { disable_metrics: false, disable_traces: false, report_headers: reportHeaders },
+      backend: { metrics: ALL_ON, traces: { ...ALL_ON, report_headers: reportHeaders } },
+    },
+  };
   return {
     extra_config: {
-      'telemetry/opentelemetry': {
-        service_name: 'tollgate-cpu-bench',
-        ...(t.kind === 'traces' ? { trace_sample_rate: t.rate } : {}),
-        ...(followParent ? { trace_sampler: 'parentbased_traceidratio' } : {}),
-        exporters: {
-          prometheus: [
-            { name: 'local', port: p.metrics, listen_ip: '127.0.0.1', process_metrics: true, go_metrics: true },
-          ],
-          ...(otlp !== undefined ? { otlp } : {}),
-        },
-        layers: {
-          global: {
-            disable_metrics: false,
-            disable_traces: false,
-            disable_propagation: false,
-            report_headers: reportHeaders,
-          },
-          proxy: { disable_metrics: false, disable_traces: false, report_headers: reportHeaders },
-          backend: { metrics: ALL_ON, traces: { ...ALL_ON, report_headers: reportHeaders } },
-        },
-      },
-      'telemetry/metrics': { listen_address: `127.0.0.1:${p.stats}` },
-      'telemetry/kong-prometheus': kongAllFlags(p.kong),
+      ...(parts.includes('otel') ? { 'telemetry/opentelemetry': otel } : {}),
+      ...(parts.includes('stats') ? { 'telemetry/metrics': { listen_address: `127.0.0.1:${p.stats}` } } : {}),
+      ...(parts.includes('kong') ? { 'telemetry/kong-prometheus': kongAllFlags(p.kong) } : {}),
     },
   };
 }

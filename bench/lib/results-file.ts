@@ -31,29 +31,40 @@ export async function writeResultsFile(
 }
 
 /**
- * The repository's commit when the bench started (read as this module loads, so edits made during a
- * long run do not change it), `+src` when `src/` differed from it then; `unknown` outside a git
- * checkout. What a figure was measured on; `npm run build` makes the dist/ the gateways run.
+ * What was measured, read as this module loads (edits made during a long run do not change it): the
+ * repository's commit (`+src` when `src/` or the lockfile differed from it then) and the git tree of `src/` and of the
+ * lockfile, which stay the same across commits that change only benches or docs, so runs of one
+ * gateway build can be told apart from runs of another (bench/cpu-pool.ts). `unknown` outside a git
+ * checkout. `npm run build` makes the dist/ the gateways run.
  */
-const COMMIT = ((): string => {
+const MEASURED = ((): { commit: string; sourceTree: string } => {
   const cwd = fileURLToPath(new URL('../..', import.meta.url));
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
   try {
-    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd, encoding: 'utf8' }).trim();
-    return dirty === '' ? head : `${head}+src`;
+    const head = git('rev-parse', '--short=12', 'HEAD');
+    const dirty = git('status', '--porcelain', '--', 'src', 'package-lock.json') !== '';
+    const tree = `${git('rev-parse', '--short=12', 'HEAD:src')}/${git('rev-parse', '--short=12', 'HEAD:package-lock.json')}`;
+    return { commit: dirty ? `${head}+src` : head, sourceTree: dirty ? 'uncommitted' : tree };
   } catch {
-    return 'unknown';
+    return { commit: 'unknown', sourceTree: 'unknown' };
   }
 })();
 
 /** The machine and code a result was measured on (every results file has these). */
-export function benchEnvironment(): { node: string; platform: string; cpus: number; cpuModel: string; commit: string } {
+export function benchEnvironment(): {
+  node: string;
+  platform: string;
+  cpus: number;
+  cpuModel: string;
+  commit: string;
+  sourceTree: string;
+} {
   return {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
-    commit: COMMIT,
+    ...MEASURED,
   };
 }
 
