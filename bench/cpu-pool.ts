@@ -9,7 +9,7 @@
 // Runs are pooled only when they agree on what was measured: the same gateway build (the git trees of
 // `src/` and of the lockfile, which commits that change only benches or docs keep; read from the
 // recorded commit for files that have only that, and files with neither are taken as given), the same
-// rate (or both saturated), `--fresh`, `--side-by-side`, duration, connections, payload and workers.
+// rate (or both saturated), `--fresh`, `--side-by-side`, duration, connections, payload, workers and batch delay.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -29,7 +29,16 @@ Pools the per-round ratios of several bench/cpu-per-request.ts results files of 
 `;
 
 /** What must be the same in two runs for their rounds to measure the same thing. */
-const SAME = ['rate', 'fresh', 'sideBySide', 'durationSeconds', 'connections', 'payloadBytes', 'workers'] as const;
+const SAME = [
+  'rate',
+  'fresh',
+  'sideBySide',
+  'durationSeconds',
+  'connections',
+  'payloadBytes',
+  'workers',
+  'batchDelayMs',
+] as const;
 
 interface RunFile {
   readonly path: string;

@@ -34,6 +34,17 @@ async function scrape(url: string): Promise<{ status: number; text: string }> {
   }
 }
 
+/** That the exposition on `port` counts at least `served` in `family` (summed over its series). */
+async function counted(gateway: string, what: string, port: number, family: string, served: number): Promise<Check> {
+  const page = await scrape(`http://127.0.0.1:${port}/metrics`);
+  const found = sumSamples(page.text, family);
+  return {
+    label: `${gateway}: ${what} ${family}`,
+    ok: page.status === 200 && found.sum >= served,
+    detail: `HTTP ${page.status}, ${int(found.sum)} in ${found.series} series (requests completed: ${int(served)})`,
+  };
+}
+
 /** The trace settings of a gateway named as lib/cpu-gateways.ts names them (`otlp-<transport>-<rate>[@base]`). */
 function tracesOf(gateway: string): Telemetry | undefined {
   const m = /^otlp-(http|grpc)-([0-9.]+)(@base)?$/.exec(gateway);
@@ -64,25 +75,11 @@ export async function checkTelemetry(
   const checks: Check[] = [];
   // A gateway with some of the metric namespaces (lib/cpu-gateways.ts `metrics-<part>`) is checked on those.
   const parts = metricsParts(telemetry ?? { kind: 'metrics' });
-  if (parts.includes('otel')) {
-    const prom = await scrape(`http://127.0.0.1:${ports.metrics}/metrics`);
-    const server = sumSamples(prom.text, 'http_server_duration_count');
-    checks.push({
-      label: `${gateway}: Prometheus http_server_duration_count`,
-      ok: prom.status === 200 && server.sum >= served,
-      detail: `HTTP ${prom.status}, ${int(server.sum)} in ${server.series} series (requests completed: ${int(served)})`,
-    });
-  }
-  if (parts.includes('kong')) {
-    const kong = await scrape(`http://127.0.0.1:${ports.kong}/metrics`);
-    // 3.x naming (the default): kong_http_requests_total; 2.x naming calls it kong_http_status.
-    const status = sumSamples(kong.text, 'kong_http_requests_total');
-    checks.push({
-      label: `${gateway}: Kong kong_http_requests_total`,
-      ok: kong.status === 200 && status.sum >= served,
-      detail: `HTTP ${kong.status}, ${int(status.sum)} in ${status.series} series`,
-    });
-  }
+  if (parts.includes('otel'))
+    checks.push(await counted(gateway, 'Prometheus', ports.metrics, 'http_server_duration_count', served));
+  // 3.x naming (the default): kong_http_requests_total; 2.x naming calls it kong_http_status.
+  if (parts.includes('kong'))
+    checks.push(await counted(gateway, 'Kong', ports.kong, 'kong_http_requests_total', served));
   if (parts.includes('stats')) {
     const stats = await scrape(`http://127.0.0.1:${ports.stats}/__stats`);
     checks.push({
