@@ -11,7 +11,7 @@ import { startTreeForeignLoadMeter } from './foreign-load.js';
 import type { LoadGenerator, LoadOptions, LoadResult } from './load-result.js';
 import { idleBackgroundCpu, warmUp } from './measure.js';
 import type { OtlpSinkCounts } from './otlp-sink.js';
-import { treeCpu } from './process-tree-cpu.js';
+import { busiestProcessMs, treeCpu } from './process-tree-cpu.js';
 
 export interface MeasureOptions {
   readonly connections: number;
@@ -106,6 +106,7 @@ export async function measure(
       cpuMs,
       usPerRequest: perRequest(cpuMs),
       mainThreadUsPerRequest: perRequest(after.mainThreadMs - before.mainThreadMs),
+      busiestProcessUsPerRequest: perRequest(busiestProcessMs(before, after)),
       userUsPerRequest: perRequest(after.userMs - before.userMs),
       upstreamUsPerRequest,
       processes: after.processes,

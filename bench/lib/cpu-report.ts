@@ -30,6 +30,11 @@ export interface CpuRun {
   readonly usPerRequest: number;
   /** Of usPerRequest, what the processes' main threads (event loops) spent; the rest is GC, JIT and libuv pool threads. */
   readonly mainThreadUsPerRequest: number;
+  /**
+   * Of usPerRequest, the busiest process's (all its threads): the worker serving the requests in a
+   * cluster; the rest is the primary's and the leash's. Absent from results written before it was kept.
+   */
+  readonly busiestProcessUsPerRequest?: number;
   /** Of usPerRequest, user-mode time; the rest is the kernel's (mostly socket I/O, which varies with scheduling). */
   readonly userUsPerRequest: number;
   /** The upstream's CPU per request served in the same window (all gateways loaded then): the machine's speed. */

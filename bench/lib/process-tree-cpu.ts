@@ -26,6 +26,8 @@ export interface TreeCpu {
   readonly userMs: number;
   /** Processes found (root included): a cluster shows 1 + workers, plus any leash wrapper. */
   readonly processes: number;
+  /** CPU ms of each process found, by pid (to tell the worker serving the requests from the primary). */
+  readonly byProcess: ReadonlyMap<number, number>;
 }
 
 /** CPU time of `root` and its live descendants, or undefined when the root is gone (or there is no /proc). */
@@ -35,6 +37,7 @@ export function treeCpu(root: number): TreeCpu | undefined {
   let mainTicks = 0;
   let userTicks = 0;
   let processes = 0;
+  const byProcess = new Map<number, number>();
   const seen = new Set<number>();
   const stack = [root];
   while (stack.length > 0) {
@@ -44,13 +47,22 @@ export function treeCpu(root: number): TreeCpu | undefined {
     const t = processTicks(pid);
     if (t === undefined) continue;
     ticks += t.all;
+    byProcess.set(pid, t.all);
     mainTicks += t.main;
     userTicks += t.user;
     processes++;
     stack.push(...childPids(pid));
   }
   const ms = (n: number): number => (n * 1000) / CLOCK_TICKS_PER_SECOND;
-  return { ms: ms(ticks), mainThreadMs: ms(mainTicks), userMs: ms(userTicks), processes };
+  for (const [pid, n] of byProcess) byProcess.set(pid, ms(n));
+  return { ms: ms(ticks), mainThreadMs: ms(mainTicks), userMs: ms(userTicks), processes, byProcess };
+}
+
+/** The CPU ms the busiest process of a tree used between two readings (the worker, in a loaded cluster). */
+export function busiestProcessMs(before: TreeCpu, after: TreeCpu): number {
+  let most = 0;
+  for (const [pid, ms] of after.byProcess) most = Math.max(most, ms - (before.byProcess.get(pid) ?? 0));
+  return most;
 }
 
 /** Resolution of treeCpu, in ms: one clock tick. */
