@@ -9,7 +9,8 @@
 // Runs are pooled only when they agree on what was measured: the same gateway build (the git trees of
 // `src/` and of the lockfile, which commits that change only benches or docs keep; read from the
 // recorded commit for files that have only that, and files with neither are taken as given), the same
-// rate (or both saturated), `--fresh`, `--side-by-side`, duration, connections, payload, workers and batch delay.
+// rate (or both saturated), `--fresh`, `--side-by-side`, duration, warm-ups, connections, payload, workers and
+// batch delay.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -38,6 +39,8 @@ const SAME = [
   'payloadBytes',
   'workers',
   'batchDelayMs',
+  'warmupSeconds',
+  'initialWarmupSeconds',
 ] as const;
 
 interface RunFile {
