@@ -12,13 +12,12 @@
 // rate (or both saturated), `--fresh`, `--side-by-side`, duration, warm-ups, connections, payload, workers and
 // batch delay.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runDriver } from './lib/driver.js';
 import { VARIANTS } from './lib/cpu-gateways.js';
 import { pairedDifferences, pairedRatios, upstreamNormalizedRatios, type CpuRun } from './lib/cpu-report.js';
+import { sourceTreeOf } from './lib/results-file.js';
 import { median, medianInterval, type Interval } from './lib/stats.js';
 import { textTable } from './lib/text-table.js';
 
@@ -68,28 +67,12 @@ function readRunFile(path: string): RunFile {
   };
 }
 
-/** The `src/` and lockfile trees of `commit`, as lib/results-file.ts writes them; undefined when git cannot say. */
-function treesOf(commit: string): string | undefined {
-  const cwd = fileURLToPath(new URL('..', import.meta.url));
-  try {
-    const tree = (spec: string): string =>
-      execFileSync('git', ['rev-parse', '--short=12', `${commit}:${spec}`], {
-        cwd,
-        encoding: 'utf8',
-        stdio: 'pipe',
-      }).trim();
-    return `${tree('src')}/${tree('package-lock.json')}`;
-  } catch {
-    return undefined;
-  }
-}
-
 function buildOf(path: string, sourceTree: unknown, commit: unknown): string | undefined {
   // Uncommitted sources are a build of their own, the same as no other run's.
   if (sourceTree === 'uncommitted' || (typeof commit === 'string' && commit.endsWith('+src')))
     return `uncommitted sources (${path})`;
   if (typeof sourceTree === 'string' && sourceTree !== 'unknown') return sourceTree;
-  if (typeof commit === 'string' && commit !== 'unknown') return treesOf(commit) ?? `commit ${commit}`;
+  if (typeof commit === 'string' && commit !== 'unknown') return sourceTreeOf(commit) ?? `commit ${commit}`;
   return undefined;
 }
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { tollgateBinArg, intArg } from './lib/args.js';
 import { spawnTracked } from './lib/children.js';
 import { startCountingSink } from './lib/counting-sink.js';
-import { tollgateConfig, type GatewaySpec, type MetricsPart, type Telemetry } from './lib/cpu-gateways.js';
+import { GATEWAYS, metricsParts, tollgateConfig, type GatewaySpec, type Telemetry } from './lib/cpu-gateways.js';
 import { armRun, log, parseFlags, runDriver, sleep, startUpstream } from './lib/driver.js';
 import { getFreePort } from './lib/free-port.js';
 import { getText, sumSamples } from './lib/otlp-bench-util.js';
@@ -54,9 +54,9 @@ interface Options {
 }
 
 function parseTelemetry(s: string): Telemetry {
-  if (s === 'off' || s === 'metrics') return { kind: s };
-  const part = /^metrics-(otel|kong|stats)$/.exec(s);
-  if (part !== null) return { kind: 'metrics', parts: [part[1] as MetricsPart] };
+  // off, metrics and metrics-<part> as cpu-per-request.ts runs them; traces at any rate.
+  const named = GATEWAYS.find((g) => g.name === s && g.jwt !== true && g.telemetry?.kind !== 'traces');
+  if (named?.telemetry !== undefined) return named.telemetry;
   const m = /^(http|grpc)-([0-9.]+)$/.exec(s);
   if (m === null)
     throw new Error(`--telemetry: off, metrics, metrics-<otel|kong|stats>, http-<rate> or grpc-<rate>, not ${s}`);
@@ -155,9 +155,10 @@ async function main(o: Options): Promise<void> {
   const measured = await runWrk(wrk, { ...load, durationSeconds: o.duration });
   await sleep(1000);
   const cpu1 = treeCpu(pid);
-  // Telemetry off has no /metrics listener to ask.
-  const prom = t.kind === 'off' ? '' : (await getText(`http://127.0.0.1:${ports.metrics}/metrics`)).text;
-  const served = t.kind === 'off' ? NaN : sumSamples(prom, 'http_server_duration_count').sum;
+  // Only a gateway with telemetry/opentelemetry has a /metrics listener to ask.
+  const otel = metricsParts(t).includes('otel');
+  const prom = otel ? (await getText(`http://127.0.0.1:${ports.metrics}/metrics`)).text : '';
+  const served = otel ? sumSamples(prom, 'http_server_duration_count').sum : NaN;
   const spanLines = prom.split('\n').filter((l) => l.startsWith('tollgate_telemetry_spans'));
   const counts = sink !== undefined && sink.ok ? await sink.counts() : undefined;
   await child.stop(15_000);

@@ -37,6 +37,7 @@ export function treeCpu(root: number): TreeCpu | undefined {
   let mainTicks = 0;
   let userTicks = 0;
   let processes = 0;
+  const ms = (n: number): number => (n * 1000) / CLOCK_TICKS_PER_SECOND;
   const byProcess = new Map<number, number>();
   const seen = new Set<number>();
   const stack = [root];
@@ -47,14 +48,12 @@ export function treeCpu(root: number): TreeCpu | undefined {
     const t = processTicks(pid);
     if (t === undefined) continue;
     ticks += t.all;
-    byProcess.set(pid, t.all);
+    byProcess.set(pid, ms(t.all));
     mainTicks += t.main;
     userTicks += t.user;
     processes++;
     stack.push(...childPids(pid));
   }
-  const ms = (n: number): number => (n * 1000) / CLOCK_TICKS_PER_SECOND;
-  for (const [pid, n] of byProcess) byProcess.set(pid, ms(n));
   return { ms: ms(ticks), mainThreadMs: ms(mainTicks), userMs: ms(userTicks), processes, byProcess };
 }
 

@@ -30,21 +30,38 @@ export async function writeResultsFile(
   return file;
 }
 
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+const git = (...args: string[]): string =>
+  execFileSync('git', args, { cwd: REPO, encoding: 'utf8', stdio: 'pipe' }).trim();
+
+/**
+ * The gateway build of a commit: the git trees of its `src/` and of its lockfile, which stay the same
+ * across commits that change only benches or docs (bench/cpu-pool.ts pools runs of one build);
+ * undefined when git cannot say.
+ */
+export function sourceTreeOf(rev: string): string | undefined {
+  try {
+    return `${git('rev-parse', '--short=12', `${rev}:src`)}/${git('rev-parse', '--short=12', `${rev}:package-lock.json`)}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * What was measured, read as this module loads (edits made during a long run do not change it): the
- * repository's commit (`+src` when `src/` or the lockfile differed from it then) and the git tree of `src/` and of the
- * lockfile, which stay the same across commits that change only benches or docs, so runs of one
- * gateway build can be told apart from runs of another (bench/cpu-pool.ts). `unknown` outside a git
- * checkout. `npm run build` makes the dist/ the gateways run.
+ * repository's commit (`+src` when `src/` or the lockfile differed from it then) and its build
+ * (`sourceTreeOf`, `uncommitted` then). `unknown` outside a git checkout. `npm run build` makes the
+ * dist/ the gateways run.
  */
 const MEASURED = ((): { commit: string; sourceTree: string } => {
-  const cwd = fileURLToPath(new URL('../..', import.meta.url));
-  const git = (...args: string[]): string => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
   try {
     const head = git('rev-parse', '--short=12', 'HEAD');
     const dirty = git('status', '--porcelain', '--', 'src', 'package-lock.json') !== '';
-    const tree = `${git('rev-parse', '--short=12', 'HEAD:src')}/${git('rev-parse', '--short=12', 'HEAD:package-lock.json')}`;
-    return { commit: dirty ? `${head}+src` : head, sourceTree: dirty ? 'uncommitted' : tree };
+    return {
+      commit: dirty ? `${head}+src` : head,
+      sourceTree: dirty ? 'uncommitted' : (sourceTreeOf('HEAD') ?? 'unknown'),
+    };
   } catch {
     return { commit: 'unknown', sourceTree: 'unknown' };
   }
