@@ -1,8 +1,14 @@
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
 import { it } from 'node:test';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderPrometheusText } from '../../../src/telemetry/exposition/prometheus-text.js';
-import { isRequestResource, NodeRuntimeMetrics } from '../../../src/telemetry/runtime/nodejs-metrics.js';
+import {
+  isRequestResource,
+  LAG_RESOLUTION_MS,
+  NodeRuntimeMetrics,
+} from '../../../src/telemetry/runtime/nodejs-metrics.js';
 import { registerProcessMetrics } from '../../../src/telemetry/runtime/process-metrics.js';
 import { MetricStore } from '../../../src/telemetry/store/store.js';
 
@@ -84,8 +90,10 @@ it('exports the process and nodejs runtime families with plausible values, and c
   assert.ok(churn() > 0);
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc !== undefined) gc();
-  // A few loop turns so the delay monitor samples, plus some busy time for utilization.
-  for (let i = 0; i < 5; i++) {
+  // Loop turns past a few of the delay monitor's samples (one per LAG_RESOLUTION_MS), with some busy
+  // time for utilization.
+  const turns = Math.ceil((3 * LAG_RESOLUTION_MS) / 20);
+  for (let i = 0; i < turns; i++) {
     const until = Date.now() + 5;
     while (Date.now() < until) {
       /* busy */
@@ -165,3 +173,41 @@ it('classifies libuv requests apart from handles', () => {
   for (const h of ['TCPSocketWrap', 'TCPServerWrap', 'TTYWrap', 'PipeWrap', 'Timeout', 'Immediate'])
     assert.ok(!isRequestResource(h), h);
 });
+
+/**
+ * An idle worker's event loop is woken by the delay monitor's timer alone: at prom-client's 10 ms that
+ * is 100 wake-ups a second, which cost more CPU than the rest of an idle gateway (bench/idle-cpu.ts).
+ * Counted in a child process (the test runner has timers of its own), on its main thread only (V8's
+ * helper threads wake for their own reasons), after start-up has settled.
+ */
+it(
+  'the delay monitor wakes an idle event loop 10 times a second, not 100',
+  {
+    skip: LINUX ? false : 'counts wake-ups in /proc/self/task/<pid>/status (Linux only)',
+  },
+  async () => {
+    const module = new URL('../../../dist/telemetry/runtime/nodejs-metrics.js', import.meta.url).href;
+    const store = new URL('../../../dist/telemetry/store/store.js', import.meta.url).href;
+    const script = `
+    import { readFileSync } from 'node:fs';
+    import { setTimeout as sleep } from 'node:timers/promises';
+    const { NodeRuntimeMetrics } = await import(${JSON.stringify(module)});
+    const { MetricStore } = await import(${JSON.stringify(store)});
+    const woken = () => Number(/^voluntary_ctxt_switches:\\s+(\\d+)/m.exec(readFileSync('/proc/self/task/' + process.pid + '/status', 'utf8'))[1]);
+    const runtime = new NodeRuntimeMetrics(new MetricStore());
+    runtime.start();
+    await sleep(500);
+    const before = woken();
+    await sleep(2000);
+    const after = woken();
+    runtime.close();
+    process.stdout.write(String((after - before) / 2));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      timeout: 30_000,
+    });
+    const perSecond = Number(stdout);
+    // The monitor runs (its samples are the lag gauges) and wakes the loop 10 times a second, not 100;
+    // the 2 s sleep's own wake-up and the odd GC task come on top.
+    assert.ok(perSecond >= 5 && perSecond <= 20, `${perSecond} wake-ups a second at ${LAG_RESOLUTION_MS} ms`);
+  },
+);
