@@ -18,7 +18,7 @@
 
 import { intArg, tollgateBinArg } from './lib/args.js';
 import { initialWarmUp, startFleet, type Gateway } from './lib/cpu-fleet.js';
-import { GATEWAYS, type GatewaySpec, type Variant } from './lib/cpu-gateways.js';
+import { GATEWAYS, PARENTS, type GatewaySpec, type Variant } from './lib/cpu-gateways.js';
 import { measure } from './lib/cpu-measure.js';
 import { pairedDifferences, pairedRatios, upstreamNormalizedRatios, type CpuRun } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
@@ -47,8 +47,8 @@ ${USAGE_TAIL}`;
 
 /** The parent every request of a mode carries; the gateway samples at its rate and follows a parent's flag. */
 const MODES = {
-  sampled: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
-  unsampled: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00' },
+  sampled: PARENTS.sampled,
+  unsampled: PARENTS.unsampled,
   'no parent': {},
 } as const satisfies Record<string, Record<string, string>>;
 type Mode = keyof typeof MODES;

@@ -111,11 +111,11 @@ async function checkSpans(
     outcomes = spanOutcomes(prom.text);
   }
   const t = sink.traces;
-  // At rate 0 every request is unsampled: the sink must receive nothing.
-  const none = telemetry?.kind === 'traces' && telemetry.rate === 0;
+  // At rate 0, or with an unsampled parent on every request, nothing is sampled: the sink must receive nothing.
+  const none = telemetry?.kind === 'traces' && (telemetry.rate === 0 || telemetry.unsampledParents === true);
   const checks: Check[] = [
     {
-      label: `${gateway}: sink spans${none ? ' (none at rate 0)' : ''}`,
+      label: `${gateway}: sink spans${none ? ' (none sampled)' : ''}`,
       ok: (none ? t.items === 0 : t.items > 0) && t.malformed === 0,
       detail: `${int(t.requests)} exports, ${int(t.items)} spans, ${int(t.bytes / 1024)} KiB, ${t.malformed} malformed`,
     },

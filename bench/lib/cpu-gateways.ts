@@ -27,7 +27,13 @@ export type Telemetry =
   | { readonly kind: 'off' }
   /** `parts`: only these namespaces (what each costs); every one when omitted. */
   | { readonly kind: 'metrics'; readonly parts?: readonly MetricsPart[] }
-  | { readonly kind: 'traces'; readonly transport: 'http' | 'grpc'; readonly rate: number };
+  /** `unsampledParents`: its variants send every request with an unsampled parent, so nothing is traced. */
+  | {
+      readonly kind: 'traces';
+      readonly transport: 'http' | 'grpc';
+      readonly rate: number;
+      readonly unsampledParents?: boolean;
+    };
 
 /** The metric namespaces a gateway with `t` has (trace gateways have every one). */
 export function metricsParts(t: Telemetry | undefined): readonly MetricsPart[] {
@@ -87,6 +93,11 @@ export const GATEWAYS: readonly GatewaySpec[] = [
   trace('http', 1),
   trace('grpc', 0.1),
   trace('grpc', 1),
+  {
+    name: 'otlp-http-0.1-unsampled',
+    kind: 'tollgate',
+    telemetry: { kind: 'traces', transport: 'http', rate: 0.1, unsampledParents: true },
+  },
   { name: 'jwt', kind: 'tollgate', telemetry: { kind: 'off' }, jwt: true },
 ];
 
@@ -104,6 +115,12 @@ const traceVariant = (transport: 'http' | 'grpc', rate: number): Variant => ({
   vsOff: 'off',
   vsMetrics: 'metrics',
 });
+
+/** A remote parent on every request, sampled (`-01`) or not (`-00`); the rate-0.1 sampler follows its flag. */
+export const PARENTS = {
+  sampled: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+  unsampled: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00' },
+} as const;
 
 export const VARIANTS: readonly Variant[] = [
   {
@@ -140,6 +157,17 @@ export const VARIANTS: readonly Variant[] = [
   traceVariant('http', 1),
   traceVariant('grpc', 0.1),
   traceVariant('grpc', 1),
+  {
+    // The rate-0.1 gateway in a process that never samples: against otlp-http-0.1, what sampling one
+    // request in ten costs the process, sampled requests and the rest; against metrics, the unsampled
+    // path with a parent to pass on.
+    ...traceVariant('http', 0.1),
+    name: 'otlp-http-0.1-unsampled',
+    gateway: 'otlp-http-0.1-unsampled',
+    description: 'the otlp-http-0.1 gateway, every request with an unsampled parent (nothing traced)',
+    headers: PARENTS.unsampled,
+    onlyWhenNamed: true,
+  },
   {
     name: 'merge-off',
     gateway: 'off',
