@@ -41,7 +41,7 @@ const GC_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5] as const;
 /**
  * Sampling resolution of the event-loop delay monitor in ms. prom-client samples every 10 ms, but the
  * monitor is a libuv timer, so at 10 ms it wakes an idle worker 100 times a second: measured at 5.5 ms
- * of CPU per second per worker on the development VM (bench/README.md, "Idle CPU"), more than the rest
+ * of CPU per second per worker on the development VM (bench/idle-cpu.ts), more than the rest
  * of an idle gateway together. At 100 ms the lag is still sampled 10 times a second (about 150 samples
  * per 15 s scrape) and every stall of 100 ms or more is caught; a shorter stall is caught only when it
  * overlaps a due sample, and shows in `nodejs_eventloop_utilization_ratio` either way.
