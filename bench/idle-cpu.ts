@@ -31,7 +31,7 @@ const USAGE = `Usage: node --import tsx bench/idle-cpu.ts [options]
 ${USAGE_TAIL}`;
 
 interface Options {
-  readonly gateways: readonly string[];
+  readonly gateways: readonly GatewaySpec[];
   readonly settleSeconds: number;
   readonly windowSeconds: number;
   readonly rounds: number;
@@ -43,13 +43,14 @@ interface Options {
 function parse(argv: readonly string[]): Options | undefined {
   const v = parseFlags(argv, ['gateways', 'settle', 'window', 'rounds', 'rate', 'baseline-bin', 'tollgate-bin']);
   if (v === undefined) return undefined;
-  const gateways = (v.gateways ?? 'off,metrics,otlp-http-0.1,otlp-grpc-0.1').split(',').filter((s) => s !== '');
-  for (const name of gateways) {
+  const names = (v.gateways ?? 'off,metrics,otlp-http-0.1,otlp-grpc-0.1').split(',').filter((s) => s !== '');
+  const gateways = names.map((name) => {
     const spec = GATEWAYS.find((g) => g.name === name);
     // The jwt gateway needs a signed key set of its own (cpu-per-request.ts makes one); idle, it is `off`.
     if (spec?.kind !== 'tollgate' || spec.jwt === true)
       throw new Error(`--gateways: ${name} is not one of the Tollgate gateways of lib/cpu-gateways.ts (jwt excepted)`);
-  }
+    return spec;
+  });
   return {
     gateways,
     settleSeconds: intArg('settle', v.settle, 30, 0),
@@ -63,8 +64,10 @@ function parse(argv: readonly string[]): Options | undefined {
 
 async function main(o: Options): Promise<void> {
   const startedAt = new Date();
-  armRun(o.settleSeconds + o.rounds * (o.windowSeconds + 1) + 180);
-  const specs: GatewaySpec[] = o.gateways.map((n) => GATEWAYS.find((g) => g.name === n) as GatewaySpec);
+  // Start-up and stop take well under a minute; the leash outlives the watchdog.
+  const seconds = o.settleSeconds + o.rounds * (o.windowSeconds + 1) + 120;
+  armRun(seconds);
+  const specs = [...o.gateways];
   if (o.baselineBin !== undefined)
     specs.push(...specs.map((s) => ({ ...s, name: baselineName(s.name), bin: o.baselineBin })));
   const upstream = await startUpstream('./telemetry-upstream.ts', 1024);
@@ -75,7 +78,7 @@ async function main(o: Options): Promise<void> {
       workers: undefined,
       tempDir: createRunTempDir('tollgate-idle-cpu-'),
       upstreamPort: upstream.port,
-      leashSeconds: o.settleSeconds + o.rounds * (o.windowSeconds + 1) + 120,
+      leashSeconds: seconds + 30,
       jwksPath: undefined,
     },
     (m) => log(`${TAG}: ${m}`),
@@ -83,17 +86,17 @@ async function main(o: Options): Promise<void> {
   log(`${TAG}: ${gateways.size} gateways idle; settling ${o.settleSeconds}s, then ${o.rounds} x ${o.windowSeconds}s`);
   await sleep(o.settleSeconds * 1000);
   const perSecond = new Map<string, number[]>(specs.map((s) => [s.name, []]));
+  const pid = (name: string): number => gateways.get(name)?.child.process.pid ?? -1;
   for (let round = 0; round < o.rounds; round++) {
-    const pid = (name: string): number => gateways.get(name)?.child.process.pid ?? -1;
     const before = new Map(specs.map((s) => [s.name, treeCpu(pid(s.name))]));
     const t0 = performance.now();
     await sleep(o.windowSeconds * 1000);
-    const seconds = (performance.now() - t0) / 1000;
+    const elapsed = (performance.now() - t0) / 1000;
     for (const s of specs) {
       const a = before.get(s.name);
       const b = treeCpu(pid(s.name));
       if (a === undefined || b === undefined) throw new Error(`${s.name} exited while idle`);
-      perSecond.get(s.name)?.push((b.ms - a.ms) / seconds);
+      perSecond.get(s.name)?.push((b.ms - a.ms) / elapsed);
     }
     log(
       `${TAG}: round ${round + 1}: ${specs.map((s) => `${s.name} ${perSecond.get(s.name)?.at(-1)?.toFixed(2)}`).join(', ')} ms/s`,
@@ -105,7 +108,7 @@ async function main(o: Options): Promise<void> {
     const ms = median(values);
     return { gateway: s.name, msPerSecond: ms, usPerRequestAtRate: (ms * 1000) / o.rate, windows: values };
   });
-  const file = await writeRunResults(TAG, startedAt, o, {}, { rows });
+  const file = await writeRunResults(TAG, startedAt, { ...o, gateways: o.gateways.map((g) => g.name) }, {}, { rows });
   process.stdout.write(
     [
       '',

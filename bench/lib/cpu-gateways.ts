@@ -72,10 +72,11 @@ export interface Variant {
   readonly onlyWhenNamed?: boolean;
 }
 
-const trace = (transport: 'http' | 'grpc', rate: number): GatewaySpec => ({
-  name: `otlp-${transport}-${rate}`,
+/** `unsampledParents`: the same gateway, named `…-unsampled`, whose variant sends unsampled parents only. */
+const trace = (transport: 'http' | 'grpc', rate: number, unsampledParents = false): GatewaySpec => ({
+  name: `otlp-${transport}-${rate}${unsampledParents ? '-unsampled' : ''}`,
   kind: 'tollgate',
-  telemetry: { kind: 'traces', transport, rate },
+  telemetry: { kind: 'traces', transport, rate, ...(unsampledParents ? { unsampledParents } : {}) },
 });
 
 export const GATEWAYS: readonly GatewaySpec[] = [
@@ -93,11 +94,7 @@ export const GATEWAYS: readonly GatewaySpec[] = [
   trace('http', 1),
   trace('grpc', 0.1),
   trace('grpc', 1),
-  {
-    name: 'otlp-http-0.1-unsampled',
-    kind: 'tollgate',
-    telemetry: { kind: 'traces', transport: 'http', rate: 0.1, unsampledParents: true },
-  },
+  trace('http', 0.1, true),
   { name: 'jwt', kind: 'tollgate', telemetry: { kind: 'off' }, jwt: true },
 ];
 

@@ -186,8 +186,9 @@ it(
     skip: LINUX ? false : 'counts wake-ups in /proc/self/task/<pid>/status (Linux only)',
   },
   async () => {
-    const module = new URL('../../../dist/telemetry/runtime/nodejs-metrics.js', import.meta.url).href;
-    const store = new URL('../../../dist/telemetry/store/store.js', import.meta.url).href;
+    // The sources this file imports (through tsx, as the test runs), not a build that may be older.
+    const module = new URL('../../../src/telemetry/runtime/nodejs-metrics.js', import.meta.url).href;
+    const store = new URL('../../../src/telemetry/store/store.js', import.meta.url).href;
     const script = `
     import { readFileSync } from 'node:fs';
     import { setTimeout as sleep } from 'node:timers/promises';
@@ -202,9 +203,13 @@ it(
     const after = woken();
     runtime.close();
     process.stdout.write(String((after - before) / 2));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-      timeout: 30_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        timeout: 30_000,
+      },
+    );
     const perSecond = Number(stdout);
     // The monitor runs (its samples are the lag gauges) and wakes the loop 10 times a second, not 100;
     // the 2 s sleep's own wake-up and the odd GC task come on top.
