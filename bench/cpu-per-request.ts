@@ -52,6 +52,8 @@ import { cpuBenchLoad } from './lib/wrk-rate.js';
 const TAG = 'cpu-per-request';
 /** Issue 21: what an endpoint's JWT check may add per request, with its key cached. */
 const JWT_TARGET_US = 10;
+/** Long enough for V8 to have compiled the rate-0.1 gateways' sampled path (bench/README.md, "--fresh"). */
+const INITIAL_WARMUP_SECONDS = 15;
 
 const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
 
@@ -60,7 +62,9 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
   --warmup <s>          unmeasured load before each measured run       (default 1)
   --initial-warmup <s>  unmeasured load per variant before round 1 (with --fresh, before
                         every run), at saturation even with --rate, so V8's compiler
-                        threads are not charged to the measured runs    (default 3)
+                        threads are not charged to the measured runs: at rate 0.1 the
+                        sampled path runs on one request in ten and is still being
+                        compiled 10-15 s into a worker's life (see bench/README.md) (default 15)
   --connections <n>     concurrent wrk connections                     (default 50)
   --rate <req/s>        cap wrk at about this rate (Lua delay per connection) instead
                         of saturating; pick it below the slowest variant's req/s (default 0:
@@ -151,7 +155,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
   );
   return {
     ...loadRunOptions(values, { duration: 5, warmup: 1, rounds: 5 }),
-    initialWarmupSeconds: intArg('initial-warmup', values['initial-warmup'], 3, 0),
+    initialWarmupSeconds: intArg('initial-warmup', values['initial-warmup'], INITIAL_WARMUP_SECONDS, 0),
     rate: intArg('rate', values.rate, 0, 0),
     ...planned,
     baselineBin,

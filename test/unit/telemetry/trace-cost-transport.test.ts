@@ -173,3 +173,28 @@ it('trusts the configured CA over TLS, on both transports', async (t) => {
   const untrusted = httpExporter(t, `https://localhost:${rx.httpPort}`);
   assert.equal((await send(untrusted)).code, ExportResultCode.FAILED);
 });
+
+it('settles an export by its status without reading an endless answer to its end', async (t) => {
+  let written = 0;
+  const chatty = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      const chunk = Buffer.alloc(1024 * 1024);
+      // Writes until the exporter goes away (bounded, so a broken exporter fails the test instead of hanging it).
+      const more = (): void => {
+        while (written < 64 * 1024 * 1024 && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+  });
+  await new Promise<void>((r) => chatty.listen(0, '127.0.0.1', r));
+  t.after(() => closeServer(chatty));
+  const e = httpExporter(t, `http://127.0.0.1:${(chatty.address() as AddressInfo).port}`);
+  assert.equal((await send(e)).code, ExportResultCode.SUCCESS);
+  assert.ok(written < 64 * 1024 * 1024, `the exporter read ${written} bytes of the answer`);
+});
