@@ -72,9 +72,13 @@ export interface Variant {
   readonly onlyWhenNamed?: boolean;
 }
 
-/** `unsampledParents`: the same gateway, named `…-unsampled`, whose variant sends unsampled parents only. */
+/** The name of a trace gateway and of its variant; `…-unsampled` for the one loaded with unsampled parents only. */
+const traceName = (transport: 'http' | 'grpc', rate: number, unsampledParents: boolean): string =>
+  `otlp-${transport}-${rate}${unsampledParents ? '-unsampled' : ''}`;
+
+/** `unsampledParents`: the same gateway, whose variant sends unsampled parents only. */
 const trace = (transport: 'http' | 'grpc', rate: number, unsampledParents = false): GatewaySpec => ({
-  name: `otlp-${transport}-${rate}${unsampledParents ? '-unsampled' : ''}`,
+  name: traceName(transport, rate, unsampledParents),
   kind: 'tollgate',
   telemetry: { kind: 'traces', transport, rate, ...(unsampledParents ? { unsampledParents } : {}) },
 });
@@ -104,20 +108,32 @@ const PART_DESCRIPTIONS: Readonly<Record<MetricsPart, string>> = {
   stats: 'telemetry/metrics (/__stats)',
 };
 
-const traceVariant = (transport: 'http' | 'grpc', rate: number): Variant => ({
-  name: `otlp-${transport}-${rate}`,
-  gateway: `otlp-${transport}-${rate}`,
-  path: '/noop',
-  description: `metrics + traces, trace_sample_rate ${rate}, OTLP/${transport === 'http' ? 'HTTP' : 'gRPC'} to a counting sink`,
-  vsOff: 'off',
-  vsMetrics: 'metrics',
-});
-
 /** A remote parent on every request, sampled (`-01`) or not (`-00`); the rate-0.1 sampler follows its flag. */
 export const PARENTS = {
   sampled: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
   unsampled: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00' },
 } as const;
+
+/**
+ * The variant of `trace(transport, rate, unsampledParents)`. With `unsampledParents` it is the same
+ * config in a process that never samples: against the plain variant, what sampling costs the process,
+ * sampled requests and the rest; against metrics, the unsampled path with a parent to pass on.
+ */
+const traceVariant = (transport: 'http' | 'grpc', rate: number, unsampledParents = false): Variant => {
+  const name = traceName(transport, rate, unsampledParents);
+  const description = `metrics + traces, trace_sample_rate ${rate}, OTLP/${transport === 'http' ? 'HTTP' : 'gRPC'} to a counting sink`;
+  return {
+    name,
+    gateway: name,
+    path: '/noop',
+    description: unsampledParents
+      ? `${description}; every request with an unsampled parent (nothing traced)`
+      : description,
+    vsOff: 'off',
+    vsMetrics: 'metrics',
+    ...(unsampledParents ? { headers: PARENTS.unsampled, onlyWhenNamed: true } : {}),
+  };
+};
 
 export const VARIANTS: readonly Variant[] = [
   {
@@ -154,17 +170,7 @@ export const VARIANTS: readonly Variant[] = [
   traceVariant('http', 1),
   traceVariant('grpc', 0.1),
   traceVariant('grpc', 1),
-  {
-    // The rate-0.1 gateway in a process that never samples: against otlp-http-0.1, what sampling one
-    // request in ten costs the process, sampled requests and the rest; against metrics, the unsampled
-    // path with a parent to pass on.
-    ...traceVariant('http', 0.1),
-    name: 'otlp-http-0.1-unsampled',
-    gateway: 'otlp-http-0.1-unsampled',
-    description: 'the otlp-http-0.1 gateway, every request with an unsampled parent (nothing traced)',
-    headers: PARENTS.unsampled,
-    onlyWhenNamed: true,
-  },
+  traceVariant('http', 0.1, true),
   {
     name: 'merge-off',
     gateway: 'off',

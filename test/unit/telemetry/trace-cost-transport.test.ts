@@ -6,8 +6,6 @@
  * a timeout, a refused or dropped connection; final for the others.
  */
 import { strict as assert } from 'node:assert';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { it, type TestContext } from 'node:test';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { GrpcUnaryClient } from '../../../src/telemetry/exporters/grpc-unary.js';
@@ -27,7 +25,7 @@ import {
 } from '../../../src/telemetry/tracing/span-encoder.js';
 import { makeCerts } from '../../helpers/certs.js';
 import { startOtlpReceiver } from '../../helpers/otlp-receiver.js';
-import { closeServer, deadPort } from '../../helpers/upstream.js';
+import { deadPort, startUpstream } from '../../helpers/upstream.js';
 
 const RESOURCE = encodeAttributes(1, { 'service.name': 'transport' });
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -136,13 +134,10 @@ it('exports over HTTP with the headers, and tells retryable failures (with Retry
   rx.setBehaviour({ mode: 'ok' });
   assert.equal((await send(e)).code, ExportResultCode.SUCCESS);
 
-  const busy = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(429, { 'retry-after': '7', 'content-length': '0' }).end());
-  });
-  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
-  t.after(() => closeServer(busy));
-  const e429 = httpExporter(t, `http://127.0.0.1:${(busy.address() as AddressInfo).port}`);
+  const busy = await startUpstream(t, (_req, res) =>
+    res.writeHead(429, { 'retry-after': '7', 'content-length': '0' }).end(),
+  );
+  const e429 = httpExporter(t, busy.url);
   assert.deepEqual(errorOf(await send(e429)), { code: 14, retryAfterMs: 7_000 });
 
   const dead = httpExporter(t, `http://127.0.0.1:${await deadPort()}`);
@@ -175,26 +170,22 @@ it('trusts the configured CA over TLS, on both transports', async (t) => {
 });
 
 it('settles an export by its status without reading an endless answer to its end', async (t) => {
+  const LIMIT = 64 * 1024 * 1024;
   let written = 0;
-  const chatty = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-      const chunk = Buffer.alloc(1024 * 1024);
-      // Writes until the exporter goes away (bounded, so a broken exporter fails the test instead of hanging it).
-      const more = (): void => {
-        while (written < 64 * 1024 * 1024 && !res.destroyed) {
-          written += chunk.length;
-          if (!res.write(chunk)) return void res.once('drain', more);
-        }
-        res.end();
-      };
-      more();
-    });
+  // Writes until the exporter goes away (bounded, so a broken exporter fails the test instead of hanging it).
+  const chatty = await startUpstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+    const chunk = Buffer.alloc(1024 * 1024);
+    const more = (): void => {
+      while (written < LIMIT && !res.destroyed) {
+        written += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    more();
   });
-  await new Promise<void>((r) => chatty.listen(0, '127.0.0.1', r));
-  t.after(() => closeServer(chatty));
-  const e = httpExporter(t, `http://127.0.0.1:${(chatty.address() as AddressInfo).port}`);
+  const e = httpExporter(t, chatty.url);
   assert.equal((await send(e)).code, ExportResultCode.SUCCESS);
-  assert.ok(written < 64 * 1024 * 1024, `the exporter read ${written} bytes of the answer`);
+  assert.ok(written < LIMIT, `the exporter read ${written} bytes of the answer`);
 });
