@@ -49,6 +49,7 @@ export class MetricStore implements SnapshotSource {
   readonly #families: { group: StoreGroup; family: Family }[] = [];
   readonly #names = new Set<string>();
   readonly #collectors: { group: StoreGroup; collect: () => void }[] = [];
+  readonly #beforeRead: (() => void)[] = [];
 
   counter(group: StoreGroup, options: FamilyOptions): Family<'counter'> {
     return this.#add(group, new Family('counter', options));
@@ -87,8 +88,20 @@ export class MetricStore implements SnapshotSource {
     return this.#families;
   }
 
-  /** Refreshes the collector-fed gauges (runtime metrics) of the given groups (all when omitted). */
+  /**
+   * A function run before every read of any group, ahead of the collectors: the views' queue of
+   * finished requests is written into the cells there (telemetry/view-deferral.ts).
+   */
+  beforeRead(fn: () => void): void {
+    this.#beforeRead.push(fn);
+  }
+
+  /**
+   * Runs the `beforeRead` functions, then refreshes the collector-fed gauges (runtime metrics) of the
+   * given groups (all when omitted). Every read of the store starts here.
+   */
   runCollectors(groups?: ReadonlySet<StoreGroup>): void {
+    for (const fn of this.#beforeRead) fn();
     for (const c of this.#collectors) if (groups === undefined || groups.has(c.group)) c.collect();
   }
 
