@@ -10,50 +10,37 @@
  * Nothing reads a view's cells without `flush()` first (Telemetry wires it before every store and
  * `/__stats` read), so a scrape or a push always counts every request finished before it.
  */
+import { GroupQueue } from './group-queue.js';
 import type { RecordSink, RequestRecord } from './record.js';
 
 export const VIEW_GROUP = 64;
 export const VIEW_DELAY_MS = 20;
 
 export class ViewDeferral {
-  readonly #sinks: readonly RecordSink[];
-  readonly #onError: (sink: RecordSink, err: unknown) => void;
-  #pending: RequestRecord[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  readonly #flush = (): void => this.flush();
+  readonly #queue: GroupQueue<RequestRecord>;
 
   /** `onError`: a view that threw on a request (the other views, and the other requests, still record). */
   constructor(sinks: readonly RecordSink[], onError: (sink: RecordSink, err: unknown) => void) {
-    this.#sinks = sinks;
-    this.#onError = onError;
+    // View by view, so each view's cells stay in cache over the whole group.
+    this.#queue = new GroupQueue(VIEW_GROUP, VIEW_DELAY_MS, (list) => {
+      for (const sink of sinks) {
+        for (let i = 0; i < list.length; i++) {
+          try {
+            sink.record(list[i] as RequestRecord);
+          } catch (err) {
+            onError(sink, err);
+          }
+        }
+      }
+    });
   }
 
   add(rec: RequestRecord): void {
-    const n = this.#pending.push(rec);
-    if (n >= VIEW_GROUP) this.flush();
-    else if (n === 1) {
-      this.#timer = setTimeout(this.#flush, VIEW_DELAY_MS);
-      this.#timer.unref();
-    }
+    this.#queue.add(rec);
   }
 
-  /** Every queued request through every view, now; view by view, so each view's cells stay in cache. */
+  /** Every queued request through every view, now. */
   flush(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    const list = this.#pending;
-    if (list.length === 0) return;
-    this.#pending = [];
-    for (const sink of this.#sinks) {
-      for (let i = 0; i < list.length; i++) {
-        try {
-          sink.record(list[i] as RequestRecord);
-        } catch (err) {
-          this.#onError(sink, err);
-        }
-      }
-    }
+    this.#queue.flush();
   }
 }

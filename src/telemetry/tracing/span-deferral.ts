@@ -14,49 +14,36 @@
  */
 import type { RequestRecord } from '../record.js';
 import type { RequestTracer } from './request-tracer.js';
+import { GroupQueue } from '../group-queue.js';
 
 export const DEFERRAL_GROUP = 32;
 export const DEFERRAL_DELAY_MS = 50;
 
 export class SpanDeferral {
   readonly #tracer: RequestTracer;
-  readonly #onError: (err: unknown) => void;
-  #pending: RequestRecord[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  readonly #flush = (): void => this.flush();
+  readonly #queue: GroupQueue<RequestRecord>;
 
   /** `onError`: a request whose spans could not be encoded (the others queued with it still are). */
   constructor(tracer: RequestTracer, onError: (err: unknown) => void) {
     this.#tracer = tracer;
-    this.#onError = onError;
+    this.#queue = new GroupQueue(DEFERRAL_GROUP, DEFERRAL_DELAY_MS, (list) => {
+      for (let i = 0; i < list.length; i++) {
+        try {
+          tracer.encode(list[i] as RequestRecord);
+        } catch (err) {
+          onError(err);
+        }
+      }
+    });
   }
 
   /** When a request is done (before the metric views read it: `admit` names the span ids their exemplars use). */
   add(rec: RequestRecord): void {
-    if (!this.#tracer.admit(rec)) return;
-    const n = this.#pending.push(rec);
-    if (n >= DEFERRAL_GROUP) this.flush();
-    else if (n === 1) {
-      this.#timer = setTimeout(this.#flush, DEFERRAL_DELAY_MS);
-      this.#timer.unref();
-    }
+    if (this.#tracer.admit(rec)) this.#queue.add(rec);
   }
 
   /** Encodes every queued request's spans now. */
   flush(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    const list = this.#pending;
-    if (list.length === 0) return;
-    this.#pending = [];
-    for (let i = 0; i < list.length; i++) {
-      try {
-        this.#tracer.encode(list[i] as RequestRecord);
-      } catch (err) {
-        this.#onError(err);
-      }
-    }
+    this.#queue.flush();
   }
 }

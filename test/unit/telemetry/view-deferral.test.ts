@@ -12,12 +12,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'node:test';
 import { loadConfigValue } from '../../../src/config/load.js';
 import { createLogger } from '../../../src/log/logger.js';
-import { Outcome, RequestRecord, type RecordSink } from '../../../src/telemetry/record.js';
+import { RequestRecord, type RecordSink } from '../../../src/telemetry/record.js';
 import { StoreMirror } from '../../../src/telemetry/cluster/store-delta.js';
 import type { Snapshot } from '../../../src/telemetry/store/store.js';
 import { Telemetry } from '../../../src/telemetry/telemetry.js';
 import { VIEW_DELAY_MS, VIEW_GROUP, ViewDeferral } from '../../../src/telemetry/view-deferral.js';
 import { observedRoutes } from '../../helpers/routes.js';
+import { answeredOk } from '../../helpers/traced-request.js';
 
 const silent = createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }));
 
@@ -30,20 +31,7 @@ function finished(path = '/v'): RequestRecord {
   const b = rec.backend(0);
   b.stageStart = t + 0.2;
   b.dispatchAt = t + 0.3;
-  b.headersAt = t + 1;
-  b.bodyStartAt = t + 1;
-  b.bodyEndAt = t + 1.1;
-  b.status = 200;
-  b.outcome = Outcome.Ok;
-  b.contentLength = 2;
-  b.readBytes = 2;
-  b.stageEnd = t + 1.2;
-  b.stageComplete = true;
-  rec.proxyEnd = t + 1.3;
-  rec.proxyComplete = true;
-  rec.status = 200;
-  rec.bytesOut = 2;
-  rec.end = t + 1.4;
+  answeredOk(rec, b, t, 2);
   return rec;
 }
 
