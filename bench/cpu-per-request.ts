@@ -21,6 +21,7 @@ import { isShuttingDown, runCleanup } from './lib/cleanup.js';
 import type { Check } from './lib/cpu-checks.js';
 import { measure } from './lib/cpu-measure.js';
 import { fleetChecks, initialWarmUp, probeVariants, startFleet, stopFleet, type Gateway } from './lib/cpu-fleet.js';
+import { clusterPrimary, PrimarySettle } from './lib/primary-settle.js';
 import {
   VARIANTS,
   baselineName,
@@ -52,6 +53,8 @@ import { cpuBenchLoad } from './lib/wrk-rate.js';
 const TAG = 'cpu-per-request';
 /** Issue 21: what an endpoint's JWT check may add per request, with its key cached. */
 const JWT_TARGET_US = 10;
+/** With --fresh, the oldest a gateway gets waiting for its primary's collection (lib/primary-settle.ts). */
+const PRIMARY_MAX_AGE_MS = 55_000;
 /** Long enough for V8 to have compiled the rate-0.1 gateways' sampled path (bench/README.md, "--fresh"). */
 const INITIAL_WARMUP_SECONDS = 15;
 
@@ -91,7 +94,9 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
                         process keeps its own speed for its whole life (memory layout, V8's
                         hash seed and compiler decisions), which is otherwise a bias of the
                         whole run rather than one round's noise, and no gateway idles between
-                        its warm-up and its run (see bench/README.md)
+                        its warm-up and its run; after the warm-up, the load goes on until the
+                        cluster primary has run its one collection after start-up (at most
+                        55 s after start: lib/primary-settle.ts) (see bench/README.md)
   --pin                 Tollgate gateways on CPU 1 (taskset); this driver, the upstream, the
                         sinks, wrk, the floor and nginx on CPU 0: a gateway then never shares
                         its core, so its CPU per request does not depend on what the
@@ -174,7 +179,8 @@ async function main(options: Options): Promise<void> {
     0.25 + 0.3 + options.warmupSeconds + options.durationSeconds + (2 * (options.batchDelayMs + 500)) / 1000 + 1;
   // With --fresh, every run starts its gateways (about 3 s each, two for a side-by-side pair) and warms them up.
   const startUp = options.gateways.length * 3 + options.variants.length * (options.initialWarmupSeconds + 1);
-  const freshStartUp = options.variants.length * (2 * 3 + 2 * (options.initialWarmupSeconds + 1));
+  const freshStartUp =
+    options.variants.length * (2 * 3 + 2 * (options.initialWarmupSeconds + 1) + PRIMARY_MAX_AGE_MS / 1000);
   const budget = Math.ceil(
     90 +
       startUp +
@@ -231,12 +237,31 @@ async function main(options: Options): Promise<void> {
   } else await ready(variants, gateways);
   const checks: Check[] = [];
 
-  /** --fresh: new processes for the gateways of one group, probed and warmed up. */
+  /**
+   * --fresh: new processes for the gateways of one group, probed and warmed up, then loaded on until
+   * each cluster primary has run its one collection after start-up (lib/primary-settle.ts).
+   */
   const freshGateways = async (group: readonly Variant[]): Promise<Map<string, Gateway>> => {
     const names = new Set(group.map((v) => v.gateway));
     const specs = options.gateways.filter((g) => names.has(g.name));
+    const startedAt = Date.now();
     const started = await startFleet({ ...fleet, specs }, (m) => log(`${TAG}: ${m}`));
+    const settles = new Map<string, PrimarySettle>();
+    for (const [name, gw] of started.gateways) {
+      const primary = gw.child.process.pid === undefined ? undefined : clusterPrimary(gw.child.process.pid);
+      if (primary !== undefined) settles.set(name, new PrimarySettle(primary, startedAt, PRIMARY_MAX_AGE_MS));
+    }
     await ready(group, started.gateways);
+    for (const v of group) {
+      const settle = settles.get(v.gateway);
+      if (settle === undefined) continue;
+      while (settle.state === 'waiting' && !isShuttingDown())
+        await initialWarmUp(saturating, [v], started.gateways, load, 2, () => undefined);
+      log(
+        `${TAG}: ${v.gateway}: ${settle.state === 'settled' ? 'primary collected' : 'no primary collection seen'} after ${((Date.now() - startedAt) / 1000).toFixed(0)} s`,
+      );
+      settle.stop();
+    }
     return started.gateways;
   };
   const runs: CpuRun[] = [];
