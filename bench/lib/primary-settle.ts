@@ -7,8 +7,8 @@
 // of commit 7c29e25, bench/README.md), so it weighed on a ratio it has nothing to do with. It
 // happens once per process, so a gateway that runs for days never pays it per request.
 
-import { readFileSync } from 'node:fs';
-import { CLOCK_TICKS_PER_SECOND, childPids, statTimes } from './foreign-load.js';
+import { CLOCK_TICKS_PER_SECOND } from './foreign-load.js';
+import { cpuTicks, nodeChildren, nodePidOf } from './otlp-bench-util.js';
 
 /**
  * CPU ms in one second of a primary's life above which it is collecting: it idles at about 1 ms/s,
@@ -22,37 +22,23 @@ const AFTER_BURST_MS = 2_500;
 const START_UP_MS = 6_000;
 
 /**
- * The cluster primary of a gateway's process tree: its first process with children that is not the
- * `timeout` leash (lib/children.ts); undefined for a gateway of one process.
+ * The cluster primary of a gateway's process tree (past its `timeout` and `taskset` wrappers);
+ * undefined for a gateway of one process.
  */
 export function clusterPrimary(root: number): number | undefined {
-  const queue = [root];
-  while (queue.length > 0) {
-    const pid = queue.shift() as number;
-    const children = childPids(pid);
-    if (children.length > 0 && command(pid) !== 'timeout') return pid;
-    queue.push(...children);
-  }
-  return undefined;
-}
-
-function command(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
+  const node = nodePidOf(root);
+  return node !== undefined && nodeChildren(node).length > 0 ? node : undefined;
 }
 
 function cpuMs(pid: number): number | undefined {
-  const t = statTimes(pid);
-  return t === undefined ? undefined : ((t[0] + t[1]) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const t = cpuTicks(pid);
+  return t === undefined ? undefined : (t * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /**
- * Watches a primary second by second from its start (`startedAt`, ms since the epoch). `settled()`
- * resolves once it has collected (and `AFTER_BURST_MS` more passed) or it is `maxAgeMs` old, with
- * which of the two it was.
+ * Watches a primary second by second from its start (`startedAt`, ms since the epoch): `state` is
+ * `settled` once it has collected and `AFTER_BURST_MS` more passed, `timedOut` once it is `maxAgeMs`
+ * old without that, `waiting` before.
  */
 export class PrimarySettle {
   readonly #pid: number;
