@@ -19,7 +19,8 @@ import { SCOPE_LABELS } from './otel/families.js';
 import { KrakendOtelView } from './otel/krakend-view.js';
 import { otlpResourceAttributes, type OtelSettings } from '../config/namespaces/opentelemetry.js';
 import { TelemetryReaders } from './readers.js';
-import { ViewDeferral } from './view-deferral.js';
+import { viewQueue } from './view-deferral.js';
+import type { GroupQueue } from './group-queue.js';
 import { DashboardView, DASHBOARD_GROUP } from './dashboard/dashboard-view.js';
 import type { SlowRequest } from './dashboard/slow-log.js';
 import type { DashboardServer } from './dashboard/dashboard-server.js';
@@ -81,8 +82,8 @@ export class Telemetry {
   readonly #worker: boolean;
   readonly #readers: TelemetryReaders | undefined;
   readonly #errors = new RateLimitedLog();
-  /** Finished requests on their way to the sinks, a group at a time (view-deferral.ts). */
-  readonly #views: ViewDeferral;
+  /** Finished requests on their way to the sinks, a group at a time (view-deferral.ts); none without sinks. */
+  readonly #views: GroupQueue<RequestRecord> | undefined;
   #runtime: NodeRuntimeMetrics | undefined;
   #tracer: RequestTracer | undefined;
   /** Sampled requests whose spans wait to be encoded with the next few (span-deferral.ts). */
@@ -109,15 +110,19 @@ export class Telemetry {
     const dashboard = config.dashboard === undefined ? undefined : new DashboardView(this.store, config, routes);
     if (dashboard !== undefined) this.#sinks.push(dashboard);
     this.#dashboardView = dashboard;
-    this.#views = new ViewDeferral(this.#sinks, (sink, err) =>
-      this.#errors.maybe(sink.constructor.name, (suppressed) =>
-        this.#logger.error({ err, suppressed }, 'telemetry view failed'),
-      ),
-    );
-    // Every reader starts with a store or /__stats read: each one sees every request finished before it.
-    const flush = (): void => this.#views.flush();
-    this.store.beforeRead(flush);
-    this.stats?.beforeRead(flush);
+    if (this.#sinks.length > 0) {
+      const views = viewQueue(this.#sinks, (sink, err) =>
+        this.#errors.maybe(sink.constructor.name, (suppressed) =>
+          this.#logger.error({ err, suppressed }, 'telemetry view failed'),
+        ),
+      );
+      this.#views = views;
+      // Every reader (a scrape, a push, /__stats, a worker's report, the last push at close) starts with
+      // a store or /__stats read: each one sees every request finished before it.
+      const flush = (): void => views.flush();
+      this.store.beforeRead(flush);
+      this.stats?.beforeRead(flush);
+    }
     const groups = new Set([DASHBOARD_GROUP]);
     const dashboardSource =
       dashboard === undefined
@@ -146,7 +151,6 @@ export class Telemetry {
    * and the `telemetry/metrics` values and slow-request log when asked for.
    */
   workerReport(want: ReportRequest): WorkerReport {
-    this.#views.flush();
     this.#delta ??= new StoreDeltaWriter(this.store);
     const stats = this.stats;
     return {
@@ -239,7 +243,7 @@ export class Telemetry {
         this.#tracingFailed(err);
       }
     }
-    if (this.#sinks.length > 0) this.#views.add(rec);
+    this.#views?.add(rec);
   }
 
   #tracingFailed(err: unknown): void {
@@ -261,8 +265,6 @@ export class Telemetry {
   /** Stops the listeners and flushes what the push exporters hold, within `deadlineMs`. */
   async close(deadlineMs = 5_000): Promise<void> {
     this.#runtime?.close();
-    // Requests still waiting for the views count in the last push (Influx, OTLP metrics).
-    this.#views.flush();
     // Spans still waiting to be encoded join the batches the batchers send last.
     this.#spans?.flush();
     await Promise.all([this.#readers?.close(deadlineMs), ...this.#batchers.map((b) => b.close(deadlineMs))]);

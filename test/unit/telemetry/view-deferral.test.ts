@@ -16,7 +16,7 @@ import { RequestRecord, type RecordSink } from '../../../src/telemetry/record.js
 import { StoreMirror } from '../../../src/telemetry/cluster/store-delta.js';
 import type { Snapshot } from '../../../src/telemetry/store/store.js';
 import { Telemetry } from '../../../src/telemetry/telemetry.js';
-import { VIEW_DELAY_MS, VIEW_GROUP, ViewDeferral } from '../../../src/telemetry/view-deferral.js';
+import { VIEW_DELAY_MS, VIEW_GROUP, viewQueue } from '../../../src/telemetry/view-deferral.js';
 import { observedRoutes } from '../../helpers/routes.js';
 import { answeredOk } from '../../helpers/traced-request.js';
 
@@ -50,7 +50,7 @@ it('writes queued requests when a group is full, after the delay, or on flush; i
   const log: string[] = [];
   const a = new First(log);
   const b = new Second(log);
-  const d = new ViewDeferral([a, b], (_s, err) => assert.fail(String(err)));
+  const d = viewQueue([a, b], (_s, err) => assert.fail(String(err)));
   for (let i = 0; i < VIEW_GROUP - 1; i++) d.add(finished(`/r${i}`));
   assert.equal(a.seen.length, 0, 'one short of a group: nothing written yet');
   d.add(finished(`/r${VIEW_GROUP - 1}`));
@@ -87,7 +87,7 @@ it('a view that throws loses no other view or request its counts', () => {
   }
   const after = new Collecting();
   const errors: unknown[] = [];
-  const d = new ViewDeferral([new Throwing(), after], (_s, err) => errors.push(err));
+  const d = viewQueue([new Throwing(), after], (_s, err) => errors.push(err));
   d.add(finished('/ok1'));
   d.add(finished('/bad'));
   d.add(finished('/ok2'));
