@@ -1,8 +1,8 @@
 /** Self-signed certificates made by the test itself with openssl (a CA, a server and a client cert). */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 export interface TestCerts {
   readonly dir: string;
@@ -19,7 +19,7 @@ function openssl(args: string[], cwd: string): void {
 }
 
 export function makeCerts(): TestCerts {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-certs-'));
+  const dir = tempDir('tollgate-certs-');
   const p = (f: string): string => join(dir, f);
   openssl(
     [

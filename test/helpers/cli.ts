@@ -1,14 +1,14 @@
 /** Runs the real `tollgate` binary (bin/tollgate.js → dist/) as a child process. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { tempDir } from './temp-dir.js';
 
 export const BIN = join(import.meta.dirname, '../../bin/tollgate.js');
 
 export function writeConfig(value: unknown, name = 'krakend.json'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-test-'));
+  const dir = tempDir('tollgate-test-');
   const file = join(dir, name);
   writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
   return file;

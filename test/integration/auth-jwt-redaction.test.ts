@@ -5,8 +5,7 @@
  * url_pattern is no longer reported as unsupported when the endpoint has a validator.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { request } from 'undici';
@@ -16,12 +15,13 @@ import { freePort } from '../helpers/cli.js';
 import { memoryLogger, startGateway } from '../helpers/gateway.js';
 import { makeKey, sign, startJwkServer } from '../helpers/jwt.js';
 import { sendJson, startUpstream } from '../helpers/upstream.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 describe('auth/validator secrets', () => {
   it('the subject and the token never reach /__debug or a log line', async (t) => {
     const key = await makeKey('HS256', 'k');
     const port = await freePort();
-    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-jwks-')), 'jwks.json');
+    const file = join(tempDir('tollgate-jwks-'), 'jwks.json');
     writeFileSync(file, JSON.stringify({ keys: [key.jwk] }));
     const validator = {
       alg: 'HS256',

@@ -8,9 +8,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { request } from 'undici';
@@ -19,6 +18,7 @@ import { find, parseSamples, value } from '../helpers/exposition.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { makeKey, nowSec, sign, startJwkServer, type TestKey } from '../helpers/jwt.js';
 import { deadPort, sendJson, startUpstream, type Upstream } from '../helpers/upstream.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/krakend-examples');
 
@@ -328,7 +328,7 @@ describe('auth/validator', () => {
 
   it('jwk_local_path, scopes any/all, and refusals counted in every family without the token or subject', async (t) => {
     const key = await makeKey('ES256', 'local');
-    const dir = mkdtempSync(join(tmpdir(), 'tollgate-jwks-'));
+    const dir = tempDir('tollgate-jwks-');
     const file = join(dir, 'jwks.json');
     writeFileSync(file, JSON.stringify({ keys: [key.jwk] }));
     const up = await recording(t);

@@ -5,8 +5,7 @@
  * values from the config, however hostile, still give expositions the outside parsers accept.
  */
 import { strict as assert } from 'node:assert';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { Pool, request } from 'undici';
@@ -17,6 +16,7 @@ import { openMetricsParse, promtoolCheckMetrics, skipUnlessJudge } from '../help
 import { sendJson, startUpstream } from '../helpers/upstream.js';
 import { title } from './cases.js';
 import { prng, scrapeText } from './support.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const PATHS = 100_000;
 const KEYS = 10_000;
@@ -180,7 +180,7 @@ describe('cardinality and label hygiene', () => {
     const up = await startUpstream(t, (_req, res) => sendJson(res, 200, { ok: true }));
     const weird = 'q"uo\\te\nnew\rline\ttab \ud800 \u2028 é 😀 }{,=';
     // Invalid UTF-8 can only come from a file: its bytes decode to U+FFFD.
-    const dir = mkdtempSync(join(tmpdir(), 'tollgate-labels-'));
+    const dir = tempDir('tollgate-labels-');
     const file = join(dir, 'krakend.json');
     const config = {
       version: 3,

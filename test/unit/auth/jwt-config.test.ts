@@ -5,12 +5,12 @@
  * files), its unimplemented keys refused like other unenforced settings.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfigValue } from '../../../src/config/load.js';
 import { parseAuthValidator } from '../../../src/config/namespaces/auth-validator.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 function config(validator: unknown, root: Record<string, unknown> = {}, ns = 'auth/validator'): unknown {
   return {
@@ -67,7 +67,7 @@ describe('auth/validator config', () => {
     ]);
     loadConfigValue(config({ alg: 'RS256', jwk_url: 'http://idp/jwks', disable_jwk_security: true }), 'c.json');
     assert.ok(issues(config({ alg: 'RS256' })).list.some((l) => l.endsWith('needs jwk_url or jwk_local_path')));
-    const dir = mkdtempSync(join(tmpdir(), 'tollgate-jwk-'));
+    const dir = tempDir('tollgate-jwk-');
     const file = join(dir, 'jwks.json');
     writeFileSync(file, JSON.stringify({ keys: [] }));
     const local = { alg: 'HS256', jwk_local_path: file, disable_jwk_security: true };

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfigFile, loadConfigText, loadConfigValue } from '../../../src/config/load.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 const backend = { host: ['http://127.0.0.1:9'], url_pattern: '/x' };
 const minimal = { version: 3, endpoints: [{ endpoint: '/a', backend: [backend] }] };
@@ -272,7 +272,7 @@ describe('config loading', () => {
   });
 
   it('loads YAML by extension, with positions for its syntax errors', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tg-yaml-'));
+    const dir = tempDir('tg-yaml-');
     const good = join(dir, 'k.yaml');
     writeFileSync(
       good,
