@@ -35,7 +35,7 @@ import {
 } from './lib/cluster-report.js';
 import { SCRAPE_BATCH_MAX_MS, scrapeBatch, scrapeEverySecond, scrapeOnce } from './lib/cluster-scrape.js';
 import { armRun, log, NO_WAIT_USAGE, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
-import { CLOCK_TICKS_PER_SECOND, startTreeForeignLoadMeter } from './lib/foreign-load.js';
+import { CLOCK_TICKS_PER_SECOND, startTreeForeignLoadMeter, ticksToMs } from './lib/foreign-load.js';
 import { fmtInt } from './lib/format.js';
 import { getFreePort } from './lib/free-port.js';
 import { selectLoadGenerator, type LoadToolChoice } from './lib/load-generator.js';
@@ -200,7 +200,7 @@ async function measure(
     .finally(() => (loadDone = true));
   const wallS = (performance.now() - t0) / 1000;
   const foreignDuringPercent = foreign();
-  const pct = (ticks: number): number => Math.round((1000 * ticks) / CLOCK_TICKS_PER_SECOND / wallS) / 10;
+  const pct = (ticks: number): number => Math.round(ticksToMs(ticks) / wallS) / 10;
   const primaryCpuPercent = primary0 === undefined ? undefined : pct((cpuTicks(target.pid) ?? 0) - primary0);
   const servingCpuPercent = serving.map((p, i) => pct((cpuTicks(p) ?? 0) - (serving0[i] ?? 0)));
   const duringLoad = scraping === undefined ? undefined : await scraping;

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { isShuttingDown } from './cleanup.js';
 import { sleep } from './driver.js';
-import { CLOCK_TICKS_PER_SECOND } from './foreign-load.js';
+import { ticksToMs } from './foreign-load.js';
 import { cpuTicks, getText, nodeChildren, sampleLineCount } from './otlp-bench-util.js';
 import { maxOf, quantile } from './stats.js';
 
@@ -13,7 +13,6 @@ export const SCRAPE_BATCH_MAX_MS = 30_000;
 const SCRAPE_TIMEOUT_MS = 5_000;
 
 const ticksOf = (pids: readonly number[]): number => pids.reduce((sum, p) => sum + (cpuTicks(p) ?? 0), 0);
-const ticksToMs = (ticks: number): number => (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 
 /** /metrics fetched once: latency (fresh loopback connection included), body size and sample count. */
 export async function scrapeOnce(url: string): Promise<{ ms: number; bytes: number; samples: number; text: string }> {

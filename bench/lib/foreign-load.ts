@@ -20,6 +20,11 @@ export const CLOCK_TICKS_PER_SECOND = (() => {
   }
 })();
 
+/** Clock ticks of /proc times in ms. */
+export function ticksToMs(ticks: number): number {
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
 /**
  * utime, stime, cutime, cstime of one process in ticks — or of one of its threads, `thread` (utime and
  * stime of that thread alone) — or undefined when it is gone (or not Linux).
@@ -64,7 +69,7 @@ function treeCpuMs(): number | undefined {
     if (t !== undefined) ticks += t[0] + t[1] + t[2] + t[3];
     stack.push(...childPids(pid));
   }
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  return ticksToMs(ticks);
 }
 
 /**
@@ -80,10 +85,9 @@ export function machineBusyMs(): { busy: number; total: number } {
     const v = rest.map(Number);
     if (label === 'cpu' && v.length >= 8 && v.every(Number.isFinite)) {
       const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, , steal = 0] = v;
-      const ms = 1000 / CLOCK_TICKS_PER_SECOND;
       return {
-        busy: (user + nice + system + irq + steal) * ms,
-        total: (user + nice + system + idle + iowait + irq + steal) * ms,
+        busy: ticksToMs(user + nice + system + irq + steal),
+        total: ticksToMs(user + nice + system + idle + iowait + irq + steal),
       };
     }
   } catch {

@@ -7,7 +7,7 @@
 // of commit 7c29e25, bench/README.md), so it weighed on a ratio it has nothing to do with. It
 // happens once per process, so a gateway that runs for days never pays it per request.
 
-import { CLOCK_TICKS_PER_SECOND } from './foreign-load.js';
+import { ticksToMs } from './foreign-load.js';
 import { cpuTicks, nodeChildren, nodePidOf } from './otlp-bench-util.js';
 
 /**
@@ -32,7 +32,7 @@ export function clusterPrimary(root: number): number | undefined {
 
 function cpuMs(pid: number): number | undefined {
   const t = cpuTicks(pid);
-  return t === undefined ? undefined : (t * 1000) / CLOCK_TICKS_PER_SECOND;
+  return t === undefined ? undefined : ticksToMs(t);
 }
 
 /**

@@ -7,7 +7,7 @@
 // kept apart: the rest is V8's GC and compiler threads and libuv's pool, which
 // a CPU profile of the event loop does not show.
 
-import { CLOCK_TICKS_PER_SECOND, childPids, statTimes } from './foreign-load.js';
+import { CLOCK_TICKS_PER_SECOND, childPids, statTimes, ticksToMs as ms } from './foreign-load.js';
 
 /** utime + stime + cutime + cstime of one process, its user part, and utime + stime of its main thread, in clock ticks. */
 function processTicks(pid: number): { all: number; user: number; main: number } | undefined {
@@ -37,7 +37,6 @@ export function treeCpu(root: number): TreeCpu | undefined {
   let mainTicks = 0;
   let userTicks = 0;
   let processes = 0;
-  const ms = (n: number): number => (n * 1000) / CLOCK_TICKS_PER_SECOND;
   const byProcess = new Map<number, number>();
   const seen = new Set<number>();
   const stack = [root];

@@ -38,7 +38,7 @@ export class ExtendedMetrics implements StatsSource {
   readonly #totals: { total: StatCounter; gauge: StatGauge; window: StatCounter }[];
   #timer: NodeJS.Timeout | undefined;
   /** Run before every read of the registry: the views' queue of finished requests (telemetry/view-deferral.ts). */
-  #beforeRead: () => void = () => undefined;
+  readonly #beforeRead: (() => void)[] = [];
   #server: StatsServer | undefined;
   /** The last collection tick, as pushed to Influx and (raw) sent to a cluster primary. */
   latestSnapshot: StatsSnapshot | undefined;
@@ -61,7 +61,7 @@ export class ExtendedMetrics implements StatsSource {
    * (https://github.com/krakend/krakend-metrics/blob/HEAD/metrics.go).
    */
   tick(now = Date.now()): StatsSnapshot {
-    this.#beforeRead();
+    this.#runBeforeRead();
     for (const t of this.#totals) {
       t.gauge.value = t.window.value;
       t.total.value += t.window.value;
@@ -75,7 +75,7 @@ export class ExtendedMetrics implements StatsSource {
   }
 
   live(): Promise<{ stats: StatsSnapshot; extra: Record<string, unknown> }> {
-    this.#beforeRead();
+    this.#runBeforeRead();
     this.#runtime.collect();
     const stats = this.registry.snapshot();
     return Promise.resolve({ stats, extra: expvarExtra(stats) });
@@ -83,14 +83,21 @@ export class ExtendedMetrics implements StatsSource {
 
   /** Live values in raw form, for a cluster primary. */
   liveRaw(): RawStats {
-    this.#beforeRead();
+    this.#runBeforeRead();
     this.#runtime.collect();
     return this.registry.raw();
   }
 
-  /** `fn` runs before every read of the registry (ticks, `/__stats`, a cluster primary's request). */
+  /**
+   * `fn` runs before every read of the registry (ticks, `/__stats`, a cluster primary's request), after
+   * those registered before it: the same contract as `MetricStore.beforeRead`.
+   */
   beforeRead(fn: () => void): void {
-    this.#beforeRead = fn;
+    this.#beforeRead.push(fn);
+  }
+
+  #runBeforeRead(): void {
+    for (const fn of this.#beforeRead) fn();
   }
 
   endWindow(): Promise<void> {

@@ -160,5 +160,14 @@ it('every read of the metrics counts the requests finished before it', async () 
   t.record(finished());
   const tick = stats.tick();
   assert.equal(tick.counters.get(STATUS_200), 5, 'the collection tick');
+
+  // A second read hook on either store adds to the views' flush, as on the other store.
+  let hooks = 0;
+  stats.beforeRead(() => hooks++);
+  t.store.beforeRead(() => hooks++);
+  t.record(finished());
+  assert.equal(stats.liveRaw().counters.get(STATUS_200), 6, '/__stats still counts it with a second hook');
+  assert.equal(count(t.store.snapshot(), 'http_server_duration'), 6, '… and so does the store');
+  assert.equal(hooks, 2, 'each second hook ran once');
   await t.close();
 });
