@@ -20,6 +20,7 @@ import {
 import { StatsServer, type StatsSource } from './stats-server.js';
 import type { StatsSettings } from '../../config/namespaces/metrics.js';
 import { StatsView } from './stats-view.js';
+import { ReadHooks } from '../read-hooks.js';
 
 /**
  * The two variables Go's expvar package publishes in every process, next to the krakend.* keys:
@@ -38,7 +39,7 @@ export class ExtendedMetrics implements StatsSource {
   readonly #totals: { total: StatCounter; gauge: StatGauge; window: StatCounter }[];
   #timer: NodeJS.Timeout | undefined;
   /** Run before every read of the registry: the views' queue of finished requests (telemetry/view-deferral.ts). */
-  readonly #beforeRead: (() => void)[] = [];
+  readonly #beforeRead = new ReadHooks();
   #server: StatsServer | undefined;
   /** The last collection tick, as pushed to Influx and (raw) sent to a cluster primary. */
   latestSnapshot: StatsSnapshot | undefined;
@@ -61,7 +62,7 @@ export class ExtendedMetrics implements StatsSource {
    * (https://github.com/krakend/krakend-metrics/blob/HEAD/metrics.go).
    */
   tick(now = Date.now()): StatsSnapshot {
-    this.#runBeforeRead();
+    this.#beforeRead.run();
     for (const t of this.#totals) {
       t.gauge.value = t.window.value;
       t.total.value += t.window.value;
@@ -75,7 +76,7 @@ export class ExtendedMetrics implements StatsSource {
   }
 
   live(): Promise<{ stats: StatsSnapshot; extra: Record<string, unknown> }> {
-    this.#runBeforeRead();
+    this.#beforeRead.run();
     this.#runtime.collect();
     const stats = this.registry.snapshot();
     return Promise.resolve({ stats, extra: expvarExtra(stats) });
@@ -83,21 +84,17 @@ export class ExtendedMetrics implements StatsSource {
 
   /** Live values in raw form, for a cluster primary. */
   liveRaw(): RawStats {
-    this.#runBeforeRead();
+    this.#beforeRead.run();
     this.#runtime.collect();
     return this.registry.raw();
   }
 
   /**
    * `fn` runs before every read of the registry (ticks, `/__stats`, a cluster primary's request), after
-   * those registered before it: the same contract as `MetricStore.beforeRead`.
+   * those added before it (read-hooks.ts, as for the metric store).
    */
   beforeRead(fn: () => void): void {
-    this.#beforeRead.push(fn);
-  }
-
-  #runBeforeRead(): void {
-    for (const fn of this.#beforeRead) fn();
+    this.#beforeRead.add(fn);
   }
 
   endWindow(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { Attributes, Cell, Exemplar } from './cells.js';
 import { Family, type FamilyOptions, type FamilyType, type GaugeMerge } from './family.js';
+import { ReadHooks } from '../read-hooks.js';
 
 export type StoreGroup = 'otel' | 'process' | 'nodejs' | 'self' | (string & {});
 
@@ -49,7 +50,7 @@ export class MetricStore implements SnapshotSource {
   readonly #families: { group: StoreGroup; family: Family }[] = [];
   readonly #names = new Set<string>();
   readonly #collectors: { group: StoreGroup; collect: () => void }[] = [];
-  readonly #beforeRead: (() => void)[] = [];
+  readonly #beforeRead = new ReadHooks();
 
   counter(group: StoreGroup, options: FamilyOptions): Family<'counter'> {
     return this.#add(group, new Family('counter', options));
@@ -93,7 +94,7 @@ export class MetricStore implements SnapshotSource {
    * finished requests is written into the cells there (telemetry/view-deferral.ts).
    */
   beforeRead(fn: () => void): void {
-    this.#beforeRead.push(fn);
+    this.#beforeRead.add(fn);
   }
 
   /**
@@ -101,7 +102,7 @@ export class MetricStore implements SnapshotSource {
    * given groups (all when omitted). Every read of the store starts here.
    */
   runCollectors(groups?: ReadonlySet<StoreGroup>): void {
-    for (const fn of this.#beforeRead) fn();
+    this.#beforeRead.run();
     for (const c of this.#collectors) if (groups === undefined || groups.has(c.group)) c.collect();
   }
 
