@@ -49,6 +49,7 @@ import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-o
 import { median, medianInterval } from './lib/stats.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { cpuBenchLoad } from './lib/wrk-rate.js';
+import { DEFAULT_BATCHER } from '../src/config/environment.js';
 
 const TAG = 'cpu-per-request';
 /** Issue 21: what an endpoint's JWT check may add per request, with its key cached. */
@@ -79,7 +80,8 @@ const USAGE = `Usage: node --import tsx bench/cpu-per-request.ts [options]
                         metric namespace of the metrics gateway costs)
   --batch-delay <ms>    OTEL_BSP_SCHEDULE_DELAY of the gateways; every run waits this
                         + 500 ms after the load so the spans it made are exported
-                        inside its window                              (default 500)
+                        inside its window (default ${DEFAULT_BATCHER.delayMs}: Tollgate's own, so
+                        exports are as many and as big as in production)
   --workers <n>         Tollgate root \`workers\` (default: Tollgate's own default)
   --timeout <s>         per-request timeout, counted as error          (default 5)
   --tool <name>         auto | wrk | autocannon                        (default auto)
@@ -167,7 +169,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     sideBySide: values['side-by-side'] === true,
     fresh: values.fresh === true,
     pin: values.pin === true,
-    batchDelayMs: intArg('batch-delay', values['batch-delay'], 500),
+    batchDelayMs: intArg('batch-delay', values['batch-delay'], DEFAULT_BATCHER.delayMs),
     workers: values.workers === undefined ? undefined : intArg('workers', values.workers, 1),
     tool: toolArg(values.tool),
     tollgateBin: tollgateBinArg(values['tollgate-bin']),
