@@ -19,7 +19,7 @@
 import { intArg, toolArg, tollgateBinArg } from './lib/args.js';
 import { isShuttingDown, runCleanup } from './lib/cleanup.js';
 import type { Check } from './lib/cpu-checks.js';
-import { measure } from './lib/cpu-measure.js';
+import { measure, settleMs } from './lib/cpu-measure.js';
 import { fleetChecks, initialWarmUp, probeVariants, startFleet, stopFleet, type Gateway } from './lib/cpu-fleet.js';
 import { clusterPrimary, PrimarySettle } from './lib/primary-settle.js';
 import {
@@ -178,7 +178,7 @@ function parseOptions(argv: readonly string[]): Options | undefined {
 
 async function main(options: Options): Promise<void> {
   const perRun =
-    0.25 + 0.3 + options.warmupSeconds + options.durationSeconds + (2 * (options.batchDelayMs + 500)) / 1000 + 1;
+    0.25 + 0.3 + options.warmupSeconds + options.durationSeconds + (2 * settleMs(options.batchDelayMs)) / 1000 + 1;
   // With --fresh, every run starts its gateways (about 3 s each, two for a side-by-side pair) and warms them up.
   const startUp = options.gateways.length * 3 + options.variants.length * (options.initialWarmupSeconds + 1);
   const freshStartUp =

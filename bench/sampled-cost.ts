@@ -19,7 +19,7 @@
 import { intArg, tollgateBinArg } from './lib/args.js';
 import { initialWarmUp, startFleet, type Gateway } from './lib/cpu-fleet.js';
 import { GATEWAYS, PARENTS, type GatewaySpec, type Variant } from './lib/cpu-gateways.js';
-import { measure } from './lib/cpu-measure.js';
+import { measure, settleMs } from './lib/cpu-measure.js';
 import { pairedDifferences, pairedRatios, upstreamNormalizedRatios, type CpuRun } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
 import { writeRunResults } from './lib/results-file.js';
@@ -28,6 +28,7 @@ import { median, medianInterval } from './lib/stats.js';
 import { createRunTempDir } from './lib/temp-dir.js';
 import { which } from './lib/which.js';
 import { cpuBenchLoad } from './lib/wrk-rate.js';
+import { DEFAULT_BATCHER } from '../src/config/environment.js';
 
 const TAG = 'sampled-cost';
 const USAGE = `Usage: node --import tsx bench/sampled-cost.ts [options]
@@ -51,8 +52,11 @@ type Mode = keyof typeof MODES;
 /** Load per mode before round 1, so V8's compilation is not charged to it. */
 const INITIAL_WARMUP_SECONDS = 4;
 const MODE_NAMES = Object.keys(MODES) as Mode[];
-/** The gateway's OTEL_BSP_SCHEDULE_DELAY; every run's settle waits this + 500 ms for its exports. */
-const BATCH_DELAY_MS = 500;
+/**
+ * The gateway's OTEL_BSP_SCHEDULE_DELAY: Tollgate's own, so a run makes as many exports as a production
+ * gateway (cpu-per-request.ts does the same); every run's settle waits for them (cpu-measure.ts).
+ */
+const BATCH_DELAY_MS = DEFAULT_BATCHER.delayMs;
 
 interface Options extends LoadRunOptions {
   readonly transport: 'http' | 'grpc';
@@ -99,7 +103,7 @@ async function main(o: Options): Promise<void> {
   if (which('wrk') === undefined) throw new Error('needs wrk on PATH');
   const tempDir = createRunTempDir('tollgate-sampled-cost-');
   const { saturating, measured: generator } = await cpuBenchLoad('wrk', tempDir, o.connections, o.rate);
-  const perRun = 0.25 + o.warmupSeconds + o.durationSeconds + 2 * 1;
+  const perRun = 0.25 + o.warmupSeconds + o.durationSeconds + (2 * settleMs(BATCH_DELAY_MS)) / 1000;
   armRun(Math.ceil(60 + MODE_NAMES.length * (INITIAL_WARMUP_SECONDS + o.rounds * perRun * 1.3)));
   const startedAt = new Date();
   // Inherited by the gateway: the settle after each run (batch delay + 500 ms) holds its exports.

@@ -26,6 +26,11 @@ export interface MeasureOptions {
   readonly upstreamPid?: number | undefined;
 }
 
+/** The wait after a warm-up and after a measured load: the batcher's delay, and 500 ms for its export to land. */
+export function settleMs(batchDelayMs: number): number {
+  return batchDelayMs + 500;
+}
+
 function sinkDelta(a: OtlpSinkCounts | undefined, b: OtlpSinkCounts | undefined): SinkDelta | undefined {
   if (a === undefined || b === undefined) return undefined;
   return {
@@ -59,13 +64,13 @@ export async function measure(
     timeoutSeconds: options.timeoutSeconds,
     headers: e.variant.headers,
   });
-  const settleMs = options.batchDelayMs + 500;
+  const settle = settleMs(options.batchDelayMs);
   const pid = (e: Entry): number => e.gw.child.process.pid ?? -1;
   const busy = await idleBackgroundCpu();
   if (options.warmupSeconds > 0) {
     const warm = await Promise.all(entries.map((e) => warmUp(generator, base(e), options.warmupSeconds)));
     entries.forEach((e, i) => (e.gw.served += warm[i] as number));
-    await sleep(settleMs);
+    await sleep(settle);
   }
   const sink0 = await Promise.all(entries.map((e) => e.gw.sink?.counts()));
   const cpu0 = entries.map((e) => treeCpu(pid(e)));
@@ -75,7 +80,7 @@ export async function measure(
     entries.map((e) => generator.run({ ...base(e), durationSeconds: options.durationSeconds })),
   );
   // The span batcher exports at most batch-delay after the last request: wait for it so the spans are charged to this run.
-  await sleep(settleMs);
+  await sleep(settle);
   const cpu1 = entries.map((e) => treeCpu(pid(e)));
   const upstream1 = options.upstreamPid === undefined ? undefined : treeCpu(options.upstreamPid);
   const allRequests = loads.reduce((n, l) => n + l.requests, 0);
