@@ -17,7 +17,7 @@
 // in isolation for comparison.
 
 import { intArg, tollgateBinArg } from './lib/args.js';
-import { initialWarmUp, startFleet, type Gateway } from './lib/cpu-fleet.js';
+import { initialWarmUp, startOneGateway } from './lib/cpu-fleet.js';
 import { GATEWAYS, PARENTS, type GatewaySpec, type Variant } from './lib/cpu-gateways.js';
 import { measure, settleMs } from './lib/cpu-measure.js';
 import { pairedDifferences, pairedRatios, upstreamNormalizedRatios, type CpuRun } from './lib/cpu-report.js';
@@ -116,19 +116,9 @@ async function main(o: Options): Promise<void> {
     // At rate 1 KrakenD's sampler ignores the parent's flag: the unsampled mode needs one that follows it.
     followParent: true,
   };
-  const { gateways } = await startFleet(
-    {
-      specs: [spec],
-      bin: o.tollgateBin,
-      workers: undefined,
-      tempDir,
-      upstreamPort: upstream.port,
-      leashSeconds: 3600,
-      jwksPath: undefined,
-    },
-    (m) => log(`${TAG}: ${m}`),
+  const { gw, gateways } = await startOneGateway(spec, o.tollgateBin, tempDir, upstream.port, (m) =>
+    log(`${TAG}: ${m}`),
   );
-  const gw = gateways.get(spec.name) as Gateway;
   const variants = modeVariants(spec.name);
   const load = { connections: o.connections, threads: o.threads, timeoutSeconds: o.timeoutSeconds };
   await initialWarmUp(saturating, variants, gateways, load, INITIAL_WARMUP_SECONDS, (m) => log(`${TAG}: ${m}`));

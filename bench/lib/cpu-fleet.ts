@@ -110,6 +110,27 @@ export async function startFleet(o: FleetOptions, log: (message: string) => void
 }
 
 /** Stops every gateway and its sink (before the fleet is started again). */
+/**
+ * One Tollgate gateway of `spec` (with its sink), for the benches that load a single process in turns
+ * (sampled-cost.ts, trace-phases.ts); `gateways` is the map `initialWarmUp` takes.
+ */
+export async function startOneGateway(
+  spec: GatewaySpec,
+  bin: string,
+  tempDir: string,
+  upstreamPort: number,
+  log: (message: string) => void,
+): Promise<{ readonly gw: Gateway; readonly gateways: ReadonlyMap<string, Gateway> }> {
+  const { gateways, unavailable } = await startFleet(
+    { specs: [spec], bin, workers: undefined, tempDir, upstreamPort, leashSeconds: 3600, jwksPath: undefined },
+    log,
+  );
+  const gw = gateways.get(spec.name);
+  if (gw === undefined)
+    throw new Error(`${spec.name} did not start: ${unavailable.get(spec.name) ?? 'unknown reason'}`);
+  return { gw, gateways };
+}
+
 export async function stopFleet(gateways: ReadonlyMap<string, Gateway>): Promise<void> {
   await Promise.all([...gateways.values()].flatMap((g) => [g.child.stop(5000), g.sink?.child.stop(5000)]));
 }
