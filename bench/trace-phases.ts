@@ -45,6 +45,7 @@ import { DEFAULT_BATCHER } from '../src/config/environment.js';
 
 const TAG = 'trace-phases';
 const COUNT_LINE = 'PHASE-COUNT';
+const PAD_HEADER = 'x-bench-pad';
 /** Phases dropped at the start of the load (the rate cap settling, the first exports). */
 const RAMP_PHASES = 2;
 /** Issue 20's targets for rate 0.1 and rate 1 against metrics only. */
@@ -105,7 +106,10 @@ function parse(argv: readonly string[]): Options | undefined {
 
 /**
  * wrk's script: even phases of the wall clock (`os.time()`, whole seconds) send no parent, odd ones an
- * unsampled parent; every response is counted under its second, printed by `done()`.
+ * unsampled parent; every response is counted under its second, printed by `done()`. The requests
+ * without a parent carry the same bytes under a header nothing reads (`PAD_HEADER`, as long a name as
+ * `traceparent`), so that both modes' requests cost the same to read and only what the gateway does
+ * with a parent differs.
  */
 function phaseScript(o: Options): string {
   return `local period = ${o.phaseSeconds}
@@ -114,7 +118,7 @@ counts = {}
 local threads = {}
 setup = function(thread) table.insert(threads, thread) end
 init = function(args)
-  plain = wrk.format(nil, nil, {})
+  plain = wrk.format(nil, nil, { ["${PAD_HEADER}"] = "${PARENTS.unsampled.traceparent}" })
   parented = wrk.format(nil, nil, { traceparent = "${PARENTS.unsampled.traceparent}" })
 end
 request = function()
@@ -180,7 +184,13 @@ async function main(o: Options): Promise<void> {
     log(`${TAG}: ${m}`),
   );
   const modes: Variant[] = [
-    { name: 'no parent', gateway: spec.name, path: '/noop', description: 'GET /noop, no parent' },
+    {
+      name: 'no parent',
+      gateway: spec.name,
+      path: '/noop',
+      description: 'GET /noop, no parent',
+      headers: { [PAD_HEADER]: PARENTS.unsampled.traceparent },
+    },
     {
       name: 'unsampled parent',
       gateway: spec.name,
