@@ -40,6 +40,7 @@ import {
   type Interval,
 } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
+import { signed } from './lib/format.js';
 import { writeBenchJwt } from './lib/jwt-token.js';
 import type { LoadToolChoice } from './lib/load-generator.js';
 import { TREE_CPU_RESOLUTION_MS } from './lib/process-tree-cpu.js';
@@ -310,8 +311,8 @@ async function main(options: Options): Promise<void> {
       .map((s) => {
         const of = variants.find((v) => v.name === s.variant)?.vsOff ?? 'off';
         return (
-          `${s.variant}: ${pct(s.vsOff)} CPU per request vs ${of} (per-round pairs ${pct(s.vsOffPaired)}${ci(s.vsOffInterval)}, ${signedUs(pairedDifferenceUs(runs, s.variant, of))} µs/request)` +
-          `${s.vsMetrics !== undefined ? `; ${pct(s.vsMetrics)} vs metrics (per-round pairs ${pct(s.vsMetricsPaired)}${ci(s.vsMetricsInterval)}, ${signedUs(pairedDifferenceUs(runs, s.variant, 'metrics'))} µs/request)` : ''}`
+          `${s.variant}: ${pct(s.vsOff)} CPU per request vs ${of} (per-round pairs ${pct(s.vsOffPaired)}${ci(s.vsOffInterval)}, ${signed(pairedDifferenceUs(runs, s.variant, of))} µs/request)` +
+          `${s.vsMetrics !== undefined ? `; ${pct(s.vsMetrics)} vs metrics (per-round pairs ${pct(s.vsMetricsPaired)}${ci(s.vsMetricsInterval)}, ${signed(pairedDifferenceUs(runs, s.variant, 'metrics'))} µs/request)` : ''}`
         );
       }),
     ...normalizedLines(options, variants, runs),
@@ -375,9 +376,6 @@ const pct = (x: number | undefined): string =>
 /** ` [95 % CI low..high]` of a median of per-round ratios, as percentages; nothing without enough rounds. */
 const ci = (i: Interval | undefined): string => (i === undefined ? '' : ` [95 % CI ${pct(i.low)}..${pct(i.high)}]`);
 
-const signedUs = (us: number | undefined): string =>
-  us === undefined || !Number.isFinite(us) ? 'n/a' : `${us >= 0 ? '+' : ''}${us.toFixed(1)}`;
-
 /**
  * At a capped rate, run alone: each variant's per-round ratios with both runs first divided by the
  * upstream's CPU per request of their own window (lib/cpu-report.ts upstreamNormalizedRatios), which takes
@@ -410,7 +408,7 @@ function jwtLines(variants: readonly Variant[], runs: readonly CpuRun[]): string
     .map((v) => {
       const us = pairedDifferenceUs(runs, v.name, v.vsOff as string);
       const verdict = us === undefined ? 'no pair for' : us <= JWT_TARGET_US ? 'within' : 'OVER';
-      return `JWT check (${v.name} − ${v.vsOff as string}): ${signedUs(us)} µs CPU per request, median of per-round differences (${verdict} the ${JWT_TARGET_US} µs target)`;
+      return `JWT check (${v.name} − ${v.vsOff as string}): ${signed(us)} µs CPU per request, median of per-round differences (${verdict} the ${JWT_TARGET_US} µs target)`;
     });
 }
 

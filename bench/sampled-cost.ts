@@ -22,6 +22,7 @@ import { GATEWAYS, PARENTS, type GatewaySpec, type Variant } from './lib/cpu-gat
 import { measure, settleMs } from './lib/cpu-measure.js';
 import { pairedDifferences, pairedRatios, upstreamNormalizedRatios, type CpuRun } from './lib/cpu-report.js';
 import { armRun, log, parseFlags, runDriver, startUpstream, USAGE_TAIL } from './lib/driver.js';
+import { signed } from './lib/format.js';
 import { writeRunResults } from './lib/results-file.js';
 import { LOAD_RUN_FLAGS, loadRunOptions, type LoadRunOptions } from './lib/run-options.js';
 import { median, medianInterval } from './lib/stats.js';
@@ -168,7 +169,5 @@ async function main(o: Options): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
   if (runs.some((r) => r.errors > 0 || r.non2xx > 0)) process.exitCode = 1;
 }
-
-const signed = (us: number): string => `${us >= 0 ? '+' : ''}${us.toFixed(1)}`;
 
 await runDriver(TAG, USAGE, parse, main);

@@ -27,9 +27,10 @@ import { join } from 'node:path';
 import { intArg, tollgateBinArg } from './lib/args.js';
 import { isShuttingDown } from './lib/cleanup.js';
 import { initialWarmUp, startOneGateway } from './lib/cpu-fleet.js';
-import { PARENTS, type GatewaySpec, type Variant } from './lib/cpu-gateways.js';
+import { PARENTS, trace, type GatewaySpec, type Variant } from './lib/cpu-gateways.js';
 import { settleMs } from './lib/cpu-measure.js';
 import { armRun, log, parseFlags, runDriver, sleep, startUpstream } from './lib/driver.js';
+import { signed } from './lib/format.js';
 import { getText, sumSamples } from './lib/otlp-bench-util.js';
 import { treeCpu } from './lib/process-tree-cpu.js';
 import { wrkDelayMs } from './lib/rate-cap.js';
@@ -95,7 +96,7 @@ function parse(argv: readonly string[]): Options | undefined {
   return {
     transport,
     sampleRate,
-    durationSeconds: intArg('duration', v.duration, 120, 20),
+    durationSeconds: intArg('duration', v.duration, 120, 30),
     phaseSeconds: intArg('phase', v.phase, 2, 2),
     rate: intArg('rate', v.rate, 3000, 1),
     connections: intArg('connections', v.connections, 50, 1),
@@ -154,8 +155,8 @@ async function tickEverySecond(gatewayPid: number, upstreamPid: number, until: n
   return ticks;
 }
 
-function describe(label: string, values: readonly number[], digits: number, signed = false): string {
-  const f = (x: number): string => `${signed && x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+function describe(label: string, values: readonly number[], digits: number, withSign = false): string {
+  const f = (x: number): string => (withSign ? signed(x, digits) : x.toFixed(digits));
   const i = medianInterval(values);
   const mean = values.reduce((n, x) => n + x, 0) / values.length;
   const sd = Math.sqrt(values.reduce((n, x) => n + (x - mean) ** 2, 0) / Math.max(1, values.length - 1));
@@ -173,13 +174,8 @@ async function main(o: Options): Promise<void> {
   // Inherited by the gateway: Tollgate's own batch delay, so exports are as many as in production.
   process.env['OTEL_BSP_SCHEDULE_DELAY'] = String(batchDelayMs);
   const upstream = await startUpstream('./telemetry-upstream.ts', 1024);
-  const spec: GatewaySpec = {
-    name: `otlp-${o.transport}-${o.sampleRate}`,
-    kind: 'tollgate',
-    telemetry: { kind: 'traces', transport: o.transport, rate: o.sampleRate },
-    // So that an unsampled parent is followed at rate 1 too (KrakenD's sampler ignores it there).
-    followParent: true,
-  };
+  // followParent: an unsampled parent is followed at rate 1 too (KrakenD's sampler ignores it there).
+  const spec: GatewaySpec = { ...trace(o.transport, o.sampleRate), followParent: true };
   const { gw, gateways } = await startOneGateway(spec, o.tollgateBin, tempDir, upstream.port, (m) =>
     log(`${TAG}: ${m}`),
   );
@@ -225,17 +221,18 @@ async function main(o: Options): Promise<void> {
     Date.now() + seconds * 1000,
   );
   const stdout = await run.stdout;
-  const result = parseWrkOutput(
-    stdout
-      .split('\n')
-      .filter((l) => !l.startsWith(COUNT_LINE))
-      .join('\n'),
-  );
+  // The script's count lines, then wrk's own report.
   const counts = new Map<number, number>();
+  const report: string[] = [];
   for (const line of stdout.split('\n')) {
-    const m = new RegExp(`^${COUNT_LINE} (\\d+) (\\d+)$`).exec(line);
-    if (m !== null) counts.set(Number(m[1]), (counts.get(Number(m[1])) ?? 0) + Number(m[2]));
+    if (!line.startsWith(COUNT_LINE)) {
+      report.push(line);
+      continue;
+    }
+    const [second, n] = line.slice(COUNT_LINE.length).trim().split(' ').map(Number) as [number, number];
+    counts.set(second, (counts.get(second) ?? 0) + n);
   }
+  const result = parseWrkOutput(report.join('\n'));
   // What the sampling phases made is exported within a batch delay.
   await sleep(settleMs(batchDelayMs));
   const sink = gw.sink === undefined ? undefined : await gw.sink.counts();
@@ -272,8 +269,6 @@ async function main(o: Options): Promise<void> {
   out.push('', `results written to ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (result.errors > 0 || result.non2xx > 0 || spans('dropped') > 0 || spans('failed') > 0) process.exitCode = 1;
-  await gw.child.stop(5000);
-  await gw.sink?.child.stop(5000);
 }
 
 await runDriver(TAG, USAGE, parse, main);

@@ -109,7 +109,6 @@ export async function startFleet(o: FleetOptions, log: (message: string) => void
   return { gateways, unavailable };
 }
 
-/** Stops every gateway and its sink (before the fleet is started again). */
 /**
  * One Tollgate gateway of `spec` (with its sink), for the benches that load a single process in turns
  * (sampled-cost.ts, trace-phases.ts); `gateways` is the map `initialWarmUp` takes.
@@ -131,6 +130,7 @@ export async function startOneGateway(
   return { gw, gateways };
 }
 
+/** Stops every gateway and its sink (before the fleet is started again). */
 export async function stopFleet(gateways: ReadonlyMap<string, Gateway>): Promise<void> {
   await Promise.all([...gateways.values()].flatMap((g) => [g.child.stop(5000), g.sink?.child.stop(5000)]));
 }

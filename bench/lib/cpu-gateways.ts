@@ -76,8 +76,8 @@ export interface Variant {
 const traceName = (transport: 'http' | 'grpc', rate: number, unsampledParents: boolean): string =>
   `otlp-${transport}-${rate}${unsampledParents ? '-unsampled' : ''}`;
 
-/** `unsampledParents`: the same gateway, whose variant sends unsampled parents only. */
-const trace = (transport: 'http' | 'grpc', rate: number, unsampledParents = false): GatewaySpec => ({
+/** The traced gateway at `rate`; `unsampledParents`: the same gateway, whose variant sends unsampled parents only. */
+export const trace = (transport: 'http' | 'grpc', rate: number, unsampledParents = false): GatewaySpec => ({
   name: traceName(transport, rate, unsampledParents),
   kind: 'tollgate',
   telemetry: { kind: 'traces', transport, rate, ...(unsampledParents ? { unsampledParents } : {}) },

@@ -55,35 +55,30 @@ export function phasesOf(seconds: readonly Second[], phaseSeconds: number): Phas
  * sampling phase without the non-sampling phase right after it has no cost.
  */
 export function phaseCosts(phases: readonly Phase[]): PhaseCost[] {
+  const upstreamUs = (p: Phase): number =>
+    (1000 * sum(p.seconds, (s) => s.upstreamMs)) / sum(p.seconds, (s) => s.requests);
   const byIndex = new Map(phases.map((p) => [p.index, p]));
-  const rest = (p: Phase): readonly Second[] => p.seconds.slice(1);
-  const msPerRequest = (xs: readonly Second[]): number => sum(xs, (s) => s.gatewayMs) / sum(xs, (s) => s.requests);
+  const plain = new Map<number, PhaseCost>();
+  for (const p of phases) {
+    if (p.sampling) continue;
+    const rest = p.seconds.slice(1);
+    const requests = sum(rest, (s) => s.requests);
+    const gatewayUs = (1000 * sum(rest, (s) => s.gatewayMs)) / requests;
+    plain.set(p.index, { index: p.index, sampling: false, requests, gatewayUs, upstreamUs: upstreamUs(p) });
+  }
   const costs: PhaseCost[] = [];
   for (const p of phases) {
-    const upstreamUs = (1000 * sum(p.seconds, (s) => s.upstreamMs)) / sum(p.seconds, (s) => s.requests);
     if (!p.sampling) {
-      const r = rest(p);
-      costs.push({
-        index: p.index,
-        sampling: false,
-        requests: sum(r, (s) => s.requests),
-        gatewayUs: 1000 * msPerRequest(r),
-        upstreamUs,
-      });
+      costs.push(plain.get(p.index) as PhaseCost);
       continue;
     }
-    const next = byIndex.get(p.index + 1);
-    if (next === undefined || next.sampling) continue;
-    const first = next.seconds[0] as Second;
-    const spillMs = first.gatewayMs - first.requests * msPerRequest(rest(next));
+    const next = plain.get(p.index + 1);
+    const first = byIndex.get(p.index + 1)?.seconds[0];
+    if (next === undefined || first === undefined) continue;
+    const spillMs = first.gatewayMs - (first.requests * next.gatewayUs) / 1000;
     const requests = sum(p.seconds, (s) => s.requests);
-    costs.push({
-      index: p.index,
-      sampling: true,
-      requests,
-      gatewayUs: (1000 * (sum(p.seconds, (s) => s.gatewayMs) + spillMs)) / requests,
-      upstreamUs,
-    });
+    const gatewayUs = (1000 * (sum(p.seconds, (s) => s.gatewayMs) + spillMs)) / requests;
+    costs.push({ index: p.index, sampling: true, requests, gatewayUs, upstreamUs: upstreamUs(p) });
   }
   return costs;
 }

@@ -3,7 +3,7 @@
 // exported, with the failures they imply.
 
 import { loadavg } from 'node:os';
-import { fmtInt, MB, mb } from './format.js';
+import { fmtInt, MB, mb, signed } from './format.js';
 import type { LoadResult } from './load-result.js';
 import { sumSamples } from './otlp-bench-util.js';
 import type { OtlpSinkCounts } from './otlp-sink.js';
@@ -26,7 +26,7 @@ export interface SoakReportOptions {
   readonly maxGrowthMb: number;
 }
 
-const signedMb = (bytes: number): string => `${bytes >= 0 ? '+' : ''}${(bytes / MB).toFixed(1)} MB`;
+const signedMb = (bytes: number): string => `${signed(bytes / MB)} MB`;
 
 function sampleTable(samples: readonly Sample[]): string[] {
   const header = [

@@ -2,7 +2,7 @@
 // unscraped and scraped phases and their difference, the failures and the verdict.
 
 import { loadavg } from 'node:os';
-import { fmtInt } from './format.js';
+import { fmtInt, signed } from './format.js';
 import type { LoadResult } from './load-result.js';
 import { writeRunResults } from './results-file.js';
 import { endpointPath, type LatencySummary, type PhaseOptions, type PhaseResult } from './stall-phase.js';
@@ -18,7 +18,6 @@ export interface StallReportOptions extends PhaseOptions {
 }
 
 export const ms = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(2));
-const signed = (n: number): string => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${n.toFixed(2)}` : 'n/a');
 function phaseRow(phase: PhaseResult): string[] {
   const p = phase.probe;
   const extra = {
@@ -131,8 +130,8 @@ export async function report(input: ReportInput): Promise<void> {
   out.push(
     `all rounds pooled: unscraped p50 ${ms(unscraped.p50)} p99 ${ms(unscraped.p99)} p99.9 ${ms(unscraped.p999)} max ${ms(unscraped.max)} ms; ` +
       `scraped p50 ${ms(scraped.p50)} p99 ${ms(scraped.p99)} p99.9 ${ms(scraped.p999)} max ${ms(scraped.max)} ms`,
-    `added by scraping: p50 ${signed(summary.addedPooled.p50)} p99 ${signed(summary.addedPooled.p99)} p99.9 ${signed(summary.addedPooled.p999)} max ${signed(summary.addedPooled.max)} ms; ` +
-      `per round p99.9 ${summary.addedP999ByRound.map(signed).join(', ')} ms`,
+    `added by scraping: p50 ${signed(summary.addedPooled.p50, 2)} p99 ${signed(summary.addedPooled.p99, 2)} p99.9 ${signed(summary.addedPooled.p999, 2)} max ${signed(summary.addedPooled.max, 2)} ms; ` +
+      `per round p99.9 ${summary.addedP999ByRound.map((n) => signed(n, 2)).join(', ')} ms`,
   );
   const slowTotals = (s: boolean, k: string): number =>
     phases.filter((p) => p.scraped === s).reduce((n, p) => n + (p.probe.slow[k] ?? 0), 0);
@@ -165,7 +164,7 @@ export async function report(input: ReportInput): Promise<void> {
     );
   out.push(
     '',
-    `verdict: max added p99.9 ${signed(summary.maxAddedP999)} ms (limit ${options.maxAddedMs} ms): ${over ? 'STALLS' : 'no stall above the limit'}`,
+    `verdict: max added p99.9 ${signed(summary.maxAddedP999, 2)} ms (limit ${options.maxAddedMs} ms): ${over ? 'STALLS' : 'no stall above the limit'}`,
   );
   const file = await writeResults(input, summary, failures);
   out.push(
